@@ -1,0 +1,300 @@
+package market
+
+import (
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ItemStatus is where an item stands in its sale (seed names kept).
+type ItemStatus string
+
+const (
+	ItemCreated  ItemStatus = "CREATED"  // on sale
+	ItemReserved ItemStatus = "RESERVED" // held by a confirmed reservation
+	ItemSoldOut  ItemStatus = "SOLDOUT"  // that reservation is paid
+)
+
+// Field limits of an item.
+const (
+	MaxItemName        = 100
+	MaxItemCategory    = 50
+	MaxItemPrice       = 1_000_000_000
+	MaxItemDescription = 5000
+	MaxItemRegion      = 100
+	MaxItemPhotos      = 10
+	maxPhotoURL        = 2048
+)
+
+// ItemDetails is what a seller writes about an item.
+type ItemDetails struct {
+	Name        string
+	Category    string
+	Price       int64 // won; 0 is a free give-away
+	Description string
+	Region      string // e.g. "seoul/mapo"
+	Photos      []string
+}
+
+// Validate names every field that breaks its rule.
+func (d ItemDetails) Validate() error {
+	var f Fields
+	checkLen(&f, "name", d.Name, 1, MaxItemName)
+	checkLen(&f, "category", d.Category, 1, MaxItemCategory)
+	if d.Price < 0 || d.Price > MaxItemPrice {
+		f.Add("price", "must be between 0 and %d won", MaxItemPrice)
+	}
+	checkLen(&f, "description", d.Description, 0, MaxItemDescription)
+	checkLen(&f, "region", d.Region, 0, MaxItemRegion)
+	if len(d.Photos) > MaxItemPhotos {
+		f.Add("photos", "at most %d photos", MaxItemPhotos)
+	}
+	for _, p := range d.Photos {
+		if !isPhotoURL(p) {
+			f.Add("photos", "%q is not an http or https URL", truncate(p, 80))
+			break
+		}
+	}
+	return f.Err()
+}
+
+// ItemPatch changes the fields it sets and keeps the others.
+type ItemPatch struct {
+	Name        *string
+	Category    *string
+	Price       *int64
+	Description *string
+	Region      *string
+	Photos      *[]string
+}
+
+// Item is a seller's listing. Its fields change only through its methods,
+// which enforce the sale's state machine.
+type Item struct {
+	id          string
+	sellerID    string
+	details     ItemDetails
+	status      ItemStatus
+	rsvID       string // the reservation holding the item while RESERVED or SOLDOUT
+	scoreSum    int
+	reviewCount int
+	version     int64
+	createdAt   time.Time
+	updatedAt   time.Time
+}
+
+// NewItem lists a new item on sale.
+func NewItem(id, sellerID string, d ItemDetails, now time.Time) (*Item, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return &Item{id: id, sellerID: sellerID, details: d.normalized(), status: ItemCreated, createdAt: now, updatedAt: now}, nil
+}
+
+// ItemState is the stored form of an item, for adapters only.
+type ItemState struct {
+	ID          string
+	SellerID    string
+	Details     ItemDetails
+	Status      ItemStatus
+	RsvID       string
+	ScoreSum    int
+	ReviewCount int
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// RestoreItem rebuilds an item from storage without checking its rules.
+func RestoreItem(s ItemState) *Item {
+	return &Item{id: s.ID, sellerID: s.SellerID, details: s.Details, status: s.Status, rsvID: s.RsvID,
+		scoreSum: s.ScoreSum, reviewCount: s.ReviewCount, version: s.Version, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
+}
+
+// State returns the stored form of the item.
+func (it *Item) State() ItemState {
+	return ItemState{ID: it.id, SellerID: it.sellerID, Details: it.details, Status: it.status, RsvID: it.rsvID,
+		ScoreSum: it.scoreSum, ReviewCount: it.reviewCount, Version: it.version, CreatedAt: it.createdAt, UpdatedAt: it.updatedAt}
+}
+
+func (it *Item) ID() string             { return it.id }
+func (it *Item) SellerID() string       { return it.sellerID }
+func (it *Item) Details() ItemDetails   { return it.details }
+func (it *Item) Status() ItemStatus     { return it.status }
+func (it *Item) RsvID() string          { return it.rsvID }
+func (it *Item) Price() int64           { return it.details.Price }
+func (it *Item) ReviewCount() int       { return it.reviewCount }
+func (it *Item) Version() int64         { return it.version }
+func (it *Item) CreatedAt() time.Time   { return it.createdAt }
+func (it *Item) UpdatedAt() time.Time   { return it.updatedAt }
+func (it *Item) IsSeller(u string) bool { return u != "" && u == it.sellerID }
+
+// Score is the mean review score, 0 when the item has no review.
+func (it *Item) Score() float64 { return mean(it.scoreSum, it.reviewCount) }
+
+// Update applies the seller's patch.
+func (it *Item) Update(by string, p ItemPatch, now time.Time) error {
+	if !it.IsSeller(by) {
+		return Errorf(Forbidden, "only the seller may change this item")
+	}
+	d := it.details
+	if p.Name != nil {
+		d.Name = *p.Name
+	}
+	if p.Category != nil {
+		d.Category = *p.Category
+	}
+	if p.Price != nil {
+		d.Price = *p.Price
+	}
+	if p.Description != nil {
+		d.Description = *p.Description
+	}
+	if p.Region != nil {
+		d.Region = *p.Region
+	}
+	if p.Photos != nil {
+		d.Photos = *p.Photos
+	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if p.Price != nil && *p.Price != it.details.Price && it.status == ItemSoldOut {
+		return Errorf(Conflict, "the price of a sold item cannot change")
+	}
+	it.details = d.normalized()
+	it.updatedAt = now
+	return nil
+}
+
+// CheckDelete allows only the seller to delete, and only while on sale
+// (seed rule 10): a reserved item has a meeting, a sold one a payment.
+func (it *Item) CheckDelete(by string) error {
+	if !it.IsSeller(by) {
+		return Errorf(Forbidden, "only the seller may delete this item")
+	}
+	if it.status != ItemCreated {
+		return Errorf(Conflict, "a %s item cannot be deleted", it.status)
+	}
+	return nil
+}
+
+// CheckChat refuses chats on a sold item (seed rule 9) and the seller's own.
+func (it *Item) CheckChat(buyerID string) error {
+	if it.IsSeller(buyerID) {
+		return Errorf(Conflict, "you cannot reserve your own item")
+	}
+	if it.status == ItemSoldOut {
+		return Errorf(Conflict, "the item is sold out")
+	}
+	return nil
+}
+
+// Reserve holds the item for reservation rsvID when it is confirmed. Only
+// one reservation may hold an item at a time.
+func (it *Item) Reserve(rsvID string, now time.Time) error {
+	switch {
+	case it.status == ItemCreated:
+		it.status, it.rsvID, it.updatedAt = ItemReserved, rsvID, now
+		return nil
+	case it.rsvID == rsvID:
+		return nil // confirmed again, e.g. a new meeting time
+	default:
+		return Errorf(Conflict, "the item is already %s by another reservation", it.status)
+	}
+}
+
+// Release puts the item back on sale when reservation rsvID is deleted. It
+// reports whether anything changed: a reservation that never held the item
+// releases nothing.
+func (it *Item) Release(rsvID string, now time.Time) (bool, error) {
+	if it.rsvID != rsvID {
+		return false, nil
+	}
+	if it.status == ItemSoldOut {
+		return false, Errorf(Conflict, "a sold item cannot be released; cancel the payment first")
+	}
+	it.status, it.rsvID, it.updatedAt = ItemCreated, "", now
+	return true, nil
+}
+
+// SellOut marks the item sold once reservation rsvID is paid. It reports
+// whether anything changed, so a redelivered fact changes nothing.
+func (it *Item) SellOut(rsvID string, now time.Time) (bool, error) {
+	if it.rsvID != rsvID {
+		return false, Errorf(Conflict, "the item is not held by reservation %s", rsvID)
+	}
+	if it.status == ItemSoldOut {
+		return false, nil
+	}
+	it.status, it.updatedAt = ItemSoldOut, now
+	return true, nil
+}
+
+// Reopen returns a sold item to RESERVED when the payment of reservation
+// rsvID is cancelled: the reservation is confirmed again and still holds it
+// (SPEC 3.3, the decision on seed rule 6).
+func (it *Item) Reopen(rsvID string, now time.Time) (bool, error) {
+	if it.rsvID != rsvID {
+		return false, Errorf(Conflict, "the item is not held by reservation %s", rsvID)
+	}
+	if it.status == ItemReserved {
+		return false, nil
+	}
+	it.status, it.updatedAt = ItemReserved, now
+	return true, nil
+}
+
+// AddReview counts one review score (1..5) into the item's mean.
+func (it *Item) AddReview(score int, now time.Time) {
+	it.scoreSum += score
+	it.reviewCount++
+	it.updatedAt = now
+}
+
+func (d ItemDetails) normalized() ItemDetails {
+	d.Name = strings.TrimSpace(d.Name)
+	d.Category = strings.TrimSpace(d.Category)
+	if d.Photos == nil {
+		d.Photos = []string{}
+	}
+	return d
+}
+
+func isPhotoURL(s string) bool {
+	if len(s) > maxPhotoURL {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// checkLen counts characters, not bytes: 100 Hangul syllables are a valid name.
+func checkLen(f *Fields, field, s string, min, max int) {
+	n := utf8.RuneCountInString(strings.TrimSpace(s))
+	if !utf8.ValidString(s) {
+		f.Add(field, "must be valid UTF-8")
+		return
+	}
+	switch {
+	case n < min && min == 1:
+		f.Add(field, "is required")
+	case n < min || n > max:
+		f.Add(field, "must be %d to %d characters", min, max)
+	}
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+func mean(sum, count int) float64 {
+	if count == 0 {
+		return 0
+	}
+	return float64(sum) / float64(count)
+}

@@ -1,0 +1,223 @@
+package market
+
+import (
+	"time"
+)
+
+// RsvStatus is where a reservation stands (seed names kept).
+type RsvStatus string
+
+const (
+	RsvCreated   RsvStatus = "CREATED"   // the chat is open
+	RsvConfirmed RsvStatus = "CONFIRMED" // the seller fixed a meeting; the item is held
+	RsvCompleted RsvStatus = "COMPLETED" // the buyer paid
+)
+
+// Field limits of a reservation and its chat.
+const (
+	MaxRsvPlace    = 200
+	MaxMessageText = 2000
+)
+
+// Meeting is when and where buyer and seller meet.
+type Meeting struct {
+	Date  string // YYYY-MM-DD
+	Time  string // HH:MM, 24-hour
+	Place string
+}
+
+// Validate requires a real calendar date and clock time; the place may be
+// empty when the chat already agreed on it.
+func (m Meeting) Validate() error {
+	var f Fields
+	if _, err := time.Parse("2006-01-02", m.Date); err != nil {
+		f.Add("rsvDate", "must be a date as YYYY-MM-DD")
+	}
+	if _, err := time.Parse("15:04", m.Time); err != nil || len(m.Time) != 5 {
+		f.Add("rsvTime", "must be a time as HH:MM")
+	}
+	checkLen(&f, "rsvPlace", m.Place, 0, MaxRsvPlace)
+	return f.Err()
+}
+
+// Reservation is the chat room between one buyer and the item's seller,
+// which becomes the deal once the seller confirms a meeting.
+type Reservation struct {
+	id        string
+	itemID    string
+	buyerID   string
+	sellerID  string
+	status    RsvStatus
+	meeting   Meeting
+	payID     string // the approved payment while COMPLETED
+	version   int64
+	createdAt time.Time
+	updatedAt time.Time
+}
+
+// RequestChat opens a reservation of item for buyerID. A chat on a sold
+// item or on one's own item is refused; a reserved item may still get
+// chats from back-up buyers.
+func RequestChat(id string, item *Item, buyerID, place string, now time.Time) (*Reservation, error) {
+	var f Fields
+	checkLen(&f, "rsvPlace", place, 0, MaxRsvPlace)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if err := item.CheckChat(buyerID); err != nil {
+		return nil, err
+	}
+	return &Reservation{id: id, itemID: item.ID(), buyerID: buyerID, sellerID: item.SellerID(),
+		status: RsvCreated, meeting: Meeting{Place: place}, createdAt: now, updatedAt: now}, nil
+}
+
+// ReservationState is the stored form of a reservation, for adapters only.
+type ReservationState struct {
+	ID        string
+	ItemID    string
+	BuyerID   string
+	SellerID  string
+	Status    RsvStatus
+	Meeting   Meeting
+	PayID     string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// RestoreReservation rebuilds a reservation from storage.
+func RestoreReservation(s ReservationState) *Reservation {
+	return &Reservation{id: s.ID, itemID: s.ItemID, buyerID: s.BuyerID, sellerID: s.SellerID, status: s.Status,
+		meeting: s.Meeting, payID: s.PayID, version: s.Version, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
+}
+
+// State returns the stored form of the reservation.
+func (r *Reservation) State() ReservationState {
+	return ReservationState{ID: r.id, ItemID: r.itemID, BuyerID: r.buyerID, SellerID: r.sellerID, Status: r.status,
+		Meeting: r.meeting, PayID: r.payID, Version: r.version, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
+}
+
+func (r *Reservation) ID() string           { return r.id }
+func (r *Reservation) ItemID() string       { return r.itemID }
+func (r *Reservation) BuyerID() string      { return r.buyerID }
+func (r *Reservation) SellerID() string     { return r.sellerID }
+func (r *Reservation) Status() RsvStatus    { return r.status }
+func (r *Reservation) Meeting() Meeting     { return r.meeting }
+func (r *Reservation) PayID() string        { return r.payID }
+func (r *Reservation) Version() int64       { return r.version }
+func (r *Reservation) CreatedAt() time.Time { return r.createdAt }
+func (r *Reservation) UpdatedAt() time.Time { return r.updatedAt }
+
+// IsParticipant reports whether u is the buyer or the seller.
+func (r *Reservation) IsParticipant(u string) bool {
+	return u != "" && (u == r.buyerID || u == r.sellerID)
+}
+
+// CheckView lets only the participants see the reservation and its chat.
+func (r *Reservation) CheckView(by string) error {
+	if !r.IsParticipant(by) {
+		return Errorf(Forbidden, "only the buyer and the seller may see this reservation")
+	}
+	return nil
+}
+
+// Confirm fixes the meeting. Only the seller confirms; a confirmed
+// reservation may be confirmed again to move the meeting, a paid one not.
+// The caller must also hold the item for it (Item.Reserve) in the same write.
+func (r *Reservation) Confirm(by string, m Meeting, now time.Time) error {
+	if by != r.sellerID {
+		return Errorf(Forbidden, "only the seller may confirm a reservation")
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if r.status == RsvCompleted {
+		return Errorf(Conflict, "a paid reservation cannot be confirmed again")
+	}
+	if m.Place == "" {
+		m.Place = r.meeting.Place
+	}
+	r.status, r.meeting, r.updatedAt = RsvConfirmed, m, now
+	return nil
+}
+
+// CheckDelete lets either participant delete the reservation unless it is
+// paid: the payment must be cancelled first.
+func (r *Reservation) CheckDelete(by string) error {
+	if !r.IsParticipant(by) {
+		return Errorf(Forbidden, "only the buyer and the seller may delete this reservation")
+	}
+	if r.status == RsvCompleted {
+		return Errorf(Conflict, "a paid reservation cannot be deleted; cancel the payment first")
+	}
+	return nil
+}
+
+// CheckPay lets only the buyer pay, and only a confirmed reservation.
+func (r *Reservation) CheckPay(by string) error {
+	if by != r.buyerID {
+		return Errorf(Forbidden, "only the buyer may pay for this reservation")
+	}
+	if r.status != RsvConfirmed {
+		return Errorf(Conflict, "only a CONFIRMED reservation can be paid; this one is %s", r.status)
+	}
+	return nil
+}
+
+// CheckReview lets only the buyer review, and only a paid deal.
+func (r *Reservation) CheckReview(by string) error {
+	if by != r.buyerID {
+		return Errorf(Forbidden, "only the buyer may review this deal")
+	}
+	if r.status != RsvCompleted {
+		return Errorf(Conflict, "only a COMPLETED reservation can be reviewed; this one is %s", r.status)
+	}
+	return nil
+}
+
+// Complete records that payment payID was approved. It reports whether
+// anything changed, so a redelivered fact changes nothing.
+func (r *Reservation) Complete(payID string, now time.Time) (bool, error) {
+	switch {
+	case r.status == RsvCompleted && r.payID == payID:
+		return false, nil
+	case r.status != RsvConfirmed:
+		return false, Errorf(Conflict, "a %s reservation cannot be completed", r.status)
+	}
+	r.status, r.payID, r.updatedAt = RsvCompleted, payID, now
+	return true, nil
+}
+
+// Reopen returns a paid reservation to CONFIRMED when payment payID is
+// cancelled. A payment that is not the current one changes nothing.
+func (r *Reservation) Reopen(payID string, now time.Time) (bool, error) {
+	if r.status != RsvCompleted || r.payID != payID {
+		return false, nil
+	}
+	r.status, r.payID, r.updatedAt = RsvConfirmed, "", now
+	return true, nil
+}
+
+// Message is one chat message in a reservation.
+type Message struct {
+	ID        string
+	RsvID     string
+	ItemID    string
+	SenderID  string
+	Text      string
+	CreatedAt time.Time
+}
+
+// PostMessage writes a message from a participant; ids must sort in
+// posting order (time-ordered ids do).
+func (r *Reservation) PostMessage(id, by, text string, now time.Time) (Message, error) {
+	if !r.IsParticipant(by) {
+		return Message{}, Errorf(Forbidden, "only the buyer and the seller may write in this chat")
+	}
+	var f Fields
+	checkLen(&f, "text", text, 1, MaxMessageText)
+	if err := f.Err(); err != nil {
+		return Message{}, err
+	}
+	return Message{ID: id, RsvID: r.id, ItemID: r.itemID, SenderID: by, Text: text, CreatedAt: now}, nil
+}
