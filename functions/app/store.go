@@ -120,6 +120,16 @@ type (
 	}
 	// Unclaim frees Key; freeing a free key is not a conflict.
 	Unclaim struct{ Key string }
+	// CheckItem and CheckReservation write nothing; they fail the
+	// transaction when the aggregate changed since it was loaded.
+	CheckItem struct {
+		Item     *market.Item
+		Conflict error
+	}
+	CheckReservation struct {
+		Reservation *market.Reservation
+		Conflict    error
+	}
 	// RequireUnclaimed fails the transaction while Key is claimed.
 	RequireUnclaimed struct {
 		Key      string
@@ -159,6 +169,8 @@ func (o SavePayment) conflict() error       { return o.Conflict }
 func (o SaveReview) conflict() error        { return o.Conflict }
 func (o SaveSeller) conflict() error        { return o.Conflict }
 func (o Claim) conflict() error             { return o.Conflict }
+func (o CheckItem) conflict() error         { return o.Conflict }
+func (o CheckReservation) conflict() error  { return o.Conflict }
 func (o Unclaim) conflict() error           { return nil }
 func (o RequireUnclaimed) conflict() error  { return o.Conflict }
 func (o Publish) conflict() error           { return nil }
