@@ -28,9 +28,9 @@ type Store interface {
 	Claimed(ctx context.Context, key string) (string, error)
 
 	// Commit applies every op atomically or none. When an op's condition
-	// fails, Commit returns that op's Conflict error, or a generic
-	// market.Conflict error when the op has none. Transactions of at most
-	// 100 ops are supported.
+	// fails, Commit returns that op's Conflict error, or ErrStale when the
+	// op has none; a collision with a concurrent transaction is ErrStale
+	// too. Transactions of at most 100 ops are supported.
 	Commit(ctx context.Context, ops ...Op) error
 }
 
@@ -182,6 +182,10 @@ func (o DeleteDeal) conflict() error        { return o.Conflict }
 
 // ConflictOf returns the error Commit reports when op's condition fails.
 func ConflictOf(op Op) error { return op.conflict() }
+
+// ErrStale says a transaction lost an optimistic-locking race: what it
+// loaded changed before it committed. Reload and try again.
+var ErrStale = &market.Error{Code: market.Conflict, Message: "the data changed meanwhile; reload and retry"}
 
 // ErrDuplicate is what Commit returns when a MarkHandled key exists: the
 // event was handled before, and the consumer acknowledges it as done.
