@@ -1,0 +1,119 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
+)
+
+// pageLimit returns the number of rows a page holds: the default for 0,
+// at most app.MaxPageLimit. A negative limit is Invalid.
+func pageLimit(p app.Page) (int, error) {
+	switch {
+	case p.Limit < 0:
+		return 0, invalidField("limit", "must be between 1 and %d", app.MaxPageLimit)
+	case p.Limit == 0:
+		return app.DefaultPageLimit, nil
+	case p.Limit > app.MaxPageLimit:
+		return app.MaxPageLimit, nil
+	}
+	return p.Limit, nil
+}
+
+func invalidField(field, format string, args ...any) error {
+	var f market.Fields
+	f.Add(field, format, args...)
+	return f.Err()
+}
+
+// A cursor is the key of the last row of a page, as base64url of a JSON
+// object of its key attributes (all strings). It names the listing it came
+// from only through its attributes: a cursor of another listing whose key
+// attributes differ is rejected as Invalid, never sent to DynamoDB.
+
+func encodeCursor(row map[string]types.AttributeValue, attrs []string) string {
+	k := make(map[string]string, len(attrs))
+	for _, a := range attrs {
+		if v, ok := row[a].(*types.AttributeValueMemberS); ok {
+			k[a] = v.Value
+		}
+	}
+	b, _ := json.Marshal(k) // a map of strings always encodes
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor also requires the attributes in fixed to hold the given
+// values: a query's cursor must belong to the partition it reads.
+func decodeCursor(cursor string, attrs []string, fixed map[string]string) (map[string]types.AttributeValue, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	bad := invalidField("cursor", "is not a cursor of this listing; start again without it")
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, bad
+	}
+	var k map[string]string
+	if err := json.Unmarshal(b, &k); err != nil || len(k) != len(attrs) {
+		return nil, bad
+	}
+	start := make(map[string]types.AttributeValue, len(attrs))
+	for _, a := range attrs {
+		v, ok := k[a]
+		if !ok || v == "" {
+			return nil, bad
+		}
+		if want, ok := fixed[a]; ok && v != want {
+			return nil, bad
+		}
+		start[a] = str(v)
+	}
+	return start, nil
+}
+
+// fetchFunc reads one DynamoDB page of at most limit evaluated rows
+// starting after start.
+type fetchFunc func(ctx context.Context, start map[string]types.AttributeValue, limit int32) (rows []map[string]types.AttributeValue, last map[string]types.AttributeValue, err error)
+
+// collect reads DynamoDB pages until it has the page's rows or the listing
+// ends. attrs are the key attributes of a row in this listing (the table's
+// key plus the index key when reading an index), from which the next
+// cursor is made. The cursor points just after the last row returned, so
+// rows a filter dropped are read again but none is skipped. A listing that
+// ends exactly at a page boundary may answer one last, empty page. fixed
+// holds the partition a query reads, which a cursor must match.
+func collect(ctx context.Context, p app.Page, attrs []string, fixed map[string]string, fetch fetchFunc) ([]map[string]types.AttributeValue, string, error) {
+	limit, err := pageLimit(p)
+	if err != nil {
+		return nil, "", err
+	}
+	start, err := decodeCursor(p.Cursor, attrs, fixed)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []map[string]types.AttributeValue
+	for {
+		rows, last, err := fetch(ctx, start, int32(limit))
+		if err != nil {
+			return nil, "", err
+		}
+		for i, row := range rows {
+			out = append(out, row)
+			if len(out) == limit {
+				if i == len(rows)-1 && last == nil {
+					return out, "", nil
+				}
+				return out, encodeCursor(row, attrs), nil
+			}
+		}
+		if last == nil {
+			return out, "", nil
+		}
+		start = last
+	}
+}

@@ -1,0 +1,244 @@
+package dynamo
+
+import (
+	"strings"
+	"time"
+
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
+)
+
+// The records below are the stored form of each row. They are private so
+// that the schema is decided here, not by the domain's field names; the
+// attribute names are the wire names of the HTTP API where one exists.
+// Attributes that key a secondary index are omitted when empty, because
+// DynamoDB refuses an empty string as an index key.
+
+type itemRecord struct {
+	ItemID      string    `dynamodbav:"itemId"`
+	SellerID    string    `dynamodbav:"sellerId,omitempty"`
+	Name        string    `dynamodbav:"name"`
+	Category    string    `dynamodbav:"category"`
+	Price       int64     `dynamodbav:"price"`
+	Description string    `dynamodbav:"description"`
+	Region      string    `dynamodbav:"region"`
+	Photos      []string  `dynamodbav:"photos"`
+	Status      string    `dynamodbav:"status"`
+	RsvID       string    `dynamodbav:"rsvId"`
+	ScoreSum    int       `dynamodbav:"scoreSum"`
+	ReviewCount int       `dynamodbav:"reviewCount"`
+	Version     int64     `dynamodbav:"version"`
+	CreatedAt   time.Time `dynamodbav:"createdAt"`
+	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
+	// Search is the lower-cased name and description, for the
+	// case-insensitive substring filter of listings (DynamoDB's contains
+	// is case-sensitive).
+	Search string `dynamodbav:"search"`
+}
+
+func searchText(name, description string) string {
+	return strings.ToLower(name + "\n" + description)
+}
+
+func toItemRecord(s market.ItemState) itemRecord {
+	photos := s.Details.Photos
+	if photos == nil {
+		photos = []string{}
+	}
+	return itemRecord{ItemID: s.ID, SellerID: s.SellerID, Name: s.Details.Name, Category: s.Details.Category,
+		Price: s.Details.Price, Description: s.Details.Description, Region: s.Details.Region, Photos: photos,
+		Status: string(s.Status), RsvID: s.RsvID, ScoreSum: s.ScoreSum, ReviewCount: s.ReviewCount,
+		Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		Search: searchText(s.Details.Name, s.Details.Description)}
+}
+
+func (r itemRecord) state() market.ItemState {
+	photos := r.Photos
+	if photos == nil {
+		photos = []string{}
+	}
+	return market.ItemState{ID: r.ItemID, SellerID: r.SellerID,
+		Details: market.ItemDetails{Name: r.Name, Category: r.Category, Price: r.Price,
+			Description: r.Description, Region: r.Region, Photos: photos},
+		Status: market.ItemStatus(r.Status), RsvID: r.RsvID, ScoreSum: r.ScoreSum, ReviewCount: r.ReviewCount,
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+type reservationRecord struct {
+	RsvID     string    `dynamodbav:"rsvId"`
+	ItemID    string    `dynamodbav:"itemId"`
+	BuyerID   string    `dynamodbav:"buyerId"`
+	SellerID  string    `dynamodbav:"sellerId"`
+	Status    string    `dynamodbav:"rsvStatus"`
+	Date      string    `dynamodbav:"rsvDate"`
+	Time      string    `dynamodbav:"rsvTime"`
+	Place     string    `dynamodbav:"rsvPlace"`
+	PayID     string    `dynamodbav:"payId"`
+	Version   int64     `dynamodbav:"version"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+}
+
+func toReservationRecord(s market.ReservationState) reservationRecord {
+	return reservationRecord{RsvID: s.ID, ItemID: s.ItemID, BuyerID: s.BuyerID, SellerID: s.SellerID,
+		Status: string(s.Status), Date: s.Meeting.Date, Time: s.Meeting.Time, Place: s.Meeting.Place,
+		PayID: s.PayID, Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+}
+
+func (r reservationRecord) state() market.ReservationState {
+	return market.ReservationState{ID: r.RsvID, ItemID: r.ItemID, BuyerID: r.BuyerID, SellerID: r.SellerID,
+		Status: market.RsvStatus(r.Status), Meeting: market.Meeting{Date: r.Date, Time: r.Time, Place: r.Place},
+		PayID: r.PayID, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// Messages and reviews are never changed; they carry version 1 so that
+// every row of an aggregate table has a version.
+type messageRecord struct {
+	RsvID     string    `dynamodbav:"rsvId"`
+	MessageID string    `dynamodbav:"messageId"`
+	ItemID    string    `dynamodbav:"itemId"`
+	SenderID  string    `dynamodbav:"senderId"`
+	Text      string    `dynamodbav:"text"`
+	Version   int64     `dynamodbav:"version"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+}
+
+func toMessageRecord(m market.Message) messageRecord {
+	return messageRecord{RsvID: m.RsvID, MessageID: m.ID, ItemID: m.ItemID, SenderID: m.SenderID, Text: m.Text,
+		Version: 1, CreatedAt: m.CreatedAt}
+}
+
+func (r messageRecord) message() market.Message {
+	return market.Message{ID: r.MessageID, RsvID: r.RsvID, ItemID: r.ItemID, SenderID: r.SenderID, Text: r.Text,
+		CreatedAt: r.CreatedAt.UTC()}
+}
+
+type paymentRecord struct {
+	PayID       string    `dynamodbav:"payId"`
+	RsvID       string    `dynamodbav:"rsvId"`
+	ItemID      string    `dynamodbav:"itemId"`
+	BuyerID     string    `dynamodbav:"buyerId"`
+	SellerID    string    `dynamodbav:"sellerId"`
+	Amount      int64     `dynamodbav:"amount"`
+	Status      string    `dynamodbav:"status"`
+	Version     int64     `dynamodbav:"version"`
+	CreatedAt   time.Time `dynamodbav:"createdAt"`
+	CancelledAt time.Time `dynamodbav:"cancelledAt"`
+}
+
+func toPaymentRecord(s market.PaymentState) paymentRecord {
+	return paymentRecord{PayID: s.ID, RsvID: s.RsvID, ItemID: s.ItemID, BuyerID: s.BuyerID, SellerID: s.SellerID,
+		Amount: s.Amount, Status: string(s.Status), Version: s.Version, CreatedAt: s.CreatedAt, CancelledAt: s.CancelledAt}
+}
+
+func (r paymentRecord) state() market.PaymentState {
+	return market.PaymentState{ID: r.PayID, RsvID: r.RsvID, ItemID: r.ItemID, BuyerID: r.BuyerID, SellerID: r.SellerID,
+		Amount: r.Amount, Status: market.PayStatus(r.Status), Version: r.Version,
+		CreatedAt: r.CreatedAt.UTC(), CancelledAt: r.CancelledAt.UTC()}
+}
+
+type reviewRecord struct {
+	RsvID      string    `dynamodbav:"rsvId"`
+	ReviewID   string    `dynamodbav:"reviewId"`
+	ItemID     string    `dynamodbav:"itemId"`
+	ReviewerID string    `dynamodbav:"reviewerId"`
+	SellerID   string    `dynamodbav:"sellerId"`
+	Score      int       `dynamodbav:"score"`
+	Comment    string    `dynamodbav:"comment"`
+	Version    int64     `dynamodbav:"version"`
+	CreatedAt  time.Time `dynamodbav:"createdAt"`
+}
+
+func toReviewRecord(r market.Review) reviewRecord {
+	return reviewRecord{RsvID: r.RsvID, ReviewID: r.ID, ItemID: r.ItemID, ReviewerID: r.ReviewerID, SellerID: r.SellerID,
+		Score: r.Score, Comment: r.Comment, Version: 1, CreatedAt: r.CreatedAt}
+}
+
+func (r reviewRecord) review() market.Review {
+	return market.Review{ID: r.ReviewID, RsvID: r.RsvID, ItemID: r.ItemID, ReviewerID: r.ReviewerID, SellerID: r.SellerID,
+		Score: r.Score, Comment: r.Comment, CreatedAt: r.CreatedAt.UTC()}
+}
+
+type sellerRecord struct {
+	SellerID    string `dynamodbav:"sellerId"`
+	ScoreSum    int    `dynamodbav:"scoreSum"`
+	ReviewCount int    `dynamodbav:"reviewCount"`
+	Version     int64  `dynamodbav:"version"`
+}
+
+type claimRecord struct {
+	Key       string    `dynamodbav:"key"`
+	Owner     string    `dynamodbav:"owner"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+}
+
+type handledRecord struct {
+	Key       string    `dynamodbav:"key"`
+	HandledAt time.Time `dynamodbav:"handledAt"`
+	ExpiresAt int64     `dynamodbav:"expiresAt"` // Unix seconds, the TTL attribute
+}
+
+type rowRecord struct {
+	ItemID      string    `dynamodbav:"itemId"`
+	ItemName    string    `dynamodbav:"itemName"`
+	ItemStatus  string    `dynamodbav:"itemStatus"`
+	Price       int64     `dynamodbav:"price"`
+	SellerID    string    `dynamodbav:"sellerId,omitempty"`
+	Score       float64   `dynamodbav:"score"`
+	ReviewCount int       `dynamodbav:"reviewCount"`
+	RsvID       string    `dynamodbav:"rsvId"`
+	RsvStatus   string    `dynamodbav:"rsvStatus"`
+	BuyerID     string    `dynamodbav:"buyerId"`
+	RsvDate     string    `dynamodbav:"rsvDate"`
+	RsvTime     string    `dynamodbav:"rsvTime"`
+	RsvPlace    string    `dynamodbav:"rsvPlace"`
+	PayID       string    `dynamodbav:"payId"`
+	PayStatus   string    `dynamodbav:"payStatus"`
+	OpenChats   int       `dynamodbav:"openChats"`
+	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
+	Version     int64     `dynamodbav:"version"`
+}
+
+func toRowRecord(r app.PageRow) rowRecord {
+	return rowRecord{ItemID: r.ItemID, ItemName: r.ItemName, ItemStatus: r.ItemStatus, Price: r.Price,
+		SellerID: r.SellerID, Score: r.Score, ReviewCount: r.ReviewCount, RsvID: r.RsvID, RsvStatus: r.RsvStatus,
+		BuyerID: r.BuyerID, RsvDate: r.RsvDate, RsvTime: r.RsvTime, RsvPlace: r.RsvPlace, PayID: r.PayID,
+		PayStatus: r.PayStatus, OpenChats: r.OpenChats, UpdatedAt: r.UpdatedAt, Version: r.Version}
+}
+
+func (r rowRecord) row() app.PageRow {
+	return app.PageRow{ItemID: r.ItemID, ItemName: r.ItemName, ItemStatus: r.ItemStatus, Price: r.Price,
+		SellerID: r.SellerID, Score: r.Score, ReviewCount: r.ReviewCount, RsvID: r.RsvID, RsvStatus: r.RsvStatus,
+		BuyerID: r.BuyerID, RsvDate: r.RsvDate, RsvTime: r.RsvTime, RsvPlace: r.RsvPlace, PayID: r.PayID,
+		PayStatus: r.PayStatus, OpenChats: r.OpenChats, UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version}
+}
+
+type dealRecord struct {
+	ItemID     string    `dynamodbav:"itemId"`
+	RsvID      string    `dynamodbav:"rsvId"`
+	BuyerID    string    `dynamodbav:"buyerId,omitempty"`
+	SellerID   string    `dynamodbav:"sellerId"`
+	ItemName   string    `dynamodbav:"itemName"`
+	ItemStatus string    `dynamodbav:"itemStatus"`
+	Price      int64     `dynamodbav:"price"`
+	RsvStatus  string    `dynamodbav:"rsvStatus"`
+	RsvDate    string    `dynamodbav:"rsvDate"`
+	RsvTime    string    `dynamodbav:"rsvTime"`
+	RsvPlace   string    `dynamodbav:"rsvPlace"`
+	PayID      string    `dynamodbav:"payId"`
+	PayStatus  string    `dynamodbav:"payStatus"`
+	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
+	Version    int64     `dynamodbav:"version"`
+}
+
+func toDealRecord(d app.PageDeal) dealRecord {
+	return dealRecord{ItemID: d.ItemID, RsvID: d.RsvID, BuyerID: d.BuyerID, SellerID: d.SellerID, ItemName: d.ItemName,
+		ItemStatus: d.ItemStatus, Price: d.Price, RsvStatus: d.RsvStatus, RsvDate: d.RsvDate, RsvTime: d.RsvTime,
+		RsvPlace: d.RsvPlace, PayID: d.PayID, PayStatus: d.PayStatus, UpdatedAt: d.UpdatedAt, Version: d.Version}
+}
+
+func (r dealRecord) deal() app.PageDeal {
+	return app.PageDeal{RsvID: r.RsvID, ItemID: r.ItemID, BuyerID: r.BuyerID, SellerID: r.SellerID, ItemName: r.ItemName,
+		ItemStatus: r.ItemStatus, Price: r.Price, RsvStatus: r.RsvStatus, RsvDate: r.RsvDate, RsvTime: r.RsvTime,
+		RsvPlace: r.RsvPlace, PayID: r.PayID, PayStatus: r.PayStatus, UpdatedAt: r.UpdatedAt.UTC(), Version: r.Version}
+}

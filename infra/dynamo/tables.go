@@ -1,0 +1,205 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Logical table names; the physical name of each is the table prefix
+// followed by one of these, e.g. "carrot-items".
+const (
+	TableItems        = "items"
+	TableReservations = "reservations"
+	TableMessages     = "messages"
+	TablePayments     = "payments"
+	TableReviews      = "reviews"
+	TableSellers      = "sellers"
+	TableClaims       = "claims"
+	TableOutbox       = "outbox"
+	TableHandled      = "handled"
+	TableIdempotency  = "idempotency"
+	TableMyPage       = "mypage"
+	TableMyPageDeals  = "mypage-deals"
+)
+
+// Index names of the global secondary indexes.
+const (
+	IndexBySeller = "bySeller"
+	IndexByBuyer  = "byBuyer"
+)
+
+// Attribute names shared by the schema and the store.
+const (
+	attrVersion   = "version"
+	attrExpiresAt = "expiresAt"
+)
+
+// Table describes one DynamoDB table. It is the single definition of
+// carrot's schema: tests, the local runtime and provisioning all create
+// tables from it, so they cannot drift apart. Every key attribute is a
+// string.
+type Table struct {
+	Name         string // physical name, prefix included
+	PartitionKey string
+	SortKey      string // "" when the table has none
+	Indexes      []Index
+	// TTLAttribute names a number attribute holding a Unix time in
+	// seconds after which DynamoDB may delete the row ("" for none).
+	// Deletion is lazy (up to days late), so readers must treat an
+	// expired row as absent themselves.
+	TTLAttribute string
+}
+
+// Index is a global secondary index projecting all attributes. It is
+// eventually consistent: a row written a moment ago may be missing from it.
+// A row whose index key attribute is absent is not in the index; an empty
+// string is not allowed as an index key, so writers omit empty ones.
+type Index struct {
+	Name         string
+	PartitionKey string
+	SortKey      string
+}
+
+// Tables returns carrot's tables under prefix, e.g. "carrot-".
+func Tables(prefix string) []Table {
+	t := func(name, pk, sk string, idx ...Index) Table {
+		return Table{Name: prefix + name, PartitionKey: pk, SortKey: sk, Indexes: idx}
+	}
+	withTTL := func(tb Table) Table {
+		tb.TTLAttribute = attrExpiresAt
+		return tb
+	}
+	return []Table{
+		t(TableItems, "itemId", "", Index{Name: IndexBySeller, PartitionKey: "sellerId", SortKey: "itemId"}),
+		t(TableReservations, "rsvId", ""),
+		// Message ids are time-ordered (UUIDv7), so the sort key order is
+		// the order of posting.
+		t(TableMessages, "rsvId", "messageId"),
+		t(TablePayments, "payId", ""),
+		// One review per reservation: the key is the reservation id.
+		t(TableReviews, "rsvId", ""),
+		t(TableSellers, "sellerId", ""),
+		t(TableClaims, "key", ""),
+		t(TableOutbox, "id", ""),
+		withTTL(t(TableHandled, "key", "")),
+		withTTL(t(TableIdempotency, "key", "")),
+		t(TableMyPage, "itemId", "", Index{Name: IndexBySeller, PartitionKey: "sellerId", SortKey: "itemId"}),
+		t(TableMyPageDeals, "itemId", "rsvId", Index{Name: IndexByBuyer, PartitionKey: "buyerId", SortKey: "rsvId"}),
+	}
+}
+
+// CreateTableInput returns the request that creates the table, billed per
+// request. It does not enable TTL: that is a separate call (CreateTables
+// makes it).
+func (t Table) CreateTableInput() *dynamodb.CreateTableInput {
+	attrs := map[string]bool{}
+	var defs []types.AttributeDefinition
+	def := func(name string) {
+		if name != "" && !attrs[name] {
+			attrs[name] = true
+			defs = append(defs, types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS})
+		}
+	}
+	key := func(pk, sk string) []types.KeySchemaElement {
+		def(pk)
+		ks := []types.KeySchemaElement{{AttributeName: aws.String(pk), KeyType: types.KeyTypeHash}}
+		if sk != "" {
+			def(sk)
+			ks = append(ks, types.KeySchemaElement{AttributeName: aws.String(sk), KeyType: types.KeyTypeRange})
+		}
+		return ks
+	}
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(t.Name),
+		BillingMode: types.BillingModePayPerRequest,
+		KeySchema:   key(t.PartitionKey, t.SortKey),
+	}
+	for _, ix := range t.Indexes {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName:  aws.String(ix.Name),
+			KeySchema:  key(ix.PartitionKey, ix.SortKey),
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		})
+	}
+	in.AttributeDefinitions = defs
+	return in
+}
+
+// CreateTables creates every table under prefix that does not exist yet,
+// waits until all are active and enables their TTL. It is idempotent and
+// safe to run from several processes at once; it never changes a table
+// that exists with another schema, so run it while wiring and fail fast.
+func CreateTables(ctx context.Context, client *dynamodb.Client, prefix string) error {
+	tables := Tables(prefix)
+	for _, t := range tables {
+		_, err := client.CreateTable(ctx, t.CreateTableInput())
+		var inUse *types.ResourceInUseException
+		if err != nil && !errors.As(err, &inUse) {
+			return fmt.Errorf("dynamo: create table %s: %w", t.Name, err)
+		}
+	}
+	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 5*time.Second
+	})
+	for _, t := range tables {
+		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)}, 5*time.Minute); err != nil {
+			return fmt.Errorf("dynamo: wait for table %s: %w", t.Name, err)
+		}
+		if t.TTLAttribute == "" {
+			continue
+		}
+		if err := enableTTL(ctx, client, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func enableTTL(ctx context.Context, client *dynamodb.Client, t Table) error {
+	if on, err := ttlEnabled(ctx, client, t); err != nil || on {
+		return err
+	}
+	_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(t.Name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTLAttribute), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		// Two processes enabling TTL at once: the loser is refused, yet
+		// TTL ends up enabled, which is all it wanted.
+		if on, _ := ttlEnabled(ctx, client, t); on {
+			return nil
+		}
+		return fmt.Errorf("dynamo: enable TTL on %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+func ttlEnabled(ctx context.Context, client *dynamodb.Client, t Table) (bool, error) {
+	d, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(t.Name)})
+	if err != nil {
+		return false, fmt.Errorf("dynamo: describe TTL of %s: %w", t.Name, err)
+	}
+	ttl := d.TimeToLiveDescription
+	return ttl != nil && deref(ttl.AttributeName) == t.TTLAttribute &&
+		(ttl.TimeToLiveStatus == types.TimeToLiveStatusEnabled || ttl.TimeToLiveStatus == types.TimeToLiveStatusEnabling), nil
+}
+
+// DeleteTables deletes every table under prefix that exists. Tests use it
+// to clean up; never point it at a production prefix.
+func DeleteTables(ctx context.Context, client *dynamodb.Client, prefix string) error {
+	var errs []error
+	for _, t := range Tables(prefix) {
+		_, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(t.Name)})
+		var missing *types.ResourceNotFoundException
+		if err != nil && !errors.As(err, &missing) {
+			errs = append(errs, fmt.Errorf("dynamo: delete table %s: %w", t.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,112 @@
+package dynamo
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
+)
+
+// Row loads an item's MyPage row, market.NotFound when it has none.
+func (s *Store) Row(ctx context.Context, itemID string) (*app.PageRow, error) {
+	var rec rowRecord
+	ok, err := s.get(ctx, s.t.mypage, key("itemId", itemID), &rec, "page row")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, market.Errorf(market.NotFound, "item %s not found", itemID)
+	}
+	row := rec.row()
+	return &row, nil
+}
+
+// Rows pages through every MyPage row with consistent reads, in no
+// meaningful order. Deleted items have no row (the projector deletes it).
+func (s *Store) Rows(ctx context.Context, p app.Page) ([]app.PageRow, string, error) {
+	raw, next, err := s.scan(ctx, p, s.t.mypage, nil, []string{"itemId"}, "page rows")
+	if err != nil {
+		return nil, "", err
+	}
+	return toRows(raw, next)
+}
+
+// RowsBySeller pages through one seller's rows in item id order. It reads
+// an index, so a row written a moment ago may be missing.
+func (s *Store) RowsBySeller(ctx context.Context, sellerID string, p app.Page) ([]app.PageRow, string, error) {
+	kc := expression.Key("sellerId").Equal(expression.Value(sellerID))
+	raw, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.mypage), IndexName: aws.String(IndexBySeller)},
+		kc, nil, []string{"itemId", "sellerId"}, map[string]string{"sellerId": sellerID}, "page rows")
+	if err != nil {
+		return nil, "", err
+	}
+	return toRows(raw, next)
+}
+
+func toRows(raw []map[string]types.AttributeValue, next string) ([]app.PageRow, string, error) {
+	var recs []rowRecord
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, "", fail("reading page rows", err)
+	}
+	rows := make([]app.PageRow, len(recs))
+	for i, r := range recs {
+		rows[i] = r.row()
+	}
+	return rows, next, nil
+}
+
+// Deals returns every buyer-side row of one item, in reservation id order,
+// with consistent reads.
+func (s *Store) Deals(ctx context.Context, itemID string) ([]app.PageDeal, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("itemId").Equal(expression.Value(itemID))).Build()
+	if err != nil {
+		return nil, internalf("dynamo: build query: %w", err)
+	}
+	in := &dynamodb.QueryInput{TableName: aws.String(s.t.deals), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
+	var deals []app.PageDeal
+	pages := dynamodb.NewQueryPaginator(s.client, in)
+	for pages.HasMorePages() {
+		res, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fail("reading deals", err)
+		}
+		more, _, err := toDeals(res.Items, "")
+		if err != nil {
+			return nil, err
+		}
+		deals = append(deals, more...)
+	}
+	return deals, nil
+}
+
+// DealsByBuyer pages through the reservations one buyer made, in
+// reservation id order. It reads an index, so a deal written a moment ago
+// may be missing.
+func (s *Store) DealsByBuyer(ctx context.Context, buyerID string, p app.Page) ([]app.PageDeal, string, error) {
+	kc := expression.Key("buyerId").Equal(expression.Value(buyerID))
+	raw, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.deals), IndexName: aws.String(IndexByBuyer)},
+		kc, nil, []string{"itemId", "rsvId", "buyerId"}, map[string]string{"buyerId": buyerID}, "deals")
+	if err != nil {
+		return nil, "", err
+	}
+	return toDeals(raw, next)
+}
+
+func toDeals(raw []map[string]types.AttributeValue, next string) ([]app.PageDeal, string, error) {
+	var recs []dealRecord
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, "", fail("reading deals", err)
+	}
+	deals := make([]app.PageDeal, len(recs))
+	for i, r := range recs {
+		deals[i] = r.deal()
+	}
+	return deals, next, nil
+}
