@@ -1,0 +1,227 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
+)
+
+const testTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+// MustEvent returns a valid test event about item 7.
+func MustEvent(tb testing.TB) cloudevents.Event {
+	tb.Helper()
+	e := cloudevents.NewEvent()
+	e.SetID("ev-1")
+	e.SetType(string(events.PaymentApproved))
+	e.SetSource("/carrot/pay")
+	e.SetSubject("pay-1")
+	e.SetTime(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+	e.SetExtension(events.PartitionKeyExtension, "7")
+	require.NoError(tb, e.SetData(cloudevents.ApplicationJSON, map[string]string{"payId": "pay-1"}))
+	return e
+}
+
+// eventRequest encodes e in binary or structured mode.
+func eventRequest(tb testing.TB, e cloudevents.Event, structured bool) *http.Request {
+	tb.Helper()
+	ctx := binding.WithForceBinary(context.Background())
+	if structured {
+		ctx = binding.WithForceStructured(context.Background())
+	}
+	r, err := cehttp.NewHTTPRequestFromEvent(ctx, "http://fn/", e)
+	require.NoError(tb, err)
+	return r
+}
+
+func TestEventsReadsBothModes(t *testing.T) {
+	t.Parallel()
+	for _, structured := range []bool{false, true} {
+		t.Run(fmt.Sprintf("structured=%v", structured), func(t *testing.T) {
+			t.Parallel()
+			want := MustEvent(t)
+			want.SetExtension(events.TraceparentExtension, testTraceparent)
+			var got cloudevents.Event
+			var trace string
+			h := Events(func(ctx context.Context, e cloudevents.Event) error {
+				got, trace = e, events.Traceparent(ctx)
+				return nil
+			})
+			r := eventRequest(t, want, structured)
+			r.Header.Set("traceparent", "00-11111111111111111111111111111111-2222222222222222-01")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+
+			assert.Equal(t, http.StatusOK, rec.Code)
+			assert.Empty(t, rec.Body.String())
+			assert.Equal(t, want.ID(), got.ID())
+			assert.Equal(t, want.Type(), got.Type())
+			assert.Equal(t, "7", got.Extensions()[events.PartitionKeyExtension])
+			assert.JSONEq(t, `{"payId":"pay-1"}`, string(got.Data()))
+			assert.Equal(t, testTraceparent, trace, "the event's own traceparent wins over the header")
+		})
+	}
+}
+
+func TestEventsFallsBackToTheTraceparentHeader(t *testing.T) {
+	t.Parallel()
+	var trace string
+	h := Events(func(ctx context.Context, _ cloudevents.Event) error {
+		trace = events.Traceparent(ctx)
+		return nil
+	})
+	r := eventRequest(t, MustEvent(t), false)
+	r.Header.Set("traceparent", testTraceparent)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	assert.Equal(t, testTraceparent, trace)
+}
+
+func TestEventsRejectsPoisonRequests(t *testing.T) {
+	t.Parallel()
+	binaryWithout := func(header string) func(*testing.T) *http.Request {
+		return func(t *testing.T) *http.Request {
+			r := eventRequest(t, MustEvent(t), false)
+			r.Header.Del(header)
+			return r
+		}
+	}
+	tests := []struct {
+		name    string
+		request func(*testing.T) *http.Request
+		detail  string
+	}{
+		{name: "plain JSON", detail: "not a CloudEvent", request: func(*testing.T) *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"a":1}`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}},
+		{name: "batch", detail: "batched", request: func(*testing.T) *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`[]`))
+			r.Header.Set("Content-Type", cloudevents.ApplicationCloudEventsBatchJSON)
+			return r
+		}},
+		{name: "structured garbage", detail: "not a CloudEvent", request: func(*testing.T) *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"specversion":`))
+			r.Header.Set("Content-Type", cloudevents.ApplicationCloudEventsJSON)
+			return r
+		}},
+		{name: "structured without id", detail: "id", request: func(*testing.T) *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"specversion":"1.0","type":"t","source":"/s"}`))
+			r.Header.Set("Content-Type", cloudevents.ApplicationCloudEventsJSON)
+			return r
+		}},
+		{name: "binary without id", request: binaryWithout("Ce-Id"), detail: "id"},
+		{name: "binary without source", request: binaryWithout("Ce-Source"), detail: "source"},
+		{name: "too large", detail: "exceeds", request: func(t *testing.T) *http.Request {
+			e := MustEvent(t)
+			require.NoError(t, e.SetData(cloudevents.ApplicationJSON, strings.Repeat("x", MaxEventBytes)))
+			return eventRequest(t, e, false)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			called := false
+			h := Events(func(context.Context, cloudevents.Event) error { called = true; return nil })
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, tt.request(t))
+			p := mustProblem(t, rec, http.StatusBadRequest)
+			assert.Contains(t, p.Detail, tt.detail)
+			assert.False(t, called)
+		})
+	}
+}
+
+func TestEventsOnlyTakesPost(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	Events(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	mustProblem(t, rec, http.StatusMethodNotAllowed)
+	assert.Equal(t, http.MethodPost, rec.Header().Get("Allow"))
+}
+
+func TestEventsRetryContract(t *testing.T) {
+	t.Parallel()
+	decodeErr := errors.New("carrot.payment.approved.v1 data: json: cannot unmarshal")
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		log    string // message of the one log line, "" for none
+	}{
+		{name: "handled", err: nil, status: 200},
+		{name: "duplicate", err: app.ErrDuplicate, status: 200, log: "event duplicate acknowledged"},
+		{name: "wrapped duplicate", err: fmt.Errorf("commit: %w", app.ErrDuplicate), status: 200, log: "event duplicate acknowledged"},
+		{name: "not found", err: market.Errorf(market.NotFound, "no reservation r1"), status: 200, log: "event ignored"},
+		{name: "conflict", err: market.Errorf(market.Conflict, "already completed"), status: 200, log: "event ignored"},
+		{name: "forbidden", err: market.Errorf(market.Forbidden, "not the buyer"), status: 200, log: "event ignored"},
+		{name: "poison", err: Poison(decodeErr), status: 400, log: "poison event dead-lettered"},
+		{name: "wrapped poison", err: fmt.Errorf("policy: %w", Poison(decodeErr)), status: 400, log: "poison event dead-lettered"},
+		{name: "invalid", err: market.Errorf(market.Invalid, "poison event: bad payload"), status: 400, log: "poison event dead-lettered"},
+		{name: "unauthorized", err: market.Errorf(market.Unauthorized, "no actor"), status: 400, log: "poison event dead-lettered"},
+		{name: "stale after retries", err: app.ErrStale, status: 503, log: "event failed; the broker will retry it"},
+		{name: "unavailable", err: market.Errorf(market.Unavailable, "dynamo throttled"), status: 503, log: "event failed; the broker will retry it"},
+		{name: "internal", err: market.Errorf(market.Internal, "secret"), status: 500, log: "event failed; the broker will retry it"},
+		{name: "plain", err: errors.New("secret"), status: 500, log: "event failed; the broker will retry it"},
+		{name: "canceled", err: context.Canceled, status: 500, log: "event failed; the broker will retry it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			core, logs := observer.New(zap.InfoLevel)
+			h := Events(func(context.Context, cloudevents.Event) error { return tt.err })
+			r := eventRequest(t, MustEvent(t), false)
+			r = r.WithContext(WithLogger(r.Context(), zap.New(core).Sugar()))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+
+			switch {
+			case tt.status == http.StatusOK:
+				assert.Equal(t, http.StatusOK, rec.Code)
+				assert.Empty(t, rec.Body.String())
+			case tt.status >= 500:
+				p := mustProblem(t, rec, tt.status)
+				assert.Equal(t, internalDetail, p.Detail)
+			default:
+				p := mustProblem(t, rec, tt.status)
+				assert.Equal(t, tt.err.Error(), p.Detail, "dead letters say why")
+			}
+			if tt.log == "" {
+				assert.Zero(t, logs.Len())
+				return
+			}
+			require.Equal(t, 1, logs.Len())
+			line := logs.All()[0]
+			assert.Equal(t, tt.log, line.Message)
+			assert.Equal(t, "ev-1", line.ContextMap()["ce-id"])
+			assert.Equal(t, string(events.PaymentApproved), line.ContextMap()["ce-type"])
+		})
+	}
+}
+
+func TestPoison(t *testing.T) {
+	t.Parallel()
+	assert.NoError(t, Poison(nil))
+	base := errors.New("bad data")
+	err := Poison(base)
+	assert.ErrorIs(t, err, ErrPoison)
+	assert.ErrorIs(t, err, base)
+	assert.Equal(t, "poison event: bad data", err.Error())
+}

@@ -1,0 +1,167 @@
+package web
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func get(tb testing.TB, url string) (int, string) {
+	tb.Helper()
+	res, err := http.Get(url)
+	require.NoError(tb, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(tb, err)
+	return res.StatusCode, string(body)
+}
+
+func TestServeProbesDrainsAndStops(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	core, logs := observer.New(zap.InfoLevel)
+
+	started, release := make(chan struct{}), make(chan struct{})
+	slowCtxErr := make(chan error, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		slowCtxErr <- r.Context().Err()
+		JSON(w, http.StatusOK, map[string]string{"done": "yes"})
+	})
+	mux.HandleFunc("/fast", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(ctx, ln, zap.New(core).Sugar(), mux, serverConfig{drain: 300 * time.Millisecond})
+	}()
+
+	status, body := get(t, base+LivenessPath)
+	assert.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `{"status":"alive"}`, body)
+	status, _ = get(t, base+ReadinessPath)
+	assert.Equal(t, http.StatusOK, status)
+	status, _ = get(t, base+"/fast")
+	assert.Equal(t, http.StatusAccepted, status)
+
+	slow := make(chan int, 1)
+	go func() {
+		res, err := http.Get(base + "/slow")
+		if err != nil {
+			slow <- 0
+			return
+		}
+		res.Body.Close()
+		slow <- res.StatusCode
+	}()
+	<-started
+	cancel()
+
+	require.Eventually(t, func() bool {
+		status, _ := get(t, base+ReadinessPath)
+		return status == http.StatusServiceUnavailable
+	}, time.Second, 10*time.Millisecond, "readiness must fail while draining")
+	status, _ = get(t, base+LivenessPath)
+	assert.Equal(t, http.StatusOK, status, "a draining server is still alive")
+	status, _ = get(t, base+"/fast")
+	assert.Equal(t, http.StatusAccepted, status, "a draining server still serves")
+
+	close(release)
+	assert.Equal(t, http.StatusOK, <-slow, "an in-flight request completes")
+	assert.NoError(t, <-slowCtxErr, "request contexts outlive the server's context")
+	select {
+	case err := <-served:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not return after the drain")
+	}
+	_, err = http.Get(base + LivenessPath)
+	assert.Error(t, err, "the listener is closed")
+
+	requests := logs.FilterMessage("request").All()
+	require.Len(t, requests, 3, "one line per request, none for probes")
+	fast := requests[0].ContextMap()
+	assert.Equal(t, "GET", fast["method"])
+	assert.Equal(t, "/fast", fast["path"])
+	assert.EqualValues(t, http.StatusAccepted, fast["status"])
+	assert.NotEmpty(t, fast["duration"])
+}
+
+func TestServeReadsTheEnvironment(t *testing.T) {
+	t.Setenv("PORT", "0")
+	t.Setenv("DRAIN_SECONDS", "0")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.NoError(t, Serve(ctx, "test", http.NotFoundHandler()))
+
+	t.Setenv("PORT", "http")
+	assert.ErrorContains(t, Serve(context.Background(), "test", http.NotFoundHandler()), "PORT")
+	t.Setenv("PORT", "0")
+	t.Setenv("DRAIN_SECONDS", "-1")
+	assert.ErrorContains(t, Serve(context.Background(), "test", http.NotFoundHandler()), "DRAIN_SECONDS")
+}
+
+func TestConfigFromEnvDefaults(t *testing.T) {
+	t.Setenv("PORT", "")
+	t.Setenv("DRAIN_SECONDS", "")
+	cfg, err := configFromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, serverConfig{addr: ":8080", drain: DefaultDrain}, cfg)
+
+	t.Setenv("PORT", "9090")
+	t.Setenv("DRAIN_SECONDS", "7")
+	cfg, err = configFromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, serverConfig{addr: ":9090", drain: 7 * time.Second}, cfg)
+}
+
+func TestLogRequestsRecoversPanics(t *testing.T) {
+	t.Parallel()
+	core, logs := observer.New(zap.InfoLevel)
+	h := LogRequests(zap.New(core).Sugar())(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/items", nil))
+
+	p := mustProblem(t, rec, http.StatusInternalServerError)
+	assert.Equal(t, internalDetail, p.Detail)
+	require.Equal(t, 1, logs.FilterMessage("handler panicked").Len())
+	assert.Contains(t, logs.FilterMessage("handler panicked").All()[0].ContextMap()["stack"], "server_test.go")
+	line := logs.FilterMessage("request").All()
+	require.Len(t, line, 1)
+	assert.EqualValues(t, http.StatusInternalServerError, line[0].ContextMap()["status"])
+}
+
+func TestLogRequestsGivesHandlersTheLogger(t *testing.T) {
+	t.Parallel()
+	core, logs := observer.New(zap.InfoLevel)
+	h := LogRequests(zap.New(core).Sugar())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Log(r.Context()).Info("inside")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, 1, logs.FilterMessage("inside").Len())
+}
+
+func TestLogger(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "warn")
+	l := Logger("pay")
+	assert.False(t, l.Desugar().Core().Enabled(zap.InfoLevel))
+	assert.True(t, l.Desugar().Core().Enabled(zap.WarnLevel))
+	t.Setenv("LOG_LEVEL", "nonsense")
+	assert.True(t, Logger("pay").Desugar().Core().Enabled(zap.InfoLevel))
+}
