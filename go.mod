@@ -32,5 +32,6 @@ require (
 	github.com/stretchr/testify v1.12.1 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.28.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	knative.dev/pkg v0.0.0-20260727151759-521cb33b33dd // indirect
 )
