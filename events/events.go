@@ -7,6 +7,8 @@ package events
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -77,6 +79,7 @@ func Types() []Type {
 	for t := range payloadOf {
 		types = append(types, t)
 	}
+	slices.Sort(types)
 	return types
 }
 
@@ -107,6 +110,9 @@ func New(ctx context.Context, typ Type, meta Meta, data Payload) (cloudevents.Ev
 	zero, ok := payloadOf[typ]
 	if !ok {
 		return cloudevents.Event{}, fmt.Errorf("events: unknown type %q", typ)
+	}
+	if data == nil || reflect.ValueOf(data).IsNil() {
+		return cloudevents.Event{}, fmt.Errorf("events: %s needs a payload", typ)
 	}
 	if want := fmt.Sprintf("%T", zero()); want != fmt.Sprintf("%T", data) {
 		return cloudevents.Event{}, fmt.Errorf("events: %s carries %s, not %T", typ, want, data)

@@ -209,7 +209,7 @@ func (it *Item) Reserve(rsvID string, now time.Time) error {
 // reports whether anything changed: a reservation that never held the item
 // releases nothing.
 func (it *Item) Release(rsvID string, now time.Time) (bool, error) {
-	if it.rsvID != rsvID {
+	if rsvID == "" || it.rsvID != rsvID {
 		return false, nil
 	}
 	if it.status == ItemSoldOut {
@@ -222,7 +222,7 @@ func (it *Item) Release(rsvID string, now time.Time) (bool, error) {
 // SellOut marks the item sold once reservation rsvID is paid. It reports
 // whether anything changed, so a redelivered fact changes nothing.
 func (it *Item) SellOut(rsvID string, now time.Time) (bool, error) {
-	if it.rsvID != rsvID {
+	if rsvID == "" || it.rsvID != rsvID {
 		return false, Errorf(Conflict, "the item is not held by reservation %s", rsvID)
 	}
 	if it.status == ItemSoldOut {
@@ -236,7 +236,7 @@ func (it *Item) SellOut(rsvID string, now time.Time) (bool, error) {
 // rsvID is cancelled: the reservation is confirmed again and still holds it
 // (SPEC 3.3, the decision on seed rule 6).
 func (it *Item) Reopen(rsvID string, now time.Time) (bool, error) {
-	if it.rsvID != rsvID {
+	if rsvID == "" || it.rsvID != rsvID {
 		return false, Errorf(Conflict, "the item is not held by reservation %s", rsvID)
 	}
 	if it.status == ItemReserved {
@@ -270,15 +270,15 @@ func isPhotoURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// checkLen counts characters, not bytes: 100 Hangul syllables are a valid name.
+// checkLen counts characters, not bytes: 100 Hangul syllables are a valid
+// name. Blank text does not count as given; the limit counts what is stored.
 func checkLen(f *Fields, field, s string, min, max int) {
-	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	if !utf8.ValidString(s) {
 		f.Add(field, "must be valid UTF-8")
 		return
 	}
-	switch {
-	case n < min && min == 1:
+	switch n := utf8.RuneCountInString(s); {
+	case min > 0 && strings.TrimSpace(s) == "":
 		f.Add(field, "is required")
 	case n < min || n > max:
 		f.Add(field, "must be %d to %d characters", min, max)

@@ -364,10 +364,6 @@ func TestItemReopen(t *testing.T) {
 // item that no reservation holds.
 func TestItemStateMachineWithoutHolder(t *testing.T) {
 	t.Parallel()
-	t.Skip("BUG: item.go:289-325 Release/SellOut/Reopen guard only on it.rsvID == rsvID; " +
-		"an item on sale has rsvID \"\", so SellOut(\"\") marks it SOLDOUT, Reopen(\"\") marks it RESERVED " +
-		"held by nobody, and Release(\"\") reports changed=true. Unreachable through events today " +
-		"(events.Reservation requires rsvId) but the aggregate does not protect its own invariant")
 	runSaleSteps(t, []saleStep{
 		{"sell out unheld", market.ItemCreated, "", func(it *market.Item) (bool, error) { return it.SellOut("", t1) },
 			market.Conflict, false, market.ItemCreated, ""},
@@ -452,10 +448,6 @@ func TestItemStateRoundTrip(t *testing.T) {
 // its field promises, whatever whitespace surrounds it.
 func TestStoredTextWithinLimits(t *testing.T) {
 	t.Parallel()
-	t.Skip("BUG: item.go:352 checkLen counts the runes of strings.TrimSpace(s) but only name and category " +
-		"are stored trimmed (item.go:334), so a description of 5000 characters plus any amount of trailing " +
-		"whitespace passes and is stored (and published) longer than 5000; the same holds for region, " +
-		"rsvPlace, chat text and review comment")
 	pad := strings.Repeat(" ", 100)
 
 	d := validDetails()

@@ -125,7 +125,7 @@ func (r *Reservation) CheckView(by string) error {
 // reservation may be confirmed again to move the meeting, a paid one not.
 // The caller must also hold the item for it (Item.Reserve) in the same write.
 func (r *Reservation) Confirm(by string, m Meeting, now time.Time) error {
-	if by != r.sellerID {
+	if by == "" || by != r.sellerID {
 		return Errorf(Forbidden, "only the seller may confirm a reservation")
 	}
 	if err := m.Validate(); err != nil {
@@ -155,7 +155,7 @@ func (r *Reservation) CheckDelete(by string) error {
 
 // CheckPay lets only the buyer pay, and only a confirmed reservation.
 func (r *Reservation) CheckPay(by string) error {
-	if by != r.buyerID {
+	if by == "" || by != r.buyerID {
 		return Errorf(Forbidden, "only the buyer may pay for this reservation")
 	}
 	if r.status != RsvConfirmed {
@@ -166,7 +166,7 @@ func (r *Reservation) CheckPay(by string) error {
 
 // CheckReview lets only the buyer review, and only a paid deal.
 func (r *Reservation) CheckReview(by string) error {
-	if by != r.buyerID {
+	if by == "" || by != r.buyerID {
 		return Errorf(Forbidden, "only the buyer may review this deal")
 	}
 	if r.status != RsvCompleted {
