@@ -1,0 +1,28 @@
+# carrot's developer commands. `make test` needs Go, Java 17+ and npm; it
+# installs and starts DynamoDB Local by itself.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+GO ?= go
+# The race detector needs cgo (a C compiler); set RACE= to run without it.
+RACE ?= -race
+
+.PHONY: test run fmt vet
+
+## test: run every test with DynamoDB Local started for the run
+test:
+	bash infra/dynamo/local/with-dynamodb.sh $(GO) test -count=1 $(RACE) ./...
+
+## run: start the whole system locally
+run:
+	@echo "make run arrives with issue 3" >&2
+	@exit 1
+
+## fmt: format every Go file
+fmt:
+	$(GO) fmt ./...
+
+## vet: report suspicious constructs
+vet:
+	$(GO) vet ./...
