@@ -138,13 +138,9 @@ func (s *Store) Items(ctx context.Context, f app.ItemFilter, p app.Page) ([]*mar
 	if err != nil {
 		return nil, "", err
 	}
-	var recs []itemRecord
-	if err := attributevalue.UnmarshalListOfMaps(rows, &recs); err != nil {
-		return nil, "", fail("reading items", err)
-	}
-	items := make([]*market.Item, len(recs))
-	for i, r := range recs {
-		items[i] = market.RestoreItem(r.state())
+	items, err := decodeAll(rows, "items", func(r itemRecord) *market.Item { return market.RestoreItem(r.state()) })
+	if err != nil {
+		return nil, "", err
 	}
 	return items, next, nil
 }
@@ -157,15 +153,24 @@ func (s *Store) Messages(ctx context.Context, rsvID string, p app.Page) ([]marke
 	if err != nil {
 		return nil, "", err
 	}
-	var recs []messageRecord
-	if err := attributevalue.UnmarshalListOfMaps(rows, &recs); err != nil {
-		return nil, "", fail("reading messages", err)
-	}
-	msgs := make([]market.Message, len(recs))
-	for i, r := range recs {
-		msgs[i] = r.message()
+	msgs, err := decodeAll(rows, "messages", messageRecord.message)
+	if err != nil {
+		return nil, "", err
 	}
 	return msgs, next, nil
+}
+
+// decodeAll unmarshals raw rows into records of type R and converts each.
+func decodeAll[R, T any](raw []map[string]types.AttributeValue, what string, convert func(R) T) ([]T, error) {
+	var recs []R
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, fail("reading "+what, err)
+	}
+	out := make([]T, len(recs))
+	for i, r := range recs {
+		out[i] = convert(r)
+	}
+	return out, nil
 }
 
 // query pages through a Query in ascending key order. in names the table,

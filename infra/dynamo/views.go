@@ -4,10 +4,8 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
@@ -34,7 +32,11 @@ func (s *Store) Rows(ctx context.Context, p app.Page) ([]app.PageRow, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	return toRows(raw, next)
+	rows, err := decodeAll(raw, "page rows", rowRecord.row)
+	if err != nil {
+		return nil, "", err
+	}
+	return rows, next, nil
 }
 
 // RowsBySeller pages through one seller's rows in item id order. It reads
@@ -46,17 +48,9 @@ func (s *Store) RowsBySeller(ctx context.Context, sellerID string, p app.Page) (
 	if err != nil {
 		return nil, "", err
 	}
-	return toRows(raw, next)
-}
-
-func toRows(raw []map[string]types.AttributeValue, next string) ([]app.PageRow, string, error) {
-	var recs []rowRecord
-	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
-		return nil, "", fail("reading page rows", err)
-	}
-	rows := make([]app.PageRow, len(recs))
-	for i, r := range recs {
-		rows[i] = r.row()
+	rows, err := decodeAll(raw, "page rows", rowRecord.row)
+	if err != nil {
+		return nil, "", err
 	}
 	return rows, next, nil
 }
@@ -77,7 +71,7 @@ func (s *Store) Deals(ctx context.Context, itemID string) ([]app.PageDeal, error
 		if err != nil {
 			return nil, fail("reading deals", err)
 		}
-		more, _, err := toDeals(res.Items, "")
+		more, err := decodeAll(res.Items, "deals", dealRecord.deal)
 		if err != nil {
 			return nil, err
 		}
@@ -96,17 +90,9 @@ func (s *Store) DealsByBuyer(ctx context.Context, buyerID string, p app.Page) ([
 	if err != nil {
 		return nil, "", err
 	}
-	return toDeals(raw, next)
-}
-
-func toDeals(raw []map[string]types.AttributeValue, next string) ([]app.PageDeal, string, error) {
-	var recs []dealRecord
-	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
-		return nil, "", fail("reading deals", err)
-	}
-	deals := make([]app.PageDeal, len(recs))
-	for i, r := range recs {
-		deals[i] = r.deal()
+	deals, err := decodeAll(raw, "deals", dealRecord.deal)
+	if err != nil {
+		return nil, "", err
 	}
 	return deals, next, nil
 }

@@ -60,8 +60,13 @@ java_major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | hea
 
 log="$(mktemp -t dynamodb-local.XXXXXX.log)"
 ddb_pid=""
+cmd_pid=""
 
 cleanup() {
+	if [[ -n "$cmd_pid" ]]; then
+		kill -TERM "$cmd_pid" 2>/dev/null || true
+		wait "$cmd_pid" 2>/dev/null || true
+	fi
 	if [[ -n "$ddb_pid" ]]; then
 		kill "$ddb_pid" 2>/dev/null || true
 		wait "$ddb_pid" 2>/dev/null || true
@@ -129,6 +134,12 @@ done
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 echo "with-dynamodb: DynamoDB Local $(basename "$jar_dir") at $DYNAMODB_ENDPOINT" >&2
 
+# The command runs in the background so that a signal to this script is
+# handled at once: the EXIT trap then stops the command and DynamoDB Local.
+# Its standard input stays the script's.
+"$@" <&0 &
+cmd_pid=$!
 status=0
-"$@" || status=$?
+wait "$cmd_pid" || status=$?
+cmd_pid=""
 exit "$status"
