@@ -62,6 +62,7 @@ log="$(mktemp -t dynamodb-local.XXXXXX.log)"
 ddb_pid=""
 cmd_pid=""
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [[ -n "$cmd_pid" ]]; then
 		kill -TERM "$cmd_pid" 2>/dev/null || true
