@@ -1,0 +1,12 @@
+// Command item-policy is the Knative function that moves items when their
+// reservations complete, reopen or go away, and scores them from reviews.
+package main
+
+import (
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/infra/boot"
+)
+
+func main() {
+	boot.Main(boot.Function{Name: "item-policy", Events: (*app.Service).ItemPolicy})
+}

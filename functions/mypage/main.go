@@ -1,0 +1,13 @@
+// Command mypage is the Knative function that builds the MyPage read model
+// from every fact its trigger delivers and answers MyPage queries (CQRS).
+package main
+
+import (
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot"
+)
+
+func main() {
+	boot.Main(boot.Function{Name: rest.MyPage, Events: (*app.Service).MyPageProjector})
+}

@@ -1,0 +1,11 @@
+// Command pay is the Knative function that approves payments of confirmed reservations.
+package main
+
+import (
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot"
+)
+
+func main() {
+	boot.Main(boot.Function{Name: rest.Pay})
+}

@@ -1,0 +1,11 @@
+// Command register-item is the Knative function that lists, edits, deletes and shows items.
+package main
+
+import (
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot"
+)
+
+func main() {
+	boot.Main(boot.Function{Name: rest.RegisterItem})
+}

@@ -1,0 +1,11 @@
+// Command request-chat is the Knative function that opens reservations (chats) and carries their messages.
+package main
+
+import (
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot"
+)
+
+func main() {
+	boot.Main(boot.Function{Name: rest.RequestChat})
+}

@@ -1,0 +1,13 @@
+// Command reservation-policy is the Knative function that completes a
+// reservation when its payment is approved and reopens it when the payment
+// is cancelled.
+package main
+
+import (
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/infra/boot"
+)
+
+func main() {
+	boot.Main(boot.Function{Name: "reservation-policy", Events: (*app.Service).ReservationPolicy})
+}

@@ -1,0 +1,122 @@
+// Package boot wires one Knative function from its environment: the
+// DynamoDB store, the outbox publisher, JWT auth, the REST routes the
+// function owns and the CloudEvents endpoint its trigger delivers to. It is
+// the one place that names concrete adapters; every function's main is a
+// single call to Main.
+package boot
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"knative.dev/pkg/signals"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/infra/outbox"
+	"github.com/carrot-market/carrot/infra/web"
+)
+
+// Function describes one Knative function.
+type Function struct {
+	// Name is the Knative Service name; it selects the REST routes the
+	// function serves (rest.Route.Function) and makes its event source
+	// "/carrot/<Name>".
+	Name string
+	// Events, when set, returns the handlers of the event types the
+	// function's trigger delivers to POST /.
+	Events func(*app.Service) map[events.Type]app.EventHandler
+	// Relay makes POST / send every pending outbox event to the broker;
+	// a PingSource calls it on a schedule.
+	Relay bool
+}
+
+// Deps are the adapters a function runs on.
+type Deps struct {
+	Store     *dynamo.Store
+	Auth      *web.Auth
+	Publisher *outbox.Publisher
+	Now       func() time.Time // nil: the wall clock
+}
+
+// Main wires f from the environment and serves it until SIGTERM. Wiring
+// fails fast: a missing secret, a bad sink URL or a missing table stops
+// the process before it answers readiness.
+func Main(f Function) {
+	ctx := signals.NewContext()
+	log := web.Logger(f.Name)
+	deps, err := FromEnv(ctx, f)
+	if err != nil {
+		log.Fatalw("cannot start", "error", err)
+	}
+	if err := web.Serve(ctx, f.Name, Handler(f, deps)); err != nil {
+		log.Fatalw("stopped with an error", "error", err)
+	}
+}
+
+// FromEnv builds the adapters from the environment: DYNAMODB_ENDPOINT,
+// AWS_REGION and DYNAMODB_TABLE_PREFIX for storage, CARROT_JWT_SECRET for
+// auth and K_SINK for the broker. With DYNAMODB_CREATE_TABLES=true missing
+// tables are created (local use); otherwise they must exist.
+func FromEnv(ctx context.Context, f Function) (Deps, error) {
+	cfg := dynamo.ConfigFromEnv()
+	client, err := dynamo.NewClient(ctx, cfg)
+	if err != nil {
+		return Deps{}, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if os.Getenv("DYNAMODB_CREATE_TABLES") == "true" {
+		err = dynamo.CreateTables(wctx, client, cfg.TablePrefix)
+	} else {
+		err = dynamo.CheckTables(wctx, client, cfg.TablePrefix)
+	}
+	if err != nil {
+		return Deps{}, err
+	}
+	store := dynamo.New(client, cfg.TablePrefix)
+	auth, err := web.AuthFromEnv()
+	if err != nil {
+		return Deps{}, err
+	}
+	pub, err := outbox.FromEnv(store, web.Logger(f.Name))
+	if err != nil {
+		return Deps{}, err
+	}
+	return Deps{Store: store, Auth: auth, Publisher: pub}, nil
+}
+
+// Handler returns f's HTTP handler on deps: its REST routes, and POST /
+// for the CloudEvents its trigger delivers.
+func Handler(f Function, d Deps) http.Handler {
+	svc := &app.Service{Store: d.Store, Views: d.Store, Publisher: d.Publisher, Source: "/carrot/" + f.Name, Now: d.Now}
+	r := web.NewRouter()
+	rest.Mount(r, (&rest.Handler{App: svc}).Routes(), f.Name, d.Auth, d.Store)
+	switch {
+	case f.Relay:
+		r.Handle("/", web.Events(relay(d.Publisher))).Methods(http.MethodPost)
+	case f.Events != nil:
+		r.Handle("/", web.Events(app.Dispatch(f.Events(svc)))).Methods(http.MethodPost)
+	}
+	return r
+}
+
+// relay answers any event (a PingSource tick) by sending the outbox. A
+// failed send is transient: the 503 makes the source retry, and the next
+// tick tries again anyway.
+func relay(p *outbox.Publisher) func(context.Context, cloudevents.Event) error {
+	return func(ctx context.Context, _ cloudevents.Event) error {
+		n, err := p.Relay(ctx)
+		if err != nil {
+			return fmt.Errorf("relay stopped after %d events: %w", n, err)
+		}
+		web.Log(ctx).Infow("outbox relayed", "events", n)
+		return nil
+	}
+}

@@ -1,0 +1,72 @@
+package tests
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/carrot-market/carrot"
+
+// TestDependenciesPointInward keeps the layers honest (STYLE.md rule 1):
+// the domain knows no transport, storage or event package, the published
+// language knows no domain, use cases know no adapter, and only the
+// functions' wiring names concrete adapters.
+func TestDependenciesPointInward(t *testing.T) {
+	pkgs := listPackages(t)
+	rules := []struct {
+		pkg       string
+		forbidden []string
+	}{
+		{module + "/functions/market", []string{"net/http", "github.com/aws/", "github.com/twmb/", "github.com/cloudevents/", module + "/events", module + "/infra", module + "/functions/app"}},
+		{module + "/events", []string{module + "/functions", module + "/infra", "github.com/aws/", "net/http"}},
+		{module + "/functions/app", []string{"net/http", "github.com/aws/", "github.com/twmb/", module + "/infra", module + "/functions/rest"}},
+		{module + "/functions/rest", []string{"github.com/aws/", "github.com/twmb/", module + "/infra/dynamo"}},
+	}
+	for _, rule := range rules {
+		imports, ok := pkgs[rule.pkg]
+		require.True(t, ok, "package %s is missing", rule.pkg)
+		for _, imp := range imports {
+			for _, bad := range rule.forbidden {
+				assert.False(t, strings.HasPrefix(imp, bad), "%s must not import %s", rule.pkg, imp)
+			}
+		}
+	}
+	for pkg, imports := range pkgs {
+		if strings.HasPrefix(pkg, module+"/infra") || strings.HasPrefix(pkg, module+"/tests") {
+			continue
+		}
+		for _, imp := range imports {
+			if strings.HasPrefix(imp, module+"/infra/dynamo") {
+				assert.Fail(t, "only adapters and wiring may name the DynamoDB adapter", "%s imports %s", pkg, imp)
+			}
+		}
+	}
+}
+
+// listPackages returns every package of the module with its direct imports.
+func listPackages(t *testing.T) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	require.NoError(t, err)
+	pkgs := map[string][]string{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else {
+			require.NoError(t, err)
+		}
+		pkgs[p.ImportPath] = p.Imports
+	}
+	return pkgs
+}
