@@ -1,0 +1,236 @@
+// Package boottest runs carrot's functions in a test, over real HTTP and on
+// DynamoDB Local: one httptest server per function, all on one fresh set of
+// tables, and a sink that routes the events they publish to the functions
+// whose triggers take them, as a broker would. It stands in for the local
+// runtime's Kafka broker in component tests; the end-to-end tests in tests/
+// use the real one.
+package boottest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot"
+	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/infra/dynamo/dynamotest"
+	"github.com/carrot-market/carrot/infra/outbox"
+	"github.com/carrot-market/carrot/infra/web"
+)
+
+// Functions are every function of carrot, as their mains declare them.
+var Functions = []boot.Function{
+	{Name: rest.RegisterItem},
+	{Name: rest.RequestChat},
+	{Name: rest.ConfirmReservation},
+	{Name: rest.Pay},
+	{Name: rest.CancelPayment},
+	{Name: rest.WriteReview},
+	{Name: rest.MyPage, Events: (*app.Service).MyPageProjector},
+	{Name: "item-policy", Events: (*app.Service).ItemPolicy},
+	{Name: "reservation-policy", Events: (*app.Service).ReservationPolicy},
+	{Name: "outbox-relay", Relay: true},
+}
+
+// System is carrot's functions running in one test.
+type System struct {
+	Store *dynamo.Store
+	Auth  *web.Auth
+	// URL maps a function name to its base URL.
+	URL map[string]string
+	// Gateway serves every REST route, like the local gateway on :8088.
+	Gateway string
+
+	sink *sink
+}
+
+// Option changes how NewSystem wires the functions.
+type Option func(*options)
+
+type options struct {
+	deliver bool
+}
+
+// WithoutDelivery keeps published events in the sink's log instead of
+// delivering them to consumers, for tests of one function's output.
+func WithoutDelivery() Option { return func(o *options) { o.deliver = false } }
+
+// NewSystem starts every function on fresh tables. Events are delivered to
+// their consumers synchronously before the publishing request answers, so
+// a test sees the whole chain of effects as soon as a command returns.
+func NewSystem(tb testing.TB, opts ...Option) *System {
+	tb.Helper()
+	o := options{deliver: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	store := dynamotest.MustStore(tb)
+	auth, err := web.NewAuth([]byte("boottest-secret-of-at-least-32-bytes!"))
+	require.NoError(tb, err)
+
+	s := &System{Store: store, Auth: auth, URL: map[string]string{}, sink: &sink{routes: map[events.Type][]string{}, deliver: o.deliver}}
+	sinkSrv := httptest.NewServer(s.sink)
+	tb.Cleanup(sinkSrv.Close)
+
+	pub, err := outbox.New(store, outbox.Config{Sink: sinkSrv.URL, RetryBackoff: time.Millisecond})
+	require.NoError(tb, err)
+	deps := boot.Deps{Store: store, Auth: auth, Publisher: pub}
+	for _, f := range Functions {
+		srv := httptest.NewServer(boot.Handler(f, deps))
+		tb.Cleanup(srv.Close)
+		s.URL[f.Name] = srv.URL
+		if f.Events != nil {
+			for t := range f.Events(&app.Service{}) {
+				s.sink.routes[t] = append(s.sink.routes[t], srv.URL)
+			}
+		}
+	}
+	gw := web.NewRouter()
+	rest.Mount(gw, (&rest.Handler{App: &app.Service{Store: store, Views: store, Publisher: pub, Source: "/carrot/gateway"}}).Routes(), "", auth, store)
+	gwSrv := httptest.NewServer(gw)
+	tb.Cleanup(gwSrv.Close)
+	s.Gateway = gwSrv.URL
+	return s
+}
+
+// Token returns a bearer token for userID.
+func (s *System) Token(tb testing.TB, userID string) string {
+	tb.Helper()
+	tok, err := s.Auth.Issue(userID, time.Hour)
+	require.NoError(tb, err)
+	return tok
+}
+
+// Events returns every event published so far, in order of arrival.
+func (s *System) Events() []cloudevents.Event {
+	s.sink.mu.Lock()
+	defer s.sink.mu.Unlock()
+	return append([]cloudevents.Event(nil), s.sink.log...)
+}
+
+// EventsOf returns the published events of type t.
+func (s *System) EventsOf(t events.Type) []cloudevents.Event {
+	var out []cloudevents.Event
+	for _, e := range s.Events() {
+		if e.Type() == string(t) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Deliver posts e to the function called name, as its trigger would, in
+// binary mode, and returns the status it answered.
+func (s *System) Deliver(tb testing.TB, name string, e cloudevents.Event) int {
+	tb.Helper()
+	status, err := post(context.Background(), s.URL[name], e)
+	require.NoError(tb, err)
+	return status
+}
+
+// Response is an answer of the API.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a map, failing the test when it is not JSON.
+func (r Response) JSON(tb testing.TB) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	require.NoError(tb, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
+	return m
+}
+
+// Do calls the API at base (a function's URL or the gateway) as userID
+// ("" sends no token). body is marshalled as JSON unless it is a string,
+// which is sent as it is.
+func (s *System) Do(tb testing.TB, base, userID, method, path string, body any, header ...string) Response {
+	tb.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(tb, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	require.NoError(tb, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if userID != "" {
+		req.Header.Set("Authorization", "Bearer "+s.Token(tb, userID))
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(tb, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(tb, err)
+	return Response{Status: res.StatusCode, Header: res.Header, Body: raw}
+}
+
+// sink is a broker stand-in: it logs every event and, when deliver is on,
+// posts it to each consumer whose trigger takes its type before answering.
+type sink struct {
+	routes  map[events.Type][]string
+	deliver bool
+
+	mu  sync.Mutex
+	log []cloudevents.Event
+}
+
+func (k *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e, err := cehttp.NewEventFromHTTPRequest(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	k.mu.Lock()
+	k.log = append(k.log, *e)
+	k.mu.Unlock()
+	if k.deliver {
+		for _, url := range k.routes[events.Type(e.Type())] {
+			status, err := post(r.Context(), url, *e)
+			if err != nil || status >= 300 {
+				http.Error(w, "a consumer failed", http.StatusBadGateway)
+				return
+			}
+		}
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func post(ctx context.Context, url string, e cloudevents.Event) (int, error) {
+	req, err := cehttp.NewHTTPRequestFromEvent(ctx, url, e)
+	if err != nil {
+		return 0, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body)
+	return res.StatusCode, nil
+}
