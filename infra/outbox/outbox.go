@@ -1,0 +1,343 @@
+// Package outbox sends committed events to the broker. A command writes its
+// state and its events in one transaction (the outbox); the Publisher then
+// sends those events to the sink Knative injects ($K_SINK) and deletes
+// their rows once the sink acknowledged them. What it cannot send stays in
+// the outbox, and Relay, which a PingSource triggers, sends it later. So a
+// command that answered 2xx never loses an event, even across a broker
+// outage; delivery is at least once, and consumers deduplicate.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cecontext "github.com/cloudevents/sdk-go/v2/context"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"go.uber.org/zap"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/app"
+)
+
+// Outbox is the store of committed events not yet sent; the DynamoDB
+// adapter implements it. Implementations must be safe for concurrent use.
+type Outbox interface {
+	// PendingEvents returns up to limit unsent events, oldest commit first
+	// and in publishing order within a commit.
+	PendingEvents(ctx context.Context, limit int) ([]cloudevents.Event, error)
+	// MarkSent deletes the events with these ids (cloudevents.Event.ID);
+	// unknown ids are ignored.
+	MarkSent(ctx context.Context, ids ...string) error
+}
+
+// SinkEnv names the variable a Knative SinkBinding sets to the broker URL.
+const SinkEnv = "K_SINK"
+
+// ErrNoSink says the publisher has no sink to send to.
+var ErrNoSink = errors.New("outbox: no sink configured ($K_SINK is empty); events stay in the outbox")
+
+// Config configures a Publisher. Zero fields take the defaults below.
+type Config struct {
+	// Sink is the broker URL, usually $K_SINK. Empty keeps every event in
+	// the outbox, which suits tests that run without a broker.
+	Sink string
+	// SendTimeout bounds the delivery of one event. Default 5 s.
+	SendTimeout time.Duration
+	// BatchSize is how many pending events Relay reads at once. Default 100.
+	BatchSize int
+	// RetryBackoff is how long Publish leaves events to the outbox after a
+	// failed send before it tries the sink again. Default 5 s.
+	RetryBackoff time.Duration
+	// HTTPClient sends the events. Default: a client with the default
+	// transport and no overall timeout (SendTimeout applies per event).
+	HTTPClient *http.Client
+	// Log receives failures. Default: the CloudEvents SDK's fallback logger.
+	Log *zap.SugaredLogger
+}
+
+func (c *Config) setDefaults() {
+	if c.SendTimeout == 0 {
+		c.SendTimeout = 5 * time.Second
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 100
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = 5 * time.Second
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	if c.Log == nil {
+		c.Log = cecontext.LoggerFrom(context.Background())
+	}
+}
+
+// Validate reports a configuration that can never work.
+func (c Config) Validate() error {
+	if c.Sink != "" {
+		u, err := url.Parse(c.Sink)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("outbox: sink %q is not an http(s) URL", c.Sink)
+		}
+	}
+	if c.SendTimeout < 0 || c.BatchSize < 0 || c.RetryBackoff < 0 {
+		return errors.New("outbox: timeouts and batch size must not be negative")
+	}
+	return nil
+}
+
+// Publisher implements app.Publisher on an Outbox and is the relay. It is
+// safe for concurrent use.
+//
+// Ordering: each call sends its events in the given order and stops at the
+// first failure, so no event overtakes an earlier one of the same call.
+// After a failure the publisher is "behind": later Publish calls of this
+// process do not send their own events directly (they could overtake the
+// stuck ones) but relay one batch of the outbox, oldest first, and they
+// try at most once per RetryBackoff, so a broker outage does not slow every
+// command down. Relay clears the state once the outbox is empty.
+// Concurrent commands, and different processes, can still publish out of
+// commit order; consumers must rely on versions, not on arrival order
+// across commits.
+//
+// Pitfall: an event the sink rejects for good (a 4xx it will never accept)
+// stops the relay at that event until an operator removes its outbox row;
+// it is logged at error level with its id.
+type Publisher struct {
+	outbox Outbox
+	cfg    Config
+	client cloudevents.Client // nil without a sink
+	now    func() time.Time
+
+	noSink sync.Once
+
+	mu      sync.Mutex // guards behind and retryAt
+	behind  bool
+	retryAt time.Time
+
+	relayMu sync.Mutex // one relay at a time per process
+}
+
+var _ app.Publisher = (*Publisher)(nil)
+
+// New returns a Publisher sending the events of o to cfg.Sink. It fails on
+// a configuration that can never work, at wiring time.
+func New(o Outbox, cfg Config) (*Publisher, error) {
+	if o == nil {
+		return nil, errors.New("outbox: no Outbox given")
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Publisher{outbox: o, cfg: cfg, now: time.Now}
+	if cfg.Sink == "" {
+		return p, nil
+	}
+	proto, err := cehttp.New(cehttp.WithTarget(cfg.Sink), cehttp.WithClient(*cfg.HTTPClient))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	if p.client, err = cloudevents.NewClient(proto); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return p, nil
+}
+
+// FromEnv returns New with the sink in $K_SINK and default settings.
+func FromEnv(o Outbox, log *zap.SugaredLogger) (*Publisher, error) {
+	return New(o, Config{Sink: os.Getenv(SinkEnv), Log: log})
+}
+
+// Publish sends evs, which the caller has just committed to the outbox,
+// and deletes each from the outbox once the sink acknowledged it with a
+// 2xx. It never fails: whatever it cannot send stays in the outbox for
+// Relay, and the failure is logged. It outlives ctx's cancellation (a
+// client hanging up must not cut the send short) but keeps its values,
+// such as the traceparent.
+func (p *Publisher) Publish(ctx context.Context, evs []cloudevents.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	log := p.cfg.Log
+	if p.client == nil {
+		p.noSink.Do(func() { log.Warnw("no sink configured; events stay in the outbox", "env", SinkEnv) })
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+
+	if behind, due := p.state(); behind {
+		if !due {
+			return // the sink failed recently; the relay or a later call sends these
+		}
+		// One batch at most: after a long outage the backlog belongs to
+		// the relay, not to the request that happens to be due.
+		if _, err := p.relay(ctx, 1); err != nil {
+			log.Warnw("events stay in the outbox", "error", err)
+		}
+		return
+	}
+	sent, err := p.deliver(ctx, evs)
+	if merr := p.markSent(ctx, sent); merr != nil {
+		err = errors.Join(err, merr)
+	}
+	if err != nil {
+		p.fellBehind()
+		log.Warnw("events stay in the outbox for the relay", "error", err, "sent", len(sent), "pending", len(evs)-len(sent))
+	}
+}
+
+// Relay sends every pending event, oldest first, in batches of BatchSize,
+// and deletes each batch's sent events from the outbox. It stops at the
+// first failure, leaving that event and all later ones pending, and
+// returns how many events it sent. It is the entry point a PingSource
+// triggers; it also clears the publisher's "behind" state once the outbox
+// is empty. Relays of one process run one at a time; relays of different
+// processes may send an event twice, which at-least-once consumers accept.
+func (p *Publisher) Relay(ctx context.Context) (int, error) {
+	return p.relay(ctx, 0)
+}
+
+// relay is Relay reading at most maxBatches batches (0: no limit).
+func (p *Publisher) relay(ctx context.Context, maxBatches int) (int, error) {
+	if p.client == nil {
+		return 0, ErrNoSink
+	}
+	p.relayMu.Lock()
+	defer p.relayMu.Unlock()
+
+	total := 0
+	sentBefore := map[string]bool{}
+	for batch := 1; ; batch++ {
+		evs, err := p.outbox.PendingEvents(ctx, p.cfg.BatchSize)
+		if err != nil {
+			p.fellBehind()
+			return total, fmt.Errorf("outbox: reading pending events: %w", err)
+		}
+		for _, e := range evs {
+			if sentBefore[e.ID()] {
+				// MarkSent did not take: sending again would loop forever.
+				return total, fmt.Errorf("outbox: event %s is still pending after it was sent and marked", e.ID())
+			}
+		}
+		sent, err := p.deliver(ctx, evs)
+		total += len(sent)
+		if merr := p.markSent(ctx, sent); merr != nil {
+			err = errors.Join(err, merr)
+		}
+		if err != nil {
+			p.fellBehind()
+			return total, err
+		}
+		for _, id := range sent {
+			sentBefore[id] = true
+		}
+		if len(evs) < p.cfg.BatchSize {
+			p.caughtUp()
+			return total, nil
+		}
+		if batch == maxBatches {
+			return total, nil
+		}
+	}
+}
+
+// deliver sends evs in order and returns the ids the sink acknowledged,
+// stopping at the first failure.
+func (p *Publisher) deliver(ctx context.Context, evs []cloudevents.Event) ([]string, error) {
+	sent := make([]string, 0, len(evs))
+	for _, e := range evs {
+		if err := p.send(ctx, e); err != nil {
+			return sent, err
+		}
+		sent = append(sent, e.ID())
+	}
+	return sent, nil
+}
+
+// send delivers one event in binary mode within SendTimeout. Only a 2xx
+// answer counts as delivered.
+func (p *Publisher) send(ctx context.Context, e cloudevents.Event) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.SendTimeout)
+	defer cancel()
+	res := p.client.Send(cloudevents.WithEncodingBinary(ctx), e)
+	if res == nil {
+		return nil
+	}
+	var answer *cehttp.Result
+	if errors.As(res, &answer) {
+		if answer.StatusCode >= 200 && answer.StatusCode < 300 {
+			return nil
+		}
+		if permanent(answer.StatusCode) {
+			p.cfg.Log.Errorw("the sink rejects an event for good; it blocks the outbox until removed",
+				"ce-id", e.ID(), "ce-type", e.Type(), "partitionkey", partitionKey(e), "status", answer.StatusCode)
+		}
+		return fmt.Errorf("outbox: the sink answered %d to event %s", answer.StatusCode, e.ID())
+	}
+	return fmt.Errorf("outbox: sending event %s: %w", e.ID(), res)
+}
+
+// permanent reports a status the Knative retry contract does not retry.
+func permanent(status int) bool {
+	switch status {
+	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return false
+	}
+	return status >= 400 && status < 500
+}
+
+func (p *Publisher) markSent(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := p.outbox.MarkSent(ctx, ids...); err != nil {
+		return fmt.Errorf("outbox: marking %d sent events (they will be sent again): %w", len(ids), err)
+	}
+	return nil
+}
+
+// state reports whether the publisher is behind and, if so, whether it is
+// time to try the sink again; a due caller takes the attempt.
+func (p *Publisher) state() (behind, due bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.behind {
+		return false, false
+	}
+	now := p.now()
+	if now.Before(p.retryAt) {
+		return true, false
+	}
+	p.retryAt = now.Add(p.cfg.RetryBackoff)
+	return true, true
+}
+
+func (p *Publisher) fellBehind() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.behind {
+		p.behind = true
+		p.retryAt = p.now().Add(p.cfg.RetryBackoff)
+	}
+}
+
+func (p *Publisher) caughtUp() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.behind = false
+}
+
+// partitionKey returns the item id that orders e, "" when it has none.
+func partitionKey(e cloudevents.Event) string {
+	k, _ := e.Extensions()[events.PartitionKeyExtension].(string)
+	return k
+}
