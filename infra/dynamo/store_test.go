@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -501,6 +503,19 @@ func TestTablesAreIdempotent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	require.NoError(t, dynamo.CreateTables(ctx, c, prefix), "creating existing tables is a no-op")
+	require.NoError(t, dynamo.CheckTables(ctx, c, prefix))
+
+	// Every missing table is named.
+	for _, name := range []string{dynamo.TableClaims, dynamo.TableMyPage} {
+		_, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(prefix + name)})
+		require.NoError(t, err)
+	}
+	err := dynamo.CheckTables(ctx, c, prefix)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), prefix+dynamo.TableClaims)
+	assert.Contains(t, err.Error(), prefix+dynamo.TableMyPage)
+
+	require.Error(t, dynamo.CheckTables(ctx, c, dynamotest.RandomPrefix()), "no tables at all")
 }
 
 func TestChecks(t *testing.T) {
