@@ -108,8 +108,8 @@ func Handler(f Function, d Deps) http.Handler {
 }
 
 // relay answers any event (a PingSource tick) by sending the outbox. A
-// failed send is transient: the 503 makes the source retry, and the next
-// tick tries again anyway.
+// failed send is transient: the 5xx answer makes the source retry, and the
+// next tick tries again anyway.
 func relay(p *outbox.Publisher) func(context.Context, cloudevents.Event) error {
 	return func(ctx context.Context, _ cloudevents.Event) error {
 		n, err := p.Relay(ctx)
