@@ -163,11 +163,13 @@ func NewID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
-// DerivedID returns the id of the fact of type typ that a consumer emits in
-// reaction to cause. It is the same on every redelivery of cause, so a
-// consumer that crashes after its write and runs again emits the same id.
-func DerivedID(cause cloudevents.Event, typ Type) string {
-	return uuid.NewSHA1(idNamespace, []byte(cause.Source()+"\x00"+cause.ID()+"\x00"+string(typ))).String()
+// DerivedID returns the id of the fact of type typ that the consumer whose
+// source is source emits in reaction to cause. It is the same on every
+// redelivery of cause, so a consumer that crashes after its write and runs
+// again emits the same id; two consumers reacting to one cause never share
+// an id.
+func DerivedID(cause cloudevents.Event, source string, typ Type) string {
+	return uuid.NewSHA1(idNamespace, []byte(cause.Source()+"\x00"+cause.ID()+"\x00"+source+"\x00"+string(typ))).String()
 }
 
 var idNamespace = uuid.MustParse("6f0b5f3e-5b8e-4c57-9a59-0e6b7d3c2a11")

@@ -236,7 +236,7 @@ func TestDerivedID(t *testing.T) {
 	t.Parallel()
 	cause := MustNew(t, context.Background(), fixtureOf(t, events.PaymentApproved))
 
-	id := events.DerivedID(cause, events.ReservationCompleted)
+	id := events.DerivedID(cause, "/carrot/reservation-policy", events.ReservationCompleted)
 	parsed, err := uuid.Parse(id)
 	require.NoError(t, err)
 	assert.Equal(t, uuid.Version(5), parsed.Version())
@@ -248,8 +248,8 @@ func TestDerivedID(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &redelivered))
 	redelivered.SetTime(eventTime.Add(time.Hour))
 	redelivered.SetExtension(events.TraceparentExtension, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	assert.Equal(t, id, events.DerivedID(redelivered, events.ReservationCompleted))
-	assert.Equal(t, id, events.DerivedID(cause, events.ReservationCompleted), "stable across calls")
+	assert.Equal(t, id, events.DerivedID(redelivered, "/carrot/reservation-policy", events.ReservationCompleted))
+	assert.Equal(t, id, events.DerivedID(cause, "/carrot/reservation-policy", events.ReservationCompleted), "stable across calls")
 
 	otherID := cause.Clone()
 	otherID.SetID("01959a3c-0a00-7000-8000-0000000000ee")
@@ -262,10 +262,11 @@ func TestDerivedID(t *testing.T) {
 
 	seen := map[string]string{id: "same cause, reservation completed"}
 	for name, got := range map[string]string{
-		"same cause, another type": events.DerivedID(cause, events.ItemSoldOut),
-		"another cause id":         events.DerivedID(otherID, events.ReservationCompleted),
-		"another cause source":     events.DerivedID(otherSource, events.ReservationCompleted),
-		"source and id shifted":    events.DerivedID(joined, events.ReservationCompleted),
+		"same cause, another type": events.DerivedID(cause, "/carrot/reservation-policy", events.ItemSoldOut),
+		"another cause id":         events.DerivedID(otherID, "/carrot/reservation-policy", events.ReservationCompleted),
+		"another cause source":     events.DerivedID(otherSource, "/carrot/reservation-policy", events.ReservationCompleted),
+		"another consumer":         events.DerivedID(cause, "/carrot/item-policy", events.ReservationCompleted),
+		"source and id shifted":    events.DerivedID(joined, "/carrot/reservation-policy", events.ReservationCompleted),
 	} {
 		prev, dup := seen[got]
 		assert.False(t, dup, "%s collides with %s", name, prev)

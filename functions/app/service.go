@@ -74,7 +74,7 @@ func (s *Service) fact(ctx context.Context, typ events.Type, data events.Payload
 // reaction builds a Publish op for a fact a policy emits because of cause.
 // Its id derives from the cause, so a redelivery emits the very same fact.
 func (s *Service) reaction(ctx context.Context, cause cloudevents.Event, typ events.Type, data events.Payload) (Op, error) {
-	e, err := events.New(ctx, typ, events.Meta{ID: events.DerivedID(cause, typ), Source: s.Source, Time: s.now()}, data)
+	e, err := events.New(ctx, typ, events.Meta{ID: events.DerivedID(cause, s.Source, typ), Source: s.Source, Time: s.now()}, data)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// CheckTables fails unless every table under prefix exists and is active.
+// CheckTables fails unless every table under prefix exists and is active
+// (or updating, e.g. while an index is added, which still serves requests).
 // Functions call it while wiring, so a missing table stops a process
 // before it takes traffic instead of failing its requests.
 func CheckTables(ctx context.Context, client *dynamodb.Client, prefix string) error {
@@ -23,7 +24,7 @@ func CheckTables(ctx context.Context, client *dynamodb.Client, prefix string) er
 			missing = append(missing, t.Name)
 		case err != nil:
 			return fmt.Errorf("dynamo: describe table %s: %w", t.Name, err)
-		case out.Table.TableStatus != types.TableStatusActive:
+		case out.Table.TableStatus != types.TableStatusActive && out.Table.TableStatus != types.TableStatusUpdating:
 			missing = append(missing, t.Name+" ("+string(out.Table.TableStatus)+")")
 		}
 	}
