@@ -188,7 +188,7 @@ spec:
   delivery:
     retry: 3
     backoffPolicy: linear
-    backoffDelay: PT0.01S
+    backoffDelay: PT0.1S
     deadLetterSink:
       ref: {apiVersion: eventing.knative.dev/v1alpha1, kind: KafkaSink, name: dead}
 ---

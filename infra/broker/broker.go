@@ -1,0 +1,237 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+)
+
+// setupTimeout bounds what New asks of Kafka before it gives up.
+const setupTimeout = 15 * time.Second
+
+// Resolver returns the URL of an addressable (a Knative Service) by name.
+// It is called before every delivery attempt. The runtime's resolver may
+// route through a scale-from-zero activator, whose URL answers 503 while
+// an instance starts: that is retried like any 503.
+type Resolver func(name string) (string, error)
+
+// Broker is a Knative Broker on Kafka: an ingress that appends events to
+// the broker topic, and one dispatcher per trigger. Create it with New and
+// stop it with Close.
+type Broker struct {
+	cfg         *Config
+	kafka       *kgo.Client // produces for the ingress, replies and KafkaSinks
+	producer    producer
+	admin       *kadm.Client
+	dispatchers []*dispatcher
+	opts        options
+	closeOnce   sync.Once
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	log            *zap.SugaredLogger
+	httpClient     *http.Client
+	maxInFlight    int
+	commitInterval time.Duration
+	produceTimeout time.Duration
+	kafka          []kgo.Opt
+}
+
+// WithLogger sets where the broker logs, one line per delivery among
+// others. The default discards everything.
+func WithLogger(log *zap.SugaredLogger) Option {
+	return func(o *options) { o.log = log }
+}
+
+// WithHTTPClient sets the client that delivers to subscribers and HTTP
+// dead-letter sinks. Like Knative's, the default has no overall timeout:
+// set delivery.timeout on a trigger, or a client timeout here, or a hung
+// subscriber holds its record (and, for an ordered trigger, its
+// partition) until it answers.
+func WithHTTPClient(client *http.Client) Option {
+	return func(o *options) { o.httpClient = client }
+}
+
+// WithMaxInFlight sets how many records of one partition an unordered
+// trigger delivers at once, by default 10. Ordered triggers deliver one.
+func WithMaxInFlight(n int) Option {
+	return func(o *options) { o.maxInFlight = n }
+}
+
+// WithCommitInterval sets how often finished offsets are committed, by
+// default every second; franz-go allows no less than 100ms. A crash redelivers what finished since the last
+// commit; Close and rebalances commit at once.
+func WithCommitInterval(d time.Duration) Option {
+	return func(o *options) { o.commitInterval = d }
+}
+
+// WithProduceTimeout sets how long the ingress waits for Kafka to
+// acknowledge an event before it answers 503, by default 5 seconds.
+func WithProduceTimeout(d time.Duration) Option {
+	return func(o *options) { o.produceTimeout = d }
+}
+
+// WithKafkaOptions adds franz-go options (TLS, SASL, client id...) to
+// every Kafka client the broker makes.
+func WithKafkaOptions(opts ...kgo.Opt) Option {
+	return func(o *options) { o.kafka = append(o.kafka, opts...) }
+}
+
+func newOptions(opts []Option) options {
+	o := options{
+		log:            zap.NewNop().Sugar(),
+		httpClient:     &http.Client{},
+		maxInFlight:    10,
+		commitInterval: time.Second,
+		produceTimeout: 5 * time.Second,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// New creates the broker topic and dead-letter topics when missing, joins
+// one consumer group per trigger and starts dispatching. seeds are the
+// Kafka bootstrap servers (Cluster.Seeds, or KAFKA_BOOTSTRAP_SERVERS);
+// resolve turns a subscriber's (or dead-letter sink's) ref name into a
+// URL. New fails when cfg cannot run or Kafka cannot be reached.
+func New(cfg *Config, seeds []string, resolve Resolver, opts ...Option) (*Broker, error) {
+	if cfg == nil || cfg.Broker.Topic == "" || cfg.Broker.Partitions < 1 {
+		return nil, errors.New("broker: a config with a broker topic and partitions is required")
+	}
+	if len(seeds) == 0 {
+		return nil, errors.New("broker: no Kafka seed brokers")
+	}
+	o := newOptions(opts)
+	if o.maxInFlight < 1 || o.commitInterval <= 0 || o.produceTimeout <= 0 {
+		return nil, errors.New("broker: max in flight, commit interval and produce timeout must be positive")
+	}
+	kafka, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.SeedBrokers(seeds...),
+		// franz-go allows no record timeout under a second; the ingress
+		// bounds its own wait with a context as well.
+		kgo.RecordDeliveryTimeout(max(o.produceTimeout, time.Second)),
+	}, o.kafka...)...)
+	if err != nil {
+		return nil, fmt.Errorf("broker: kafka client: %w", err)
+	}
+	b := &Broker{cfg: cfg, kafka: kafka, producer: producer{client: kafka}, admin: kadm.NewClient(kafka), opts: o}
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	if err := ensureTopics(ctx, kafka, cfg); err != nil {
+		kafka.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	for _, trigger := range cfg.Triggers {
+		d, err := b.newDispatcher(trigger, seeds, resolve)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("broker: trigger %s: %w", trigger.Name, err)
+		}
+		d.start()
+		b.dispatchers = append(b.dispatchers, d)
+	}
+	return b, nil
+}
+
+func (b *Broker) newDispatcher(t TriggerConfig, seeds []string, resolve Resolver) (*dispatcher, error) {
+	policy, err := retryPolicy(t.Delivery)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := newFilter(t)
+	if err != nil {
+		return nil, err
+	}
+	log := b.opts.log.With("trigger", t.Name)
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &dispatcher{
+		trigger:     t,
+		topic:       b.cfg.Broker.Topic,
+		filter:      filter,
+		policy:      policy,
+		subscriber:  subscriberURL(t.Subscriber, resolve),
+		poster:      poster{client: b.opts.httpClient},
+		replies:     b.producer,
+		log:         log,
+		maxInFlight: b.opts.maxInFlight,
+		ctx:         ctx,
+		cancel:      cancel,
+		done:        make(chan struct{}),
+		partitions:  map[int32]*partitionWorker{},
+	}
+	if t.Ordered {
+		d.maxInFlight = 1
+	}
+	if d.deadLetter, err = b.deadLetterSinkOf(t, d, resolve); err != nil {
+		cancel()
+		return nil, err
+	}
+	d.client, err = kgo.NewClient(append([]kgo.Opt{
+		kgo.SeedBrokers(seeds...),
+		kgo.ConsumerGroup(t.ConsumerGroup()),
+		kgo.ConsumeTopics(b.cfg.Broker.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// The Java client's fetch.max.wait.ms. franz-go's 5s default can
+		// hold back a group that resumes: a first fetch of only the
+		// partitions whose offsets loaded first waits that long.
+		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(b.opts.commitInterval),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsRevoked(d.onRevoked),
+		kgo.OnPartitionsLost(d.onLost),
+	}, b.opts.kafka...)...)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("kafka consumer: %w", err)
+	}
+	return d, nil
+}
+
+// deadLetterSinkOf returns where t's failed events go: a KafkaSink's topic,
+// or a URL for any other sink; nil when t has no dead-letter sink.
+func (b *Broker) deadLetterSinkOf(t TriggerConfig, d *dispatcher, resolve Resolver) (deadLetterSink, error) {
+	if t.Delivery == nil || t.Delivery.DeadLetterSink == nil {
+		return nil, nil
+	}
+	dest := *t.Delivery.DeadLetterSink
+	if isKafkaSinkRef(dest.Ref) {
+		sink, ok := b.cfg.kafkaSinkOf(t.Delivery)
+		if !ok {
+			return nil, fmt.Errorf("dead-letter KafkaSink %s is not in the config", dest.Ref.Name)
+		}
+		return kafkaDeadLetters{sink: sink, producer: b.producer, onError: d.kafkaFailed}, nil
+	}
+	name := dest.URI.String()
+	if dest.Ref != nil {
+		name = dest.Ref.Kind + " " + dest.Ref.Name
+	}
+	return httpDeadLetters{target: subscriberURL(dest, resolve), poster: d.poster, policy: d.policy, name: name}, nil
+}
+
+// Close stops every dispatcher, abandoning the deliveries in flight (they
+// are not committed and will be delivered again), commits what finished,
+// leaves the consumer groups and closes the Kafka clients. The ingress
+// answers 503 afterwards. Close is safe to call more than once.
+func (b *Broker) Close() {
+	b.closeOnce.Do(func() {
+		var wg sync.WaitGroup
+		for _, d := range b.dispatchers {
+			wg.Go(d.close)
+		}
+		wg.Wait()
+		b.kafka.Close()
+	})
+}

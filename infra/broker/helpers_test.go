@@ -1,0 +1,223 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/carrot-market/carrot/events"
+)
+
+// waitFor bounds every wait of these tests.
+const waitFor = 20 * time.Second
+
+// MustCluster starts an in-process Kafka cluster on a free port, closed
+// when the test ends.
+func MustCluster(tb testing.TB) *Cluster {
+	tb.Helper()
+	cluster, err := StartCluster("127.0.0.1:0")
+	require.NoError(tb, err)
+	tb.Cleanup(cluster.Close)
+	return cluster
+}
+
+// MustBroker starts a broker for the manifests in dir with fast commits,
+// closed when the test ends (or earlier by the test).
+func MustBroker(tb testing.TB, cluster *Cluster, cfg *Config, subscribers map[string]string, opts ...Option) *Broker {
+	tb.Helper()
+	resolve := func(name string) (string, error) {
+		if url, ok := subscribers[name]; ok {
+			return url, nil
+		}
+		return "", fmt.Errorf("no subscriber %s", name)
+	}
+	opts = append([]Option{
+		WithLogger(zaptest.NewLogger(tb).Sugar()),
+		WithCommitInterval(100 * time.Millisecond),
+	}, opts...)
+	b, err := New(cfg, cluster.Seeds(), resolve, opts...)
+	require.NoError(tb, err)
+	tb.Cleanup(b.Close)
+	return b
+}
+
+// MustConfig loads MustManifests with extra.
+func MustConfig(tb testing.TB, extra string) *Config {
+	tb.Helper()
+	cfg, err := LoadConfig(MustManifests(tb, extra))
+	require.NoError(tb, err)
+	return cfg
+}
+
+// newEvent returns a valid event about item (its partition key; none when
+// item is empty).
+func newEvent(id, eventType, item string) cloudevents.Event {
+	e := cloudevents.NewEvent()
+	e.SetID(id)
+	e.SetType(eventType)
+	e.SetSource("/carrot/test")
+	e.SetTime(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
+	if item != "" {
+		e.SetExtension(events.PartitionKeyExtension, item)
+	}
+	if err := e.SetData(cloudevents.ApplicationJSON, map[string]string{"item": item}); err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// MustPublish posts e to the broker's ingress in binary mode and requires
+// 202.
+func MustPublish(tb testing.TB, ingress http.Handler, e cloudevents.Event) {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	ingress.ServeHTTP(rec, eventRequest(tb, e, binding.WithForceBinary(context.Background())))
+	require.Equal(tb, http.StatusAccepted, rec.Code, rec.Body.String())
+}
+
+// eventRequest encodes e as a POST / in the mode ctx forces.
+func eventRequest(tb testing.TB, e cloudevents.Event, ctx context.Context) *http.Request {
+	tb.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	require.NoError(tb, cehttp.WriteRequest(ctx, binding.ToMessage(&e), req))
+	return req
+}
+
+// MustRecords consumes topic from the start until it has n records.
+func MustRecords(tb testing.TB, cluster *Cluster, topic string, n int) []*kgo.Record {
+	tb.Helper()
+	client, err := kgo.NewClient(
+		kgo.SeedBrokers(cluster.Seeds()...),
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	)
+	require.NoError(tb, err)
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	var records []*kgo.Record
+	for len(records) < n {
+		fetches := client.PollFetches(ctx)
+		require.NoError(tb, ctx.Err(), "topic %s has %d records, want %d", topic, len(records), n)
+		records = append(records, fetches.Records()...)
+	}
+	return records
+}
+
+// MustEvents decodes records.
+func MustEvents(tb testing.TB, records []*kgo.Record) []cloudevents.Event {
+	tb.Helper()
+	var out []cloudevents.Event
+	for _, r := range records {
+		e, err := eventOf(r)
+		require.NoError(tb, err)
+		out = append(out, e)
+	}
+	return out
+}
+
+// MustIdle waits until every trigger has committed every record.
+func MustIdle(tb testing.TB, b *Broker) []TriggerStatus {
+	tb.Helper()
+	var statuses []TriggerStatus
+	require.Eventually(tb, func() bool {
+		statuses = b.Status()
+		for _, s := range statuses {
+			if s.Lag != 0 {
+				return false
+			}
+		}
+		return true
+	}, waitFor, 20*time.Millisecond, "triggers still lag: %+v", statuses)
+	return statuses
+}
+
+// statusOf picks one trigger's status.
+func statusOf(tb testing.TB, statuses []TriggerStatus, name string) TriggerStatus {
+	tb.Helper()
+	for _, s := range statuses {
+		if s.Name == name {
+			return s
+		}
+	}
+	tb.Fatalf("no status for trigger %s", name)
+	return TriggerStatus{}
+}
+
+// delivery is one request a fakeSubscriber received.
+type delivery struct {
+	event cloudevents.Event
+	at    time.Time
+}
+
+// fakeSubscriber records every event it receives and answers with answer,
+// which gets the 1-based count of requests so far (all events together).
+// Without answer it answers 200.
+type fakeSubscriber struct {
+	*httptest.Server
+	answer func(n int, e cloudevents.Event, w http.ResponseWriter, r *http.Request)
+
+	mu         sync.Mutex
+	deliveries []delivery
+	inFlight   int
+	maxFlight  int
+}
+
+func newFakeSubscriber(tb testing.TB, answer func(n int, e cloudevents.Event, w http.ResponseWriter, r *http.Request)) *fakeSubscriber {
+	tb.Helper()
+	s := &fakeSubscriber{answer: answer}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
+	e, err := cehttp.NewEventFromHTTPRequest(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.deliveries = append(s.deliveries, delivery{event: *e, at: time.Now()})
+	n := len(s.deliveries)
+	s.inFlight++
+	s.maxFlight = max(s.maxFlight, s.inFlight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	if s.answer == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	s.answer(n, *e, w, r)
+}
+
+// received returns what arrived so far.
+func (s *fakeSubscriber) received() []delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]delivery(nil), s.deliveries...)
+}
+
+// ids returns the ids of what arrived so far, in arrival order.
+func (s *fakeSubscriber) ids() []string {
+	var ids []string
+	for _, d := range s.received() {
+		ids = append(ids, d.event.ID())
+	}
+	return ids
+}

@@ -1,0 +1,57 @@
+package broker
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/carrot-market/carrot/infra/web"
+)
+
+// Ingress is the broker's address, what functions get as K_SINK. It takes
+// a CloudEvent in binary or structured mode by POST on / (or on
+// /<namespace>/<broker>, the path of Knative's Kafka broker ingress) and
+// answers:
+//   - 202 once Kafka has acknowledged the event on the broker topic, so an
+//     accepted event is never lost;
+//   - 400 for a request that is not a valid CloudEvent;
+//   - 503 with Retry-After when Kafka does not acknowledge in time (the
+//     caller keeps the event, e.g. in its outbox, and sends it again);
+//   - 404 for another path, 405 for another method.
+//
+// Answers other than 202 are problem+json.
+func (b *Broker) Ingress() http.Handler {
+	return http.HandlerFunc(b.serveIngress)
+}
+
+func (b *Broker) serveIngress(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" && r.URL.Path != "/"+b.cfg.Broker.Namespace+"/"+b.cfg.Broker.Name {
+		web.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		web.MethodNotAllowed(w, r)
+		return
+	}
+	message := cehttp.NewMessageFromHttpRequest(r)
+	defer message.Finish(nil)
+	event, err := binding.ToEvent(r.Context(), message)
+	if err == nil {
+		err = event.Validate()
+	}
+	if err != nil {
+		web.WriteProblem(w, web.NewProblem(http.StatusBadRequest, "not a valid CloudEvent: "+err.Error()))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), b.opts.produceTimeout)
+	defer cancel()
+	if err := b.producer.produce(ctx, b.cfg.Broker.Topic, *event, ContentModeStructured); err != nil {
+		b.opts.log.Warnw("ingress could not write to kafka", "id", event.ID(), "type", event.Type(), "error", err)
+		web.WriteProblem(w, web.NewProblem(http.StatusServiceUnavailable, "the broker cannot reach Kafka; send the event again later"))
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}

@@ -1,0 +1,52 @@
+package broker
+
+import (
+	"context"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Waits between attempts to write a reply or dead letter while Kafka does
+// not acknowledge it.
+const (
+	firstProduceRetry = 100 * time.Millisecond
+	lastProduceRetry  = 5 * time.Second
+)
+
+// producer writes events to Kafka. Every write waits for Kafka's
+// acknowledgement (all in-sync replicas, idempotent), so an event it
+// reports written survives a crash of the broker process.
+type producer struct {
+	client *kgo.Client
+}
+
+// produce writes e to topic once.
+func (p producer) produce(ctx context.Context, topic string, e cloudevents.Event, contentMode string) error {
+	record, err := newRecord(topic, e, contentMode)
+	if err != nil {
+		return err
+	}
+	return p.client.ProduceSync(ctx, record).FirstErr()
+}
+
+// produceUntilAcknowledged writes e to topic, trying again with a growing
+// wait until Kafka acknowledges it or ctx ends, and reports each failure
+// to onFailure. Dispatchers use it for replies and dead letters: the
+// record they come from must not be committed before they are written,
+// and while Kafka is unreachable no dispatcher can make progress anyway.
+func (p producer) produceUntilAcknowledged(ctx context.Context, topic string, e cloudevents.Event, contentMode string, onFailure func(error)) error {
+	wait := firstProduceRetry
+	for {
+		err := p.produce(ctx, topic, e, contentMode)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		onFailure(err)
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		wait = min(2*wait, lastProduceRetry)
+	}
+}
