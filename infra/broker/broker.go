@@ -87,10 +87,18 @@ func WithKafkaOptions(opts ...kgo.Opt) Option {
 	return func(o *options) { o.kafka = append(o.kafka, opts...) }
 }
 
+// newTransport is http.DefaultTransport keeping enough idle connections
+// for every delivery a trigger may have in flight to one subscriber.
+func newTransport() *http.Transport {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 100
+	return transport
+}
+
 func newOptions(opts []Option) options {
 	o := options{
 		log:            zap.NewNop().Sugar(),
-		httpClient:     &http.Client{},
+		httpClient:     &http.Client{Transport: newTransport()},
 		maxInFlight:    10,
 		commitInterval: time.Second,
 		produceTimeout: 5 * time.Second,
@@ -101,7 +109,7 @@ func newOptions(opts []Option) options {
 	return o
 }
 
-// New creates the broker topic and dead-letter topics when missing, joins
+// New creates the broker topic and the KafkaSinks' topics when missing, joins
 // one consumer group per trigger and starts dispatching. seeds are the
 // Kafka bootstrap servers (Cluster.Seeds, or KAFKA_BOOTSTRAP_SERVERS);
 // resolve turns a subscriber's (or dead-letter sink's) ref name into a
@@ -186,7 +194,7 @@ func (b *Broker) newDispatcher(t TriggerConfig, seeds []string, resolve Resolver
 		// The Java client's fetch.max.wait.ms. franz-go's 5s default can
 		// hold back a group that resumes: a first fetch of only the
 		// partitions whose offsets loaded first waits that long.
-		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(b.opts.commitInterval),
 		kgo.BlockRebalanceOnPoll(),

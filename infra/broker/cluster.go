@@ -61,13 +61,14 @@ func (c *Cluster) Close() {
 }
 
 // ensureTopics creates the broker topic with the configured partition
-// count and the dead-letter topics with the cluster's default, and leaves
-// existing topics as they are. Replication is the cluster's default.
+// count and the topic of every KafkaSink with the cluster's default, as
+// Knative's controllers do, and leaves existing topics as they are.
+// Replication is the cluster's default.
 func ensureTopics(ctx context.Context, client *kgo.Client, cfg *Config) error {
 	adm := kadm.NewClient(client)
 	want := map[string]int32{cfg.Broker.Topic: cfg.Broker.Partitions}
-	for _, topic := range cfg.DeadLetterTopics() {
-		want[topic] = -1
+	for _, sink := range cfg.KafkaSinks {
+		want[sink.Topic] = -1
 	}
 	for topic, partitions := range want {
 		resp, err := adm.CreateTopic(ctx, partitions, -1, nil, topic)

@@ -222,8 +222,8 @@ func (d *dispatcher) handle(ctx context.Context, r *kgo.Record) bool {
 
 // publishReply writes the event a 2xx answer carries back to the broker
 // topic, as Knative sends replies to the broker. A reply that is not a
-// valid event is logged and dropped. It reports false only when ctx
-// ended before Kafka acknowledged the reply.
+// valid event, or that Kafka refuses for good, is logged and dropped. It
+// reports false only when ctx ended before Kafka acknowledged the reply.
 func (d *dispatcher) publishReply(ctx context.Context, cause cloudevents.Event, a answer) bool {
 	reply, err := replyOf(ctx, a)
 	if err != nil {
@@ -235,7 +235,11 @@ func (d *dispatcher) publishReply(ctx context.Context, cause cloudevents.Event, 
 		return true
 	}
 	err = d.replies.produceUntilAcknowledged(ctx, d.topic, *reply, ContentModeStructured, d.kafkaFailed)
-	return err == nil
+	if err != nil && ctx.Err() == nil {
+		d.counters.fail(fmt.Errorf("reply to %s: %w", cause.ID(), err))
+		d.log.Errorw("kafka refused a reply; dropped it", "id", cause.ID(), "reply", reply.ID(), "error", err)
+	}
+	return ctx.Err() == nil
 }
 
 // sendToDeadLetterSink hands a failed event to the dead-letter sink, or

@@ -81,13 +81,7 @@ func materializeAll(filters []eventingv1.SubscriptionsAPIFilter) ([]eventfilter.
 type allOf []eventfilter.Filter
 
 func (filters allOf) Filter(ctx context.Context, e cloudevents.Event) eventfilter.FilterResult {
-	result := eventfilter.NoFilter
-	for _, f := range filters {
-		if result = f.Filter(ctx, e); result == eventfilter.FailFilter {
-			return result
-		}
-	}
-	return result
+	return firstOrLast(ctx, e, filters, eventfilter.FailFilter)
 }
 
 func (filters allOf) Cleanup() { cleanup(filters) }
@@ -97,16 +91,22 @@ func (filters allOf) Cleanup() { cleanup(filters) }
 type anyOf []eventfilter.Filter
 
 func (filters anyOf) Filter(ctx context.Context, e cloudevents.Event) eventfilter.FilterResult {
+	return firstOrLast(ctx, e, filters, eventfilter.PassFilter)
+}
+
+func (filters anyOf) Cleanup() { cleanup(filters) }
+
+// firstOrLast asks the filters in turn and stops at the first that
+// answers decisive; otherwise it answers what the last one answered.
+func firstOrLast(ctx context.Context, e cloudevents.Event, filters []eventfilter.Filter, decisive eventfilter.FilterResult) eventfilter.FilterResult {
 	result := eventfilter.NoFilter
 	for _, f := range filters {
-		if result = f.Filter(ctx, e); result == eventfilter.PassFilter {
+		if result = f.Filter(ctx, e); result == decisive {
 			return result
 		}
 	}
 	return result
 }
-
-func (filters anyOf) Cleanup() { cleanup(filters) }
 
 func cleanup(filters []eventfilter.Filter) {
 	for _, f := range filters {

@@ -2,9 +2,11 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -36,11 +38,13 @@ func (p producer) produce(ctx context.Context, topic string, e cloudevents.Event
 // to onFailure. Dispatchers use it for replies and dead letters: the
 // record they come from must not be committed before they are written,
 // and while Kafka is unreachable no dispatcher can make progress anyway.
+// It gives up at once on an error that trying again cannot cure (a record
+// too large, a topic it may not write), returning it.
 func (p producer) produceUntilAcknowledged(ctx context.Context, topic string, e cloudevents.Event, contentMode string, onFailure func(error)) error {
 	wait := firstProduceRetry
 	for {
 		err := p.produce(ctx, topic, e, contentMode)
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || permanent(err) {
 			return err
 		}
 		onFailure(err)
@@ -49,4 +53,10 @@ func (p producer) produceUntilAcknowledged(ctx context.Context, topic string, e 
 		}
 		wait = min(2*wait, lastProduceRetry)
 	}
+}
+
+// permanent reports whether Kafka refused a write for good.
+func permanent(err error) bool {
+	var kafkaErr *kerr.Error
+	return errors.As(err, &kafkaErr) && !kafkaErr.Retriable
 }

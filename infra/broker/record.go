@@ -39,7 +39,7 @@ var binaryHeaders = spec.WithPrefix(binaryHeaderPrefix)
 // recordKey is the key that keeps every event of one item on one partition.
 func recordKey(e cloudevents.Event) []byte {
 	if key, ok := e.Extensions()[events.PartitionKeyExtension]; ok {
-		if s, err := types.ToString(key); err == nil && s != "" {
+		if s, err := types.Format(key); err == nil && s != "" {
 			return []byte(s)
 		}
 	}

@@ -3,6 +3,7 @@ package broker
 import (
 	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,16 +155,14 @@ func mustExtension(tb testing.TB, e cloudevents.Event, name string) string {
 	tb.Helper()
 	value, ok := e.Extensions()[name]
 	require.True(tb, ok, "extension %s missing", name)
-	s, err := types.ToString(value)
+	s, err := types.Format(value)
 	require.NoError(tb, err)
 	return s
 }
 
 func mustIntExtension(tb testing.TB, e cloudevents.Event, name string) int {
 	tb.Helper()
-	value, ok := e.Extensions()[name]
-	require.True(tb, ok, "extension %s missing", name)
-	n, err := types.ToInteger(value)
+	n, err := strconv.Atoi(mustExtension(tb, e, name))
 	require.NoError(tb, err)
-	return int(n)
+	return n
 }

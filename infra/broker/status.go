@@ -2,7 +2,7 @@ package broker
 
 import (
 	"context"
-	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +68,7 @@ func (b *Broker) Status() []TriggerStatus {
 		status := d.counters.snapshot(d.trigger.Name)
 		lag, err := groupLag(ctx, b.admin, b.cfg.Broker.Topic, d.trigger.ConsumerGroup())
 		if err != nil {
-			status.LastError = fmt.Sprintf("lag: %v", err)
+			status.LastError = strings.TrimPrefix(status.LastError+"; lag: "+err.Error(), "; ")
 		} else {
 			status.Lag = lag
 		}
