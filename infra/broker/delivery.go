@@ -87,13 +87,20 @@ func parseRetryAfter(value string) time.Duration {
 	return 0
 }
 
-// poster sends CloudEvents over HTTP in binary mode.
+// poster sends CloudEvents over HTTP, in binary mode unless structured.
 type poster struct {
-	client *http.Client
+	client     *http.Client
+	structured bool
 }
 
-// post sends e to url once, as Knative's dispatcher does: binary mode,
-// with "Prefer: reply", within timeout when it is not zero.
+// deliversStructured reports whether a delivery spec asks for structured
+// mode (format: json); Knative's default, and the broker's, is binary.
+func deliversStructured(spec *eventingduckv1.DeliverySpec) bool {
+	return spec != nil && spec.Format != nil && *spec.Format == eventingduckv1.DeliveryFormatJson
+}
+
+// post sends e to url once, as Knative's dispatcher does: with "Prefer:
+// reply", within timeout when it is not zero.
 func (p poster) post(ctx context.Context, url string, e cloudevents.Event, timeout time.Duration) answer {
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -104,7 +111,11 @@ func (p poster) post(ctx context.Context, url string, e cloudevents.Event, timeo
 	if err != nil {
 		return answer{status: noResponse, err: err}
 	}
-	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(&e), req); err != nil {
+	mode := binding.WithForceBinary(ctx)
+	if p.structured {
+		mode = binding.WithForceStructured(ctx)
+	}
+	if err := cehttp.WriteRequest(mode, binding.ToMessage(&e), req); err != nil {
 		return answer{status: noResponse, err: fmt.Errorf("encode event: %w", err)}
 	}
 	req.Header.Set("Prefer", "reply")

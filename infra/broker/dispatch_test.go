@@ -11,6 +11,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // trigger returns the YAML of a trigger of broker b delivering to the
@@ -154,4 +155,34 @@ func TestUnorderedTriggerDeliversConcurrentlyWithinItsBound(t *testing.T) {
 	assert.Len(t, subscriber.ids(), 24)
 	assert.Greater(t, subscriber.maxFlight, 1, "one partition delivers several at once")
 	assert.LessOrEqual(t, subscriber.maxFlight, 4, "but no more than the bound")
+}
+
+func TestDeliveryIsBinaryUnlessTheFormatIsJSON(t *testing.T) {
+	t.Parallel()
+	cluster := MustCluster(t)
+	cfg := MustConfig(t, trigger("binary", "", "", "")+trigger("json", "", "", "    format: json\n"))
+	headers := make(chan http.Header, 2)
+	record := func(_ int, _ cloudevents.Event, w http.ResponseWriter, r *http.Request) {
+		headers <- r.Header.Clone()
+		w.WriteHeader(http.StatusAccepted)
+	}
+	binary, structured := newFakeSubscriber(t, record), newFakeSubscriber(t, record)
+	b := MustBroker(t, cluster, cfg, map[string]string{"binary": binary.URL, "json": structured.URL})
+
+	MustPublish(t, b.Ingress(), newEvent("f-1", "carrot.item.updated.v1", "item-1"))
+	MustIdle(t, b)
+
+	require.Len(t, binary.received(), 1)
+	require.Len(t, structured.received(), 1)
+	close(headers)
+	var modes []string
+	for h := range headers {
+		assert.Equal(t, "reply", h.Get("Prefer"))
+		if h.Get("Ce-Id") != "" {
+			modes = append(modes, "binary")
+		} else if strings.HasPrefix(h.Get("Content-Type"), "application/cloudevents+json") {
+			modes = append(modes, "structured")
+		}
+	}
+	assert.ElementsMatch(t, []string{"binary", "structured"}, modes)
 }

@@ -15,15 +15,21 @@ import (
 // the manifests of knative/eventing, and subscribers reached through the
 // runtime's activator.
 func Example() {
+	if err := runBroker(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func runBroker() error {
 	cfg, err := broker.LoadConfig("knative/eventing")
 	if err != nil {
-		log.Fatal(err) // a bad manifest stops the runtime before it starts
+		return err // a bad manifest stops the runtime before it starts
 	}
 	seeds := strings.Split(os.Getenv("KAFKA_BOOTSTRAP_SERVERS"), ",")
 	if seeds[0] == "" {
 		cluster, err := broker.StartCluster("127.0.0.1:9092")
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer cluster.Close()
 		seeds = cluster.Seeds()
@@ -33,8 +39,8 @@ func Example() {
 	}
 	b, err := broker.New(cfg, seeds, resolve, broker.WithLogger(zap.NewExample().Sugar()))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer b.Close()
-	log.Fatal(http.ListenAndServe("127.0.0.1:8081", b.Ingress())) // K_SINK=http://127.0.0.1:8081/
+	return http.ListenAndServe("127.0.0.1:8081", b.Ingress()) // K_SINK=http://127.0.0.1:8081/
 }

@@ -91,7 +91,7 @@ func TestIngressRefusals(t *testing.T) {
 func TestIngressAnswers503WhenKafkaIsGone(t *testing.T) {
 	t.Parallel()
 	cluster := MustCluster(t)
-	b := MustBroker(t, cluster, MustConfig(t, ""), nil, WithProduceTimeout(300*time.Millisecond))
+	b := MustBroker(t, cluster, MustConfig(t, trigger("view", ordered, "", "")), map[string]string{"view": "http://127.0.0.1:1/"}, WithProduceTimeout(300*time.Millisecond))
 	cluster.Close()
 
 	rec := httptest.NewRecorder()
