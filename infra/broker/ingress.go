@@ -2,10 +2,12 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -19,6 +21,8 @@ import (
 //   - 400 for a request that is not a valid CloudEvent;
 //   - 503 with Retry-After when Kafka does not acknowledge in time (the
 //     caller keeps the event, e.g. in its outbox, and sends it again);
+//   - 413 for an event larger than Kafka takes, 500 when Kafka refuses it
+//     for another reason that sending again cannot cure;
 //   - 404 for another path, 405 for another method.
 //
 // Answers other than 202 are problem+json.
@@ -50,8 +54,21 @@ func (b *Broker) serveIngress(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := b.producer.produce(ctx, b.cfg.Broker.Topic, *event, ContentModeStructured); err != nil {
 		b.opts.log.Warnw("ingress could not write to kafka", "id", event.ID(), "type", event.Type(), "error", err)
-		web.WriteProblem(w, web.NewProblem(http.StatusServiceUnavailable, "the broker cannot reach Kafka; send the event again later"))
+		web.WriteProblem(w, produceProblem(err))
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// produceProblem tells the sender whether sending the event again can
+// help: only when Kafka failed for a while (503), not when it refused the
+// event for good.
+func produceProblem(err error) web.Problem {
+	switch {
+	case errors.Is(err, kerr.MessageTooLarge):
+		return web.NewProblem(http.StatusRequestEntityTooLarge, "the event is larger than Kafka accepts")
+	case permanent(err):
+		return web.NewProblem(http.StatusInternalServerError, "Kafka refused the event: "+err.Error())
+	}
+	return web.NewProblem(http.StatusServiceUnavailable, "the broker cannot reach Kafka; send the event again later")
 }

@@ -102,6 +102,18 @@ func TestIngressAnswers503WhenKafkaIsGone(t *testing.T) {
 	assert.Less(t, time.Since(start), 5*time.Second, "the caller learns quickly")
 }
 
+func TestIngressRefusesWhatKafkaNeverTakes(t *testing.T) {
+	t.Parallel()
+	cluster := MustCluster(t)
+	b := MustBroker(t, cluster, MustConfig(t, ""), nil)
+
+	huge := newEvent("huge", "carrot.item.updated.v1", "item-1")
+	require.NoError(t, huge.SetData("text/plain", strings.Repeat("x", 2<<20)))
+	rec := httptest.NewRecorder()
+	b.Ingress().ServeHTTP(rec, eventRequest(t, huge, binding.WithForceBinary(context.Background())))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code, "sending it again cannot help")
+}
+
 func mustHeader(tb testing.TB, headers []kgo.RecordHeader, key string) string {
 	tb.Helper()
 	for _, h := range headers {
