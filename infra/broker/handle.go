@@ -37,6 +37,7 @@ func (d *dispatcher) handle(ctx context.Context, r *kgo.Record) bool {
 		d.counters.retried.Add(int64(result.count - 1))
 	}
 	if result.abandoned {
+		d.log.Infow("delivery abandoned; it will be delivered again", "id", e.ID(), "type", e.Type(), "attempts", result.count)
 		return false
 	}
 	outcome := "delivered"
@@ -52,7 +53,7 @@ func (d *dispatcher) handle(ctx context.Context, r *kgo.Record) bool {
 			return false
 		}
 	}
-	d.log.Infow("delivery", "id", e.ID(), "type", e.Type(),
+	d.log.Infow("delivery", "id", e.ID(), "type", e.Type(), "subscriber", result.target,
 		"status", describe(result.last), "attempts", result.count, "outcome", outcome, "partition", r.Partition, "offset", r.Offset)
 	return true
 }
