@@ -1,0 +1,521 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+)
+
+// The component tests of register-item call its own URL over HTTP, with
+// the other functions running beside it so that an item can be reserved
+// and sold through the real flow.
+
+func TestPostItems(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	post := func(t *testing.T, user string, body any, header ...string) boottest.Response {
+		return sys.Do(t, sys.URL[rest.RegisterItem], user, http.MethodPost, "/items", body, header...)
+	}
+
+	t.Run("registers an item on sale for the caller", func(t *testing.T) {
+		t.Parallel()
+		res := post(t, "sally", map[string]any{"name": "  TV  ", "category": "electronics", "price": 50000,
+			"description": "42 inch", "region": "seoul/mapo", "photos": []string{"https://img.example/tv.jpg"}})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+		item := res.JSON(t)
+		id, _ := item["itemId"].(string)
+		require.NotEmpty(t, id)
+		assert.Equal(t, "/items/"+id, res.Header.Get("Location"))
+		assert.Equal(t, "TV", item["name"], "the name is stored trimmed")
+		assert.Equal(t, "sally", item["sellerId"])
+		assert.Equal(t, "CREATED", item["status"])
+		assert.EqualValues(t, 50000, item["price"])
+		assert.Equal(t, []any{"https://img.example/tv.jpg"}, item["photos"])
+		assert.EqualValues(t, 0, item["score"])
+		assert.EqualValues(t, 0, item["reviewCount"])
+		assert.NotEmpty(t, item["createdAt"])
+
+		got := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, res.Header.Get("Location"), nil)
+		require.Equal(t, http.StatusOK, got.Status, "%s", got.Body)
+		assert.Equal(t, item, got.JSON(t), "the Location answers the item as it was created")
+	})
+
+	t.Run("boundaries are allowed", func(t *testing.T) {
+		t.Parallel()
+		res := post(t, "bounds", map[string]any{"name": strings.Repeat("가", 100), "category": strings.Repeat("c", 50),
+			"price": 1_000_000_000, "photos": photos(10)})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		res = post(t, "bounds", map[string]any{"name": "free chair", "category": "furniture", "price": 0})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		assert.Equal(t, []any{}, res.JSON(t)["photos"], "no photos is an empty list, not null")
+	})
+
+	valid := func(change map[string]any) map[string]any {
+		m := map[string]any{"name": "TV", "category": "electronics", "price": 1000}
+		for k, v := range change {
+			if v == nil {
+				delete(m, k)
+			} else {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name   string
+		body   any
+		fields []string
+	}{
+		{"empty name", valid(map[string]any{"name": ""}), []string{"name"}},
+		{"blank name", valid(map[string]any{"name": "   "}), []string{"name"}},
+		{"missing name", valid(map[string]any{"name": nil}), []string{"name"}},
+		{"name of 101 characters", valid(map[string]any{"name": strings.Repeat("가", 101)}), []string{"name"}},
+		{"empty category", valid(map[string]any{"category": ""}), []string{"category"}},
+		{"category of 51 characters", valid(map[string]any{"category": strings.Repeat("c", 51)}), []string{"category"}},
+		{"negative price", valid(map[string]any{"price": -1}), []string{"price"}},
+		{"price over a billion", valid(map[string]any{"price": 1_000_000_001}), []string{"price"}},
+		{"price as a string", valid(map[string]any{"price": "1000"}), []string{"price"}},
+		{"price with a fraction", valid(map[string]any{"price": 10.5}), []string{"price"}},
+		{"description of 5001 characters", valid(map[string]any{"description": strings.Repeat("d", 5001)}), []string{"description"}},
+		{"region of 101 characters", valid(map[string]any{"region": strings.Repeat("r", 101)}), []string{"region"}},
+		{"photo that is not a URL", valid(map[string]any{"photos": []string{"not a url"}}), []string{"photos"}},
+		{"photo of another scheme", valid(map[string]any{"photos": []string{"ftp://img.example/a.jpg"}}), []string{"photos"}},
+		{"eleven photos", valid(map[string]any{"photos": photos(11)}), []string{"photos"}},
+		{"photos as a string", valid(map[string]any{"photos": "https://img.example/a.jpg"}), []string{"photos"}},
+		{"unknown field", valid(map[string]any{"colour": "red"}), []string{"colour"}},
+		{"status given", valid(map[string]any{"status": "SOLDOUT"}), []string{"status"}},
+		{"every bad field at once", map[string]any{"name": "", "category": "", "price": -5}, []string{"name", "category", "price"}},
+	} {
+		t.Run("400 for "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			seller := "bad-" + strings.ReplaceAll(tc.name, " ", "-")
+			res := post(t, seller, tc.body)
+			assertProblem(t, res, http.StatusBadRequest, tc.fields...)
+			assert.Empty(t, listItems(t, sys, "sellerId="+seller), "a refused item is not stored")
+		})
+	}
+
+	for _, tc := range []struct {
+		name, body string
+	}{
+		{"malformed JSON", `{"name": "TV", "category": `},
+		{"an empty body", ``},
+		{"a JSON array", `[{"name": "TV"}]`},
+		{"two JSON values", `{"name": "TV", "category": "a", "price": 1} {}`},
+	} {
+		t.Run("400 for "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			assertProblem(t, post(t, "sally", tc.body), http.StatusBadRequest)
+		})
+	}
+
+	t.Run("415 for a body that is not JSON", func(t *testing.T) {
+		t.Parallel()
+		body := `{"name": "TV", "category": "electronics", "price": 1000}`
+		assertProblem(t, post(t, "sally", body, "Content-Type", "text/plain"), http.StatusUnsupportedMediaType)
+		assertProblem(t, post(t, "sally", body, "Content-Type", "application/x-www-form-urlencoded"), http.StatusUnsupportedMediaType)
+	})
+
+	t.Run("413 for a body over 64 KiB", func(t *testing.T) {
+		t.Parallel()
+		body := `{"name": "TV", "category": "electronics", "price": 1000, "description": "` + strings.Repeat("d", 64<<10) + `"}`
+		assertProblem(t, post(t, "big", body), http.StatusRequestEntityTooLarge)
+		assert.Empty(t, listItems(t, sys, "sellerId=big"))
+	})
+
+	t.Run("401 without a valid token", func(t *testing.T) {
+		t.Parallel()
+		body := map[string]any{"name": "TV", "category": "electronics", "price": 1000}
+		fresh := signedToken(t, "mallory", time.Now().Add(time.Hour))
+		require.Equal(t, http.StatusCreated, post(t, "", body, "Authorization", "Bearer "+fresh).Status,
+			"a token signed like the others below, but valid, is accepted")
+		for name, header := range map[string]string{
+			"no token":       "",
+			"basic auth":     "Basic bWFsbG9yeTpwdw==",
+			"garbage":        "Bearer not-a-jwt",
+			"foreign key":    "Bearer " + signedTokenWith(t, []byte("another-secret-of-at-least-32-bytes!!"), "mallory", time.Now().Add(time.Hour)),
+			"expired token":  "Bearer " + signedToken(t, "mallory", time.Now().Add(-time.Hour)),
+			"tampered token": "Bearer " + forged(fresh, signedTokenWith(t, []byte("another-secret-of-at-least-32-bytes!!"), "admin", time.Now().Add(time.Hour))),
+		} {
+			res := post(t, "", body, "Authorization", header)
+			assertProblem(t, res, http.StatusUnauthorized)
+			assert.Contains(t, res.Header.Get("WWW-Authenticate"), "Bearer", name)
+		}
+		assert.Len(t, listItems(t, sys, "sellerId=mallory"), 1, "only the accepted token registered an item")
+	})
+}
+
+func TestGetItems(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	lamp := mustItem(t, sys, "ann", map[string]any{"name": "Vintage Lamp", "category": "furniture", "price": 20000})
+	desk := mustItem(t, sys, "ann", map[string]any{"name": "Desk", "category": "furniture", "price": 50000, "description": "fits a LAMP too"})
+	tv := mustItem(t, sys, "ann", map[string]any{"name": "TV", "category": "electronics", "price": 90000})
+	radio := mustItem(t, sys, "ben", map[string]any{"name": "Radio", "category": "electronics", "price": 7000})
+	book := mustItem(t, sys, "ben", map[string]any{"name": "Go book", "category": "books", "price": 0})
+	rsvID := call(t, sys, rest.RequestChat, "cat", http.MethodPost, "/reservations", map[string]any{"itemId": tv}, http.StatusCreated)["rsvId"].(string)
+	call(t, sys, rest.ConfirmReservation, "ann", http.MethodPatch, "/reservations/"+rsvID, meeting(), http.StatusOK)
+
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{lamp, desk, tv, radio, book}},
+		{"status=CREATED", []string{lamp, desk, radio, book}},
+		{"status=RESERVED", []string{tv}},
+		{"status=SOLDOUT", nil},
+		{"category=electronics", []string{tv, radio}},
+		{"sellerId=ann", []string{lamp, desk, tv}},
+		{"sellerId=nobody", nil},
+		{"q=lamp", []string{lamp, desk}},
+		{"q=LAMP", []string{lamp, desk}},
+		{"q=vintage", []string{lamp}},
+		{"sellerId=ann&category=furniture&q=desk", []string{desk}},
+		{"status=CREATED&category=electronics", []string{radio}},
+	} {
+		t.Run("?"+tc.query, func(t *testing.T) {
+			t.Parallel()
+			assert.ElementsMatch(t, tc.want, idsOf(listItems(t, sys, tc.query)))
+		})
+	}
+
+	t.Run("answers whole items to anyone", func(t *testing.T) {
+		t.Parallel()
+		items := listItems(t, sys, "sellerId=ben&category=books")
+		require.Len(t, items, 1)
+		assert.Equal(t, "Go book", items[0]["name"])
+		assert.Equal(t, "ben", items[0]["sellerId"])
+		assert.Equal(t, "CREATED", items[0]["status"])
+		assert.EqualValues(t, 0, items[0]["price"])
+	})
+
+	t.Run("pages with limit and cursor", func(t *testing.T) {
+		t.Parallel()
+		for _, filter := range []string{"", "sellerId=ann&", "category=electronics&"} {
+			all := idsOf(listItems(t, sys, filter))
+			require.NotEmpty(t, all)
+			var seen []string
+			cursor, pages := "", 0
+			for {
+				res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?"+filter+"limit=2&cursor="+url.QueryEscape(cursor), nil)
+				require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+				page := res.JSON(t)
+				items := page["items"].([]any)
+				assert.LessOrEqual(t, len(items), 2, filter)
+				for _, it := range items {
+					seen = append(seen, it.(map[string]any)["itemId"].(string))
+				}
+				pages++
+				require.Less(t, pages, 10, "the cursor must end the listing")
+				next, _ := page["nextCursor"].(string)
+				if next == "" {
+					break
+				}
+				assert.Len(t, items, 2, "only the last page may be short")
+				cursor = next
+			}
+			assert.ElementsMatch(t, all, seen, "paging %q yields every item exactly once", filter)
+			assert.GreaterOrEqual(t, pages, (len(all)+1)/2)
+		}
+	})
+
+	for _, q := range []string{"limit=0", "limit=201", "limit=abc", "limit=-1", "limit=1.5"} {
+		t.Run("400 for "+q, func(t *testing.T) {
+			t.Parallel()
+			res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?"+q, nil)
+			assertProblem(t, res, http.StatusBadRequest, "limit")
+		})
+	}
+	t.Run("limit 200 is allowed", func(t *testing.T) {
+		t.Parallel()
+		res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?limit=200", nil)
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		assert.Len(t, res.JSON(t)["items"], 5)
+	})
+	t.Run("400 for a cursor that is not one", func(t *testing.T) {
+		t.Parallel()
+		for _, q := range []string{"cursor=garbage", "sellerId=ben&cursor=" + firstCursor(t, sys, "sellerId=ann&limit=1")} {
+			res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?"+q, nil)
+			assertProblem(t, res, http.StatusBadRequest, "cursor")
+		}
+	})
+	t.Run("400 for an unknown status", func(t *testing.T) {
+		t.Parallel()
+		res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?status=DELETED", nil)
+		assertProblem(t, res, http.StatusBadRequest, "status")
+	})
+}
+
+func TestGetItem(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	id := mustItem(t, sys, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
+
+	res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/"+id, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	assert.Equal(t, id, res.JSON(t)["itemId"])
+	assert.Equal(t, "sally", res.JSON(t)["sellerId"])
+
+	res = sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/no-such-item", nil)
+	assertProblem(t, res, http.StatusNotFound)
+}
+
+func TestPatchItem(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	patch := func(t *testing.T, user, id string, body any) boottest.Response {
+		return sys.Do(t, sys.URL[rest.RegisterItem], user, http.MethodPatch, "/items/"+id, body)
+	}
+	newItem := func(t *testing.T) string {
+		return mustItem(t, sys, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000, "region": "seoul/mapo"})
+	}
+
+	t.Run("the seller changes what the patch sets", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		res := patch(t, "sally", id, map[string]any{"price": 800, "description": "slightly used"})
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		item := res.JSON(t)
+		assert.EqualValues(t, 800, item["price"])
+		assert.Equal(t, "slightly used", item["description"])
+		assert.Equal(t, "TV", item["name"], "fields the patch leaves out keep their value")
+		assert.Equal(t, "seoul/mapo", item["region"])
+		assert.Equal(t, "CREATED", item["status"])
+		got := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+		assert.Equal(t, item, got, "the change is stored")
+	})
+
+	t.Run("403 for anyone but the seller", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		assertProblem(t, patch(t, "mallory", id, map[string]any{"price": 1}), http.StatusForbidden)
+		got := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+		assert.EqualValues(t, 1000, got["price"], "the item is unchanged")
+	})
+
+	t.Run("404 for an unknown item", func(t *testing.T) {
+		t.Parallel()
+		assertProblem(t, patch(t, "sally", "no-such-item", map[string]any{"price": 1}), http.StatusNotFound)
+	})
+
+	t.Run("401 without a token", func(t *testing.T) {
+		t.Parallel()
+		assertProblem(t, patch(t, "", newItem(t), map[string]any{"price": 1}), http.StatusUnauthorized)
+	})
+
+	for _, tc := range []struct {
+		name   string
+		body   any
+		fields []string
+	}{
+		{"empty name", map[string]any{"name": ""}, []string{"name"}},
+		{"negative price", map[string]any{"price": -1}, []string{"price"}},
+		{"price as a string", map[string]any{"price": "free"}, []string{"price"}},
+		{"eleven photos", map[string]any{"photos": photos(11)}, []string{"photos"}},
+		{"unknown field", map[string]any{"itemId": "other"}, []string{"itemId"}},
+		{"status", map[string]any{"status": "SOLDOUT"}, []string{"status"}},
+		{"status unchanged", map[string]any{"status": "CREATED"}, []string{"status"}},
+	} {
+		t.Run("400 for "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			id := newItem(t)
+			assertProblem(t, patch(t, "sally", id, tc.body), http.StatusBadRequest, tc.fields...)
+			got := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+			assert.Equal(t, "TV", got["name"])
+			assert.EqualValues(t, 1000, got["price"])
+			assert.Equal(t, "CREATED", got["status"])
+		})
+	}
+}
+
+func TestDeleteItem(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	del := func(t *testing.T, user, id string) boottest.Response {
+		return sys.Do(t, sys.URL[rest.RegisterItem], user, http.MethodDelete, "/items/"+id, nil)
+	}
+	newItem := func(t *testing.T) string {
+		return mustItem(t, sys, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
+	}
+	status := func(t *testing.T, id string) string {
+		return call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)["status"].(string)
+	}
+	confirmed := func(t *testing.T, id string) string {
+		rsvID := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id}, http.StatusCreated)["rsvId"].(string)
+		call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting(), http.StatusOK)
+		return rsvID
+	}
+
+	t.Run("the seller deletes an item on sale", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		res := del(t, "sally", id)
+		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+		assert.Empty(t, res.Body)
+		assertProblem(t, sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/"+id, nil), http.StatusNotFound)
+		assertProblem(t, del(t, "sally", id), http.StatusNotFound) // deleting again finds nothing
+	})
+
+	t.Run("an item with open chats that is not reserved can go", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id}, http.StatusCreated)
+		require.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
+	})
+
+	t.Run("403 for anyone but the seller", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		assertProblem(t, del(t, "mallory", id), http.StatusForbidden)
+		assert.Equal(t, "CREATED", status(t, id), "the item is still there")
+	})
+
+	t.Run("404 for an unknown item", func(t *testing.T) {
+		t.Parallel()
+		assertProblem(t, del(t, "sally", "no-such-item"), http.StatusNotFound)
+	})
+
+	t.Run("401 without a token", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		assertProblem(t, del(t, "", id), http.StatusUnauthorized)
+		assert.Equal(t, "CREATED", status(t, id))
+	})
+
+	t.Run("409 while RESERVED", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		confirmed(t, id)
+		require.Equal(t, "RESERVED", status(t, id))
+		assertProblem(t, del(t, "sally", id), http.StatusConflict)
+		assert.Equal(t, "RESERVED", status(t, id), "the item is still there")
+	})
+
+	t.Run("409 while SOLDOUT (seed rule 10)", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		rsvID := confirmed(t, id)
+		call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+		require.Equal(t, "SOLDOUT", status(t, id))
+		assertProblem(t, del(t, "sally", id), http.StatusConflict)
+		assert.Equal(t, "SOLDOUT", status(t, id), "the item is still there")
+	})
+
+	t.Run("an item released by its reservation can go again", func(t *testing.T) {
+		t.Parallel()
+		id := newItem(t)
+		rsvID := confirmed(t, id)
+		call(t, sys, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
+		require.Equal(t, "CREATED", status(t, id))
+		assert.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
+	})
+}
+
+// assertProblem checks that res is an RFC 9457 problem of status whose
+// errors name exactly fields (in any order, each at least once).
+func assertProblem(t *testing.T, res boottest.Response, status int, fields ...string) {
+	t.Helper()
+	require.Equal(t, status, res.Status, "%s", res.Body)
+	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	p := res.JSON(t)
+	assert.EqualValues(t, status, p["status"])
+	assert.NotEmpty(t, p["type"])
+	assert.NotEmpty(t, p["title"])
+	named := map[string]bool{}
+	errs, _ := p["errors"].([]any)
+	for _, e := range errs {
+		named[e.(map[string]any)["field"].(string)] = true
+	}
+	want := map[string]bool{}
+	for _, f := range fields {
+		want[f] = true
+	}
+	assert.Equal(t, want, named, "fields named by %s", res.Body)
+}
+
+// call sends a request as user to function fn, requires the status want
+// and returns the JSON body (nil when empty).
+func call(t *testing.T, sys *boottest.System, fn, user, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL[fn], user, method, path, body)
+	require.Equal(t, want, res.Status, "%s %s: %s", method, path, res.Body)
+	if len(res.Body) == 0 {
+		return nil
+	}
+	return res.JSON(t)
+}
+
+func mustItem(t *testing.T, sys *boottest.System, seller string, body map[string]any) string {
+	t.Helper()
+	return call(t, sys, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
+}
+
+// listItems reads one page of GET /items?query of up to 200 items.
+func listItems(t *testing.T, sys *boottest.System, query string) []map[string]any {
+	t.Helper()
+	page := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items?limit=200&"+query, nil, http.StatusOK)
+	require.Empty(t, page["nextCursor"], "the listing fits one page")
+	var out []map[string]any
+	for _, it := range page["items"].([]any) {
+		out = append(out, it.(map[string]any))
+	}
+	return out
+}
+
+func firstCursor(t *testing.T, sys *boottest.System, query string) string {
+	t.Helper()
+	next, _ := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items?"+query, nil, http.StatusOK)["nextCursor"].(string)
+	require.NotEmpty(t, next)
+	return next
+}
+
+func idsOf(items []map[string]any) []string {
+	var ids []string
+	for _, it := range items {
+		ids = append(ids, it["itemId"].(string))
+	}
+	return ids
+}
+
+func photos(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "https://img.example/" + strings.Repeat("p", i+1) + ".jpg"
+	}
+	return out
+}
+
+func meeting() map[string]any {
+	return map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
+}
+
+// signedToken makes a bearer token the way boottest's Auth does, with any
+// expiry, so that expired tokens can be tried.
+func signedToken(t *testing.T, sub string, exp time.Time) string {
+	return signedTokenWith(t, []byte("boottest-secret-of-at-least-32-bytes!"), sub, exp)
+}
+
+// forged returns token with the claims of other and its own signature.
+func forged(token, other string) string {
+	a, b := strings.Split(token, "."), strings.Split(other, ".")
+	return a[0] + "." + b[1] + "." + a[2]
+}
+
+func signedTokenWith(t *testing.T, key []byte, sub string, exp time.Time) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Subject: sub, IssuedAt: jwt.NewNumericDate(exp.Add(-2 * time.Hour)), ExpiresAt: jwt.NewNumericDate(exp),
+	}).SignedString(key)
+	require.NoError(t, err)
+	return tok
+}
