@@ -1,0 +1,426 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+)
+
+// The component tests of request-chat call its own URL over HTTP; items
+// are listed, confirmed and paid through the other functions' URLs.
+
+func TestPostReservations(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	post := func(t *testing.T, buyer string, body any) boottest.Response {
+		return sys.Do(t, sys.URL[rest.RequestChat], buyer, http.MethodPost, "/reservations", body)
+	}
+
+	t.Run("opens a chat on an item on sale", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		res := post(t, "bob", map[string]any{"itemId": item, "rsvPlace": "seoul"})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		rsv := res.JSON(t)
+		id, _ := rsv["rsvId"].(string)
+		require.NotEmpty(t, id)
+		assert.Equal(t, "/reservations/"+id, res.Header.Get("Location"))
+		assert.Equal(t, item, rsv["itemId"])
+		assert.Equal(t, "bob", rsv["buyerId"])
+		assert.Equal(t, "sally", rsv["sellerId"])
+		assert.Equal(t, "CREATED", rsv["rsvStatus"])
+		assert.Equal(t, "seoul", rsv["rsvPlace"])
+		assert.Empty(t, rsv["rsvDate"])
+		assert.Len(t, requested(sys, item), 1)
+	})
+
+	t.Run("the seed's rsvStatus CREATED is accepted", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		res := post(t, "bob", map[string]any{"itemId": item, "rsvStatus": "CREATED", "rsvPlace": "seoul"})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		assert.Equal(t, "CREATED", res.JSON(t)["rsvStatus"])
+	})
+
+	t.Run("asking twice answers the open reservation", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		first := post(t, "bob", map[string]any{"itemId": item})
+		require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
+		again := post(t, "bob", map[string]any{"itemId": item, "rsvPlace": "elsewhere"})
+		require.Equal(t, http.StatusOK, again.Status, "%s", again.Body)
+		assert.Equal(t, first.JSON(t), again.JSON(t), "the same reservation, unchanged")
+		assert.Len(t, requested(sys, item), 1, "no second reservation")
+
+		other := post(t, "carl", map[string]any{"itemId": item})
+		require.Equal(t, http.StatusCreated, other.Status, "%s", other.Body)
+		assert.NotEqual(t, first.JSON(t)["rsvId"], other.JSON(t)["rsvId"], "another buyer gets a chat of their own")
+	})
+
+	t.Run("a buyer whose chat was deleted may ask again", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		first := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
+		call(t, sys, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+first["rsvId"].(string), nil, http.StatusNoContent)
+		again := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
+		assert.NotEqual(t, first["rsvId"], again["rsvId"])
+	})
+
+	t.Run("a RESERVED item takes back-up buyers", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		confirmed(t, sys, item, "bob")
+		require.Equal(t, "RESERVED", itemStatus(t, sys, item))
+		res := post(t, "carl", map[string]any{"itemId": item})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		assert.Equal(t, "CREATED", res.JSON(t)["rsvStatus"])
+	})
+
+	t.Run("409 for a SOLDOUT item (seed rule 9)", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		rsvID := confirmed(t, sys, item, "bob")
+		call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+		require.Equal(t, "SOLDOUT", itemStatus(t, sys, item))
+		assertProblem(t, post(t, "carl", map[string]any{"itemId": item}), http.StatusConflict)
+		assert.Len(t, requested(sys, item), 1, "no reservation was opened")
+	})
+
+	t.Run("409 for one's own item", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		assertProblem(t, post(t, "sally", map[string]any{"itemId": item}), http.StatusConflict)
+		assert.Empty(t, requested(sys, item))
+	})
+
+	t.Run("404 for an unknown item", func(t *testing.T) {
+		t.Parallel()
+		assertProblem(t, post(t, "bob", map[string]any{"itemId": "no-such-item"}), http.StatusNotFound)
+	})
+
+	t.Run("404 for a deleted item", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		call(t, sys, rest.RegisterItem, "sally", http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
+		assertProblem(t, post(t, "bob", map[string]any{"itemId": item}), http.StatusNotFound)
+	})
+
+	t.Run("an itemId sent as a JSON number is an id string", func(t *testing.T) {
+		t.Parallel()
+		res := post(t, "bob", `{"itemId": 12345}`)
+		assertProblem(t, res, http.StatusNotFound)
+		assert.Contains(t, res.JSON(t)["detail"], "12345", "the number was looked up as the id \"12345\"")
+	})
+
+	for _, tc := range []struct {
+		name   string
+		body   string
+		fields []string
+	}{
+		{"rsvStatus CONFIRMED", `{"itemId": "%s", "rsvStatus": "CONFIRMED"}`, []string{"rsvStatus"}},
+		{"rsvStatus COMPLETED", `{"itemId": "%s", "rsvStatus": "COMPLETED"}`, []string{"rsvStatus"}},
+		{"no itemId", `{"rsvPlace": "seoul"}`, []string{"itemId"}},
+		{"empty itemId", `{"itemId": ""}`, []string{"itemId"}},
+		{"itemId with a fraction", `{"itemId": 1.5}`, []string{"itemId"}},
+		{"negative itemId", `{"itemId": -1}`, []string{"itemId"}},
+		{"itemId as an object", `{"itemId": {"id": "1"}}`, []string{"itemId"}},
+		{"rsvPlace of 201 characters", `{"itemId": "%s", "rsvPlace": "` + strings.Repeat("p", 201) + `"}`, []string{"rsvPlace"}},
+		{"unknown field", `{"itemId": "%s", "buyerId": "sally"}`, []string{"buyerId"}},
+		{"malformed JSON", `{"itemId": `, nil},
+	} {
+		t.Run("400 for "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			item := mustItem(t, sys, "sally")
+			body := tc.body
+			if strings.Contains(body, "%s") {
+				body = fmt.Sprintf(body, item)
+			}
+			assertProblem(t, post(t, "bob", body), http.StatusBadRequest, tc.fields...)
+			assert.Empty(t, requested(sys, item))
+		})
+	}
+
+	t.Run("401 without a token", func(t *testing.T) {
+		t.Parallel()
+		item := mustItem(t, sys, "sally")
+		assertProblem(t, post(t, "", map[string]any{"itemId": item}), http.StatusUnauthorized)
+		assert.Empty(t, requested(sys, item))
+	})
+}
+
+func TestGetReservation(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	item := mustItem(t, sys, "sally")
+	rsv := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item, "rsvPlace": "seoul"}, http.StatusCreated)
+	id := rsv["rsvId"].(string)
+
+	for _, user := range []string{"bob", "sally"} {
+		got := call(t, sys, rest.RequestChat, user, http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+		assert.Equal(t, rsv, got, "%s sees the reservation", user)
+	}
+	assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+id, nil), http.StatusForbidden)
+	assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/no-such-rsv", nil), http.StatusNotFound)
+	assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "", http.MethodGet, "/reservations/"+id, nil), http.StatusUnauthorized)
+
+	call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+id,
+		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30"}, http.StatusOK)
+	got := call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
+	assert.Equal(t, "2026-12-01", got["rsvDate"])
+	assert.Equal(t, "18:30", got["rsvTime"])
+	assert.Equal(t, "seoul", got["rsvPlace"], "a confirmation without a place keeps the one of the request")
+}
+
+func TestMessages(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	item := mustItem(t, sys, "sally")
+	open := func(t *testing.T, buyer string) string {
+		return call(t, sys, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)["rsvId"].(string)
+	}
+	post := func(t *testing.T, user, rsvID string, body any) boottest.Response {
+		return sys.Do(t, sys.URL[rest.RequestChat], user, http.MethodPost, "/reservations/"+rsvID+"/messages", body)
+	}
+
+	t.Run("participants talk and read the chat in order", func(t *testing.T) {
+		t.Parallel()
+		rsvID := open(t, "bob")
+		var want []string
+		for i := range 7 {
+			from := []string{"bob", "sally"}[i%2]
+			text := fmt.Sprintf("message %d from %s", i, from)
+			res := post(t, from, rsvID, map[string]any{"text": text})
+			require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+			m := res.JSON(t)
+			assert.Equal(t, "/reservations/"+rsvID+"/messages", res.Header.Get("Location"))
+			assert.Equal(t, rsvID, m["rsvId"])
+			assert.Equal(t, from, m["senderId"])
+			assert.Equal(t, text, m["text"])
+			assert.NotEmpty(t, m["messageId"])
+			want = append(want, from+": "+text)
+		}
+		for _, reader := range []string{"bob", "sally"} {
+			page := call(t, sys, rest.RequestChat, reader, http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+			assert.Equal(t, want, texts(page), "%s reads every message in posting order", reader)
+			assert.Empty(t, page["nextCursor"])
+		}
+
+		var paged []string
+		cursor, pages := "", 0
+		for {
+			page := call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID+"/messages?limit=3&cursor="+cursor, nil, http.StatusOK)
+			got := texts(page)
+			assert.LessOrEqual(t, len(got), 3)
+			paged = append(paged, got...)
+			pages++
+			require.Less(t, pages, 10, "the cursor must end the listing")
+			next, _ := page["nextCursor"].(string)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		assert.Equal(t, want, paged, "pages of 3 keep the order and skip nothing")
+		assert.Equal(t, 7, posted(sys, rsvID), "one event per message")
+	})
+
+	t.Run("chats are separate", func(t *testing.T) {
+		t.Parallel()
+		a, b := open(t, "ann"), open(t, "ben")
+		require.Equal(t, http.StatusCreated, post(t, "ann", a, map[string]any{"text": "for a"}).Status)
+		page := call(t, sys, rest.RequestChat, "ben", http.MethodGet, "/reservations/"+b+"/messages", nil, http.StatusOK)
+		assert.Empty(t, texts(page))
+	})
+
+	t.Run("2000 characters are allowed", func(t *testing.T) {
+		t.Parallel()
+		rsvID := open(t, "long")
+		res := post(t, "long", rsvID, map[string]any{"text": strings.Repeat("말", 2000)})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	})
+
+	t.Run("outsiders can neither write nor read", func(t *testing.T) {
+		t.Parallel()
+		rsvID := open(t, "dan")
+		require.Equal(t, http.StatusCreated, post(t, "dan", rsvID, map[string]any{"text": "private"}).Status)
+		assertProblem(t, post(t, "mallory", rsvID, map[string]any{"text": "hi"}), http.StatusForbidden)
+		assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+rsvID+"/messages", nil), http.StatusForbidden)
+		page := call(t, sys, rest.RequestChat, "dan", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+		assert.Equal(t, []string{"dan: private"}, texts(page))
+	})
+
+	t.Run("404 for an unknown reservation", func(t *testing.T) {
+		t.Parallel()
+		assertProblem(t, post(t, "bob", "no-such-rsv", map[string]any{"text": "hi"}), http.StatusNotFound)
+		assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/no-such-rsv/messages", nil), http.StatusNotFound)
+	})
+
+	t.Run("401 without a token", func(t *testing.T) {
+		t.Parallel()
+		rsvID := open(t, "eve")
+		assertProblem(t, post(t, "", rsvID, map[string]any{"text": "hi"}), http.StatusUnauthorized)
+		assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "", http.MethodGet, "/reservations/"+rsvID+"/messages", nil), http.StatusUnauthorized)
+	})
+
+	for _, tc := range []struct {
+		name   string
+		body   any
+		fields []string
+	}{
+		{"empty text", map[string]any{"text": ""}, []string{"text"}},
+		{"blank text", map[string]any{"text": "  \n "}, []string{"text"}},
+		{"no text", map[string]any{}, []string{"text"}},
+		{"text of 2001 characters", map[string]any{"text": strings.Repeat("말", 2001)}, []string{"text"}},
+		{"text as a number", map[string]any{"text": 42}, []string{"text"}},
+		{"unknown field", map[string]any{"text": "hi", "senderId": "sally"}, []string{"senderId"}},
+	} {
+		t.Run("400 for "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			rsvID := open(t, "bad-"+strings.ReplaceAll(tc.name, " ", "-"))
+			assertProblem(t, post(t, "sally", rsvID, tc.body), http.StatusBadRequest, tc.fields...)
+			page := call(t, sys, rest.RequestChat, "sally", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+			assert.Empty(t, texts(page), "nothing was posted")
+		})
+	}
+	t.Run("400 for a bad limit", func(t *testing.T) {
+		t.Parallel()
+		rsvID := open(t, "fay")
+		for _, q := range []string{"limit=0", "limit=201", "limit=abc"} {
+			assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "fay", http.MethodGet, "/reservations/"+rsvID+"/messages?"+q, nil), http.StatusBadRequest, "limit")
+		}
+	})
+}
+
+// TestRequestChatRace has one buyer ask for a chat on one item from many
+// goroutines at once: exactly one reservation is opened, and every answer
+// names it.
+func TestRequestChatRace(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	item := mustItem(t, sys, "sally")
+	const n = 10
+
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		res   = make([]boottest.Response, n)
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			res[i] = sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item})
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	statuses := map[int]int{}
+	ids := map[string]int{}
+	for _, r := range res {
+		statuses[r.Status]++
+		if r.Status < 300 {
+			ids[r.JSON(t)["rsvId"].(string)]++
+		}
+	}
+	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusOK: n - 1}, statuses, "one opens the chat, the others find it")
+	require.Len(t, ids, 1, "every answer names the same reservation")
+	evs := requested(sys, item)
+	require.Len(t, evs, 1, "exactly one reservation.requested")
+	for id := range ids {
+		assert.Equal(t, id, evs[0].Subject())
+		call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+	}
+	row := call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
+	assert.EqualValues(t, 1, row["openChats"], "MyPage counts one open chat")
+}
+
+// assertProblem checks that res is an RFC 9457 problem of status whose
+// errors name exactly fields.
+func assertProblem(t *testing.T, res boottest.Response, status int, fields ...string) {
+	t.Helper()
+	require.Equal(t, status, res.Status, "%s", res.Body)
+	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	p := res.JSON(t)
+	assert.EqualValues(t, status, p["status"])
+	var named []string
+	errs, _ := p["errors"].([]any)
+	for _, e := range errs {
+		named = append(named, e.(map[string]any)["field"].(string))
+	}
+	assert.ElementsMatch(t, fields, named, "fields named by %s", res.Body)
+}
+
+// call sends a request as user to function fn, requires the status want
+// and returns the JSON body (nil when empty).
+func call(t *testing.T, sys *boottest.System, fn, user, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL[fn], user, method, path, body)
+	require.Equal(t, want, res.Status, "%s %s: %s", method, path, res.Body)
+	if len(res.Body) == 0 {
+		return nil
+	}
+	return res.JSON(t)
+}
+
+func mustItem(t *testing.T, sys *boottest.System, seller string) string {
+	t.Helper()
+	body := map[string]any{"name": "TV", "category": "electronics", "price": 50000}
+	return call(t, sys, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
+}
+
+// confirmed opens buyer's chat on item and has its seller confirm it.
+func confirmed(t *testing.T, sys *boottest.System, item, buyer string) string {
+	t.Helper()
+	rsv := call(t, sys, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
+	meeting := map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "station"}
+	call(t, sys, rest.ConfirmReservation, rsv["sellerId"].(string), http.MethodPatch, "/reservations/"+rsv["rsvId"].(string), meeting, http.StatusOK)
+	return rsv["rsvId"].(string)
+}
+
+func itemStatus(t *testing.T, sys *boottest.System, item string) string {
+	t.Helper()
+	return call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+item, nil, http.StatusOK)["status"].(string)
+}
+
+// requested returns the reservation.requested events of item.
+func requested(sys *boottest.System, item string) []cloudevents.Event {
+	var out []cloudevents.Event
+	for _, e := range sys.EventsOf(events.ReservationRequested) {
+		if e.Extensions()[events.PartitionKeyExtension] == item {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// texts lists a page of messages as "sender: text".
+func texts(page map[string]any) []string {
+	var out []string
+	for _, m := range page["items"].([]any) {
+		m := m.(map[string]any)
+		out = append(out, m["senderId"].(string)+": "+m["text"].(string))
+	}
+	return out
+}
+
+// posted counts the chat.message.posted events of rsvID.
+func posted(sys *boottest.System, rsvID string) int {
+	n := 0
+	for _, e := range sys.EventsOf(events.ChatMessagePosted) {
+		if e.Subject() == rsvID {
+			n++
+		}
+	}
+	return n
+}
