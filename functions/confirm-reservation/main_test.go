@@ -1,0 +1,408 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+)
+
+// The component tests of confirm-reservation call its own URL over HTTP;
+// items, chats and payments go through the other functions' URLs, and the
+// item policy runs behind the test broker.
+
+func TestPatchReservation(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	patch := func(t *testing.T, user, rsvID string, body any) boottest.Response {
+		return sys.Do(t, sys.URL[rest.ConfirmReservation], user, http.MethodPatch, "/reservations/"+rsvID, body)
+	}
+
+	t.Run("the seller fixes the meeting and the item is reserved", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.chat(t, "bob")
+		res := patch(t, "sally", rsvID, meeting("2026-12-01", "18:30", "Hapjeong station exit 3"))
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		rsv := res.JSON(t)
+		assert.Equal(t, rsvID, rsv["rsvId"])
+		assert.Equal(t, "CONFIRMED", rsv["rsvStatus"])
+		assert.Equal(t, "2026-12-01", rsv["rsvDate"])
+		assert.Equal(t, "18:30", rsv["rsvTime"])
+		assert.Equal(t, "Hapjeong station exit 3", rsv["rsvPlace"])
+		assert.Equal(t, "bob", rsv["buyerId"])
+		assert.Equal(t, rsv, call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK), "the buyer sees it")
+
+		item := d.item(t)
+		assert.Equal(t, "RESERVED", item["status"])
+		assert.Len(t, ofItem(sys, events.ItemReserved, d.id), 1)
+		assert.Len(t, ofItem(sys, events.ReservationConfirmed, d.id), 1)
+	})
+
+	t.Run("confirming again moves the meeting", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.chat(t, "bob")
+		call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting("2026-12-01", "18:30", "station"), http.StatusOK)
+		res := patch(t, "sally", rsvID, meeting("2026-12-02", "09:05", "cafe"))
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		assert.Equal(t, "2026-12-02", res.JSON(t)["rsvDate"])
+		assert.Equal(t, "09:05", res.JSON(t)["rsvTime"])
+		assert.Equal(t, "cafe", res.JSON(t)["rsvPlace"])
+		assert.Equal(t, "RESERVED", d.item(t)["status"])
+		assert.Len(t, ofItem(sys, events.ReservationConfirmed, d.id), 2, "each confirmation is a fact")
+		assert.Len(t, ofItem(sys, events.ItemReserved, d.id), 1, "the item was reserved once")
+		row := call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
+		assert.Equal(t, "2026-12-02", row["rsvDate"], "MyPage shows the moved meeting")
+		assert.Equal(t, "cafe", row["rsvPlace"])
+	})
+
+	t.Run("a meeting without a place keeps the chat's place", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id, "rsvPlace": "seoul"}, http.StatusCreated)["rsvId"].(string)
+		res := patch(t, "sally", rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "00:00"})
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		assert.Equal(t, "seoul", res.JSON(t)["rsvPlace"])
+	})
+
+	t.Run("403 when the buyer or an outsider confirms", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.chat(t, "bob")
+		for _, user := range []string{"bob", "mallory"} {
+			assertProblem(t, patch(t, user, rsvID, meeting("2026-12-01", "18:30", "")), http.StatusForbidden)
+		}
+		assert.Equal(t, "CREATED", d.item(t)["status"])
+		assert.Equal(t, "CREATED", call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+	})
+
+	t.Run("404 for an unknown reservation", func(t *testing.T) {
+		t.Parallel()
+		assertProblem(t, patch(t, "sally", "no-such-rsv", meeting("2026-12-01", "18:30", "")), http.StatusNotFound)
+	})
+
+	t.Run("401 without a token", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		assertProblem(t, patch(t, "", d.chat(t, "bob"), meeting("2026-12-01", "18:30", "")), http.StatusUnauthorized)
+	})
+
+	t.Run("409 when another reservation of the item is confirmed", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		first, second := d.chat(t, "bob"), d.chat(t, "carl")
+		call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+first, meeting("2026-12-01", "18:30", ""), http.StatusOK)
+		assertProblem(t, patch(t, "sally", second, meeting("2026-12-01", "19:30", "")), http.StatusConflict)
+		assert.Equal(t, "CREATED", call(t, sys, rest.RequestChat, "carl", http.MethodGet, "/reservations/"+second, nil, http.StatusOK)["rsvStatus"])
+		assert.Equal(t, first, holder(t, sys, d.id), "the first keeps the item")
+	})
+
+	t.Run("409 when the reservation is paid", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.paid(t, "bob")
+		assertProblem(t, patch(t, "sally", rsvID, meeting("2026-12-09", "10:00", "")), http.StatusConflict)
+		got := call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+		assert.Equal(t, "COMPLETED", got["rsvStatus"])
+		assert.Equal(t, "2026-12-01", got["rsvDate"])
+	})
+
+	for _, tc := range []struct {
+		name   string
+		body   any
+		fields []string
+	}{
+		{"February 30", meeting("2026-02-30", "18:30", ""), []string{"rsvDate"}},
+		{"a date in another format", meeting("01/12/2026", "18:30", ""), []string{"rsvDate"}},
+		{"time 24:00", meeting("2026-12-01", "24:00", ""), []string{"rsvTime"}},
+		{"time 9:30", meeting("2026-12-01", "9:30", ""), []string{"rsvTime"}},
+		{"time with seconds", meeting("2026-12-01", "18:30:00", ""), []string{"rsvTime"}},
+		{"missing date", map[string]any{"rsvStatus": "CONFIRMED", "rsvTime": "18:30"}, []string{"rsvDate"}},
+		{"missing time", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01"}, []string{"rsvTime"}},
+		{"missing date and time", map[string]any{"rsvStatus": "CONFIRMED"}, []string{"rsvDate", "rsvTime"}},
+		{"place of 201 characters", meeting("2026-12-01", "18:30", strings.Repeat("p", 201)), []string{"rsvPlace"}},
+		{"rsvStatus COMPLETED", withStatus("COMPLETED"), []string{"rsvStatus"}},
+		{"rsvStatus CREATED", withStatus("CREATED"), []string{"rsvStatus"}},
+		{"no rsvStatus", withStatus(""), []string{"rsvStatus"}},
+		{"rsvStatus in lower case", withStatus("confirmed"), []string{"rsvStatus"}},
+		{"date as a number", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": 20261201, "rsvTime": "18:30"}, []string{"rsvDate"}},
+		{"unknown field", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "buyerId": "x"}, []string{"buyerId"}},
+		{"malformed JSON", `{"rsvStatus": "CONFIRMED",`, nil},
+	} {
+		t.Run("400 for "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := newDeal(t, sys)
+			rsvID := d.chat(t, "bob")
+			assertProblem(t, patch(t, "sally", rsvID, tc.body), http.StatusBadRequest, tc.fields...)
+			assert.Equal(t, "CREATED", d.item(t)["status"], "nothing was reserved")
+			assert.Empty(t, ofItem(sys, events.ReservationConfirmed, d.id))
+		})
+	}
+}
+
+func TestDeleteReservation(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	del := func(t *testing.T, user, rsvID string) boottest.Response {
+		return sys.Do(t, sys.URL[rest.ConfirmReservation], user, http.MethodDelete, "/reservations/"+rsvID, nil)
+	}
+	gone := func(t *testing.T, rsvID string) {
+		t.Helper()
+		assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/"+rsvID, nil), http.StatusNotFound)
+	}
+
+	t.Run("the buyer closes an open chat", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.chat(t, "bob")
+		res := del(t, "bob", rsvID)
+		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+		assert.Empty(t, res.Body)
+		gone(t, rsvID)
+		assert.Equal(t, "CREATED", d.item(t)["status"])
+		assert.Empty(t, ofItem(sys, events.ItemReleased, d.id), "a chat that held nothing releases nothing")
+		assertProblem(t, del(t, "bob", rsvID), http.StatusNotFound)
+	})
+
+	for _, by := range []string{"bob", "sally"} {
+		t.Run("a confirmed reservation deleted by "+by+" releases the item", func(t *testing.T) {
+			t.Parallel()
+			d := newDeal(t, sys)
+			rsvID := d.confirmed(t, "bob")
+			backup := d.chat(t, "carl")
+			require.Equal(t, "RESERVED", d.item(t)["status"])
+			require.Equal(t, http.StatusNoContent, del(t, by, rsvID).Status)
+			gone(t, rsvID)
+			item := d.item(t)
+			assert.Equal(t, "CREATED", item["status"], "the item policy put the item on sale again")
+			assert.Len(t, ofItem(sys, events.ItemReleased, d.id), 1)
+			row := call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
+			assert.Equal(t, "CREATED", row["itemStatus"])
+			assert.Empty(t, row["rsvId"])
+			assert.EqualValues(t, 1, row["openChats"])
+
+			call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+backup, meeting("2026-12-03", "12:00", ""), http.StatusOK)
+			assert.Equal(t, backup, holder(t, sys, d.id), "the back-up buyer can now be confirmed")
+			again := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id}, http.StatusCreated)
+			assert.NotEqual(t, rsvID, again["rsvId"], "the first buyer may open a new chat")
+		})
+	}
+
+	t.Run("deleting a back-up chat keeps the item reserved", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		held := d.confirmed(t, "bob")
+		backup := d.chat(t, "carl")
+		require.Equal(t, http.StatusNoContent, del(t, "carl", backup).Status)
+		assert.Equal(t, held, holder(t, sys, d.id))
+		assert.Empty(t, ofItem(sys, events.ItemReleased, d.id))
+	})
+
+	t.Run("409 when COMPLETED", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.paid(t, "bob")
+		for _, user := range []string{"bob", "sally"} {
+			assertProblem(t, del(t, user, rsvID), http.StatusConflict)
+		}
+		assert.Equal(t, "COMPLETED", call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+		assert.Equal(t, "SOLDOUT", d.item(t)["status"])
+	})
+
+	t.Run("403 for an outsider", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.confirmed(t, "bob")
+		assertProblem(t, del(t, "mallory", rsvID), http.StatusForbidden)
+		assert.Equal(t, "CONFIRMED", call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+		assert.Equal(t, "RESERVED", d.item(t)["status"])
+	})
+
+	t.Run("404 for an unknown reservation", func(t *testing.T) {
+		t.Parallel()
+		assertProblem(t, del(t, "bob", "no-such-rsv"), http.StatusNotFound)
+	})
+
+	t.Run("401 without a token", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.chat(t, "bob")
+		assertProblem(t, del(t, "", rsvID), http.StatusUnauthorized)
+		call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+	})
+}
+
+// TestConfirmRace has the seller confirm many buyers' reservations of one
+// item at once: exactly one wins, every other answer is 409, and the item
+// is held by the winner (SPEC 3.2: at most one CONFIRMED per item).
+func TestConfirmRace(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	d := newDeal(t, sys)
+	const n = 12
+	rsvIDs := make([]string, n)
+	for i := range rsvIDs {
+		rsvIDs[i] = d.chat(t, fmt.Sprintf("buyer-%02d", i))
+	}
+
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		res   = make([]boottest.Response, n)
+	)
+	for i, rsvID := range rsvIDs {
+		wg.Go(func() {
+			<-start
+			res[i] = sys.Do(t, sys.URL[rest.ConfirmReservation], "sally", http.MethodPatch, "/reservations/"+rsvID,
+				meeting("2026-12-01", fmt.Sprintf("%02d:00", i), ""))
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var winners []string
+	for i, r := range res {
+		switch r.Status {
+		case http.StatusOK:
+			winners = append(winners, rsvIDs[i])
+		default:
+			assertProblem(t, r, http.StatusConflict)
+		}
+	}
+	require.Len(t, winners, 1, "exactly one confirmation wins")
+	winner := winners[0]
+
+	item := d.item(t)
+	assert.Equal(t, "RESERVED", item["status"])
+	assert.Equal(t, winner, holder(t, sys, d.id))
+	confirmedEvents := ofItem(sys, events.ReservationConfirmed, d.id)
+	require.Len(t, confirmedEvents, 1, "one reservation.confirmed")
+	assert.Equal(t, winner, confirmedEvents[0])
+	assert.Len(t, ofItem(sys, events.ItemReserved, d.id), 1, "one item.reserved")
+	for _, rsvID := range rsvIDs {
+		want := "CREATED"
+		if rsvID == winner {
+			want = "CONFIRMED"
+		}
+		got := call(t, sys, rest.RequestChat, "sally", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+		assert.Equal(t, want, got["rsvStatus"], rsvID)
+	}
+}
+
+// deal is one item of seller "sally" and the steps of its sale.
+type deal struct {
+	sys *boottest.System
+	id  string
+}
+
+func newDeal(t *testing.T, sys *boottest.System) deal {
+	t.Helper()
+	body := map[string]any{"name": "TV", "category": "electronics", "price": 50000}
+	return deal{sys, call(t, sys, rest.RegisterItem, "sally", http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)}
+}
+
+func (d deal) chat(t *testing.T, buyer string) string {
+	t.Helper()
+	return call(t, d.sys, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.id}, http.StatusCreated)["rsvId"].(string)
+}
+
+func (d deal) confirmed(t *testing.T, buyer string) string {
+	t.Helper()
+	rsvID := d.chat(t, buyer)
+	call(t, d.sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting("2026-12-01", "18:30", "station"), http.StatusOK)
+	return rsvID
+}
+
+func (d deal) paid(t *testing.T, buyer string) string {
+	t.Helper()
+	rsvID := d.confirmed(t, buyer)
+	call(t, d.sys, rest.Pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+	return rsvID
+}
+
+func (d deal) item(t *testing.T) map[string]any {
+	t.Helper()
+	return call(t, d.sys, rest.RegisterItem, "", http.MethodGet, "/items/"+d.id, nil, http.StatusOK)
+}
+
+// holder is the reservation that holds the item, as the last item.*
+// event about it says (the item's wire form does not show it).
+func holder(t *testing.T, sys *boottest.System, itemID string) string {
+	t.Helper()
+	var rsvID string
+	for _, e := range sys.Events() {
+		if e.Extensions()[events.PartitionKeyExtension] != itemID || !strings.HasPrefix(e.Type(), "carrot.item.") {
+			continue
+		}
+		var p events.Item
+		if e.Type() != string(events.ItemScored) {
+			require.NoError(t, e.DataAs(&p))
+			rsvID = p.RsvID
+		}
+	}
+	row := call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)
+	assert.Equal(t, rsvID, row["rsvId"], "MyPage agrees on the holder")
+	return rsvID
+}
+
+// ofItem returns the subjects of the events of type typ about itemID.
+func ofItem(sys *boottest.System, typ events.Type, itemID string) []string {
+	var out []string
+	for _, e := range sys.EventsOf(typ) {
+		if e.Extensions()[events.PartitionKeyExtension] == itemID {
+			out = append(out, e.Subject())
+		}
+	}
+	return out
+}
+
+func meeting(date, clock, place string) map[string]any {
+	return map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": date, "rsvTime": clock, "rsvPlace": place}
+}
+
+func withStatus(status string) map[string]any {
+	m := meeting("2026-12-01", "18:30", "")
+	if status == "" {
+		delete(m, "rsvStatus")
+	} else {
+		m["rsvStatus"] = status
+	}
+	return m
+}
+
+// assertProblem checks that res is an RFC 9457 problem of status whose
+// errors name exactly fields.
+func assertProblem(t *testing.T, res boottest.Response, status int, fields ...string) {
+	t.Helper()
+	require.Equal(t, status, res.Status, "%s", res.Body)
+	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	p := res.JSON(t)
+	assert.EqualValues(t, status, p["status"])
+	var named []string
+	errs, _ := p["errors"].([]any)
+	for _, e := range errs {
+		named = append(named, e.(map[string]any)["field"].(string))
+	}
+	assert.ElementsMatch(t, fields, named, "fields named by %s", res.Body)
+}
+
+// call sends a request as user to function fn, requires the status want
+// and returns the JSON body (nil when empty).
+func call(t *testing.T, sys *boottest.System, fn, user, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL[fn], user, method, path, body)
+	require.Equal(t, want, res.Status, "%s %s: %s", method, path, res.Body)
+	if len(res.Body) == 0 {
+		return nil
+	}
+	return res.JSON(t)
+}
