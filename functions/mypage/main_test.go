@@ -1,0 +1,462 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+)
+
+// The component tests of mypage call its own URL over HTTP. The view is
+// built by the projector behind POST /, to which the test broker delivers
+// what the other functions publish; the projector tests deliver events
+// themselves.
+
+func TestGetMyPages(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	var items []string
+	for _, seller := range []string{"sally", "sally", "ann", "ann", "ben"} {
+		items = append(items, newItem(t, sys, seller, "lamp"))
+	}
+	rsvID := chat(t, sys, items[0], "bob")
+	confirm(t, sys, rsvID)
+
+	t.Run("every item with its deal", func(t *testing.T) {
+		rows := byItem(allRows(t, sys, "sally", 200))
+		require.Len(t, rows, len(items))
+		for _, id := range items {
+			require.Contains(t, rows, id)
+			assert.Equal(t, "lamp", rows[id]["itemName"])
+			assert.EqualValues(t, 1000, rows[id]["price"])
+		}
+		assert.Equal(t, "sally", rows[items[0]]["sellerId"])
+		assert.Equal(t, "RESERVED", rows[items[0]]["itemStatus"])
+		assert.Equal(t, "CONFIRMED", rows[items[0]]["rsvStatus"])
+		assert.Equal(t, "bob", rows[items[0]]["buyerId"])
+		assert.Equal(t, "CREATED", rows[items[4]]["itemStatus"])
+		assert.Nil(t, rows[items[4]]["rsvId"], "an item on sale has no deal")
+	})
+
+	t.Run("pages with limit and cursor", func(t *testing.T) {
+		for _, limit := range []int{1, 2, 4} {
+			rows := allRows(t, sys, "ann", limit)
+			var ids []string
+			for _, r := range rows {
+				ids = append(ids, r["itemId"].(string))
+			}
+			assert.ElementsMatch(t, items, ids, "limit %d yields every item exactly once", limit)
+		}
+	})
+
+	t.Run("400 for a bad limit or cursor", func(t *testing.T) {
+		for _, q := range []string{"limit=0", "limit=201", "limit=abc"} {
+			assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?"+q, nil), http.StatusBadRequest, "limit")
+		}
+		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?cursor=garbage", nil), http.StatusBadRequest, "cursor")
+	})
+
+	t.Run("401 without a token", func(t *testing.T) {
+		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages", nil), http.StatusUnauthorized)
+		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages/"+items[0], nil), http.StatusUnauthorized)
+		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages?userId=sally", nil), http.StatusUnauthorized)
+	})
+
+	t.Run("a deleted item leaves the listing", func(t *testing.T) {
+		call(t, sys, rest.RegisterItem, "ben", http.MethodDelete, "/items/"+items[4], nil, http.StatusNoContent)
+		rows := byItem(allRows(t, sys, "sally", 2))
+		assert.Len(t, rows, len(items)-1)
+		assert.NotContains(t, rows, items[4])
+		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages/"+items[4], nil), http.StatusNotFound)
+	})
+}
+
+func TestGetMyPagesOfUser(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	tv, lamp := newItem(t, sys, "sally", "TV"), newItem(t, sys, "sally", "lamp")
+	bike := newItem(t, sys, "bob", "bike")
+	other := newItem(t, sys, "ann", "desk")
+	atTV := chat(t, sys, tv, "bob")
+	confirm(t, sys, atTV)
+	atDesk := chat(t, sys, other, "bob")
+	chat(t, sys, bike, "carl")
+
+	page := func(t *testing.T, user, query string) map[string]any {
+		return call(t, sys, rest.MyPage, user, http.MethodGet, "/myPages?userId="+user+query, nil, http.StatusOK)
+	}
+
+	t.Run("a seller who buys nothing", func(t *testing.T) {
+		p := page(t, "sally", "")
+		assert.Equal(t, "sally", p["userId"])
+		assert.ElementsMatch(t, []string{tv, lamp}, ids(p["selling"], "itemId"))
+		assert.Empty(t, p["buying"])
+	})
+
+	t.Run("a user who sells and buys", func(t *testing.T) {
+		p := page(t, "bob", "")
+		assert.Equal(t, []string{bike}, ids(p["selling"], "itemId"))
+		bikeRow := p["selling"].([]any)[0].(map[string]any)
+		assert.EqualValues(t, 1, bikeRow["openChats"], "carl's chat on bob's bike")
+		buying := byKey(p["buying"], "rsvId")
+		require.Len(t, buying, 2)
+		assert.Equal(t, map[string]any{
+			"rsvId": atTV, "itemId": tv, "itemName": "TV", "itemStatus": "RESERVED", "price": float64(1000),
+			"sellerId": "sally", "rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30",
+			"rsvPlace": "Hapjeong station", "updatedAt": buying[atTV]["updatedAt"],
+		}, buying[atTV])
+		assert.Equal(t, "CREATED", buying[atDesk]["rsvStatus"])
+		assert.Equal(t, "desk", buying[atDesk]["itemName"])
+		assert.Equal(t, "ann", buying[atDesk]["sellerId"])
+	})
+
+	t.Run("the two lists page on their own", func(t *testing.T) {
+		p := page(t, "bob", "&limit=1")
+		require.Len(t, p["selling"], 1)
+		require.Len(t, p["buying"], 1)
+		seen := ids(p["buying"], "rsvId")
+		next, _ := p["buyingCursor"].(string)
+		require.NotEmpty(t, next, "bob bought twice")
+		p = page(t, "bob", "&limit=1&buyingCursor="+url.QueryEscape(next))
+		seen = append(seen, ids(p["buying"], "rsvId")...)
+		assert.ElementsMatch(t, []string{atTV, atDesk}, seen)
+		assert.Equal(t, []string{bike}, ids(p["selling"], "itemId"), "selling starts over without its cursor")
+
+		p = page(t, "sally", "&limit=1")
+		first, _ := p["sellingCursor"].(string)
+		require.NotEmpty(t, first)
+		p2 := page(t, "sally", "&limit=1&sellingCursor="+url.QueryEscape(first))
+		assert.ElementsMatch(t, []string{tv, lamp}, append(ids(p["selling"], "itemId"), ids(p2["selling"], "itemId")...))
+	})
+
+	t.Run("a deleted item shows as DELETED to its buyers", func(t *testing.T) {
+		call(t, sys, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+other, nil, http.StatusNoContent)
+		buying := byKey(page(t, "bob", "")["buying"], "rsvId")
+		assert.Equal(t, "DELETED", buying[atDesk]["itemStatus"])
+		assert.Equal(t, "RESERVED", buying[atTV]["itemStatus"])
+	})
+
+	t.Run("a user without anything", func(t *testing.T) {
+		p := page(t, "newcomer", "")
+		assert.Empty(t, p["selling"])
+		assert.Empty(t, p["buying"])
+	})
+
+	t.Run("403 for another user's page", func(t *testing.T) {
+		res := sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?userId=bob", nil)
+		assertProblem(t, res, http.StatusForbidden)
+		assert.NotContains(t, string(res.Body), atTV, "nothing of bob's page leaks")
+	})
+}
+
+func TestGetMyPage(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	item := newItem(t, sys, "sally", "TV")
+	row := func() map[string]any {
+		return call(t, sys, rest.MyPage, "carl", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
+	}
+	assert.Equal(t, map[string]any{"itemId": item, "itemName": "TV", "itemStatus": "CREATED", "price": float64(1000),
+		"sellerId": "sally", "score": float64(0), "reviewCount": float64(0), "openChats": float64(0), "updatedAt": row()["updatedAt"]}, row())
+
+	rsvID := chat(t, sys, item, "bob")
+	chat(t, sys, item, "carl")
+	assert.EqualValues(t, 2, row()["openChats"])
+	confirm(t, sys, rsvID)
+	payID := call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
+	call(t, sys, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4}, http.StatusCreated)
+
+	got := row()
+	assert.NotEmpty(t, got["updatedAt"])
+	assert.Equal(t, map[string]any{
+		"itemId": item, "itemName": "TV", "itemStatus": "SOLDOUT", "price": float64(1000), "sellerId": "sally",
+		"score": float64(4), "reviewCount": float64(1),
+		"rsvId": rsvID, "rsvStatus": "COMPLETED", "buyerId": "bob",
+		"rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station",
+		"payId": payID, "payStatus": "APPROVED", "openChats": float64(2), "updatedAt": got["updatedAt"],
+	}, got)
+
+	call(t, sys, rest.CancelPayment, "sally", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
+	got = row()
+	assert.Equal(t, "RESERVED", got["itemStatus"])
+	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
+	assert.Equal(t, payID, got["payId"])
+	assert.Equal(t, "DELETED", got["payStatus"])
+
+	call(t, sys, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
+	got = row()
+	assert.Equal(t, "CREATED", got["itemStatus"])
+	assert.EqualValues(t, 1, got["openChats"])
+	for _, f := range []string{"rsvId", "rsvStatus", "buyerId", "rsvDate", "rsvTime", "rsvPlace", "payId", "payStatus"} {
+		assert.Nil(t, got[f], "the deleted deal no longer holds the item: %s", f)
+	}
+	assert.EqualValues(t, 4, got["score"], "the reviews stay with the item")
+
+	assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "carl", http.MethodGet, "/myPages/no-such-item", nil), http.StatusNotFound)
+}
+
+// TestProjectorIdempotent redelivers every event the system published: an
+// event delivered again, even twice at once, changes nothing.
+func TestProjectorIdempotent(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	item := newItem(t, sys, "sally", "TV")
+	rsvID := chat(t, sys, item, "bob")
+	chat(t, sys, item, "carl")
+	confirm(t, sys, rsvID)
+	call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+	before := snapshot(t, sys, "sally", "bob", "carl")
+	require.Equal(t, "SOLDOUT", before.rows[item]["itemStatus"])
+	require.EqualValues(t, 2, before.rows[item]["openChats"])
+
+	requested := sys.EventsOf(events.ReservationRequested)
+	require.Len(t, requested, 2)
+	assert.Equal(t, http.StatusOK, sys.Deliver(t, rest.MyPage, requested[0]))
+	assert.Equal(t, before, snapshot(t, sys, "sally", "bob", "carl"), "a redelivered request does not count a chat twice")
+
+	var wg sync.WaitGroup
+	for _, e := range projected(sys.Events()) {
+		for range 2 {
+			wg.Go(func() {
+				if status := sys.Deliver(t, rest.MyPage, e); status != http.StatusOK {
+					t.Errorf("redelivering %s answered %d", e.Type(), status)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	assert.Equal(t, before, snapshot(t, sys, "sally", "bob", "carl"), "redelivering the whole log changes nothing")
+}
+
+// TestProjectorPoison delivers events the projector can never process: it
+// answers 400, so the broker dead-letters them, and changes nothing.
+func TestProjectorPoison(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	item := newItem(t, sys, "sally", "TV")
+	rsvID := chat(t, sys, item, "bob")
+	before := snapshot(t, sys, "sally", "bob")
+
+	poison := func(typ events.Type, data any) cloudevents.Event {
+		e := cloudevents.NewEvent()
+		e.SetID(events.NewID())
+		e.SetSource("/carrot/test")
+		e.SetType(string(typ))
+		e.SetSubject(item)
+		e.SetExtension(events.PartitionKeyExtension, item)
+		require.NoError(t, e.SetData(cloudevents.ApplicationJSON, data))
+		return e
+	}
+	hacked := map[string]any{"itemId": item, "sellerId": "sally", "name": "HACKED", "price": 1, "status": "SOLDOUT"}
+	without := func(field string) map[string]any {
+		m := map[string]any{}
+		for k, v := range hacked {
+			if k != field {
+				m[k] = v
+			}
+		}
+		return m
+	}
+	for name, e := range map[string]cloudevents.Event{
+		"unknown type":                    poison("carrot.item.stolen.v1", hacked),
+		"a type this consumer never gets": poison(events.ChatMessagePosted, map[string]any{"messageId": "m", "rsvId": rsvID, "itemId": item, "senderId": "bob", "text": "hi"}),
+		"item update without a seller":    poison(events.ItemUpdated, without("sellerId")),
+		"item update without a status":    poison(events.ItemUpdated, without("status")),
+		"item update with a string price": poison(events.ItemUpdated, map[string]any{"itemId": item, "sellerId": "sally", "status": "SOLDOUT", "price": "free"}),
+		"item update that is not JSON":    poison(events.ItemUpdated, []byte(`{"itemId": "`+item+`", `)),
+		"reservation without a buyer":     poison(events.ReservationConfirmed, map[string]any{"rsvId": rsvID, "itemId": item, "sellerId": "sally", "rsvStatus": "CONFIRMED"}),
+		"payment that is a list":          poison(events.PaymentApproved, []any{"pay", rsvID}),
+	} {
+		assert.Equal(t, http.StatusBadRequest, sys.Deliver(t, rest.MyPage, e), name)
+	}
+	assert.Equal(t, before, snapshot(t, sys, "sally", "bob"), "poison changed nothing")
+
+	valid := poison(events.ItemUpdated, hacked)
+	require.Equal(t, http.StatusOK, sys.Deliver(t, rest.MyPage, valid), "a well-formed event of the same shape is applied")
+	assert.Equal(t, "HACKED", call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)["itemName"])
+}
+
+// TestProjectorReplay rebuilds the view in a second system, whose
+// functions deliver nothing, from the first system's event log delivered
+// in order: both views are the same (SPEC 3.5).
+func TestProjectorReplay(t *testing.T) {
+	t.Parallel()
+	var live, replay *boottest.System
+	var wg sync.WaitGroup
+	wg.Go(func() { replay = boottest.NewSystem(t, boottest.WithoutDelivery()) })
+	live = boottest.NewSystem(t)
+	wg.Wait()
+
+	sold := newItem(t, live, "sally", "TV")
+	rsv := chat(t, live, sold, "bob")
+	chat(t, live, sold, "carl")
+	confirm(t, live, rsv)
+	payID := call(t, live, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsv}, http.StatusCreated)["payId"].(string)
+	call(t, live, rest.CancelPayment, "bob", http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
+	call(t, live, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsv}, http.StatusCreated)
+	call(t, live, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
+
+	released := newItem(t, live, "sally", "lamp")
+	gone := chat(t, live, released, "carl")
+	confirm(t, live, gone)
+	call(t, live, rest.ConfirmReservation, "sally", http.MethodDelete, "/reservations/"+gone, nil, http.StatusNoContent)
+	call(t, live, rest.RegisterItem, "sally", http.MethodPatch, "/items/"+released, map[string]any{"name": "brass lamp", "price": 900}, http.StatusOK)
+
+	deleted := newItem(t, live, "ann", "desk")
+	chat(t, live, deleted, "bob")
+	call(t, live, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+deleted, nil, http.StatusNoContent)
+	newItem(t, live, "bob", "bike")
+
+	users := []string{"sally", "ann", "bob", "carl"}
+	want := snapshot(t, live, users...)
+	require.Len(t, want.rows, 3)
+	require.Equal(t, "brass lamp", want.rows[released]["itemName"])
+
+	log := projected(live.Events())
+	require.Greater(t, len(log), 15)
+	assert.Empty(t, snapshot(t, replay, users...).rows, "nothing reaches the second view by itself")
+	for _, e := range log {
+		require.Equal(t, http.StatusOK, replay.Deliver(t, rest.MyPage, e), "%s %s", e.Type(), e.ID())
+	}
+	assert.Equal(t, want, snapshot(t, replay, users...))
+}
+
+// view is what MyPage answers: every row by item id, and the pages of
+// some users.
+type view struct {
+	rows  map[string]map[string]any
+	users map[string]map[string]any
+}
+
+func snapshot(t *testing.T, sys *boottest.System, users ...string) view {
+	t.Helper()
+	v := view{rows: byItem(allRows(t, sys, users[0], 200)), users: map[string]map[string]any{}}
+	for _, u := range users {
+		p := call(t, sys, rest.MyPage, u, http.MethodGet, "/myPages?limit=200&userId="+u, nil, http.StatusOK)
+		for _, list := range []string{"selling", "buying"} {
+			l, _ := p[list].([]any)
+			key := func(i int) string { return fmt.Sprint(l[i].(map[string]any)["itemId"], l[i].(map[string]any)["rsvId"]) }
+			sort.Slice(l, func(i, j int) bool { return key(i) < key(j) })
+		}
+		v.users[u] = p
+	}
+	return v
+}
+
+// projected keeps the events the projector's trigger takes, in order.
+func projected(log []cloudevents.Event) []cloudevents.Event {
+	takes := (&app.Service{}).MyPageProjector()
+	var out []cloudevents.Event
+	for _, e := range log {
+		if _, ok := takes[events.Type(e.Type())]; ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// allRows reads GET /myPages to its end in pages of limit rows.
+func allRows(t *testing.T, sys *boottest.System, user string, limit int) []map[string]any {
+	t.Helper()
+	var rows []map[string]any
+	cursor := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 20, "the cursor must end the listing")
+		page := call(t, sys, rest.MyPage, user, http.MethodGet, "/myPages?limit="+strconv.Itoa(limit)+"&cursor="+url.QueryEscape(cursor), nil, http.StatusOK)
+		got := page["items"].([]any)
+		assert.LessOrEqual(t, len(got), limit)
+		for _, r := range got {
+			rows = append(rows, r.(map[string]any))
+		}
+		next, _ := page["nextCursor"].(string)
+		if next == "" {
+			return rows
+		}
+		cursor = next
+	}
+}
+
+func byItem(rows []map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, r := range rows {
+		out[r["itemId"].(string)] = r
+	}
+	return out
+}
+
+func byKey(list any, key string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	l, _ := list.([]any)
+	for _, r := range l {
+		out[r.(map[string]any)[key].(string)] = r.(map[string]any)
+	}
+	return out
+}
+
+func ids(list any, key string) []string {
+	var out []string
+	l, _ := list.([]any)
+	for _, r := range l {
+		out = append(out, r.(map[string]any)[key].(string))
+	}
+	return out
+}
+
+func newItem(t *testing.T, sys *boottest.System, seller, name string) string {
+	t.Helper()
+	body := map[string]any{"name": name, "category": "things", "price": 1000}
+	return call(t, sys, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
+}
+
+func chat(t *testing.T, sys *boottest.System, item, buyer string) string {
+	t.Helper()
+	return call(t, sys, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)["rsvId"].(string)
+}
+
+// confirm has sally, the seller of every item confirmed here, fix the
+// meeting of rsvID.
+func confirm(t *testing.T, sys *boottest.System, rsvID string) {
+	t.Helper()
+	meeting := map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
+	call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting, http.StatusOK)
+}
+
+// assertProblem checks that res is an RFC 9457 problem of status whose
+// errors name exactly fields.
+func assertProblem(t *testing.T, res boottest.Response, status int, fields ...string) {
+	t.Helper()
+	require.Equal(t, status, res.Status, "%s", res.Body)
+	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	p := res.JSON(t)
+	assert.EqualValues(t, status, p["status"])
+	var named []string
+	errs, _ := p["errors"].([]any)
+	for _, e := range errs {
+		named = append(named, e.(map[string]any)["field"].(string))
+	}
+	assert.ElementsMatch(t, fields, named, "fields named by %s", res.Body)
+}
+
+// call sends a request as user to function fn, requires the status want
+// and returns the JSON body (nil when empty).
+func call(t *testing.T, sys *boottest.System, fn, user, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL[fn], user, method, path, body)
+	require.Equal(t, want, res.Status, "%s %s: %s", method, path, res.Body)
+	if len(res.Body) == 0 {
+		return nil
+	}
+	return res.JSON(t)
+}
