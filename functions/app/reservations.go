@@ -34,13 +34,15 @@ func (s *Service) RequestChat(ctx context.Context, buyerID, itemID, place string
 }
 
 func (s *Service) requestChat(ctx context.Context, buyerID, itemID, place string) (*market.Reservation, bool, error) {
-	key := chatClaim(itemID, buyerID)
-	if open, err := s.openChat(ctx, key); open != nil || err != nil {
-		return open, false, err
-	}
+	// The item is read first: a deleted item is unknown (404) also to a
+	// buyer whose chat on it is still open.
 	item, err := s.Store.Item(ctx, itemID)
 	if err != nil {
 		return nil, false, err
+	}
+	key := chatClaim(itemID, buyerID)
+	if open, err := s.openChat(ctx, key); open != nil || err != nil {
+		return open, false, err
 	}
 	r, err := market.RequestChat(s.newID(), item, buyerID, place, s.now())
 	if err != nil {

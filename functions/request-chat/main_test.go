@@ -108,11 +108,13 @@ func TestPostReservations(t *testing.T) {
 		assertProblem(t, post(t, "bob", map[string]any{"itemId": "no-such-item"}), http.StatusNotFound)
 	})
 
-	t.Run("404 for a deleted item", func(t *testing.T) {
+	t.Run("404 for a deleted item, also to a buyer who chatted on it", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
+		call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
 		call(t, sys, rest.RegisterItem, "sally", http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
 		assertProblem(t, post(t, "bob", map[string]any{"itemId": item}), http.StatusNotFound)
+		assertProblem(t, post(t, "carl", map[string]any{"itemId": item}), http.StatusNotFound)
 	})
 
 	t.Run("an itemId sent as a JSON number is an id string", func(t *testing.T) {
