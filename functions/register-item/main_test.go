@@ -133,6 +133,24 @@ func TestPostItems(t *testing.T) {
 		assert.Empty(t, listItems(t, sys, "sellerId=big"))
 	})
 
+	t.Run("a retry with the same Idempotency-Key registers once", func(t *testing.T) {
+		t.Parallel()
+		body := map[string]any{"name": "TV", "category": "electronics", "price": 1000}
+		first := post(t, "idem", body, "Idempotency-Key", "item-1")
+		require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
+		again := post(t, "idem", body, "Idempotency-Key", "item-1")
+		require.Equal(t, http.StatusCreated, again.Status, "%s", again.Body)
+		assert.Equal(t, first.JSON(t), again.JSON(t), "the first answer again")
+		assert.Equal(t, first.Header.Get("Location"), again.Header.Get("Location"))
+		assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+		assert.Len(t, listItems(t, sys, "sellerId=idem"), 1, "one item")
+
+		other := post(t, "idem", map[string]any{"name": "radio", "category": "electronics", "price": 1000}, "Idempotency-Key", "item-1")
+		assertProblem(t, other, http.StatusUnprocessableEntity)
+		require.Equal(t, http.StatusCreated, post(t, "idem", body, "Idempotency-Key", "item-2").Status, "another key is another request")
+		assert.Len(t, listItems(t, sys, "sellerId=idem"), 2)
+	})
+
 	t.Run("401 without a valid token", func(t *testing.T) {
 		t.Parallel()
 		body := map[string]any{"name": "TV", "category": "electronics", "price": 1000}
@@ -268,6 +286,12 @@ func TestGetItem(t *testing.T) {
 
 	res = sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/no-such-item", nil)
 	assertProblem(t, res, http.StatusNotFound)
+
+	res = sys.Do(t, sys.URL[rest.RegisterItem], "sally", http.MethodPut, "/items/"+id, map[string]any{"name": "TV"})
+	assertProblem(t, res, http.StatusMethodNotAllowed)
+	assert.NotEmpty(t, res.Header.Get("Allow"))
+	res = sys.Do(t, sys.URL[rest.RegisterItem], "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id})
+	assertProblem(t, res, http.StatusNotFound) // register-item serves only its own routes
 }
 
 func TestPatchItem(t *testing.T) {

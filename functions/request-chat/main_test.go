@@ -237,6 +237,20 @@ func TestMessages(t *testing.T) {
 		assert.Equal(t, 7, posted(sys, rsvID), "one event per message")
 	})
 
+	t.Run("a retry with the same Idempotency-Key posts once", func(t *testing.T) {
+		t.Parallel()
+		rsvID := open(t, "gus")
+		path := "/reservations/" + rsvID + "/messages"
+		first := sys.Do(t, sys.URL[rest.RequestChat], "gus", http.MethodPost, path, map[string]any{"text": "still there?"}, "Idempotency-Key", "m-1")
+		require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
+		again := sys.Do(t, sys.URL[rest.RequestChat], "gus", http.MethodPost, path, map[string]any{"text": "still there?"}, "Idempotency-Key", "m-1")
+		require.Equal(t, http.StatusCreated, again.Status, "%s", again.Body)
+		assert.Equal(t, first.JSON(t), again.JSON(t))
+		page := call(t, sys, rest.RequestChat, "gus", http.MethodGet, path, nil, http.StatusOK)
+		assert.Equal(t, []string{"gus: still there?"}, texts(page))
+		assert.Equal(t, 1, posted(sys, rsvID))
+	})
+
 	t.Run("chats are separate", func(t *testing.T) {
 		t.Parallel()
 		a, b := open(t, "ann"), open(t, "ben")
