@@ -1,0 +1,260 @@
+package serving
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+)
+
+const (
+	fakeImportPath = "github.com/carrot-market/carrot/infra/serving/testdata/fakefn"
+	// helperRuntimeEnv makes the test binary act as a runtime whose
+	// instances must die with it (TestInstancesDieWithTheRuntime); its
+	// value is the fake function's binary.
+	helperRuntimeEnv = "SERVING_TEST_HELPER_RUNTIME"
+	// eventually bounds every wait for asynchronous state; it is generous
+	// because the tests share two cores.
+	eventually = 20 * time.Second
+	tick       = 20 * time.Millisecond
+)
+
+// fakeBinary is the fake function, built once per test run.
+var fakeBinary string
+
+func TestMain(m *testing.M) {
+	if binary := os.Getenv(helperRuntimeEnv); binary != "" {
+		runHelperRuntime(binary)
+		return
+	}
+	dir, err := os.MkdirTemp("", "serving-fakefn-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fakeBinary, err = Build(context.Background(), fakeImportPath, dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fakeSpec is a function run by the fake binary: one request at a time,
+// one instance, probes on the fake's health paths.
+func fakeSpec() Spec {
+	return Spec{
+		Name:                 "fake",
+		ImportPath:           fakeImportPath,
+		ContainerConcurrency: 1,
+		MaxScale:             1,
+		Timeout:              30 * time.Second,
+		Readiness:            Probe{Path: "/health/readiness", Period: 100 * time.Millisecond},
+		Liveness:             &Probe{Path: "/health/liveness", Period: 100 * time.Millisecond, FailureThreshold: 2},
+	}
+}
+
+// fakeOptions runs the fake binary without a drain, logging to t.
+func fakeOptions(t *testing.T) Options {
+	return Options{
+		Binary: func(Spec) (string, error) { return fakeBinary, nil },
+		Env:    map[string]string{"DRAIN_SECONDS": "0"},
+		Logger: zaptest.NewLogger(t).Sugar(),
+		Output: io.Discard,
+	}
+}
+
+// harness is a started Serving with one function behind an HTTP server.
+type harness struct {
+	t       *testing.T
+	serving *Serving
+	server  *httptest.Server
+	name    string
+}
+
+// mustServe starts spec under opts; everything stops when the test ends.
+func mustServe(t *testing.T, spec Spec, opts Options) *harness {
+	t.Helper()
+	s, err := New([]Spec{spec}, opts)
+	require.NoError(t, err)
+	require.NoError(t, s.Start(context.Background()))
+	server := httptest.NewServer(s.Handler(spec.Name))
+	t.Cleanup(func() {
+		s.Close()
+		server.Close()
+	})
+	return &harness{t: t, serving: s, server: server, name: spec.Name}
+}
+
+// response is what a test request got.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// get sends GET path to the function.
+func (h *harness) get(path string) response {
+	h.t.Helper()
+	resp, err := http.Get(h.server.URL + path)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
+// getAll sends n concurrent GET path requests; the channel yields each
+// response as it arrives.
+func (h *harness) getAll(n int, path string) <-chan response {
+	out := make(chan response, n)
+	for range n {
+		go func() {
+			resp, err := http.Get(h.server.URL + path)
+			if err != nil {
+				out <- response{body: err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			out <- response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+		}()
+	}
+	return out
+}
+
+// pid asks the function for the pid of the instance that serves it.
+func (h *harness) pid() int {
+	h.t.Helper()
+	r := h.get("/pid")
+	require.Equal(h.t, http.StatusOK, r.status, r.body)
+	pid, err := strconv.Atoi(strings.TrimSpace(r.body))
+	require.NoError(h.t, err)
+	return pid
+}
+
+func (h *harness) status() FunctionStatus {
+	for _, st := range h.serving.Status() {
+		if st.Name == h.name {
+			return st
+		}
+	}
+	h.t.Fatalf("no status for %s", h.name)
+	return FunctionStatus{}
+}
+
+// readyInstances counts the instances that take requests.
+func (st FunctionStatus) readyInstances() int {
+	n := 0
+	for _, inst := range st.Instances {
+		if inst.Ready {
+			n++
+		}
+	}
+	return n
+}
+
+// releaseAll lets every /hold and /stream of every instance finish, by
+// calling the instances directly rather than through the queue.
+func (h *harness) releaseAll() {
+	h.t.Helper()
+	for _, inst := range h.status().Instances {
+		callInstance(h.t, inst.Port, "/release")
+	}
+}
+
+// callInstance sends GET path straight to an instance's port.
+func callInstance(t *testing.T, port int, path string) string {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	return string(body)
+}
+
+// fakeStats are the fake's own counters of /work and /hold requests.
+type fakeStats struct {
+	InFlight    int `json:"inFlight"`
+	MaxInFlight int `json:"maxInFlight"`
+	Served      int `json:"served"`
+}
+
+func statsOf(t *testing.T, port int) fakeStats {
+	t.Helper()
+	var st fakeStats
+	require.NoError(t, json.Unmarshal([]byte(callInstance(t, port, "/stats")), &st))
+	return st
+}
+
+// processGone reports whether no process has pid, and no process is in
+// the group it led.
+func processGone(pid int) bool {
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) && errors.Is(syscall.Kill(-pid, 0), syscall.ESRCH)
+}
+
+// lockedBuffer is an io.Writer tests can read while instances write.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runHelperRuntime is the runtime TestInstancesDieWithTheRuntime kills:
+// it keeps one instance of the fake running, prints that instance's pid,
+// and waits to be killed.
+func runHelperRuntime(binary string) {
+	spec := fakeSpec()
+	spec.MinScale = 1
+	s, err := New([]Spec{spec}, Options{
+		Binary: func(Spec) (string, error) { return binary, nil },
+		Env:    map[string]string{"DRAIN_SECONDS": "0"},
+		Output: io.Discard,
+	})
+	if err == nil {
+		err = s.Start(context.Background())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for {
+		if st := s.Status()[0]; st.readyInstances() == 1 {
+			fmt.Println(st.Instances[0].PID)
+			break
+		}
+		time.Sleep(tick)
+	}
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // Blocks until the test kills this process.
+	os.Exit(0)
+}

@@ -1,0 +1,168 @@
+package serving
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"knative.dev/serving/pkg/apis/autoscaling"
+)
+
+// carrotRefs supply what carrot's manifests refer to, as the local runtime
+// would from knative/config.yaml and a generated secret.
+var carrotRefs = []LoadOption{
+	WithConfigMap("carrot-config", map[string]string{"aws-region": "ap-northeast-2", "dynamodb-table-prefix": "carrot-"}),
+	WithSecret("carrot-jwt", map[string]string{"secret": "local-secret"}),
+}
+
+func TestLoadServicesReadsCarrotsManifests(t *testing.T) {
+	t.Parallel()
+	specs, err := LoadServices("../../knative/services", carrotRefs...)
+	require.NoError(t, err)
+
+	require.Len(t, specs, 10)
+	byName := map[string]Spec{}
+	for _, s := range specs {
+		byName[s.Name] = s
+		assert.Equal(t, "github.com/carrot-market/carrot/functions/"+s.Name, s.ImportPath)
+	}
+	chat, ok := byName["request-chat"]
+	require.True(t, ok)
+	assert.Equal(t, 10, chat.ContainerConcurrency)
+	assert.InDelta(t, 7*0.7, chat.Target, 1e-9, "Knative aims at 70% of the target annotation")
+	assert.Equal(t, 0, chat.MinScale)
+	assert.Equal(t, 5, chat.MaxScale)
+	assert.Equal(t, 60*time.Second, chat.IdleGrace)
+	assert.Equal(t, 30*time.Second, chat.Timeout)
+	assert.Equal(t, map[string]string{
+		"AWS_REGION":            "ap-northeast-2",
+		"DYNAMODB_TABLE_PREFIX": "carrot-",
+		"CARROT_JWT_SECRET":     "local-secret",
+	}, chat.Env, "the optional DYNAMODB_ENDPOINT is left out")
+	assert.Equal(t, Probe{Path: "/health/readiness", Period: 2 * time.Second, Timeout: time.Second, FailureThreshold: 3}, chat.Readiness)
+	require.NotNil(t, chat.Liveness)
+	assert.Equal(t, Probe{Path: "/health/liveness", Period: 5 * time.Second, FailureThreshold: 3}, *chat.Liveness)
+}
+
+// service is a Service manifest around the given annotations, spec fields
+// and container fields (each a YAML fragment at its indentation).
+func service(name, annotations, revision, container string) string {
+	return fmt.Sprintf(`apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: %s
+spec:
+  template:
+    metadata:
+      annotations:
+        example.com/unused: "x"
+%s
+    spec:
+%s
+      containers:
+        - image: ko://example.com/fn/%s
+%s
+`, name, annotations, revision, name, container)
+}
+
+func writeManifests(t *testing.T, docs ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "services.yaml"), []byte(strings.Join(docs, "\n---\n")), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a manifest"), 0o600))
+	return dir
+}
+
+func TestLoadServicesAppliesKnativeDefaults(t *testing.T) {
+	t.Parallel()
+	configMap := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ignored\ndata:\n  a: b\n"
+	dir := writeManifests(t,
+		configMap,
+		service("unlimited", "", "      containerConcurrency: 0", "          env: [{name: PLAIN, value: v}]"),
+		service("limited", fmt.Sprintf("        %s: \"2\"\n        %s: \"4\"\n        %s: \"10s\"",
+			autoscaling.MinScaleAnnotationKey, autoscaling.MaxScaleAnnotationKey, autoscaling.WindowAnnotationKey),
+			"      containerConcurrency: 10", ""),
+		service("capped", fmt.Sprintf("        %s: \"50\"", autoscaling.TargetAnnotationKey),
+			"      containerConcurrency: 10", ""),
+	)
+
+	specs, err := LoadServices(dir)
+	require.NoError(t, err)
+
+	require.Len(t, specs, 3, "the ConfigMap is skipped")
+	capped, limited, unlimited := specs[0], specs[1], specs[2]
+	assert.InDelta(t, 70, unlimited.Target, 1e-9, "70% of the default 100 when containerConcurrency is 0")
+	assert.Equal(t, 0, unlimited.MaxScale, "unlimited")
+	assert.Equal(t, DefaultTimeout, unlimited.Timeout)
+	assert.Equal(t, DefaultIdleGrace, unlimited.IdleGrace)
+	assert.Equal(t, Probe{}, unlimited.Readiness, "Knative's default readiness is a TCP probe")
+	assert.Nil(t, unlimited.Liveness)
+	assert.Equal(t, map[string]string{"PLAIN": "v"}, unlimited.Env)
+	assert.InDelta(t, 7, limited.Target, 1e-9, "70% of containerConcurrency")
+	assert.Equal(t, 2, limited.MinScale)
+	assert.Equal(t, 4, limited.MaxScale)
+	assert.Equal(t, 10*time.Second, limited.IdleGrace)
+	assert.InDelta(t, 7, capped.Target, 1e-9, "a target above containerConcurrency is capped")
+}
+
+func TestLoadServicesFailsFast(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		manifest string
+		want     string
+	}{
+		"missing required key": {
+			service("fn", "", "", "          env: [{name: A, valueFrom: {configMapKeyRef: {name: carrot-config, key: nope}}}]"),
+			"has no key nope",
+		},
+		"missing secret": {
+			service("fn", "", "", "          env: [{name: A, valueFrom: {secretKeyRef: {name: other, key: secret}}}]"),
+			"Secret other has no key secret",
+		},
+		"bad annotation": {
+			service("fn", fmt.Sprintf("        %s: \"3\"\n        %s: \"2\"", autoscaling.MinScaleAnnotationKey, autoscaling.MaxScaleAnnotationKey), "", ""),
+			"min-scale",
+		},
+		"negative concurrency": {
+			service("fn", "", "      containerConcurrency: -1", ""),
+			"containerConcurrency",
+		},
+		"unknown field": {
+			service("fn", "", "      containerConcurency: 1", ""),
+			"unknown field",
+		},
+		"exec probe": {
+			service("fn", "", "", "          livenessProbe: {exec: {command: [\"true\"]}}"),
+			"livenessProbe",
+		},
+		"not ko": {
+			strings.Replace(service("fn", "", "", ""), "ko://", "", 1),
+			"not a ko:// import path",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadServices(writeManifests(t, tc.manifest), carrotRefs...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestLoadServicesLeavesOutOptionalReferences(t *testing.T) {
+	t.Parallel()
+	dir := writeManifests(t, service("fn", "", "",
+		"          env: [{name: A, valueFrom: {configMapKeyRef: {name: absent, key: a, optional: true}}}, {name: B, valueFrom: {secretKeyRef: {name: carrot-jwt, key: secret}}}]"))
+
+	specs, err := LoadServices(dir, carrotRefs...)
+
+	require.NoError(t, err)
+	require.Len(t, specs, 1)
+	assert.Equal(t, map[string]string{"B": "local-secret"}, specs[0].Env)
+}

@@ -1,0 +1,151 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/carrot-market/carrot/infra/web"
+)
+
+// ServeHTTP is the activator and queue-proxy of the function: it waits for
+// a free slot on a ready instance (starting one when needed), then proxies
+// the request to it. The whole request, queueing included, is bounded by
+// the function's timeout. It answers problems of its own:
+//   - 503 with Retry-After at once when the queue is full, or while the
+//     runtime shuts down;
+//   - 504 when the timeout passes before an instance took the request or
+//     before the instance answered;
+//   - 502 when the instance failed (it crashed or was killed mid-request,
+//     or no instance could be started). The caller may retry.
+//
+// A response already streaming when its instance dies is cut short.
+func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), f.spec.Timeout)
+	defer cancel()
+	inst, err := f.acquire(ctx)
+	if err != nil {
+		f.refuse(w, err)
+		return
+	}
+	defer f.release(inst)
+	inst.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// refuse answers a request that got no instance.
+func (f *function) refuse(w http.ResponseWriter, err error) {
+	var noInstance noInstanceError
+	var p web.Problem
+	switch {
+	case errors.Is(err, errQueueFull):
+		p = web.NewProblem(http.StatusServiceUnavailable, fmt.Sprintf(
+			"%s is at capacity: every instance is busy and %d requests are queued; retry later", f.spec.Name, QueueDepthPerConcurrency*f.spec.concurrencyUnits()))
+	case errors.Is(err, errClosed):
+		p = web.NewProblem(http.StatusServiceUnavailable, errClosed.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		p = web.NewProblem(http.StatusGatewayTimeout, fmt.Sprintf("no instance of %s took the request within %s", f.spec.Name, f.spec.Timeout))
+	case errors.As(err, &noInstance):
+		p = web.NewProblem(http.StatusBadGateway, fmt.Sprintf("%s: %v", f.spec.Name, err))
+	default: // The caller went away.
+		p = web.NewProblem(http.StatusServiceUnavailable, fmt.Sprintf("%s: %v", f.spec.Name, err))
+	}
+	web.WriteProblem(w, p)
+}
+
+// newProxy returns the reverse proxy to one instance. It keeps the Host
+// header and the forwarding headers of the hop before it, as the
+// queue-proxy does, and flushes every write so that streamed responses
+// reach the caller as they are produced.
+func (f *function) newProxy(inst *instance, target *url.URL, transport http.RoundTripper) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+			for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+				if v, ok := pr.In.Header[h]; ok {
+					pr.Out.Header[h] = v
+				}
+			}
+		},
+		Transport:     transport,
+		FlushInterval: -1,
+		ErrorLog:      zap.NewStdLog(f.serving.opts.Logger.Desugar()),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+				web.WriteProblem(w, web.NewProblem(http.StatusGatewayTimeout,
+					fmt.Sprintf("%s did not answer within %s", f.spec.Name, f.spec.Timeout)))
+				return
+			}
+			f.serving.opts.Logger.Infow("proxy failed", "function", f.spec.Name, "instance", inst.id, "error", err)
+			web.WriteProblem(w, web.NewProblem(http.StatusBadGateway,
+				fmt.Sprintf("instance %d of %s failed: %v", inst.id, f.spec.Name, err)))
+		},
+	}
+}
+
+// probeClient reaches one instance on 127.0.0.1: the proxy's transport
+// and the probes share its connections.
+type probeClient struct {
+	addr      string
+	base      *url.URL
+	transport *http.Transport
+	client    *http.Client
+}
+
+// maxProbeBody is how much of a probe's answer is read before the
+// connection is reused.
+const maxProbeBody = 64 << 10
+
+func newProbeClient(port int) *probeClient {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	transport := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
+	return &probeClient{
+		addr:      addr,
+		base:      &url.URL{Scheme: "http", Host: addr},
+		transport: transport,
+		client:    &http.Client{Transport: transport},
+	}
+}
+
+// probe runs p once: an HTTP GET of p.Path that must answer 200 to 399,
+// or, without a path, a TCP connect.
+func (c *probeClient) probe(ctx context.Context, p Probe) error {
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
+	defer cancel()
+	if p.Path == "" {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", c.addr)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.JoinPath(p.Path).String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "kube-probe/carrot")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxProbeBody))
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return fmt.Errorf("GET %s answered %d", p.Path, resp.StatusCode)
+	}
+	return nil
+}

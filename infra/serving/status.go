@@ -1,0 +1,67 @@
+package serving
+
+import "time"
+
+// FunctionStatus is a snapshot of one function. Counters count since New.
+type FunctionStatus struct {
+	Name      string           `json:"name"`
+	Instances []InstanceStatus `json:"instances"`
+	InFlight  int              `json:"inFlight"` // requests being served, on every instance
+	Queued    int              `json:"queued"`   // requests waiting for a free instance
+	Started   int64            `json:"started"`  // instances started
+	// Stopped counts instances the runtime stopped: idle, or at Close.
+	Stopped int64 `json:"stopped"`
+	// Replaced counts instances discarded because they failed: the process
+	// exited on its own or was killed, liveness failed, or it never became
+	// ready. A new instance starts when demand or min-scale needs one.
+	Replaced int64 `json:"replaced"`
+	// Rejected counts requests answered 503 because the queue was full.
+	Rejected int64 `json:"rejected"`
+	// TimedOut counts requests answered 504 because they waited longer
+	// than the function's timeout for an instance.
+	TimedOut    int64  `json:"timedOut"`
+	LastFailure string `json:"lastFailure,omitempty"`
+}
+
+// InstanceStatus is one instance of a function.
+type InstanceStatus struct {
+	ID        int       `json:"id"`  // 1, 2, ... per function, never reused
+	PID       int       `json:"pid"` // 0 until the process has started
+	Port      int       `json:"port"`
+	State     string    `json:"state"` // starting, ready, unready or stopping
+	Ready     bool      `json:"ready"` // new requests may go to it
+	InFlight  int       `json:"inFlight"`
+	StartedAt time.Time `json:"startedAt"`
+}
+
+// status snapshots f.
+func (f *function) status() FunctionStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := FunctionStatus{
+		Name:      f.spec.Name,
+		Instances: make([]InstanceStatus, 0, len(f.instances)),
+		Queued:    len(f.queue),
+		Started:   f.counters.started,
+		Stopped:   f.counters.stopped,
+		Replaced:  f.counters.replaced,
+		Rejected:  f.counters.rejected,
+		TimedOut:  f.counters.timedOut,
+	}
+	if f.lastFailure != nil {
+		st.LastFailure = f.lastFailure.Error()
+	}
+	for _, inst := range f.instances {
+		st.InFlight += inst.inFlight
+		st.Instances = append(st.Instances, InstanceStatus{
+			ID:        inst.id,
+			PID:       inst.pid,
+			Port:      inst.port,
+			State:     inst.state.String(),
+			Ready:     inst.state == stateReady,
+			InFlight:  inst.inFlight,
+			StartedAt: inst.startedAt,
+		})
+	}
+	return st
+}
