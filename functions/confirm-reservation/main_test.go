@@ -218,6 +218,18 @@ func TestDeleteReservation(t *testing.T) {
 		assert.Equal(t, "SOLDOUT", d.item(t)["status"])
 	})
 
+	t.Run("after the payment is cancelled the reservation can go, and the item is on sale", func(t *testing.T) {
+		t.Parallel()
+		d := newDeal(t, sys)
+		rsvID := d.confirmed(t, "bob")
+		payID := call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
+		call(t, sys, rest.CancelPayment, "bob", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
+		require.Equal(t, "RESERVED", d.item(t)["status"], "SPEC 3.3: a cancelled payment leaves the item reserved")
+		require.Equal(t, http.StatusNoContent, del(t, "sally", rsvID).Status)
+		gone(t, rsvID)
+		assert.Equal(t, "CREATED", d.item(t)["status"])
+	})
+
 	t.Run("403 for an outsider", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
