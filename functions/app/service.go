@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -25,7 +26,7 @@ type Service struct {
 
 // maxAttempts bounds how often a policy reloads and reapplies an event
 // after losing an optimistic-locking race before it gives up for now.
-const maxAttempts = 5
+const maxAttempts = 8
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -82,16 +83,20 @@ func (s *Service) reaction(ctx context.Context, cause cloudevents.Event, typ eve
 }
 
 // retryStale runs attempt again while it loses optimistic-locking races
-// (ErrStale from Commit), up to maxAttempts times. Business conflicts carry
-// their own errors and are returned at once.
+// (ErrStale from Commit), up to maxAttempts times, after a short random
+// pause that grows with each attempt so that racing writers spread out.
+// Business conflicts carry their own errors and are returned at once.
 func retryStale(ctx context.Context, attempt func() error) error {
 	var err error
-	for range maxAttempts {
+	for i := range maxAttempts {
 		if err = attempt(); !errors.Is(err, ErrStale) {
 			return err
 		}
-		if ctx.Err() != nil {
+		pause := time.Duration(rand.Int64N(int64(5*time.Millisecond) << i))
+		select {
+		case <-ctx.Done():
 			return ctx.Err()
+		case <-time.After(pause):
 		}
 	}
 	return err
