@@ -42,11 +42,11 @@ type instance struct {
 	ctx       context.Context // ends when the instance must stop
 	stop      context.CancelFunc
 
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed once the process is reaped
-	waitErr error         // what Wait returned, readable once exited is closed
-	proxy   *httputil.ReverseProxy
-	client  *probeClient
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed once the process is reaped
+	waitErr  error         // what Wait returned, readable once exited is closed
+	proxy    *httputil.ReverseProxy
+	endpoint *endpoint
 
 	// routing
 	state      instanceState
@@ -65,6 +65,7 @@ func newInstance(parent context.Context, id int, now time.Time) *instance {
 // starts the process, waits for readiness, probes it, and stops it when
 // asked to or when it fails.
 func (f *function) run(inst *instance) {
+	defer inst.stop()
 	err := f.launch(inst)
 	if err == nil {
 		err = f.supervise(inst)
@@ -101,8 +102,8 @@ func (f *function) launch(inst *instance) error {
 		return fmt.Errorf("start %s: %w", binary, err)
 	}
 	inst.cmd = cmd
-	inst.client = newProbeClient(port)
-	inst.proxy = f.newProxy(inst, inst.client.base, inst.client.transport)
+	inst.endpoint = newEndpoint(port)
+	inst.proxy = f.newProxy(inst, inst.endpoint.base, inst.endpoint.transport)
 	go func() {
 		inst.waitErr = cmd.Wait()
 		stdout.flush()
@@ -167,7 +168,7 @@ func (f *function) supervise(inst *instance) error {
 		case <-inst.ctx.Done():
 			return nil
 		case <-readiness.C:
-			err := inst.client.probe(inst.ctx, f.spec.Readiness)
+			err := inst.endpoint.probe(inst.ctx, f.spec.Readiness)
 			switch {
 			case err == nil:
 				if readinessFailures >= f.spec.Readiness.FailureThreshold {
@@ -181,7 +182,7 @@ func (f *function) supervise(inst *instance) error {
 				}
 			}
 		case <-liveness:
-			err := inst.client.probe(inst.ctx, *f.spec.Liveness)
+			err := inst.endpoint.probe(inst.ctx, *f.spec.Liveness)
 			switch {
 			case err == nil:
 				livenessFailures = 0
@@ -207,7 +208,7 @@ func (f *function) awaitReady(inst *instance) error {
 	poll := time.NewTicker(readinessPollInterval)
 	defer poll.Stop()
 	for {
-		if inst.client.probe(inst.ctx, f.spec.Readiness) == nil {
+		if inst.endpoint.probe(inst.ctx, f.spec.Readiness) == nil {
 			return nil
 		}
 		select {
@@ -255,6 +256,6 @@ func (f *function) terminate(inst *instance) {
 	}
 	_ = signalGroup(pid, syscall.SIGKILL) // ESRCH when the group is gone already.
 	<-inst.exited
-	inst.client.transport.CloseIdleConnections()
+	inst.endpoint.transport.CloseIdleConnections()
 	f.serving.opts.Logger.Infow("instance gone", "function", f.spec.Name, "instance", inst.id, "pid", pid)
 }

@@ -48,7 +48,7 @@ func (f *function) refuse(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, errQueueFull):
 		p = web.NewProblem(http.StatusServiceUnavailable, fmt.Sprintf(
-			"%s is at capacity: every instance is busy and %d requests are queued; retry later", f.spec.Name, QueueDepthPerConcurrency*f.spec.concurrencyUnits()))
+			"%s is at capacity: every instance is busy and its queue is full; retry later", f.spec.Name))
 	case errors.Is(err, errClosed):
 		p = web.NewProblem(http.StatusServiceUnavailable, errClosed.Error())
 	case errors.Is(err, context.DeadlineExceeded):
@@ -92,9 +92,9 @@ func (f *function) newProxy(inst *instance, target *url.URL, transport http.Roun
 	}
 }
 
-// probeClient reaches one instance on 127.0.0.1: the proxy's transport
-// and the probes share its connections.
-type probeClient struct {
+// endpoint is one instance's address on 127.0.0.1 with the connections
+// its proxy and its probes share.
+type endpoint struct {
 	addr      string
 	base      *url.URL
 	transport *http.Transport
@@ -105,7 +105,7 @@ type probeClient struct {
 // connection is reused.
 const maxProbeBody = 64 << 10
 
-func newProbeClient(port int) *probeClient {
+func newEndpoint(port int) *endpoint {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -113,7 +113,7 @@ func newProbeClient(port int) *probeClient {
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
-	return &probeClient{
+	return &endpoint{
 		addr:      addr,
 		base:      &url.URL{Scheme: "http", Host: addr},
 		transport: transport,
@@ -123,7 +123,7 @@ func newProbeClient(port int) *probeClient {
 
 // probe runs p once: an HTTP GET of p.Path that must answer 200 to 399,
 // or, without a path, a TCP connect.
-func (c *probeClient) probe(ctx context.Context, p Probe) error {
+func (c *endpoint) probe(ctx context.Context, p Probe) error {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
 	if p.Path == "" {

@@ -40,7 +40,9 @@ type Options struct {
 	Binary func(Spec) (string, error)
 	// Env is added to every instance's environment, over the manifest's
 	// (DYNAMODB_ENDPOINT, DRAIN_SECONDS...). Instances also inherit the
-	// runtime's own environment, under both.
+	// runtime's own environment, under both. DRAIN_SECONDS=0 is safe
+	// locally: an instance gets no new request once it is told to stop,
+	// so a drain only delays its exit.
 	Env map[string]string
 	// FunctionEnv, when set, returns variables for one function (K_SINK...)
 	// that win over Env.
@@ -115,11 +117,11 @@ type Serving struct {
 	loops     sync.WaitGroup // the autoscale loop
 	processes sync.WaitGroup // one per instance, until its process is gone
 
-	mu          sync.Mutex
-	started     bool
-	stopOnCtx   func() bool
-	closeOnce   sync.Once
-	closedState bool
+	mu        sync.Mutex
+	started   bool
+	stopOnCtx func() bool
+	closeOnce sync.Once
+	closed    bool
 }
 
 // New checks specs and opts and returns a Serving that runs nothing yet:
@@ -177,7 +179,7 @@ func checkSpec(spec Spec) error {
 func (s *Serving) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.started || s.closedState {
+	if s.started || s.closed {
 		return errors.New("serving: Start was called already, or Close")
 	}
 	s.started = true
@@ -217,7 +219,7 @@ func (s *Serving) autoscaleLoop() {
 func (s *Serving) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
-		s.closedState = true
+		s.closed = true
 		if s.stopOnCtx != nil {
 			s.stopOnCtx()
 		}
@@ -233,8 +235,9 @@ func (s *Serving) Close() {
 
 // Handler returns the entry point of the function called name: the
 // activator and queue-proxy of Knative in one. See the package comment for
-// its rules. An unknown name gets a handler that answers 404 problems; use
-// Names to check the wiring.
+// its rules. It serves before Start too, but only Start runs the loop that
+// stops idle instances and retries delayed starts. An unknown name gets a
+// handler that answers 404 problems; use Names to check the wiring.
 func (s *Serving) Handler(name string) http.Handler {
 	if f, ok := s.functions[name]; ok {
 		return f

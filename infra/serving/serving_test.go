@@ -93,30 +93,45 @@ func TestFullQueueAnswers503AtOnce(t *testing.T) {
 
 func TestConcurrencyAboveTargetScalesOutUpToMaxScale(t *testing.T) {
 	t.Parallel()
-	spec := fakeSpec()
-	spec.MaxScale = 3
-	spec.Target = 1
-	opts := fakeOptions(t)
-	opts.IdleGrace = 300 * time.Millisecond
-	h := mustServe(t, spec, opts)
-	const requests = 8
-
-	results := h.getAll(requests, "/hold")
-
-	require.Eventually(t, func() bool {
-		st := h.status()
-		return st.readyInstances() == 3 && st.InFlight == 3 && st.Queued == requests-3
-	}, eventually, tick)
-	assert.EqualValues(t, 3, h.status().Started)
-	h.releaseAll()
-	for range requests {
-		r := <-results
-		assert.Equal(t, http.StatusOK, r.status, r.body)
+	tests := map[string]struct {
+		containerConcurrency int
+		target               float64
+		requests             int
+		queued               int // once max-scale instances are ready
+	}{
+		"queue beyond the instances' slots": {containerConcurrency: 1, target: 1, requests: 8, queued: 5},
+		"target below containerConcurrency": {containerConcurrency: 4, target: 2, requests: 5, queued: 0},
 	}
-	assert.EqualValues(t, 3, h.status().Started, "max-scale was exceeded")
-	require.Eventually(t, func() bool { return len(h.status().Instances) == 0 }, eventually, tick,
-		"idle instances are stopped")
-	assert.EqualValues(t, 3, h.status().Stopped)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			spec := fakeSpec()
+			spec.ContainerConcurrency, spec.Target, spec.MaxScale = tc.containerConcurrency, tc.target, 3
+			opts := fakeOptions(t)
+			opts.IdleGrace = 300 * time.Millisecond
+			h := mustServe(t, spec, opts)
+
+			results := h.getAll(tc.requests, "/hold")
+
+			require.Eventually(t, func() bool {
+				st := h.status()
+				return st.readyInstances() == 3 && st.InFlight == tc.requests-tc.queued && st.Queued == tc.queued
+			}, eventually, tick)
+			assert.EqualValues(t, 3, h.status().Started)
+			for _, inst := range h.status().Instances {
+				assert.LessOrEqual(t, inst.InFlight, tc.containerConcurrency)
+			}
+			h.releaseAll()
+			for range tc.requests {
+				r := <-results
+				assert.Equal(t, http.StatusOK, r.status, r.body)
+			}
+			assert.EqualValues(t, 3, h.status().Started, "max-scale was exceeded")
+			require.Eventually(t, func() bool { return len(h.status().Instances) == 0 }, eventually, tick,
+				"idle instances are stopped")
+			assert.EqualValues(t, 3, h.status().Stopped)
+		})
+	}
 }
 
 func TestIdleInstanceScalesToZero(t *testing.T) {
