@@ -62,6 +62,7 @@ type Option func(*options)
 
 type options struct {
 	deliver bool
+	outage  *SinkOutage
 }
 
 // WithoutDelivery keeps published events in the sink's log instead of
@@ -82,7 +83,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 	require.NoError(tb, err)
 
 	s := &System{Store: store, Auth: auth, URL: map[string]string{}, sink: &sink{routes: map[events.Type][]string{}, deliver: o.deliver}}
-	sinkSrv := httptest.NewServer(s.sink)
+	sinkSrv := httptest.NewServer(o.outage.guard(s.sink))
 	tb.Cleanup(sinkSrv.Close)
 
 	pub, err := outbox.New(store, outbox.Config{Sink: sinkSrv.URL, RetryBackoff: time.Millisecond})
