@@ -49,10 +49,22 @@ func (s *Service) Pay(ctx context.Context, by, rsvID, itemID string) (*market.Pa
 }
 
 // CancelPayment cancels an approved payment for its buyer or seller.
-// Cancelling again changes nothing and answers the cancelled payment.
-// rsvID and itemID are optional (the seed's clients send them) and must
-// match the payment when given.
-func (s *Service) CancelPayment(ctx context.Context, by, payID, rsvID, itemID string) (*market.Payment, error) {
+// Cancelling again changes nothing and answers the cancelled payment, also
+// when the cancels race: one that loses to a concurrent cancel reloads the
+// payment and finds it cancelled. rsvID and itemID are optional (the
+// seed's clients send them) and must match the payment when given.
+func (s *Service) CancelPayment(ctx context.Context, by, payID, rsvID, itemID string) (p *market.Payment, err error) {
+	err = retryStale(ctx, func() error {
+		p, err = s.cancelPayment(ctx, by, payID, rsvID, itemID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *Service) cancelPayment(ctx context.Context, by, payID, rsvID, itemID string) (*market.Payment, error) {
 	p, err := s.Store.Payment(ctx, payID)
 	if err != nil {
 		return nil, err
