@@ -1,0 +1,236 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+)
+
+// The people of these tests: sally sells, bob buys, and olga is neither.
+const seller, buyer, outsider = "sally", "bob", "olga"
+
+// TestCancelPayment covers PATCH and DELETE /payments/{payId} on the
+// cancel-payment function: the buyer withdraws or the seller refunds, the
+// reservation is CONFIRMED and the item RESERVED again (SPEC 3.3, the
+// decision on seed rule 6), a second cancel changes nothing, and the
+// buyer can pay again.
+func TestCancelPayment(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	cancel := sys.URL["cancel-payment"]
+
+	for _, tc := range []struct {
+		name, user, method string
+		body               func(itemID, rsvID string) any
+	}{
+		{"the buyer PATCHes status DELETED", buyer, http.MethodPatch, func(string, string) any { return map[string]any{"status": "DELETED"} }},
+		{"the seller refunds with PATCH", seller, http.MethodPatch, func(string, string) any { return map[string]any{"status": "DELETED"} }},
+		{"the seed's form with rsvId and itemId", buyer, http.MethodPatch, func(itemID, rsvID string) any {
+			return map[string]any{"rsvId": rsvID, "itemId": itemID, "status": "DELETED"}
+		}},
+		{"the buyer DELETEs", buyer, http.MethodDelete, func(string, string) any { return nil }},
+		{"the seller DELETEs", seller, http.MethodDelete, func(string, string) any { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			itemID, rsvID, payID := paidDeal(t, sys, 40_000)
+
+			res := sys.Do(t, cancel, tc.user, tc.method, "/payments/"+payID, tc.body(itemID, rsvID))
+			require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+			p := res.JSON(t)
+			assert.Equal(t, payID, p["payId"])
+			assert.Equal(t, "DELETED", p["status"])
+			assert.NotEmpty(t, p["cancelledAt"])
+			assert.EqualValues(t, 40_000, p["amount"])
+			assert.Equal(t, p, payment(t, sys, payID), "GET answers the cancelled payment")
+
+			assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
+			assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"], "the confirmed reservation still holds the item")
+			assert.Equal(t, 1, eventsAbout(sys, events.PaymentCancelled, itemID))
+			assert.Equal(t, 1, eventsAbout(sys, events.ReservationReopened, itemID))
+			assert.Equal(t, 2, eventsAbout(sys, events.ItemReserved, itemID), "reserved when confirmed and again when cancelled")
+			published := eventsAbout(sys, "", itemID)
+
+			again := sys.Do(t, cancel, tc.user, tc.method, "/payments/"+payID, tc.body(itemID, rsvID))
+			require.Equal(t, http.StatusOK, again.Status, "cancelling again: %s", again.Body)
+			assert.Equal(t, p, again.JSON(t), "cancelling again answers the cancelled payment")
+			assert.Equal(t, 1, eventsAbout(sys, events.PaymentCancelled, itemID), "cancelling again publishes nothing")
+			assert.Equal(t, published, eventsAbout(sys, "", itemID))
+		})
+	}
+
+	t.Run("the buyer pays again after a cancel", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID, payID := paidDeal(t, sys, 9_000)
+		res := sys.Do(t, cancel, buyer, http.MethodDelete, "/payments/"+payID, nil)
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+
+		res = sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		repaid := res.JSON(t)
+		assert.NotEqual(t, payID, repaid["payId"], "a new payment")
+		assert.Equal(t, "APPROVED", repaid["status"])
+		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+		assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
+		assert.Equal(t, "DELETED", payment(t, sys, payID)["status"], "the cancelled payment stays cancelled")
+		assert.Equal(t, 2, eventsAbout(sys, events.ItemSoldOut, itemID))
+	})
+
+	t.Run("concurrent cancels by both sides: each answers the cancelled payment", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID, payID := paidDeal(t, sys, 3_000)
+		tokens := map[string]string{buyer: sys.Token(t, buyer), seller: sys.Token(t, seller)}
+		const n = 10
+		answers := make([]boottest.Response, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			token := tokens[[]string{buyer, seller}[i%2]]
+			wg.Go(func() {
+				<-start
+				answers[i], errs[i] = do(http.MethodDelete, cancel+"/payments/"+payID, token)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, a := range answers {
+			require.NoError(t, errs[i])
+			if assert.Equal(t, http.StatusOK, a.Status, "%s", a.Body) {
+				assert.Equal(t, "DELETED", a.JSON(t)["status"])
+			}
+		}
+		assert.Equal(t, 1, eventsAbout(sys, events.PaymentCancelled, itemID))
+		assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
+		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+	})
+
+	t.Run("refusals change nothing", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID, payID := paidDeal(t, sys, 5_000)
+		otherItemID, otherRsvID, _ := paidDeal(t, sys, 6_000)
+		for _, tc := range []struct {
+			name, user, method, payID string
+			body                      any
+			status                    int
+			field                     string // the field a 400 names
+		}{
+			{"status APPROVED", buyer, http.MethodPatch, payID, map[string]any{"status": "APPROVED"}, http.StatusBadRequest, "status"},
+			{"no status", buyer, http.MethodPatch, payID, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, "status"},
+			{"rsvId of another reservation", buyer, http.MethodPatch, payID, map[string]any{"rsvId": otherRsvID, "status": "DELETED"}, http.StatusBadRequest, "rsvId"},
+			{"rsvId as a JSON number that does not match", buyer, http.MethodPatch, payID, map[string]any{"rsvId": 1, "status": "DELETED"}, http.StatusBadRequest, "rsvId"},
+			{"itemId of another item", buyer, http.MethodPatch, payID, map[string]any{"itemId": otherItemID, "status": "DELETED"}, http.StatusBadRequest, "itemId"},
+			{"an unknown field", buyer, http.MethodPatch, payID, map[string]any{"status": "DELETED", "reason": "x"}, http.StatusBadRequest, "reason"},
+			{"an outsider PATCHes", outsider, http.MethodPatch, payID, map[string]any{"status": "DELETED"}, http.StatusForbidden, ""},
+			{"an outsider DELETEs", outsider, http.MethodDelete, payID, nil, http.StatusForbidden, ""},
+			{"no token", "", http.MethodDelete, payID, nil, http.StatusUnauthorized, ""},
+			{"PATCH an unknown payment", buyer, http.MethodPatch, "no-such-payment", map[string]any{"status": "DELETED"}, http.StatusNotFound, ""},
+			{"DELETE an unknown payment", buyer, http.MethodDelete, "no-such-payment", nil, http.StatusNotFound, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := sys.Do(t, cancel, tc.user, tc.method, "/payments/"+tc.payID, tc.body)
+				require.Equal(t, tc.status, res.Status, "%s", res.Body)
+				assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+				if tc.field != "" {
+					assert.Equal(t, []any{tc.field}, fields(t, res), "%s", res.Body)
+				}
+			})
+		}
+
+		assert.Equal(t, "APPROVED", payment(t, sys, payID)["status"])
+		assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
+		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+		assert.Equal(t, 0, eventsAbout(sys, events.PaymentCancelled, itemID))
+	})
+}
+
+// paidDeal lists an item at price for seller, opens buyer's chat on it,
+// lets the seller confirm it and the buyer pay, each through the function
+// that owns the route. It returns the item's, reservation's and payment's ids.
+func paidDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID, payID string) {
+	t.Helper()
+	itemID = created(t, sys, "register-item", seller, "/items", map[string]any{"name": "bike", "category": "sports", "price": price})["itemId"].(string)
+	rsvID = created(t, sys, "request-chat", buyer, "/reservations", map[string]any{"itemId": itemID})["rsvId"].(string)
+	res := sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
+		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-11-02", "rsvTime": "09:00", "rsvPlace": "Mangwon market"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	payID = created(t, sys, "pay", buyer, "/payments", map[string]any{"rsvId": rsvID})["payId"].(string)
+	return itemID, rsvID, payID
+}
+
+// created POSTs body to path on the function fn as user and returns the
+// resource it created.
+func created(t *testing.T, sys *boottest.System, fn, user, path string, body any) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL[fn], user, http.MethodPost, path, body)
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	return res.JSON(t)
+}
+
+// payment reads a payment as its buyer sees it.
+func payment(t *testing.T, sys *boottest.System, payID string) map[string]any {
+	return read(t, sys, "pay", buyer, "/payments/"+payID)
+}
+
+// reservation reads a reservation as its seller sees it.
+func reservation(t *testing.T, sys *boottest.System, rsvID string) map[string]any {
+	return read(t, sys, "request-chat", seller, "/reservations/"+rsvID)
+}
+
+// item reads an item as anyone sees it.
+func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
+	return read(t, sys, "register-item", "", "/items/"+itemID)
+}
+
+func read(t *testing.T, sys *boottest.System, fn, user, path string) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL[fn], user, http.MethodGet, path, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return res.JSON(t)
+}
+
+// eventsAbout counts the published events about one item of type typ,
+// or of any type when typ is "".
+func eventsAbout(sys *boottest.System, typ events.Type, itemID string) int {
+	n := 0
+	for _, e := range sys.Events() {
+		if e.Extensions()[events.PartitionKeyExtension] == itemID && (typ == "" || e.Type() == string(typ)) {
+			n++
+		}
+	}
+	return n
+}
+
+// do sends a request without a body with a bearer token, from any goroutine.
+func do(method, url, token string) (boottest.Response, error) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		return boottest.Response{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return boottest.Response{}, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	return boottest.Response{Status: res.StatusCode, Header: res.Header, Body: raw}, err
+}
+
+// fields returns the field names a 400 problem lists.
+func fields(t *testing.T, res boottest.Response) []any {
+	t.Helper()
+	var names []any
+	errs, _ := res.JSON(t)["errors"].([]any)
+	for _, e := range errs {
+		names = append(names, e.(map[string]any)["field"])
+	}
+	return names
+}

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+	"github.com/carrot-market/carrot/infra/web"
+)
+
+// The people of these tests: sally sells, bob buys, and olga is neither.
+const seller, buyer, outsider = "sally", "bob", "olga"
+
+// TestPostPayments covers POST /payments on the pay function: the approved
+// payment and its effects through the policies, and every refusal SPEC
+// section 4 gives, each of which must leave the deal as it was.
+func TestPostPayments(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	pay := sys.URL["pay"]
+
+	t.Run("the buyer pays a confirmed reservation: item SOLDOUT, reservation COMPLETED", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID := confirmedDeal(t, sys, 50_000)
+
+		res := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		p := res.JSON(t)
+		assert.NotEmpty(t, p["payId"])
+		assert.Equal(t, "/payments/"+p["payId"].(string), res.Header.Get("Location"))
+		assert.Equal(t, "APPROVED", p["status"])
+		assert.EqualValues(t, 50_000, p["amount"], "amount is the item's price")
+		assert.Equal(t, rsvID, p["rsvId"])
+		assert.Equal(t, itemID, p["itemId"])
+		assert.Equal(t, buyer, p["buyerId"])
+		assert.NotContains(t, p, "cancelledAt")
+
+		assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
+		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+		for _, typ := range []events.Type{events.PaymentApproved, events.ReservationCompleted, events.ItemSoldOut} {
+			assert.Equal(t, 1, eventsAbout(sys, typ, itemID), "%s events", typ)
+		}
+
+		res = sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+		assert.Equal(t, http.StatusConflict, res.Status, "a second payment: %s", res.Body)
+		assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID), "the second payment published nothing")
+	})
+
+	t.Run("the seed's form with itemId and status APPROVED", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID := confirmedDeal(t, sys, 0)
+		res := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID, "itemId": itemID, "status": "APPROVED"})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		assert.Equal(t, "APPROVED", res.JSON(t)["status"])
+		assert.EqualValues(t, 0, res.JSON(t)["amount"], "a give-away costs nothing")
+		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+	})
+
+	t.Run("refusals change nothing", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID := confirmedDeal(t, sys, 30_000)
+		otherItemID, _ := confirmedDeal(t, sys, 10)
+		// A back-up buyer's chat on the reserved item, still CREATED.
+		res := sys.Do(t, sys.URL["request-chat"], "carl", http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		openRsvID := res.JSON(t)["rsvId"].(string)
+
+		for _, tc := range []struct {
+			name   string
+			user   string
+			body   any
+			status int
+			field  string // the field the problem names, for 400s
+			detail string // a part of the problem's detail
+		}{
+			{"missing rsvId", buyer, map[string]any{"itemId": itemID}, http.StatusBadRequest, "rsvId", ""},
+			{"empty rsvId", buyer, map[string]any{"rsvId": ""}, http.StatusBadRequest, "rsvId", ""},
+			{"status DELETED", buyer, map[string]any{"rsvId": rsvID, "status": "DELETED"}, http.StatusBadRequest, "status", ""},
+			{"status PENDING", buyer, map[string]any{"rsvId": rsvID, "status": "PENDING"}, http.StatusBadRequest, "status", ""},
+			{"itemId of another item", buyer, map[string]any{"rsvId": rsvID, "itemId": otherItemID}, http.StatusBadRequest, "itemId", ""},
+			{"itemId as a JSON number is an id that does not match", buyer, map[string]any{"rsvId": rsvID, "itemId": 7}, http.StatusBadRequest, "itemId", ""},
+			{"rsvId as a JSON number is an id", buyer, `{"rsvId": 42}`, http.StatusNotFound, "", "reservation 42 not found"},
+			{"rsvId as a fraction", buyer, `{"rsvId": 1.5}`, http.StatusBadRequest, "rsvId", ""},
+			{"rsvId as a boolean", buyer, `{"rsvId": true}`, http.StatusBadRequest, "rsvId", ""},
+			{"an unknown field", buyer, map[string]any{"rsvId": rsvID, "price": 1}, http.StatusBadRequest, "price", ""},
+			{"no token", "", map[string]any{"rsvId": rsvID}, http.StatusUnauthorized, "", ""},
+			{"the seller pays", seller, map[string]any{"rsvId": rsvID}, http.StatusForbidden, "", ""},
+			{"an outsider pays", outsider, map[string]any{"rsvId": rsvID}, http.StatusForbidden, "", ""},
+			{"unknown reservation", buyer, map[string]any{"rsvId": "no-such-rsv"}, http.StatusNotFound, "", ""},
+			{"reservation not CONFIRMED", "carl", map[string]any{"rsvId": openRsvID}, http.StatusConflict, "", "CREATED"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := sys.Do(t, pay, tc.user, http.MethodPost, "/payments", tc.body)
+				require.Equal(t, tc.status, res.Status, "%s", res.Body)
+				assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+				if tc.field != "" {
+					assert.Equal(t, []any{tc.field}, fields(t, res), "%s", res.Body)
+				}
+				assert.NotEmpty(t, res.JSON(t)["detail"])
+				if tc.detail != "" {
+					assert.Contains(t, res.JSON(t)["detail"], tc.detail)
+				}
+			})
+		}
+
+		assert.Equal(t, 0, eventsAbout(sys, events.PaymentApproved, itemID))
+		assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
+		assert.Equal(t, "CREATED", reservation(t, sys, openRsvID)["rsvStatus"])
+		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+	})
+}
+
+// TestGetPayment covers GET /payments/{payId}: the deal's two sides see
+// the payment, nobody else does.
+func TestGetPayment(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	pay := sys.URL["pay"]
+	_, rsvID := confirmedDeal(t, sys, 7_000)
+	res := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	paid := res.JSON(t)
+	payID := paid["payId"].(string)
+
+	for _, tc := range []struct {
+		name, user, payID string
+		status            int
+	}{
+		{"the buyer", buyer, payID, http.StatusOK},
+		{"the seller", seller, payID, http.StatusOK},
+		{"an outsider", outsider, payID, http.StatusForbidden},
+		{"no token", "", payID, http.StatusUnauthorized},
+		{"an unknown payment", buyer, "no-such-payment", http.StatusNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := sys.Do(t, pay, tc.user, http.MethodGet, "/payments/"+tc.payID, nil)
+			require.Equal(t, tc.status, res.Status, "%s", res.Body)
+			if tc.status == http.StatusOK {
+				assert.Equal(t, paid, res.JSON(t))
+			} else {
+				assert.NotContains(t, string(res.Body), rsvID, "a refusal shows nothing of the payment")
+			}
+		})
+	}
+}
+
+// TestPaymentIdempotencyKey covers Idempotency-Key on POST /payments: a
+// retry answers the first answer and pays once; the key cannot be reused
+// for another request.
+func TestPaymentIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	pay := sys.URL["pay"]
+	itemID, rsvID := confirmedDeal(t, sys, 20_000)
+	body := map[string]any{"rsvId": rsvID}
+
+	first := sys.Do(t, pay, buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-once")
+	require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
+	assert.Empty(t, first.Header.Get(web.ReplayedHeader))
+
+	retry := sys.Do(t, pay, buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-once")
+	require.Equal(t, http.StatusCreated, retry.Status, "the retry answers the first answer, not 409: %s", retry.Body)
+	assert.Equal(t, "true", retry.Header.Get(web.ReplayedHeader))
+	assert.Equal(t, string(first.Body), string(retry.Body))
+	assert.Equal(t, first.Header.Get("Location"), retry.Header.Get("Location"))
+	assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID), "paid once")
+
+	other := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID, "itemId": itemID}, web.IdempotencyKeyHeader, "pay-once")
+	assert.Equal(t, http.StatusUnprocessableEntity, other.Status, "the key with another body: %s", other.Body)
+
+	fresh := sys.Do(t, pay, buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-twice")
+	assert.Equal(t, http.StatusConflict, fresh.Status, "a new key runs the command, which refuses: %s", fresh.Body)
+	assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID), "still paid once")
+}
+
+// TestPaymentRaces pays one reservation from many requests at once.
+func TestPaymentRaces(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	const n = 12
+	token := "Bearer " + sys.Token(t, buyer)
+
+	t.Run("concurrent payments: one 201, the others 409", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID := confirmedDeal(t, sys, 1_000)
+		answers := burst(t, n, sys.URL["pay"]+"/payments", `{"rsvId":"`+rsvID+`"}`, "Authorization", token)
+		statuses := map[int]int{}
+		for _, a := range answers {
+			statuses[a.Status]++
+		}
+		assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, statuses)
+		assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID))
+		assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
+		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+	})
+
+	t.Run("concurrent retries of one Idempotency-Key: one effect, one answer", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID := confirmedDeal(t, sys, 2_000)
+		answers := burst(t, n, sys.URL["pay"]+"/payments", `{"rsvId":"`+rsvID+`"}`,
+			"Authorization", token, web.IdempotencyKeyHeader, "burst-"+rsvID)
+		var created []string
+		for _, a := range answers {
+			switch a.Status {
+			case http.StatusCreated:
+				created = append(created, string(a.Body))
+			case http.StatusConflict:
+				assert.Contains(t, string(a.Body), "still running", "a 409 says the key is in progress")
+				assert.NotEmpty(t, a.Header.Get("Retry-After"))
+			default:
+				t.Errorf("answer %d: %s", a.Status, a.Body)
+			}
+		}
+		require.NotEmpty(t, created, "one request ran the payment")
+		t.Logf("%d of %d answers are the 201, the others 409 in progress", len(created), n)
+		for _, body := range created[1:] {
+			assert.Equal(t, created[0], body, "every 201 is the first answer replayed")
+		}
+		assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID))
+	})
+}
+
+// confirmedDeal lists an item at price for seller, opens buyer's chat on it
+// and lets the seller confirm it, each through the function that owns the
+// route. It returns the item's and the reservation's ids.
+func confirmedDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID string) {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "TV", "category": "electronics", "price": price})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	itemID = res.JSON(t)["itemId"].(string)
+	res = sys.Do(t, sys.URL["request-chat"], buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	rsvID = res.JSON(t)["rsvId"].(string)
+	res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
+		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return itemID, rsvID
+}
+
+// reservation reads a reservation as its seller sees it.
+func reservation(t *testing.T, sys *boottest.System, rsvID string) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL["request-chat"], seller, http.MethodGet, "/reservations/"+rsvID, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return res.JSON(t)
+}
+
+// item reads an item as anyone sees it.
+func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return res.JSON(t)
+}
+
+// eventsAbout counts the published events about one item of type typ,
+// or of any type when typ is "".
+func eventsAbout(sys *boottest.System, typ events.Type, itemID string) int {
+	n := 0
+	for _, e := range sys.Events() {
+		if e.Extensions()[events.PartitionKeyExtension] == itemID && (typ == "" || e.Type() == string(typ)) {
+			n++
+		}
+	}
+	return n
+}
+
+// fields returns the field names a 400 problem lists.
+func fields(t *testing.T, res boottest.Response) []any {
+	t.Helper()
+	var names []any
+	errs, _ := res.JSON(t)["errors"].([]any)
+	for _, e := range errs {
+		names = append(names, e.(map[string]any)["field"])
+	}
+	return names
+}
+
+// burst POSTs body to url from n goroutines released at once, with the
+// given header name and value pairs, and returns every answer. It fails
+// the test, from the test's goroutine, when a request gets no answer.
+func burst(t *testing.T, n int, url, body string, header ...string) []boottest.Response {
+	t.Helper()
+	answers := make([]boottest.Response, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			answers[i], errs[i] = post(url, body, header)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	return answers
+}
+
+func post(url, body string, header []string) (boottest.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return boottest.Response{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return boottest.Response{}, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	return boottest.Response{Status: res.StatusCode, Header: res.Header, Body: raw}, err
+}

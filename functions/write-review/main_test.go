@@ -1,0 +1,273 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+)
+
+// The people of these tests: sally sells, bob buys, and olga is neither.
+const seller, buyer, outsider = "sally", "bob", "olga"
+
+// TestWriteReview covers POST /reviews on the write-review function: the
+// review, the item's mean score and review count it leads to, and the
+// seller's mean across their items, carried by item.scored.
+func TestWriteReview(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+	review := sys.URL["write-review"]
+
+	t.Run("scores: the item's mean and count, the seller's mean across items", func(t *testing.T) {
+		t.Parallel()
+		const seller = "sam" // a seller of this subtest only, so the seller's mean is its own
+		itemID, rsvID, payID := paidDeal(t, sys, seller, buyer)
+
+		res := sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 5, "comment": "as described"})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		rv := res.JSON(t)
+		assert.NotEmpty(t, rv["reviewId"])
+		assert.Equal(t, "/reviews/"+rv["reviewId"].(string), res.Header.Get("Location"))
+		assert.Equal(t, rsvID, rv["rsvId"])
+		assert.Equal(t, itemID, rv["itemId"])
+		assert.Equal(t, buyer, rv["reviewerId"])
+		assert.Equal(t, seller, rv["sellerId"])
+		assert.EqualValues(t, 5, rv["score"])
+		assert.Equal(t, "as described", rv["comment"])
+		assertScore(t, sys, itemID, 5, 1)
+
+		// The item changes hands: the deal is cancelled and dropped, and a
+		// second buyer buys and reviews it.
+		res = sys.Do(t, sys.URL["cancel-payment"], buyer, http.MethodDelete, "/payments/"+payID, nil)
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodDelete, "/reservations/"+rsvID, nil)
+		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+		rsv2ID, _ := pay(t, sys, seller, "carl", itemID)
+		res = sys.Do(t, review, "carl", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv2ID, "score": 2})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		assertScore(t, sys, itemID, 3.5, 2)
+
+		// Another item of the same seller.
+		item2ID, rsv3ID, _ := paidDeal(t, sys, seller, buyer)
+		res = sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsv3ID, "score": 4})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		assertScore(t, sys, item2ID, 4, 1)
+		assertScore(t, sys, itemID, 3.5, 2)
+
+		var sellerScores []any
+		for _, e := range sys.EventsOf(events.ItemScored) {
+			s := data(t, e)
+			if s["sellerId"] == seller {
+				sellerScores = append(sellerScores, []any{s["itemId"], s["score"], s["reviewCount"], s["sellerScore"], s["sellerReviewCount"]})
+			}
+		}
+		assert.Equal(t, []any{
+			[]any{itemID, 5.0, 1.0, 5.0, 1.0},
+			[]any{itemID, 3.5, 2.0, 3.5, 2.0},
+			[]any{item2ID, 4.0, 1.0, 11.0 / 3, 3.0},
+		}, sellerScores, "item.scored: item id, score, count, seller's mean and count")
+	})
+
+	t.Run("concurrent reviews of one seller's items all count", func(t *testing.T) {
+		t.Parallel()
+		const seller, n = "sue", 6
+		token := "Bearer " + sys.Token(t, buyer)
+		var rsvIDs []string
+		for range n {
+			_, rsvID, _ := paidDeal(t, sys, seller, buyer)
+			rsvIDs = append(rsvIDs, rsvID)
+		}
+		statuses := make([]int, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, rsvID := range rsvIDs {
+			wg.Go(func() {
+				<-start
+				statuses[i], errs[i] = postReview(review, token, `{"rsvId":"`+rsvID+`","score":`+strconv.Itoa(1+i%5)+`}`)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			require.NoError(t, errs[i])
+			assert.Equal(t, http.StatusCreated, statuses[i])
+		}
+		var counts []any
+		for _, e := range sys.EventsOf(events.ItemScored) {
+			if s := data(t, e); s["sellerId"] == seller {
+				counts = append(counts, s["sellerReviewCount"])
+			}
+		}
+		assert.ElementsMatch(t, []any{1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, counts, "each review counted into the seller's mean once")
+	})
+
+	t.Run("a comment of 1000 characters, none, or Hangul", func(t *testing.T) {
+		t.Parallel()
+		for _, comment := range []any{strings.Repeat("a", 1000), nil, strings.Repeat("좋", 1000)} {
+			_, rsvID, _ := paidDeal(t, sys, seller, buyer)
+			body := map[string]any{"rsvId": rsvID, "score": 1}
+			if comment != nil {
+				body["comment"] = comment
+			}
+			res := sys.Do(t, review, buyer, http.MethodPost, "/reviews", body)
+			require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+			if comment == nil {
+				comment = ""
+			}
+			assert.Equal(t, comment, res.JSON(t)["comment"])
+		}
+	})
+
+	t.Run("a second review of one deal is 409", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID, _ := paidDeal(t, sys, seller, buyer)
+		res := sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 3})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		res = sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 1})
+		assert.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+		assertScore(t, sys, itemID, 3, 1)
+		assert.Equal(t, 1, eventsAbout(sys, events.ReviewWritten, itemID))
+	})
+
+	t.Run("refusals change nothing", func(t *testing.T) {
+		t.Parallel()
+		itemID, rsvID, _ := paidDeal(t, sys, seller, buyer)
+		res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "lamp", "category": "home", "price": 1})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		confirmedRsvID := confirm(t, sys, seller, buyer, res.JSON(t)["itemId"].(string))
+
+		for _, tc := range []struct {
+			name, user string
+			body       any
+			status     int
+			field      string // the field a 400 names
+		}{
+			{"score 0", buyer, map[string]any{"rsvId": rsvID, "score": 0}, http.StatusBadRequest, "score"},
+			{"no score", buyer, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, "score"},
+			{"score 6", buyer, map[string]any{"rsvId": rsvID, "score": 6}, http.StatusBadRequest, "score"},
+			{"score as a string", buyer, map[string]any{"rsvId": rsvID, "score": "5"}, http.StatusBadRequest, "score"},
+			{"score 4.5", buyer, map[string]any{"rsvId": rsvID, "score": 4.5}, http.StatusBadRequest, "score"},
+			{"comment of 1001 characters", buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": strings.Repeat("a", 1001)}, http.StatusBadRequest, "comment"},
+			{"missing rsvId", buyer, map[string]any{"score": 5}, http.StatusBadRequest, "rsvId"},
+			{"an unknown field", buyer, map[string]any{"rsvId": rsvID, "score": 5, "stars": 5}, http.StatusBadRequest, "stars"},
+			{"no token", "", map[string]any{"rsvId": rsvID, "score": 5}, http.StatusUnauthorized, ""},
+			{"the seller reviews", seller, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
+			{"an outsider reviews", outsider, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
+			{"a reservation not COMPLETED", buyer, map[string]any{"rsvId": confirmedRsvID, "score": 5}, http.StatusConflict, ""},
+			{"an unknown reservation", buyer, map[string]any{"rsvId": "no-such-rsv", "score": 5}, http.StatusNotFound, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := sys.Do(t, review, tc.user, http.MethodPost, "/reviews", tc.body)
+				require.Equal(t, tc.status, res.Status, "%s", res.Body)
+				assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+				if tc.field != "" {
+					assert.Equal(t, []any{tc.field}, fields(t, res), "%s", res.Body)
+				}
+			})
+		}
+
+		assert.Equal(t, 0, eventsAbout(sys, events.ReviewWritten, itemID))
+		assertScore(t, sys, itemID, 0, 0)
+	})
+}
+
+// postReview POSTs body to write-review's /reviews with a bearer token,
+// from any goroutine, and returns the status.
+func postReview(base, token, body string) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, base+"/reviews", strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	res.Body.Close()
+	return res.StatusCode, nil
+}
+
+// assertScore checks an item's mean score and review count.
+func assertScore(t *testing.T, sys *boottest.System, itemID string, score float64, count int) {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	it := res.JSON(t)
+	assert.InDelta(t, score, it["score"], 1e-9, "score of item %s", itemID)
+	assert.EqualValues(t, count, it["reviewCount"], "reviewCount of item %s", itemID)
+}
+
+// paidDeal lists an item for seller, which buyer reserves and pays, each
+// step through the function that owns its route; it returns the item's,
+// the reservation's and the payment's ids.
+func paidDeal(t *testing.T, sys *boottest.System, seller, buyer string) (itemID, rsvID, payID string) {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "desk", "category": "furniture", "price": 25_000})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	itemID = res.JSON(t)["itemId"].(string)
+	rsvID, payID = pay(t, sys, seller, buyer, itemID)
+	return itemID, rsvID, payID
+}
+
+// pay lets buyer reserve itemID, seller confirm and buyer pay; it returns
+// the reservation's and the payment's ids.
+func pay(t *testing.T, sys *boottest.System, seller, buyer, itemID string) (rsvID, payID string) {
+	t.Helper()
+	rsvID = confirm(t, sys, seller, buyer, itemID)
+	res := sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	return rsvID, res.JSON(t)["payId"].(string)
+}
+
+// confirm lets buyer open a chat on itemID and seller confirm it; it
+// returns the reservation's id.
+func confirm(t *testing.T, sys *boottest.System, seller, buyer, itemID string) string {
+	t.Helper()
+	res := sys.Do(t, sys.URL["request-chat"], buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	rsvID := res.JSON(t)["rsvId"].(string)
+	res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
+		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-10-10", "rsvTime": "12:00", "rsvPlace": "Sinchon"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return rsvID
+}
+
+// data decodes the JSON data of an event.
+func data(t *testing.T, e cloudevents.Event) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, e.DataAs(&m))
+	return m
+}
+
+// eventsAbout counts the published events of type typ about one item.
+func eventsAbout(sys *boottest.System, typ events.Type, itemID string) int {
+	n := 0
+	for _, e := range sys.EventsOf(typ) {
+		if e.Extensions()[events.PartitionKeyExtension] == itemID {
+			n++
+		}
+	}
+	return n
+}
+
+// fields returns the field names a 400 problem lists.
+func fields(t *testing.T, res boottest.Response) []any {
+	t.Helper()
+	var names []any
+	errs, _ := res.JSON(t)["errors"].([]any)
+	for _, e := range errs {
+		names = append(names, e.(map[string]any)["field"])
+	}
+	return names
+}
