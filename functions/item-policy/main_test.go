@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+)
+
+// The people of these tests: sally sells, bob buys.
+const seller, buyer = "sally", "bob"
+
+const policy = "item-policy"
+
+// takes are the event types the item policy's trigger delivers.
+var takes = []events.Type{events.ReservationCompleted, events.ReservationReopened, events.ReservationDeleted, events.ReviewWritten}
+
+// TestItemPolicy drives the item policy with the facts the real flow
+// publishes and with hand-made ones, and checks the Knative retry
+// contract: 200 for done, duplicate or stale, 400 for poison, never 409,
+// and nothing changes unless a fact is new. Its subtests run one after
+// the other, so that the event log of the whole system must stay still.
+func TestItemPolicy(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+
+	t.Run("every fact delivered again changes nothing and emits nothing", func(t *testing.T) {
+		itemID, rsvID := confirmedDeal(t, sys)
+		steps := []struct {
+			name string
+			do   func() boottest.Response
+		}{
+			{"pay", func() boottest.Response {
+				return sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+			}},
+			{"cancel the payment", func() boottest.Response {
+				return sys.Do(t, sys.URL["cancel-payment"], buyer, http.MethodDelete, "/payments/"+payID(t, sys, rsvID), nil)
+			}},
+			{"pay again", func() boottest.Response {
+				return sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+			}},
+			{"review", func() boottest.Response {
+				return sys.Do(t, sys.URL["write-review"], buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4})
+			}},
+		}
+		for _, step := range steps {
+			res := step.do()
+			require.Less(t, res.Status, 300, "%s: %s", step.name, res.Body)
+			redeliverAll(t, sys, itemID, step.name)
+		}
+		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+		assert.EqualValues(t, 1, item(t, sys, itemID)["reviewCount"], "review.written scored once")
+		assert.EqualValues(t, 4, item(t, sys, itemID)["score"])
+		assert.Len(t, ofItem(sys.EventsOf(events.ItemScored), itemID), 1)
+
+		// The reservation that held a second item goes away.
+		item2ID, rsv2ID := confirmedDeal(t, sys)
+		res := sys.Do(t, sys.URL["confirm-reservation"], buyer, http.MethodDelete, "/reservations/"+rsv2ID, nil)
+		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+		require.Equal(t, "CREATED", item(t, sys, item2ID)["status"], "released")
+		redeliverAll(t, sys, item2ID, "delete the reservation")
+	})
+
+	t.Run("poison answers 400 and changes nothing", func(t *testing.T) {
+		itemID, rsvID := confirmedDeal(t, sys)
+		// What reservation.completed would carry once rsvID is paid: if the
+		// policy took any of the events below, the item would sell out.
+		completed := map[string]any{"rsvId": rsvID, "itemId": itemID, "buyerId": buyer, "sellerId": seller, "rsvStatus": "COMPLETED", "payId": "p1"}
+		review := map[string]any{"reviewId": "rv1", "rsvId": rsvID, "itemId": itemID, "reviewerId": buyer, "sellerId": seller, "score": 5}
+		for _, tc := range []struct {
+			name string
+			e    cloudevents.Event
+		}{
+			{"an unknown type", rawEvent(t, "carrot.reservation.paid.v1", completed)},
+			{"a type of another consumer", rawEvent(t, string(events.PaymentApproved), completed)},
+			{"data that is not an object", rawEvent(t, string(events.ReservationCompleted), []int{1, 2})},
+			{"data of the wrong types", rawEvent(t, string(events.ReservationCompleted), map[string]any{"rsvId": 7, "itemId": true})},
+			{"the payload of another fact", rawEvent(t, string(events.ReservationCompleted), review)},
+			{"no rsvId", rawEvent(t, string(events.ReservationCompleted), with(completed, "rsvId", nil))},
+			{"no itemId", rawEvent(t, string(events.ReservationCompleted), with(completed, "itemId", nil))},
+			{"no rsvStatus", rawEvent(t, string(events.ReservationCompleted), with(completed, "rsvStatus", nil))},
+			{"a review scored 9", rawEvent(t, string(events.ReviewWritten), with(review, "score", 9))},
+			{"a review without reviewId", rawEvent(t, string(events.ReviewWritten), with(review, "reviewId", ""))},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := snapshot(t, sys, itemID)
+				assert.Equal(t, http.StatusBadRequest, sys.Deliver(t, policy, tc.e))
+				assert.Equal(t, before, snapshot(t, sys, itemID))
+			})
+		}
+
+		for _, tc := range []struct{ name, contentType, body string }{
+			{"plain JSON", "application/json", `{"rsvId":"` + rsvID + `","itemId":"` + itemID + `"}`},
+			{"plain text", "text/plain", "reservation completed"},
+			{"an empty body", "application/json", ""},
+			{"structured mode without an id", "application/cloudevents+json", `{"specversion":"1.0","type":"carrot.reservation.completed.v1","source":"/carrot/reservation-policy","data":{}}`},
+			{"a batch", "application/cloudevents-batch+json", `[]`},
+		} {
+			t.Run("not a CloudEvent: "+tc.name, func(t *testing.T) {
+				before := snapshot(t, sys, itemID)
+				res, err := http.Post(sys.URL[policy], tc.contentType, strings.NewReader(tc.body))
+				require.NoError(t, err)
+				res.Body.Close()
+				assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+				assert.Equal(t, before, snapshot(t, sys, itemID))
+			})
+		}
+		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+	})
+
+	t.Run("stale facts answer 200 and change nothing", func(t *testing.T) {
+		itemID, rsvID := confirmedDeal(t, sys)
+		soldID, soldRsvID := confirmedDeal(t, sys)
+		res := sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": soldRsvID})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		rsv := func(rsvID, itemID, status string) *events.Reservation {
+			return &events.Reservation{RsvID: rsvID, ItemID: itemID, BuyerID: "carl", SellerID: seller, RsvStatus: status}
+		}
+		for _, tc := range []struct {
+			name   string
+			itemID string
+			e      cloudevents.Event
+		}{
+			{"the deletion of a reservation that never held the item", itemID,
+				fact(t, events.ReservationDeleted, rsv("never-held", itemID, "CREATED"))},
+			{"the completion of a reservation that does not hold the item", itemID,
+				fact(t, events.ReservationCompleted, rsv("never-held", itemID, "COMPLETED"))},
+			{"the reopening of a reservation that does not hold the item", soldID,
+				fact(t, events.ReservationReopened, rsv("never-held", soldID, "CONFIRMED"))},
+			{"the deletion of the paid reservation of a sold item", soldID,
+				fact(t, events.ReservationDeleted, rsv(soldRsvID, soldID, "CONFIRMED"))},
+			{"a fact about an unknown item", "no-such-item",
+				fact(t, events.ReservationCompleted, rsv(rsvID, "no-such-item", "COMPLETED"))},
+			{"a review of an unknown item", "no-such-item",
+				fact(t, events.ReviewWritten, &events.Review{ReviewID: "rv2", RsvID: rsvID, ItemID: "no-such-item", ReviewerID: buyer, SellerID: seller, Score: 3})},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := snapshot(t, sys, tc.itemID)
+				assert.Equal(t, http.StatusOK, sys.Deliver(t, policy, tc.e), "done, not retried and never 409")
+				assert.Equal(t, before, snapshot(t, sys, tc.itemID))
+			})
+		}
+		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+		assert.Equal(t, "SOLDOUT", item(t, sys, soldID)["status"])
+	})
+}
+
+// redeliverAll delivers again every fact about itemID the policy takes,
+// in the order they were published, and checks that each answers 200 and
+// leaves the item and the event log as they were.
+func redeliverAll(t *testing.T, sys *boottest.System, itemID, after string) {
+	t.Helper()
+	var again []cloudevents.Event
+	for _, typ := range takes {
+		again = append(again, ofItem(sys.EventsOf(typ), itemID)...)
+	}
+	require.NotEmpty(t, again)
+	before := snapshot(t, sys, itemID)
+	for _, e := range again {
+		assert.Equal(t, http.StatusOK, sys.Deliver(t, policy, e), "after %s: %s %s", after, e.Type(), e.ID())
+		assert.Equal(t, before, snapshot(t, sys, itemID), "after %s: %s %s changed something", after, e.Type(), e.ID())
+	}
+}
+
+// state is what a delivery must not change: the item as the API shows it
+// ("" for an unknown item) and how many events the system published.
+type state struct {
+	item      string
+	published int
+}
+
+func snapshot(t *testing.T, sys *boottest.System, itemID string) state {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
+	if res.Status == http.StatusNotFound {
+		return state{published: len(sys.Events())}
+	}
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return state{item: string(res.Body), published: len(sys.Events())}
+}
+
+func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return res.JSON(t)
+}
+
+// payID returns the id of the payment a reservation's completion names.
+func payID(t *testing.T, sys *boottest.System, rsvID string) string {
+	t.Helper()
+	var id string
+	for _, e := range sys.EventsOf(events.ReservationCompleted) {
+		if e.Subject() == rsvID {
+			var r events.Reservation
+			require.NoError(t, e.DataAs(&r))
+			id = r.PayID
+		}
+	}
+	require.NotEmpty(t, id, "reservation %s was never completed", rsvID)
+	return id
+}
+
+// confirmedDeal lists an item for seller, opens buyer's chat on it and
+// lets the seller confirm it, through the functions that own the routes.
+func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "camera", "category": "electronics", "price": 80_000})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	itemID = res.JSON(t)["itemId"].(string)
+	res = sys.Do(t, sys.URL["request-chat"], buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	rsvID = res.JSON(t)["rsvId"].(string)
+	res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
+		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-09-09", "rsvTime": "20:00", "rsvPlace": "Yeonnam park"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return itemID, rsvID
+}
+
+func ofItem(evs []cloudevents.Event, itemID string) []cloudevents.Event {
+	var out []cloudevents.Event
+	for _, e := range evs {
+		if e.Extensions()[events.PartitionKeyExtension] == itemID {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// fact builds a new, valid fact as the function that owns it would.
+func fact(t *testing.T, typ events.Type, data events.Payload) cloudevents.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), typ, events.Meta{ID: events.NewID(), Source: "/carrot/test", Time: time.Now()}, data)
+	require.NoError(t, err)
+	return e
+}
+
+// rawEvent builds a valid CloudEvent of any type around any JSON data,
+// bypassing the rules of the events package.
+func rawEvent(t *testing.T, typ string, data any) cloudevents.Event {
+	t.Helper()
+	e := cloudevents.NewEvent()
+	e.SetID(events.NewID())
+	e.SetType(typ)
+	e.SetSource("/carrot/test")
+	require.NoError(t, e.SetData(cloudevents.ApplicationJSON, data))
+	require.NoError(t, e.Validate())
+	return e
+}
+
+// with returns a copy of m with k set to v, or without k when v is nil.
+func with(m map[string]any, k string, v any) map[string]any {
+	out := map[string]any{}
+	for key, val := range m {
+		out[key] = val
+	}
+	if v == nil {
+		delete(out, k)
+	} else {
+		out[k] = v
+	}
+	return out
+}

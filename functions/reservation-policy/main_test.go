@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/infra/boot/boottest"
+)
+
+// The people of these tests: sally sells, bob buys.
+const seller, buyer = "sally", "bob"
+
+const policy = "reservation-policy"
+
+// TestReservationPolicy drives the reservation policy with the payment
+// facts the real flow publishes and with hand-made ones, and checks the
+// Knative retry contract: 200 for done, duplicate or stale, 400 for
+// poison, never 409, and nothing changes unless a fact is new. Its
+// subtests run one after the other, so that the event log of the whole
+// system must stay still.
+func TestReservationPolicy(t *testing.T) {
+	t.Parallel()
+	sys := boottest.NewSystem(t)
+
+	t.Run("every payment fact delivered again changes nothing and emits nothing", func(t *testing.T) {
+		itemID, rsvID := confirmedDeal(t, sys)
+		var payIDs []string
+		pay := func() boottest.Response {
+			res := sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+			if res.Status == http.StatusCreated {
+				payIDs = append(payIDs, res.JSON(t)["payId"].(string))
+			}
+			return res
+		}
+		cancel := func() boottest.Response {
+			return sys.Do(t, sys.URL["cancel-payment"], seller, http.MethodDelete, "/payments/"+payIDs[len(payIDs)-1], nil)
+		}
+		for _, step := range []struct {
+			name      string
+			do        func() boottest.Response
+			rsvStatus string
+		}{
+			{"pay", pay, "COMPLETED"},
+			{"cancel", cancel, "CONFIRMED"},
+			{"pay again", pay, "COMPLETED"},
+			{"cancel again", cancel, "CONFIRMED"},
+		} {
+			res := step.do()
+			require.Less(t, res.Status, 300, "%s: %s", step.name, res.Body)
+			require.Equal(t, step.rsvStatus, reservation(t, sys, rsvID)["rsvStatus"], step.name)
+
+			// Every payment fact so far, the old ones included: an approval
+			// of a cancelled payment must not complete the reservation again.
+			again := append(ofItem(sys.EventsOf(events.PaymentApproved), itemID), ofItem(sys.EventsOf(events.PaymentCancelled), itemID)...)
+			before := snapshot(t, sys, rsvID, itemID)
+			for _, e := range again {
+				assert.Equal(t, http.StatusOK, sys.Deliver(t, policy, e), "after %s: %s %s", step.name, e.Type(), e.Subject())
+				assert.Equal(t, before, snapshot(t, sys, rsvID, itemID), "after %s: %s %s changed something", step.name, e.Type(), e.Subject())
+			}
+		}
+		assert.Len(t, ofItem(sys.EventsOf(events.ReservationCompleted), itemID), 2)
+		assert.Len(t, ofItem(sys.EventsOf(events.ReservationReopened), itemID), 2)
+		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+	})
+
+	t.Run("poison answers 400 and changes nothing", func(t *testing.T) {
+		itemID, rsvID := confirmedDeal(t, sys)
+		// What payment.approved would carry: if the policy took any of the
+		// events below, the reservation would be completed.
+		approved := map[string]any{"payId": "p1", "rsvId": rsvID, "itemId": itemID, "buyerId": buyer, "sellerId": seller, "amount": 80_000, "status": "APPROVED"}
+		for _, tc := range []struct {
+			name string
+			e    cloudevents.Event
+		}{
+			{"an unknown type", rawEvent(t, "carrot.payment.settled.v1", approved)},
+			{"a type of another consumer", rawEvent(t, string(events.ReservationCompleted), approved)},
+			{"data that is not an object", rawEvent(t, string(events.PaymentApproved), "approved")},
+			{"data of the wrong types", rawEvent(t, string(events.PaymentApproved), with(approved, "amount", "80000"))},
+			{"the payload of another fact", rawEvent(t, string(events.PaymentApproved),
+				map[string]any{"rsvId": rsvID, "itemId": itemID, "buyerId": buyer, "sellerId": seller, "rsvStatus": "CONFIRMED"})},
+			{"no payId", rawEvent(t, string(events.PaymentApproved), with(approved, "payId", nil))},
+			{"no rsvId", rawEvent(t, string(events.PaymentApproved), with(approved, "rsvId", nil))},
+			{"no buyerId", rawEvent(t, string(events.PaymentApproved), with(approved, "buyerId", nil))},
+			{"no status", rawEvent(t, string(events.PaymentApproved), with(approved, "status", nil))},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := snapshot(t, sys, rsvID, itemID)
+				assert.Equal(t, http.StatusBadRequest, sys.Deliver(t, policy, tc.e))
+				assert.Equal(t, before, snapshot(t, sys, rsvID, itemID))
+			})
+		}
+
+		for _, tc := range []struct{ name, contentType, body string }{
+			{"plain JSON", "application/json", `{"payId":"p1","rsvId":"` + rsvID + `","itemId":"` + itemID + `"}`},
+			{"plain text", "text/plain", "payment approved"},
+			{"an empty body", "application/json", ""},
+			{"structured mode without a source", "application/cloudevents+json", `{"specversion":"1.0","id":"1","type":"carrot.payment.approved.v1","data":{}}`},
+			{"an unknown spec version", "application/cloudevents+json", `{"specversion":"9.9","id":"1","source":"/x","type":"carrot.payment.approved.v1"}`},
+		} {
+			t.Run("not a CloudEvent: "+tc.name, func(t *testing.T) {
+				before := snapshot(t, sys, rsvID, itemID)
+				res, err := http.Post(sys.URL[policy], tc.contentType, strings.NewReader(tc.body))
+				require.NoError(t, err)
+				res.Body.Close()
+				assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+				assert.Equal(t, before, snapshot(t, sys, rsvID, itemID))
+			})
+		}
+		assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
+	})
+
+	t.Run("stale facts answer 200 and change nothing", func(t *testing.T) {
+		itemID, rsvID := confirmedDeal(t, sys)
+		// A back-up buyer's chat on the same item, never confirmed.
+		res := sys.Do(t, sys.URL["request-chat"], "carl", http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		openRsvID := res.JSON(t)["rsvId"].(string)
+		paidItemID, paidRsvID := confirmedDeal(t, sys)
+		res = sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": paidRsvID})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+
+		payment := func(payID, rsvID, itemID, status string) *events.Payment {
+			return &events.Payment{PayID: payID, RsvID: rsvID, ItemID: itemID, BuyerID: buyer, SellerID: seller, Amount: 1, Status: status}
+		}
+		for _, tc := range []struct {
+			name          string
+			rsvID, itemID string
+			e             cloudevents.Event
+		}{
+			{"an approval for an unknown reservation", "no-such-rsv", itemID,
+				fact(t, events.PaymentApproved, payment("p2", "no-such-rsv", itemID, "APPROVED"))},
+			{"a cancel for an unknown reservation", "no-such-rsv", itemID,
+				fact(t, events.PaymentCancelled, payment("p2", "no-such-rsv", itemID, "DELETED"))},
+			{"an approval for a reservation that is not CONFIRMED", openRsvID, itemID,
+				fact(t, events.PaymentApproved, payment("p3", openRsvID, itemID, "APPROVED"))},
+			{"another approval for a completed reservation", paidRsvID, paidItemID,
+				fact(t, events.PaymentApproved, payment("p4", paidRsvID, paidItemID, "APPROVED"))},
+			{"a cancel of a payment that is not the reservation's", paidRsvID, paidItemID,
+				fact(t, events.PaymentCancelled, payment("p5", paidRsvID, paidItemID, "DELETED"))},
+			{"a cancel for a reservation that was never paid", rsvID, itemID,
+				fact(t, events.PaymentCancelled, payment("p6", rsvID, itemID, "DELETED"))},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := snapshot(t, sys, tc.rsvID, tc.itemID)
+				assert.Equal(t, http.StatusOK, sys.Deliver(t, policy, tc.e), "done, not retried and never 409")
+				assert.Equal(t, before, snapshot(t, sys, tc.rsvID, tc.itemID))
+			})
+		}
+		assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
+		assert.Equal(t, "CREATED", reservation(t, sys, openRsvID)["rsvStatus"])
+		assert.Equal(t, "COMPLETED", reservation(t, sys, paidRsvID)["rsvStatus"])
+	})
+}
+
+// state is what a delivery must not change: the reservation and its item
+// as the API shows them ("" when unknown) and how many events the system
+// published.
+type state struct {
+	reservation, item string
+	published         int
+}
+
+func snapshot(t *testing.T, sys *boottest.System, rsvID, itemID string) state {
+	t.Helper()
+	return state{
+		reservation: body(t, sys, "request-chat", seller, "/reservations/"+rsvID),
+		item:        body(t, sys, "register-item", "", "/items/"+itemID),
+		published:   len(sys.Events()),
+	}
+}
+
+// body returns what GET path answers on the function fn, "" for 404.
+func body(t *testing.T, sys *boottest.System, fn, user, path string) string {
+	t.Helper()
+	res := sys.Do(t, sys.URL[fn], user, http.MethodGet, path, nil)
+	if res.Status == http.StatusNotFound {
+		return ""
+	}
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return string(res.Body)
+}
+
+func reservation(t *testing.T, sys *boottest.System, rsvID string) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL["request-chat"], seller, http.MethodGet, "/reservations/"+rsvID, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return res.JSON(t)
+}
+
+func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return res.JSON(t)
+}
+
+// confirmedDeal lists an item for seller, opens buyer's chat on it and
+// lets the seller confirm it, through the functions that own the routes.
+func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
+	t.Helper()
+	res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "sofa", "category": "furniture", "price": 80_000})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	itemID = res.JSON(t)["itemId"].(string)
+	res = sys.Do(t, sys.URL["request-chat"], buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	rsvID = res.JSON(t)["rsvId"].(string)
+	res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
+		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-08-15", "rsvTime": "10:30", "rsvPlace": "Itaewon"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	return itemID, rsvID
+}
+
+func ofItem(evs []cloudevents.Event, itemID string) []cloudevents.Event {
+	var out []cloudevents.Event
+	for _, e := range evs {
+		if e.Extensions()[events.PartitionKeyExtension] == itemID {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// fact builds a new, valid fact as the function that owns it would.
+func fact(t *testing.T, typ events.Type, data events.Payload) cloudevents.Event {
+	t.Helper()
+	e, err := events.New(context.Background(), typ, events.Meta{ID: events.NewID(), Source: "/carrot/test", Time: time.Now()}, data)
+	require.NoError(t, err)
+	return e
+}
+
+// rawEvent builds a valid CloudEvent of any type around any JSON data,
+// bypassing the rules of the events package.
+func rawEvent(t *testing.T, typ string, data any) cloudevents.Event {
+	t.Helper()
+	e := cloudevents.NewEvent()
+	e.SetID(events.NewID())
+	e.SetType(typ)
+	e.SetSource("/carrot/test")
+	require.NoError(t, e.SetData(cloudevents.ApplicationJSON, data))
+	require.NoError(t, e.Validate())
+	return e
+}
+
+// with returns a copy of m with k set to v, or without k when v is nil.
+func with(m map[string]any, k string, v any) map[string]any {
+	out := map[string]any{}
+	for key, val := range m {
+		out[key] = val
+	}
+	if v == nil {
+		delete(out, k)
+	} else {
+		out[k] = v
+	}
+	return out
+}
