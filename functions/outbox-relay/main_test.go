@@ -144,10 +144,6 @@ func TestOutboxRelay(t *testing.T) {
 // sells its item once the relay sends it, and the facts those policies
 // publish in turn reach the broker too.
 func TestOutboxRelayEffects(t *testing.T) {
-	t.Skip("BUG: boottest.NewSystem wires one outbox.Publisher into every function (production has one per " +
-		"function) and its sink delivers synchronously, so a relayed event whose consumer publishes re-enters " +
-		"the relaying Publisher, which blocks on its relay lock until the 5 s send timeout: the tick answers 500, " +
-		"events stay in the outbox and the broker gets payment.approved twice. One Publisher per function fixes it.")
 	t.Parallel()
 	outage := &boottest.SinkOutage{}
 	sys := boottest.NewSystem(t, boottest.WithSinkOutage(outage))

@@ -86,10 +86,16 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 	sinkSrv := httptest.NewServer(o.outage.guard(s.sink))
 	tb.Cleanup(sinkSrv.Close)
 
-	pub, err := outbox.New(store, outbox.Config{Sink: sinkSrv.URL, RetryBackoff: time.Millisecond})
-	require.NoError(tb, err)
-	deps := boot.Deps{Store: store, Auth: auth, Publisher: pub}
+	// Each function gets its own publisher, as each process has in
+	// production: one shared publisher would make a relay wait on itself
+	// when the sink delivers synchronously.
+	publisher := func() *outbox.Publisher {
+		pub, err := outbox.New(store, outbox.Config{Sink: sinkSrv.URL, RetryBackoff: time.Millisecond})
+		require.NoError(tb, err)
+		return pub
+	}
 	for _, f := range Functions {
+		deps := boot.Deps{Store: store, Auth: auth, Publisher: publisher()}
 		srv := httptest.NewServer(boot.Handler(f, deps))
 		tb.Cleanup(srv.Close)
 		s.URL[f.Name] = srv.URL
@@ -100,7 +106,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 		}
 	}
 	gw := web.NewRouter()
-	rest.Mount(gw, (&rest.Handler{App: &app.Service{Store: store, Views: store, Publisher: pub, Source: "/carrot/gateway"}}).Routes(), "", auth, store)
+	rest.Mount(gw, (&rest.Handler{App: &app.Service{Store: store, Views: store, Publisher: publisher(), Source: "/carrot/gateway"}}).Routes(), "", auth, store)
 	gwSrv := httptest.NewServer(gw)
 	tb.Cleanup(gwSrv.Close)
 	s.Gateway = gwSrv.URL
