@@ -14,10 +14,12 @@ RACE ?= -race
 test:
 	bash infra/dynamo/local/with-dynamodb.sh $(GO) test -count=1 $(RACE) ./...
 
-## run: start the whole system locally
+## run: start the whole system locally: DynamoDB Local (data in .data/dynamodb),
+## Kafka on 127.0.0.1:9092, the broker, every function on demand, the gateway on :8088
 run:
-	@echo "make run arrives with issue 3" >&2
-	@exit 1
+	mkdir -p .data/dynamodb .data/bin
+	$(GO) build -o .data/bin/carrot ./infra/local/cmd/carrot
+	DYNAMODB_DATA_DIR=$(CURDIR)/.data/dynamodb bash infra/dynamo/local/with-dynamodb.sh .data/bin/carrot
 
 ## fmt: format every Go file
 fmt:

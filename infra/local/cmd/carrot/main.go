@@ -1,0 +1,31 @@
+// Command carrot runs the whole system on this machine: `make run` starts
+// it beside DynamoDB Local. Ctrl-C stops everything it started.
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"knative.dev/pkg/signals"
+
+	"github.com/carrot-market/carrot/infra/local"
+	"github.com/carrot-market/carrot/infra/web"
+)
+
+func main() {
+	log := web.Logger("carrot")
+	root, err := filepath.Abs(".")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if len(os.Args) > 1 {
+		root = os.Args[1]
+	}
+	cfg, err := local.ConfigFromEnv(root)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := local.Run(signals.NewContext(), cfg, log); err != nil {
+		log.Fatalw("carrot stopped", "error", err)
+	}
+}

@@ -1,0 +1,260 @@
+// Package local runs all of carrot on one machine with no Kubernetes, from
+// the same knative/ manifests a cluster applies: Kafka in-process (or an
+// external cluster), the broker with Knative's Broker and Trigger
+// semantics, every function as its own OS process started on demand and
+// stopped when idle, the PingSource of the outbox relay, and the gateway on
+// :8088. DynamoDB Local runs beside it (see infra/dynamo/local).
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/carrot-market/carrot/infra/broker"
+	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/infra/serving"
+	"github.com/carrot-market/carrot/infra/web"
+)
+
+// Config says where the runtime listens and what it runs on. Zero fields
+// take the defaults of setDefaults.
+type Config struct {
+	Root        string   // the repository: knative/ is read from here
+	DataDir     string   // Kafka's log, the JWT secret and built binaries; default Root/.data
+	GatewayAddr string   // the public API; default 127.0.0.1:8088
+	ClusterAddr string   // broker ingress and function activators; default 127.0.0.1:8089
+	KafkaAddr   string   // the in-process Kafka; default 127.0.0.1:9092
+	KafkaSeeds  []string // an external Kafka instead of the in-process one
+	DynamoDB    dynamo.Config
+	IdleGrace   time.Duration // overrides every Service's window when set
+	RelayEvery  time.Duration // overrides the PingSource schedule when set
+	JWTSecret   string        // default: generated once and kept in DataDir
+}
+
+// ConfigFromEnv reads the runtime's settings: CARROT_GATEWAY_ADDR,
+// CARROT_CLUSTER_ADDR, KAFKA_ADDR, KAFKA_BOOTSTRAP_SERVERS (comma
+// separated), CARROT_DATA_DIR, CARROT_IDLE_GRACE and CARROT_RELAY_EVERY
+// (Go durations such as 10s), CARROT_JWT_SECRET, and DynamoDB's own
+// variables (dynamo.ConfigFromEnv).
+func ConfigFromEnv(root string) (Config, error) {
+	c := Config{
+		Root: root, DataDir: os.Getenv("CARROT_DATA_DIR"),
+		GatewayAddr: os.Getenv("CARROT_GATEWAY_ADDR"), ClusterAddr: os.Getenv("CARROT_CLUSTER_ADDR"),
+		KafkaAddr: os.Getenv("KAFKA_ADDR"), DynamoDB: dynamo.ConfigFromEnv(), JWTSecret: os.Getenv(web.SecretEnv),
+	}
+	if s := os.Getenv("KAFKA_BOOTSTRAP_SERVERS"); s != "" {
+		c.KafkaSeeds = strings.Split(s, ",")
+	}
+	var err error
+	if c.IdleGrace, err = durationEnv("CARROT_IDLE_GRACE"); err != nil {
+		return c, err
+	}
+	if c.RelayEvery, err = durationEnv("CARROT_RELAY_EVERY"); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func durationEnv(name string) (time.Duration, error) {
+	s := os.Getenv(name)
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("$%s %q is not a positive duration such as 10s", name, s)
+	}
+	return d, nil
+}
+
+func (c *Config) setDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = filepath.Join(c.Root, ".data")
+	}
+	if c.GatewayAddr == "" {
+		c.GatewayAddr = "127.0.0.1:8088"
+	}
+	if c.ClusterAddr == "" {
+		c.ClusterAddr = "127.0.0.1:8089"
+	}
+	if c.KafkaAddr == "" {
+		c.KafkaAddr = "127.0.0.1:9092"
+	}
+}
+
+// Run starts the whole system and serves until ctx ends, then stops every
+// part and every process it started.
+func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
+	c.setDefaults()
+	if c.DynamoDB.Endpoint == "" {
+		return errors.New("local: DYNAMODB_ENDPOINT is not set; start through `make run`, which starts DynamoDB Local")
+	}
+	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+		return err
+	}
+	secret, err := jwtSecret(c)
+	if err != nil {
+		return err
+	}
+	auth, err := web.NewAuth([]byte(secret))
+	if err != nil {
+		return err
+	}
+
+	client, err := dynamo.NewClient(ctx, c.DynamoDB)
+	if err != nil {
+		return err
+	}
+	if err := dynamo.CreateTables(ctx, client, prefixOf(c.DynamoDB)); err != nil {
+		return fmt.Errorf("local: create tables: %w", err)
+	}
+	log.Infow("DynamoDB ready", "endpoint", c.DynamoDB.Endpoint)
+
+	seeds := c.KafkaSeeds
+	if len(seeds) == 0 {
+		cluster, err := broker.StartCluster(c.KafkaAddr, broker.WithDataDir(filepath.Join(c.DataDir, "kafka")))
+		if err != nil {
+			return fmt.Errorf("local: start Kafka on %s: %w", c.KafkaAddr, err)
+		}
+		defer cluster.Close()
+		seeds = cluster.Seeds()
+	}
+	log.Infow("Kafka ready", "bootstrap", strings.Join(seeds, ","))
+
+	clusterLn, err := net.Listen("tcp", c.ClusterAddr)
+	if err != nil {
+		return fmt.Errorf("local: listen on %s: %w", c.ClusterAddr, err)
+	}
+	clusterURL := "http://" + clusterLn.Addr().String()
+	// The broker's address has Knative's shape: /<namespace>/<broker>.
+	sinkURL := clusterURL + "/broker/default/carrot"
+
+	specs, err := serving.LoadServices(filepath.Join(c.Root, "knative", "services"),
+		serving.WithConfigMap("carrot-config", map[string]string{
+			"aws-region": c.DynamoDB.Region, "dynamodb-endpoint": c.DynamoDB.Endpoint, "dynamodb-table-prefix": prefixOf(c.DynamoDB),
+		}),
+		serving.WithSecret("carrot-jwt", map[string]string{"secret": secret}))
+	if err != nil {
+		return err
+	}
+	binDir := filepath.Join(c.DataDir, "bin")
+	if err := buildFunctions(ctx, c.Root, binDir, log); err != nil {
+		return err
+	}
+	fns, err := serving.New(specs, serving.Options{
+		Binary:    func(s serving.Spec) (string, error) { return filepath.Join(binDir, path.Base(s.ImportPath)), nil },
+		Env:       map[string]string{"K_SINK": sinkURL, "DRAIN_SECONDS": "0"},
+		IdleGrace: c.IdleGrace,
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := fns.Start(ctx); err != nil {
+		return err
+	}
+	defer fns.Close()
+
+	bcfg, err := broker.LoadConfig(filepath.Join(c.Root, "knative", "eventing"))
+	if err != nil {
+		return err
+	}
+	resolve := func(name string) (string, error) { return clusterURL + "/functions/" + name + "/", nil }
+	brk, err := broker.New(bcfg, seeds, resolve, broker.WithLogger(log.Named("broker")))
+	if err != nil {
+		return err
+	}
+	defer brk.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("/broker/", http.StripPrefix("/broker", brk.Ingress()))
+	mux.Handle("/functions/", http.StripPrefix("/functions", functionsByPath(fns)))
+	clusterSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = clusterSrv.Serve(clusterLn) }()
+	defer clusterSrv.Close()
+
+	ping, err := LoadPing(filepath.Join(c.Root, "knative", "eventing", "outbox-relay.yaml"))
+	if err != nil {
+		return err
+	}
+	go RunPing(ctx, ping, fns.Handler(ping.Sink), c.RelayEvery, log.Named("ping"))
+
+	status := func() any { return map[string]any{"functions": fns.Status(), "triggers": brk.Status()} }
+	gw := &http.Server{Addr: c.GatewayAddr, Handler: web.LogRequests(log.Named("gateway"))(Gateway(fns, auth, status)), ReadHeaderTimeout: 10 * time.Second}
+	gwLn, err := net.Listen("tcp", c.GatewayAddr)
+	if err != nil {
+		return fmt.Errorf("local: listen on %s: %w", c.GatewayAddr, err)
+	}
+	go func() { _ = gw.Serve(gwLn) }()
+	log.Infow("carrot is up", "gateway", "http://"+gwLn.Addr().String(), "broker", sinkURL, "kafka", strings.Join(seeds, ","))
+
+	<-ctx.Done()
+	log.Info("stopping")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = gw.Shutdown(shutdown)
+	return nil
+}
+
+// buildFunctions builds every function's binary into binDir with one go
+// build, which shares the compilation of their common packages.
+func buildFunctions(ctx context.Context, root, binDir string, log *zap.SugaredLogger) error {
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", binDir+string(filepath.Separator), "./functions/...")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("local: building the functions failed: %w\n%s", err, out)
+	}
+	log.Infow("functions built", "dir", binDir, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// functionsByPath routes /<name>/rest-of-path to function name's
+// activator, with the path it would see behind its own Knative route.
+func functionsByPath(fns *serving.Serving) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/" + rest
+		r2.URL.RawPath = ""
+		fns.Handler(name).ServeHTTP(w, r2)
+	})
+}
+
+// jwtSecret returns the configured secret, or one generated at the first
+// run and kept in DataDir so tokens survive a restart.
+func jwtSecret(c Config) (string, error) {
+	if c.JWTSecret != "" {
+		return c.JWTSecret, nil
+	}
+	path := filepath.Join(c.DataDir, "jwt-secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= web.MinSecretBytes {
+		return string(b), nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	secret := hex.EncodeToString(buf)
+	return secret, os.WriteFile(path, []byte(secret), 0o600)
+}
+
+func prefixOf(c dynamo.Config) string {
+	if c.TablePrefix == "" {
+		return dynamo.DefaultTablePrefix
+	}
+	return c.TablePrefix
+}
