@@ -1,0 +1,170 @@
+package tests
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDealFlow walks one deal through the running system's gateway with
+// dev tokens, as a user of `make run` would: register, chat, confirm, pay,
+// cancel, pay again, review. After each step MyPage shows it, carried
+// there by events through Kafka and the mypage trigger.
+func TestDealFlow(t *testing.T) {
+	t.Parallel()
+	sys := MustStart(t, Options{})
+	d := walkDeal(t, sys)
+
+	res := sys.Do(t, "", http.MethodGet, "/items/"+d.itemID, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res)
+	item := res.JSON(t)
+	assert.Equal(t, "SOLDOUT", item["status"])
+	assert.EqualValues(t, 4, item["score"])
+	assert.EqualValues(t, 1, item["reviewCount"])
+
+	res = sys.Do(t, d.buyer, http.MethodGet, "/myPages?userId="+d.buyer, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res)
+	buying, _ := res.JSON(t)["buying"].([]any)
+	require.Len(t, buying, 1)
+	deal := buying[0].(map[string]any)
+	assert.Equal(t, d.rsvID, deal["rsvId"])
+	assert.Equal(t, "COMPLETED", deal["rsvStatus"])
+	assert.Equal(t, "APPROVED", deal["payStatus"])
+	assert.Equal(t, "SOLDOUT", deal["itemStatus"])
+
+	sys.Stop(t)
+}
+
+// deal names what walkDeal created.
+type deal struct {
+	seller, buyer        string
+	itemID, rsvID, payID string
+}
+
+// walkDeal runs the seed's whole flow on sys and checks MyPage after each
+// step. The second payment is the one that stands.
+func walkDeal(t *testing.T, sys *System) deal {
+	t.Helper()
+	d := deal{seller: "sally", buyer: "bob"}
+	d.itemID = sys.MustRegister(t, d.seller, "TV", 50000)
+	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+		"itemName": "TV", "itemStatus": "CREATED", "price": 50000, "sellerId": d.seller, "openChats": 0,
+	})
+
+	res := sys.Do(t, d.buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.itemID, "rsvStatus": "CREATED", "rsvPlace": "seoul"})
+	require.Equal(t, http.StatusCreated, res.Status, "chat: %s", res)
+	d.rsvID = res.JSON(t)["rsvId"].(string)
+	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{"itemStatus": "CREATED", "openChats": 1})
+
+	res = sys.Do(t, d.seller, http.MethodPatch, "/reservations/"+d.rsvID, map[string]any{
+		"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
+	})
+	require.Equal(t, http.StatusOK, res.Status, "confirm: %s", res)
+	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+		"itemStatus": "RESERVED", "rsvId": d.rsvID, "rsvStatus": "CONFIRMED", "buyerId": d.buyer,
+		"rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
+	})
+
+	res = sys.Do(t, d.buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "APPROVED"})
+	require.Equal(t, http.StatusCreated, res.Status, "pay: %s", res)
+	firstPay := res.JSON(t)
+	assert.EqualValues(t, 50000, firstPay["amount"])
+	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payId": firstPay["payId"], "payStatus": "APPROVED",
+	})
+
+	res = sys.Do(t, d.buyer, http.MethodPatch, "/payments/"+firstPay["payId"].(string), map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "DELETED"})
+	require.Equal(t, http.StatusOK, res.Status, "cancel: %s", res)
+	assert.Equal(t, "DELETED", res.JSON(t)["status"])
+	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+		"itemStatus": "RESERVED", "rsvStatus": "CONFIRMED", "payId": firstPay["payId"], "payStatus": "DELETED",
+	})
+
+	// Paying again needs the reservation CONFIRMED again in its own table,
+	// which the reservation-policy does on the cancelled payment's event.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		res, err := sys.Send(d.buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID})
+		if assert.NoError(c, err) && assert.Equal(c, http.StatusCreated, res.Status, "pay again: %s", res) {
+			d.payID = res.JSON(c)["payId"].(string)
+		}
+	}, settle, tick)
+	assert.NotEqual(t, firstPay["payId"], d.payID)
+	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payId": d.payID, "payStatus": "APPROVED",
+	})
+
+	// A review needs the reservation COMPLETED, again by an event.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		res, err := sys.Send(d.buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": d.rsvID, "score": 4, "comment": "works great"})
+		if assert.NoError(c, err) {
+			assert.Equal(c, http.StatusCreated, res.Status, "review: %s", res)
+		}
+	}, settle, tick)
+	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payStatus": "APPROVED", "score": 4, "reviewCount": 1, "openChats": 1,
+	})
+	return d
+}
+
+// TestSeedRules checks seed rules 9 and 10 on the running system: no chat
+// on a sold-out item, and no deleting an item while it is reserved (nor
+// once sold). Each refusal is a 409 problem and leaves the item as it was.
+func TestSeedRules(t *testing.T) {
+	t.Parallel()
+	sys := MustStart(t, Options{})
+	const seller, buyer, lateBuyer = "sally", "bob", "carol"
+
+	reserved := sys.MustRegister(t, seller, "lamp", 10000)
+	res := sys.Do(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": reserved})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
+	rsvID := res.JSON(t)["rsvId"].(string)
+	res = sys.Do(t, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "10:00", "rsvPlace": "here"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res)
+
+	soldOut := sys.MustRegister(t, seller, "chair", 20000)
+	res = sys.Do(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": soldOut})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
+	soldRsv := res.JSON(t)["rsvId"].(string)
+	res = sys.Do(t, seller, http.MethodPatch, "/reservations/"+soldRsv, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-02", "rsvTime": "11:00", "rsvPlace": "there"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res)
+	res = sys.Do(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": soldRsv})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
+	// The item turns SOLDOUT when the payment's events have gone round.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		res, err := sys.Send("", http.MethodGet, "/items/"+soldOut, nil)
+		if assert.NoError(c, err) && assert.Equal(c, http.StatusOK, res.Status) {
+			assert.Equal(c, "SOLDOUT", res.JSON(c)["status"])
+		}
+	}, settle, tick)
+
+	tests := []struct {
+		name, user, method, path string
+		body                     any
+	}{
+		{"rule 9: chat on a sold-out item", lateBuyer, http.MethodPost, "/reservations", map[string]any{"itemId": soldOut}},
+		{"rule 10: delete a reserved item", seller, http.MethodDelete, "/items/" + reserved, nil},
+		{"delete a sold-out item", seller, http.MethodDelete, "/items/" + soldOut, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := sys.Do(t, tt.user, tt.method, tt.path, tt.body)
+			assert.Equal(t, http.StatusConflict, res.Status, "%s", res)
+			assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+			assert.EqualValues(t, http.StatusConflict, res.JSON(t)["status"])
+		})
+	}
+
+	for item, status := range map[string]string{reserved: "RESERVED", soldOut: "SOLDOUT"} {
+		res := sys.Do(t, "", http.MethodGet, "/items/"+item, nil)
+		require.Equal(t, http.StatusOK, res.Status, "the refused delete removed item %s: %s", item, res)
+		assert.Equal(t, status, res.JSON(t)["status"])
+		sys.EventuallyPage(t, seller, item, map[string]any{"itemStatus": status, "openChats": 1})
+	}
+	res = sys.Do(t, lateBuyer, http.MethodGet, "/myPages?userId="+lateBuyer, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res)
+	assert.Empty(t, res.JSON(t)["buying"], "the refused chat opened a reservation")
+
+	sys.Stop(t)
+}
