@@ -39,7 +39,7 @@ func TestPatchReservation(t *testing.T) {
 		assert.Equal(t, "18:30", rsv["rsvTime"])
 		assert.Equal(t, "Hapjeong station exit 3", rsv["rsvPlace"])
 		assert.Equal(t, "bob", rsv["buyerId"])
-		assert.Equal(t, rsv, call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK), "the buyer sees it")
+		assert.Equal(t, rsv, sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK), "the buyer sees it")
 
 		item := d.item(t)
 		assert.Equal(t, "RESERVED", item["status"])
@@ -51,7 +51,7 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, "bob")
-		call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting("2026-12-01", "18:30", "station"), http.StatusOK)
+		sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting("2026-12-01", "18:30", "station"), http.StatusOK)
 		res := patch(t, "sally", rsvID, meeting("2026-12-02", "09:05", "cafe"))
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		assert.Equal(t, "2026-12-02", res.JSON(t)["rsvDate"])
@@ -60,7 +60,7 @@ func TestPatchReservation(t *testing.T) {
 		assert.Equal(t, "RESERVED", d.item(t)["status"])
 		assert.Len(t, ofItem(sys, events.ReservationConfirmed, d.id), 2, "each confirmation is a fact")
 		assert.Len(t, ofItem(sys, events.ItemReserved, d.id), 1, "the item was reserved once")
-		row := call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
+		row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
 		assert.Equal(t, "2026-12-02", row["rsvDate"], "MyPage shows the moved meeting")
 		assert.Equal(t, "cafe", row["rsvPlace"])
 	})
@@ -68,7 +68,7 @@ func TestPatchReservation(t *testing.T) {
 	t.Run("a meeting without a place keeps the chat's place", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id, "rsvPlace": "seoul"}, http.StatusCreated)["rsvId"].(string)
+		rsvID := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id, "rsvPlace": "seoul"}, http.StatusCreated)["rsvId"].(string)
 		res := patch(t, "sally", rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "00:00"})
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		assert.Equal(t, "seoul", res.JSON(t)["rsvPlace"])
@@ -79,30 +79,30 @@ func TestPatchReservation(t *testing.T) {
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, "bob")
 		for _, user := range []string{"bob", "mallory"} {
-			assertProblem(t, patch(t, user, rsvID, meeting("2026-12-01", "18:30", "")), http.StatusForbidden)
+			patch(t, user, rsvID, meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusForbidden)
 		}
 		assert.Equal(t, "CREATED", d.item(t)["status"])
-		assert.Equal(t, "CREATED", call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+		assert.Equal(t, "CREATED", sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
 	})
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
-		assertProblem(t, patch(t, "sally", "no-such-rsv", meeting("2026-12-01", "18:30", "")), http.StatusNotFound)
+		patch(t, "sally", "no-such-rsv", meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		assertProblem(t, patch(t, "", d.chat(t, "bob"), meeting("2026-12-01", "18:30", "")), http.StatusUnauthorized)
+		patch(t, "", d.chat(t, "bob"), meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	t.Run("409 when another reservation of the item is confirmed", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		first, second := d.chat(t, "bob"), d.chat(t, "carl")
-		call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+first, meeting("2026-12-01", "18:30", ""), http.StatusOK)
-		assertProblem(t, patch(t, "sally", second, meeting("2026-12-01", "19:30", "")), http.StatusConflict)
-		assert.Equal(t, "CREATED", call(t, sys, rest.RequestChat, "carl", http.MethodGet, "/reservations/"+second, nil, http.StatusOK)["rsvStatus"])
+		sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+first, meeting("2026-12-01", "18:30", ""), http.StatusOK)
+		patch(t, "sally", second, meeting("2026-12-01", "19:30", "")).RequireProblem(t, http.StatusConflict)
+		assert.Equal(t, "CREATED", sys.MustCall(t, rest.RequestChat, "carl", http.MethodGet, "/reservations/"+second, nil, http.StatusOK)["rsvStatus"])
 		assert.Equal(t, first, holder(t, sys, d.id), "the first keeps the item")
 	})
 
@@ -110,8 +110,8 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.paid(t, "bob")
-		assertProblem(t, patch(t, "sally", rsvID, meeting("2026-12-09", "10:00", "")), http.StatusConflict)
-		got := call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+		patch(t, "sally", rsvID, meeting("2026-12-09", "10:00", "")).RequireProblem(t, http.StatusConflict)
+		got := sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
 		assert.Equal(t, "COMPLETED", got["rsvStatus"])
 		assert.Equal(t, "2026-12-01", got["rsvDate"])
 	})
@@ -142,7 +142,7 @@ func TestPatchReservation(t *testing.T) {
 			t.Parallel()
 			d := newDeal(t, sys)
 			rsvID := d.chat(t, "bob")
-			assertProblem(t, patch(t, "sally", rsvID, tc.body), http.StatusBadRequest, tc.fields...)
+			patch(t, "sally", rsvID, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
 			assert.Equal(t, "CREATED", d.item(t)["status"], "nothing was reserved")
 			assert.Empty(t, ofItem(sys, events.ReservationConfirmed, d.id))
 		})
@@ -157,7 +157,7 @@ func TestDeleteReservation(t *testing.T) {
 	}
 	gone := func(t *testing.T, rsvID string) {
 		t.Helper()
-		assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/"+rsvID, nil), http.StatusNotFound)
+		sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/"+rsvID, nil).RequireProblem(t, http.StatusNotFound)
 	}
 
 	t.Run("the buyer closes an open chat", func(t *testing.T) {
@@ -170,7 +170,7 @@ func TestDeleteReservation(t *testing.T) {
 		gone(t, rsvID)
 		assert.Equal(t, "CREATED", d.item(t)["status"])
 		assert.Empty(t, ofItem(sys, events.ItemReleased, d.id), "a chat that held nothing releases nothing")
-		assertProblem(t, del(t, "bob", rsvID), http.StatusNotFound)
+		del(t, "bob", rsvID).RequireProblem(t, http.StatusNotFound)
 	})
 
 	for _, by := range []string{"bob", "sally"} {
@@ -185,14 +185,14 @@ func TestDeleteReservation(t *testing.T) {
 			item := d.item(t)
 			assert.Equal(t, "CREATED", item["status"], "the item policy put the item on sale again")
 			assert.Len(t, ofItem(sys, events.ItemReleased, d.id), 1)
-			row := call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
+			row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
 			assert.Equal(t, "CREATED", row["itemStatus"])
 			assert.Empty(t, row["rsvId"])
 			assert.EqualValues(t, 1, row["openChats"])
 
-			call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+backup, meeting("2026-12-03", "12:00", ""), http.StatusOK)
+			sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+backup, meeting("2026-12-03", "12:00", ""), http.StatusOK)
 			assert.Equal(t, backup, holder(t, sys, d.id), "the back-up buyer can now be confirmed")
-			again := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id}, http.StatusCreated)
+			again := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id}, http.StatusCreated)
 			assert.NotEqual(t, rsvID, again["rsvId"], "the first buyer may open a new chat")
 		})
 	}
@@ -212,9 +212,9 @@ func TestDeleteReservation(t *testing.T) {
 		d := newDeal(t, sys)
 		rsvID := d.paid(t, "bob")
 		for _, user := range []string{"bob", "sally"} {
-			assertProblem(t, del(t, user, rsvID), http.StatusConflict)
+			del(t, user, rsvID).RequireProblem(t, http.StatusConflict)
 		}
-		assert.Equal(t, "COMPLETED", call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+		assert.Equal(t, "COMPLETED", sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", d.item(t)["status"])
 	})
 
@@ -222,8 +222,8 @@ func TestDeleteReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.confirmed(t, "bob")
-		payID := call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
-		call(t, sys, rest.CancelPayment, "bob", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
+		payID := sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
+		sys.MustCall(t, rest.CancelPayment, "bob", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
 		require.Equal(t, "RESERVED", d.item(t)["status"], "SPEC 3.3: a cancelled payment leaves the item reserved")
 		require.Equal(t, http.StatusNoContent, del(t, "sally", rsvID).Status)
 		gone(t, rsvID)
@@ -234,22 +234,22 @@ func TestDeleteReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.confirmed(t, "bob")
-		assertProblem(t, del(t, "mallory", rsvID), http.StatusForbidden)
-		assert.Equal(t, "CONFIRMED", call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+		del(t, "mallory", rsvID).RequireProblem(t, http.StatusForbidden)
+		assert.Equal(t, "CONFIRMED", sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
 		assert.Equal(t, "RESERVED", d.item(t)["status"])
 	})
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
-		assertProblem(t, del(t, "bob", "no-such-rsv"), http.StatusNotFound)
+		del(t, "bob", "no-such-rsv").RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, "bob")
-		assertProblem(t, del(t, "", rsvID), http.StatusUnauthorized)
-		call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+		del(t, "", rsvID).RequireProblem(t, http.StatusUnauthorized)
+		sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
 	})
 }
 
@@ -287,7 +287,7 @@ func TestConfirmRace(t *testing.T) {
 		case http.StatusOK:
 			winners = append(winners, rsvIDs[i])
 		default:
-			assertProblem(t, r, http.StatusConflict)
+			r.RequireProblem(t, http.StatusConflict)
 		}
 	}
 	require.Len(t, winners, 1, "exactly one confirmation wins")
@@ -305,7 +305,7 @@ func TestConfirmRace(t *testing.T) {
 		if rsvID == winner {
 			want = "CONFIRMED"
 		}
-		got := call(t, sys, rest.RequestChat, "sally", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+		got := sys.MustCall(t, rest.RequestChat, "sally", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
 		assert.Equal(t, want, got["rsvStatus"], rsvID)
 	}
 }
@@ -319,31 +319,31 @@ type deal struct {
 func newDeal(t *testing.T, sys *boottest.System) deal {
 	t.Helper()
 	body := map[string]any{"name": "TV", "category": "electronics", "price": 50000}
-	return deal{sys, call(t, sys, rest.RegisterItem, "sally", http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)}
+	return deal{sys, sys.MustCall(t, rest.RegisterItem, "sally", http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)}
 }
 
 func (d deal) chat(t *testing.T, buyer string) string {
 	t.Helper()
-	return call(t, d.sys, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.id}, http.StatusCreated)["rsvId"].(string)
+	return d.sys.MustCall(t, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.id}, http.StatusCreated)["rsvId"].(string)
 }
 
 func (d deal) confirmed(t *testing.T, buyer string) string {
 	t.Helper()
 	rsvID := d.chat(t, buyer)
-	call(t, d.sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting("2026-12-01", "18:30", "station"), http.StatusOK)
+	d.sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting("2026-12-01", "18:30", "station"), http.StatusOK)
 	return rsvID
 }
 
 func (d deal) paid(t *testing.T, buyer string) string {
 	t.Helper()
 	rsvID := d.confirmed(t, buyer)
-	call(t, d.sys, rest.Pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+	d.sys.MustCall(t, rest.Pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
 	return rsvID
 }
 
 func (d deal) item(t *testing.T) map[string]any {
 	t.Helper()
-	return call(t, d.sys, rest.RegisterItem, "", http.MethodGet, "/items/"+d.id, nil, http.StatusOK)
+	return d.sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+d.id, nil, http.StatusOK)
 }
 
 // holder is the reservation that holds the item, as the last item.*
@@ -361,7 +361,7 @@ func holder(t *testing.T, sys *boottest.System, itemID string) string {
 			rsvID = p.RsvID
 		}
 	}
-	row := call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)
+	row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)
 	assert.Equal(t, rsvID, row["rsvId"], "MyPage agrees on the holder")
 	return rsvID
 }
@@ -389,32 +389,4 @@ func withStatus(status string) map[string]any {
 		m["rsvStatus"] = status
 	}
 	return m
-}
-
-// assertProblem checks that res is an RFC 9457 problem of status whose
-// errors name exactly fields.
-func assertProblem(t *testing.T, res boottest.Response, status int, fields ...string) {
-	t.Helper()
-	require.Equal(t, status, res.Status, "%s", res.Body)
-	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
-	p := res.JSON(t)
-	assert.EqualValues(t, status, p["status"])
-	var named []string
-	errs, _ := p["errors"].([]any)
-	for _, e := range errs {
-		named = append(named, e.(map[string]any)["field"].(string))
-	}
-	assert.ElementsMatch(t, fields, named, "fields named by %s", res.Body)
-}
-
-// call sends a request as user to function fn, requires the status want
-// and returns the JSON body (nil when empty).
-func call(t *testing.T, sys *boottest.System, fn, user, method, path string, body any, want int) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL[fn], user, method, path, body)
-	require.Equal(t, want, res.Status, "%s %s: %s", method, path, res.Body)
-	if len(res.Body) == 0 {
-		return nil
-	}
-	return res.JSON(t)
 }

@@ -63,23 +63,23 @@ func TestGetMyPages(t *testing.T) {
 
 	t.Run("400 for a bad limit or cursor", func(t *testing.T) {
 		for _, q := range []string{"limit=0", "limit=201", "limit=abc"} {
-			assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?"+q, nil), http.StatusBadRequest, "limit")
+			sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?"+q, nil).RequireProblem(t, http.StatusBadRequest, "limit")
 		}
-		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?cursor=garbage", nil), http.StatusBadRequest, "cursor")
+		sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?cursor=garbage", nil).RequireProblem(t, http.StatusBadRequest, "cursor")
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
-		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages", nil), http.StatusUnauthorized)
-		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages/"+items[0], nil), http.StatusUnauthorized)
-		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages?userId=sally", nil), http.StatusUnauthorized)
+		sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages", nil).RequireProblem(t, http.StatusUnauthorized)
+		sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages/"+items[0], nil).RequireProblem(t, http.StatusUnauthorized)
+		sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages?userId=sally", nil).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	t.Run("a deleted item leaves the listing", func(t *testing.T) {
-		call(t, sys, rest.RegisterItem, "ben", http.MethodDelete, "/items/"+items[4], nil, http.StatusNoContent)
+		sys.MustCall(t, rest.RegisterItem, "ben", http.MethodDelete, "/items/"+items[4], nil, http.StatusNoContent)
 		rows := byItem(allRows(t, sys, "sally", 2))
 		assert.Len(t, rows, len(items)-1)
 		assert.NotContains(t, rows, items[4])
-		assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages/"+items[4], nil), http.StatusNotFound)
+		sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages/"+items[4], nil).RequireProblem(t, http.StatusNotFound)
 	})
 }
 
@@ -95,7 +95,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	chat(t, sys, bike, "carl")
 
 	page := func(t *testing.T, user, query string) map[string]any {
-		return call(t, sys, rest.MyPage, user, http.MethodGet, "/myPages?userId="+user+query, nil, http.StatusOK)
+		return sys.MustCall(t, rest.MyPage, user, http.MethodGet, "/myPages?userId="+user+query, nil, http.StatusOK)
 	}
 
 	t.Run("a seller who buys nothing", func(t *testing.T) {
@@ -142,7 +142,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	})
 
 	t.Run("a deleted item shows as DELETED to its buyers", func(t *testing.T) {
-		call(t, sys, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+other, nil, http.StatusNoContent)
+		sys.MustCall(t, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+other, nil, http.StatusNoContent)
 		buying := byKey(page(t, "bob", "")["buying"], "rsvId")
 		assert.Equal(t, "DELETED", buying[atDesk]["itemStatus"])
 		assert.Equal(t, "RESERVED", buying[atTV]["itemStatus"])
@@ -156,7 +156,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 
 	t.Run("403 for another user's page", func(t *testing.T) {
 		res := sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?userId=bob", nil)
-		assertProblem(t, res, http.StatusForbidden)
+		res.RequireProblem(t, http.StatusForbidden)
 		assert.NotContains(t, string(res.Body), atTV, "nothing of bob's page leaks")
 	})
 }
@@ -166,7 +166,7 @@ func TestGetMyPage(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	item := newItem(t, sys, "sally", "TV")
 	row := func() map[string]any {
-		return call(t, sys, rest.MyPage, "carl", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
+		return sys.MustCall(t, rest.MyPage, "carl", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
 	}
 	assert.Equal(t, map[string]any{"itemId": item, "itemName": "TV", "itemStatus": "CREATED", "price": float64(1000),
 		"sellerId": "sally", "score": float64(0), "reviewCount": float64(0), "openChats": float64(0), "updatedAt": row()["updatedAt"]}, row())
@@ -175,8 +175,8 @@ func TestGetMyPage(t *testing.T) {
 	chat(t, sys, item, "carl")
 	assert.EqualValues(t, 2, row()["openChats"])
 	confirm(t, sys, rsvID)
-	payID := call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
-	call(t, sys, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4}, http.StatusCreated)
+	payID := sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
+	sys.MustCall(t, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4}, http.StatusCreated)
 
 	got := row()
 	assert.NotEmpty(t, got["updatedAt"])
@@ -188,14 +188,14 @@ func TestGetMyPage(t *testing.T) {
 		"payId": payID, "payStatus": "APPROVED", "openChats": float64(2), "updatedAt": got["updatedAt"],
 	}, got)
 
-	call(t, sys, rest.CancelPayment, "sally", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
+	sys.MustCall(t, rest.CancelPayment, "sally", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
 	got = row()
 	assert.Equal(t, "RESERVED", got["itemStatus"])
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
 	assert.Equal(t, payID, got["payId"])
 	assert.Equal(t, "DELETED", got["payStatus"])
 
-	call(t, sys, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
+	sys.MustCall(t, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
 	got = row()
 	assert.Equal(t, "CREATED", got["itemStatus"])
 	assert.EqualValues(t, 1, got["openChats"])
@@ -204,7 +204,7 @@ func TestGetMyPage(t *testing.T) {
 	}
 	assert.EqualValues(t, 4, got["score"], "the reviews stay with the item")
 
-	assertProblem(t, sys.Do(t, sys.URL[rest.MyPage], "carl", http.MethodGet, "/myPages/no-such-item", nil), http.StatusNotFound)
+	sys.Do(t, sys.URL[rest.MyPage], "carl", http.MethodGet, "/myPages/no-such-item", nil).RequireProblem(t, http.StatusNotFound)
 }
 
 // TestProjectorIdempotent redelivers every event the system published: an
@@ -216,7 +216,7 @@ func TestProjectorIdempotent(t *testing.T) {
 	rsvID := chat(t, sys, item, "bob")
 	chat(t, sys, item, "carl")
 	confirm(t, sys, rsvID)
-	call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+	sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
 	before := snapshot(t, sys, "sally", "bob", "carl")
 	require.Equal(t, "SOLDOUT", before.rows[item]["itemStatus"])
 	require.EqualValues(t, 2, before.rows[item]["openChats"])
@@ -285,7 +285,7 @@ func TestProjectorPoison(t *testing.T) {
 
 	valid := poison(events.ItemUpdated, hacked)
 	require.Equal(t, http.StatusOK, sys.Deliver(t, rest.MyPage, valid), "a well-formed event of the same shape is applied")
-	assert.Equal(t, "HACKED", call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)["itemName"])
+	assert.Equal(t, "HACKED", sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)["itemName"])
 }
 
 // TestProjectorReplay rebuilds the view in a second system, whose
@@ -303,20 +303,20 @@ func TestProjectorReplay(t *testing.T) {
 	rsv := chat(t, live, sold, "bob")
 	chat(t, live, sold, "carl")
 	confirm(t, live, rsv)
-	payID := call(t, live, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsv}, http.StatusCreated)["payId"].(string)
-	call(t, live, rest.CancelPayment, "bob", http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
-	call(t, live, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsv}, http.StatusCreated)
-	call(t, live, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
+	payID := live.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsv}, http.StatusCreated)["payId"].(string)
+	live.MustCall(t, rest.CancelPayment, "bob", http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
+	live.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsv}, http.StatusCreated)
+	live.MustCall(t, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
 
 	released := newItem(t, live, "sally", "lamp")
 	gone := chat(t, live, released, "carl")
 	confirm(t, live, gone)
-	call(t, live, rest.ConfirmReservation, "sally", http.MethodDelete, "/reservations/"+gone, nil, http.StatusNoContent)
-	call(t, live, rest.RegisterItem, "sally", http.MethodPatch, "/items/"+released, map[string]any{"name": "brass lamp", "price": 900}, http.StatusOK)
+	live.MustCall(t, rest.ConfirmReservation, "sally", http.MethodDelete, "/reservations/"+gone, nil, http.StatusNoContent)
+	live.MustCall(t, rest.RegisterItem, "sally", http.MethodPatch, "/items/"+released, map[string]any{"name": "brass lamp", "price": 900}, http.StatusOK)
 
 	deleted := newItem(t, live, "ann", "desk")
 	chat(t, live, deleted, "bob")
-	call(t, live, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+deleted, nil, http.StatusNoContent)
+	live.MustCall(t, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+deleted, nil, http.StatusNoContent)
 	newItem(t, live, "bob", "bike")
 
 	users := []string{"sally", "ann", "bob", "carl"}
@@ -344,7 +344,7 @@ func snapshot(t *testing.T, sys *boottest.System, users ...string) view {
 	t.Helper()
 	v := view{rows: byItem(allRows(t, sys, users[0], 200)), users: map[string]map[string]any{}}
 	for _, u := range users {
-		p := call(t, sys, rest.MyPage, u, http.MethodGet, "/myPages?limit=200&userId="+u, nil, http.StatusOK)
+		p := sys.MustCall(t, rest.MyPage, u, http.MethodGet, "/myPages?limit=200&userId="+u, nil, http.StatusOK)
 		for _, list := range []string{"selling", "buying"} {
 			l, _ := p[list].([]any)
 			key := func(i int) string { return fmt.Sprint(l[i].(map[string]any)["itemId"], l[i].(map[string]any)["rsvId"]) }
@@ -374,7 +374,7 @@ func allRows(t *testing.T, sys *boottest.System, user string, limit int) []map[s
 	cursor := ""
 	for pages := 0; ; pages++ {
 		require.Less(t, pages, 20, "the cursor must end the listing")
-		page := call(t, sys, rest.MyPage, user, http.MethodGet, "/myPages?limit="+strconv.Itoa(limit)+"&cursor="+url.QueryEscape(cursor), nil, http.StatusOK)
+		page := sys.MustCall(t, rest.MyPage, user, http.MethodGet, "/myPages?limit="+strconv.Itoa(limit)+"&cursor="+url.QueryEscape(cursor), nil, http.StatusOK)
 		got := page["items"].([]any)
 		assert.LessOrEqual(t, len(got), limit)
 		for _, r := range got {
@@ -417,12 +417,12 @@ func ids(list any, key string) []string {
 func newItem(t *testing.T, sys *boottest.System, seller, name string) string {
 	t.Helper()
 	body := map[string]any{"name": name, "category": "things", "price": 1000}
-	return call(t, sys, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
+	return sys.MustCall(t, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
 }
 
 func chat(t *testing.T, sys *boottest.System, item, buyer string) string {
 	t.Helper()
-	return call(t, sys, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)["rsvId"].(string)
+	return sys.MustCall(t, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)["rsvId"].(string)
 }
 
 // confirm has sally, the seller of every item confirmed here, fix the
@@ -430,33 +430,5 @@ func chat(t *testing.T, sys *boottest.System, item, buyer string) string {
 func confirm(t *testing.T, sys *boottest.System, rsvID string) {
 	t.Helper()
 	meeting := map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
-	call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting, http.StatusOK)
-}
-
-// assertProblem checks that res is an RFC 9457 problem of status whose
-// errors name exactly fields.
-func assertProblem(t *testing.T, res boottest.Response, status int, fields ...string) {
-	t.Helper()
-	require.Equal(t, status, res.Status, "%s", res.Body)
-	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
-	p := res.JSON(t)
-	assert.EqualValues(t, status, p["status"])
-	var named []string
-	errs, _ := p["errors"].([]any)
-	for _, e := range errs {
-		named = append(named, e.(map[string]any)["field"].(string))
-	}
-	assert.ElementsMatch(t, fields, named, "fields named by %s", res.Body)
-}
-
-// call sends a request as user to function fn, requires the status want
-// and returns the JSON body (nil when empty).
-func call(t *testing.T, sys *boottest.System, fn, user, method, path string, body any, want int) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL[fn], user, method, path, body)
-	require.Equal(t, want, res.Status, "%s %s: %s", method, path, res.Body)
-	if len(res.Body) == 0 {
-		return nil
-	}
-	return res.JSON(t)
+	sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting, http.StatusOK)
 }

@@ -100,7 +100,7 @@ func TestPostItems(t *testing.T) {
 			t.Parallel()
 			seller := "bad-" + strings.ReplaceAll(tc.name, " ", "-")
 			res := post(t, seller, tc.body)
-			assertProblem(t, res, http.StatusBadRequest, tc.fields...)
+			res.RequireProblem(t, http.StatusBadRequest, tc.fields...)
 			assert.Empty(t, listItems(t, sys, "sellerId="+seller), "a refused item is not stored")
 		})
 	}
@@ -115,21 +115,21 @@ func TestPostItems(t *testing.T) {
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
-			assertProblem(t, post(t, "sally", tc.body), http.StatusBadRequest)
+			post(t, "sally", tc.body).RequireProblem(t, http.StatusBadRequest)
 		})
 	}
 
 	t.Run("415 for a body that is not JSON", func(t *testing.T) {
 		t.Parallel()
 		body := `{"name": "TV", "category": "electronics", "price": 1000}`
-		assertProblem(t, post(t, "sally", body, "Content-Type", "text/plain"), http.StatusUnsupportedMediaType)
-		assertProblem(t, post(t, "sally", body, "Content-Type", "application/x-www-form-urlencoded"), http.StatusUnsupportedMediaType)
+		post(t, "sally", body, "Content-Type", "text/plain").RequireProblem(t, http.StatusUnsupportedMediaType)
+		post(t, "sally", body, "Content-Type", "application/x-www-form-urlencoded").RequireProblem(t, http.StatusUnsupportedMediaType)
 	})
 
 	t.Run("413 for a body over 64 KiB", func(t *testing.T) {
 		t.Parallel()
 		body := `{"name": "TV", "category": "electronics", "price": 1000, "description": "` + strings.Repeat("d", 64<<10) + `"}`
-		assertProblem(t, post(t, "big", body), http.StatusRequestEntityTooLarge)
+		post(t, "big", body).RequireProblem(t, http.StatusRequestEntityTooLarge)
 		assert.Empty(t, listItems(t, sys, "sellerId=big"))
 	})
 
@@ -146,7 +146,7 @@ func TestPostItems(t *testing.T) {
 		assert.Len(t, listItems(t, sys, "sellerId=idem"), 1, "one item")
 
 		other := post(t, "idem", map[string]any{"name": "radio", "category": "electronics", "price": 1000}, "Idempotency-Key", "item-1")
-		assertProblem(t, other, http.StatusUnprocessableEntity)
+		other.RequireProblem(t, http.StatusUnprocessableEntity)
 		require.Equal(t, http.StatusCreated, post(t, "idem", body, "Idempotency-Key", "item-2").Status, "another key is another request")
 		assert.Len(t, listItems(t, sys, "sellerId=idem"), 2)
 	})
@@ -166,7 +166,7 @@ func TestPostItems(t *testing.T) {
 			"tampered token": "Bearer " + forged(fresh, signedTokenWith(t, []byte("another-secret-of-at-least-32-bytes!!"), "admin", time.Now().Add(time.Hour))),
 		} {
 			res := post(t, "", body, "Authorization", header)
-			assertProblem(t, res, http.StatusUnauthorized)
+			res.RequireProblem(t, http.StatusUnauthorized)
 			assert.Contains(t, res.Header.Get("WWW-Authenticate"), "Bearer", name)
 		}
 		assert.Len(t, listItems(t, sys, "sellerId=mallory"), 1, "only the accepted token registered an item")
@@ -181,8 +181,8 @@ func TestGetItems(t *testing.T) {
 	tv := mustItem(t, sys, "ann", map[string]any{"name": "TV", "category": "electronics", "price": 90000})
 	radio := mustItem(t, sys, "ben", map[string]any{"name": "Radio", "category": "electronics", "price": 7000})
 	book := mustItem(t, sys, "ben", map[string]any{"name": "Go book", "category": "books", "price": 0})
-	rsvID := call(t, sys, rest.RequestChat, "cat", http.MethodPost, "/reservations", map[string]any{"itemId": tv}, http.StatusCreated)["rsvId"].(string)
-	call(t, sys, rest.ConfirmReservation, "ann", http.MethodPatch, "/reservations/"+rsvID, meeting(), http.StatusOK)
+	rsvID := sys.MustCall(t, rest.RequestChat, "cat", http.MethodPost, "/reservations", map[string]any{"itemId": tv}, http.StatusCreated)["rsvId"].(string)
+	sys.MustCall(t, rest.ConfirmReservation, "ann", http.MethodPatch, "/reservations/"+rsvID, meeting(), http.StatusOK)
 
 	for _, tc := range []struct {
 		query string
@@ -251,7 +251,7 @@ func TestGetItems(t *testing.T) {
 		t.Run("400 for "+q, func(t *testing.T) {
 			t.Parallel()
 			res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?"+q, nil)
-			assertProblem(t, res, http.StatusBadRequest, "limit")
+			res.RequireProblem(t, http.StatusBadRequest, "limit")
 		})
 	}
 	t.Run("limit 200 is allowed", func(t *testing.T) {
@@ -264,13 +264,13 @@ func TestGetItems(t *testing.T) {
 		t.Parallel()
 		for _, q := range []string{"cursor=garbage", "sellerId=ben&cursor=" + firstCursor(t, sys, "sellerId=ann&limit=1")} {
 			res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?"+q, nil)
-			assertProblem(t, res, http.StatusBadRequest, "cursor")
+			res.RequireProblem(t, http.StatusBadRequest, "cursor")
 		}
 	})
 	t.Run("400 for an unknown status", func(t *testing.T) {
 		t.Parallel()
 		res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?status=DELETED", nil)
-		assertProblem(t, res, http.StatusBadRequest, "status")
+		res.RequireProblem(t, http.StatusBadRequest, "status")
 	})
 }
 
@@ -285,13 +285,13 @@ func TestGetItem(t *testing.T) {
 	assert.Equal(t, "sally", res.JSON(t)["sellerId"])
 
 	res = sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/no-such-item", nil)
-	assertProblem(t, res, http.StatusNotFound)
+	res.RequireProblem(t, http.StatusNotFound)
 
 	res = sys.Do(t, sys.URL[rest.RegisterItem], "sally", http.MethodPut, "/items/"+id, map[string]any{"name": "TV"})
-	assertProblem(t, res, http.StatusMethodNotAllowed)
+	res.RequireProblem(t, http.StatusMethodNotAllowed)
 	assert.NotEmpty(t, res.Header.Get("Allow"))
 	res = sys.Do(t, sys.URL[rest.RegisterItem], "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id})
-	assertProblem(t, res, http.StatusNotFound) // register-item serves only its own routes
+	res.RequireProblem(t, http.StatusNotFound) // register-item serves only its own routes
 }
 
 func TestPatchItem(t *testing.T) {
@@ -315,26 +315,26 @@ func TestPatchItem(t *testing.T) {
 		assert.Equal(t, "TV", item["name"], "fields the patch leaves out keep their value")
 		assert.Equal(t, "seoul/mapo", item["region"])
 		assert.Equal(t, "CREATED", item["status"])
-		got := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+		got := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
 		assert.Equal(t, item, got, "the change is stored")
 	})
 
 	t.Run("403 for anyone but the seller", func(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
-		assertProblem(t, patch(t, "mallory", id, map[string]any{"price": 1}), http.StatusForbidden)
-		got := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+		patch(t, "mallory", id, map[string]any{"price": 1}).RequireProblem(t, http.StatusForbidden)
+		got := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
 		assert.EqualValues(t, 1000, got["price"], "the item is unchanged")
 	})
 
 	t.Run("404 for an unknown item", func(t *testing.T) {
 		t.Parallel()
-		assertProblem(t, patch(t, "sally", "no-such-item", map[string]any{"price": 1}), http.StatusNotFound)
+		patch(t, "sally", "no-such-item", map[string]any{"price": 1}).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
-		assertProblem(t, patch(t, "", newItem(t), map[string]any{"price": 1}), http.StatusUnauthorized)
+		patch(t, "", newItem(t), map[string]any{"price": 1}).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	for _, tc := range []struct {
@@ -353,8 +353,8 @@ func TestPatchItem(t *testing.T) {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
 			id := newItem(t)
-			assertProblem(t, patch(t, "sally", id, tc.body), http.StatusBadRequest, tc.fields...)
-			got := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+			patch(t, "sally", id, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
+			got := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
 			assert.Equal(t, "TV", got["name"])
 			assert.EqualValues(t, 1000, got["price"])
 			assert.Equal(t, "CREATED", got["status"])
@@ -372,11 +372,11 @@ func TestDeleteItem(t *testing.T) {
 		return mustItem(t, sys, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
 	}
 	status := func(t *testing.T, id string) string {
-		return call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)["status"].(string)
+		return sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)["status"].(string)
 	}
 	confirmed := func(t *testing.T, id string) string {
-		rsvID := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id}, http.StatusCreated)["rsvId"].(string)
-		call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting(), http.StatusOK)
+		rsvID := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id}, http.StatusCreated)["rsvId"].(string)
+		sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting(), http.StatusOK)
 		return rsvID
 	}
 
@@ -386,33 +386,33 @@ func TestDeleteItem(t *testing.T) {
 		res := del(t, "sally", id)
 		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
 		assert.Empty(t, res.Body)
-		assertProblem(t, sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/"+id, nil), http.StatusNotFound)
-		assertProblem(t, del(t, "sally", id), http.StatusNotFound) // deleting again finds nothing
+		sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/"+id, nil).RequireProblem(t, http.StatusNotFound)
+		del(t, "sally", id).RequireProblem(t, http.StatusNotFound) // deleting again finds nothing
 	})
 
 	t.Run("an item with open chats that is not reserved can go", func(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
-		call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id}, http.StatusCreated)
+		sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id}, http.StatusCreated)
 		require.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
 	})
 
 	t.Run("403 for anyone but the seller", func(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
-		assertProblem(t, del(t, "mallory", id), http.StatusForbidden)
+		del(t, "mallory", id).RequireProblem(t, http.StatusForbidden)
 		assert.Equal(t, "CREATED", status(t, id), "the item is still there")
 	})
 
 	t.Run("404 for an unknown item", func(t *testing.T) {
 		t.Parallel()
-		assertProblem(t, del(t, "sally", "no-such-item"), http.StatusNotFound)
+		del(t, "sally", "no-such-item").RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
-		assertProblem(t, del(t, "", id), http.StatusUnauthorized)
+		del(t, "", id).RequireProblem(t, http.StatusUnauthorized)
 		assert.Equal(t, "CREATED", status(t, id))
 	})
 
@@ -421,7 +421,7 @@ func TestDeleteItem(t *testing.T) {
 		id := newItem(t)
 		confirmed(t, id)
 		require.Equal(t, "RESERVED", status(t, id))
-		assertProblem(t, del(t, "sally", id), http.StatusConflict)
+		del(t, "sally", id).RequireProblem(t, http.StatusConflict)
 		assert.Equal(t, "RESERVED", status(t, id), "the item is still there")
 	})
 
@@ -429,9 +429,9 @@ func TestDeleteItem(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
 		rsvID := confirmed(t, id)
-		call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+		sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
 		require.Equal(t, "SOLDOUT", status(t, id))
-		assertProblem(t, del(t, "sally", id), http.StatusConflict)
+		del(t, "sally", id).RequireProblem(t, http.StatusConflict)
 		assert.Equal(t, "SOLDOUT", status(t, id), "the item is still there")
 	})
 
@@ -439,55 +439,21 @@ func TestDeleteItem(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
 		rsvID := confirmed(t, id)
-		call(t, sys, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
+		sys.MustCall(t, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
 		require.Equal(t, "CREATED", status(t, id))
 		assert.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
 	})
 }
 
-// assertProblem checks that res is an RFC 9457 problem of status whose
-// errors name exactly fields (in any order, each at least once).
-func assertProblem(t *testing.T, res boottest.Response, status int, fields ...string) {
-	t.Helper()
-	require.Equal(t, status, res.Status, "%s", res.Body)
-	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
-	p := res.JSON(t)
-	assert.EqualValues(t, status, p["status"])
-	assert.NotEmpty(t, p["type"])
-	assert.NotEmpty(t, p["title"])
-	named := map[string]bool{}
-	errs, _ := p["errors"].([]any)
-	for _, e := range errs {
-		named[e.(map[string]any)["field"].(string)] = true
-	}
-	want := map[string]bool{}
-	for _, f := range fields {
-		want[f] = true
-	}
-	assert.Equal(t, want, named, "fields named by %s", res.Body)
-}
-
-// call sends a request as user to function fn, requires the status want
-// and returns the JSON body (nil when empty).
-func call(t *testing.T, sys *boottest.System, fn, user, method, path string, body any, want int) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL[fn], user, method, path, body)
-	require.Equal(t, want, res.Status, "%s %s: %s", method, path, res.Body)
-	if len(res.Body) == 0 {
-		return nil
-	}
-	return res.JSON(t)
-}
-
 func mustItem(t *testing.T, sys *boottest.System, seller string, body map[string]any) string {
 	t.Helper()
-	return call(t, sys, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
+	return sys.MustCall(t, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
 }
 
 // listItems reads one page of GET /items?query of up to 200 items.
 func listItems(t *testing.T, sys *boottest.System, query string) []map[string]any {
 	t.Helper()
-	page := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items?limit=200&"+query, nil, http.StatusOK)
+	page := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items?limit=200&"+query, nil, http.StatusOK)
 	require.Empty(t, page["nextCursor"], "the listing fits one page")
 	var out []map[string]any
 	for _, it := range page["items"].([]any) {
@@ -498,7 +464,7 @@ func listItems(t *testing.T, sys *boottest.System, query string) []map[string]an
 
 func firstCursor(t *testing.T, sys *boottest.System, query string) string {
 	t.Helper()
-	next, _ := call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items?"+query, nil, http.StatusOK)["nextCursor"].(string)
+	next, _ := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items?"+query, nil, http.StatusOK)["nextCursor"].(string)
 	require.NotEmpty(t, next)
 	return next
 }

@@ -70,9 +70,9 @@ func TestPostReservations(t *testing.T) {
 	t.Run("a buyer whose chat was deleted may ask again", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
-		first := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
-		call(t, sys, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+first["rsvId"].(string), nil, http.StatusNoContent)
-		again := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
+		first := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
+		sys.MustCall(t, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+first["rsvId"].(string), nil, http.StatusNoContent)
+		again := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
 		assert.NotEqual(t, first["rsvId"], again["rsvId"])
 	})
 
@@ -90,37 +90,37 @@ func TestPostReservations(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
 		rsvID := confirmed(t, sys, item, "bob")
-		call(t, sys, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+		sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
 		require.Equal(t, "SOLDOUT", itemStatus(t, sys, item))
-		assertProblem(t, post(t, "carl", map[string]any{"itemId": item}), http.StatusConflict)
+		post(t, "carl", map[string]any{"itemId": item}).RequireProblem(t, http.StatusConflict)
 		assert.Len(t, requested(sys, item), 1, "no reservation was opened")
 	})
 
 	t.Run("409 for one's own item", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
-		assertProblem(t, post(t, "sally", map[string]any{"itemId": item}), http.StatusConflict)
+		post(t, "sally", map[string]any{"itemId": item}).RequireProblem(t, http.StatusConflict)
 		assert.Empty(t, requested(sys, item))
 	})
 
 	t.Run("404 for an unknown item", func(t *testing.T) {
 		t.Parallel()
-		assertProblem(t, post(t, "bob", map[string]any{"itemId": "no-such-item"}), http.StatusNotFound)
+		post(t, "bob", map[string]any{"itemId": "no-such-item"}).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("404 for a deleted item, also to a buyer who chatted on it", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
-		call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
-		call(t, sys, rest.RegisterItem, "sally", http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
-		assertProblem(t, post(t, "bob", map[string]any{"itemId": item}), http.StatusNotFound)
-		assertProblem(t, post(t, "carl", map[string]any{"itemId": item}), http.StatusNotFound)
+		sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
+		sys.MustCall(t, rest.RegisterItem, "sally", http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
+		post(t, "bob", map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
+		post(t, "carl", map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("an itemId sent as a JSON number is an id string", func(t *testing.T) {
 		t.Parallel()
 		res := post(t, "bob", `{"itemId": 12345}`)
-		assertProblem(t, res, http.StatusNotFound)
+		res.RequireProblem(t, http.StatusNotFound)
 		assert.Contains(t, res.JSON(t)["detail"], "12345", "the number was looked up as the id \"12345\"")
 	})
 
@@ -147,7 +147,7 @@ func TestPostReservations(t *testing.T) {
 			if strings.Contains(body, "%s") {
 				body = fmt.Sprintf(body, item)
 			}
-			assertProblem(t, post(t, "bob", body), http.StatusBadRequest, tc.fields...)
+			post(t, "bob", body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
 			assert.Empty(t, requested(sys, item))
 		})
 	}
@@ -155,7 +155,7 @@ func TestPostReservations(t *testing.T) {
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
-		assertProblem(t, post(t, "", map[string]any{"itemId": item}), http.StatusUnauthorized)
+		post(t, "", map[string]any{"itemId": item}).RequireProblem(t, http.StatusUnauthorized)
 		assert.Empty(t, requested(sys, item))
 	})
 }
@@ -164,20 +164,20 @@ func TestGetReservation(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := mustItem(t, sys, "sally")
-	rsv := call(t, sys, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item, "rsvPlace": "seoul"}, http.StatusCreated)
+	rsv := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item, "rsvPlace": "seoul"}, http.StatusCreated)
 	id := rsv["rsvId"].(string)
 
 	for _, user := range []string{"bob", "sally"} {
-		got := call(t, sys, rest.RequestChat, user, http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+		got := sys.MustCall(t, rest.RequestChat, user, http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
 		assert.Equal(t, rsv, got, "%s sees the reservation", user)
 	}
-	assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+id, nil), http.StatusForbidden)
-	assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/no-such-rsv", nil), http.StatusNotFound)
-	assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "", http.MethodGet, "/reservations/"+id, nil), http.StatusUnauthorized)
+	sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusForbidden)
+	sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/no-such-rsv", nil).RequireProblem(t, http.StatusNotFound)
+	sys.Do(t, sys.URL[rest.RequestChat], "", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusUnauthorized)
 
-	call(t, sys, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+id,
+	sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+id,
 		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30"}, http.StatusOK)
-	got := call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+	got := sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
 	assert.Equal(t, "2026-12-01", got["rsvDate"])
 	assert.Equal(t, "18:30", got["rsvTime"])
@@ -189,7 +189,7 @@ func TestMessages(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	item := mustItem(t, sys, "sally")
 	open := func(t *testing.T, buyer string) string {
-		return call(t, sys, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)["rsvId"].(string)
+		return sys.MustCall(t, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)["rsvId"].(string)
 	}
 	post := func(t *testing.T, user, rsvID string, body any) boottest.Response {
 		return sys.Do(t, sys.URL[rest.RequestChat], user, http.MethodPost, "/reservations/"+rsvID+"/messages", body)
@@ -213,7 +213,7 @@ func TestMessages(t *testing.T) {
 			want = append(want, from+": "+text)
 		}
 		for _, reader := range []string{"bob", "sally"} {
-			page := call(t, sys, rest.RequestChat, reader, http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+			page := sys.MustCall(t, rest.RequestChat, reader, http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
 			assert.Equal(t, want, texts(page), "%s reads every message in posting order", reader)
 			assert.Empty(t, page["nextCursor"])
 		}
@@ -221,7 +221,7 @@ func TestMessages(t *testing.T) {
 		var paged []string
 		cursor, pages := "", 0
 		for {
-			page := call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID+"/messages?limit=3&cursor="+cursor, nil, http.StatusOK)
+			page := sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID+"/messages?limit=3&cursor="+cursor, nil, http.StatusOK)
 			got := texts(page)
 			assert.LessOrEqual(t, len(got), 3)
 			paged = append(paged, got...)
@@ -246,7 +246,7 @@ func TestMessages(t *testing.T) {
 		again := sys.Do(t, sys.URL[rest.RequestChat], "gus", http.MethodPost, path, map[string]any{"text": "still there?"}, "Idempotency-Key", "m-1")
 		require.Equal(t, http.StatusCreated, again.Status, "%s", again.Body)
 		assert.Equal(t, first.JSON(t), again.JSON(t))
-		page := call(t, sys, rest.RequestChat, "gus", http.MethodGet, path, nil, http.StatusOK)
+		page := sys.MustCall(t, rest.RequestChat, "gus", http.MethodGet, path, nil, http.StatusOK)
 		assert.Equal(t, []string{"gus: still there?"}, texts(page))
 		assert.Equal(t, 1, posted(sys, rsvID))
 	})
@@ -255,7 +255,7 @@ func TestMessages(t *testing.T) {
 		t.Parallel()
 		a, b := open(t, "ann"), open(t, "ben")
 		require.Equal(t, http.StatusCreated, post(t, "ann", a, map[string]any{"text": "for a"}).Status)
-		page := call(t, sys, rest.RequestChat, "ben", http.MethodGet, "/reservations/"+b+"/messages", nil, http.StatusOK)
+		page := sys.MustCall(t, rest.RequestChat, "ben", http.MethodGet, "/reservations/"+b+"/messages", nil, http.StatusOK)
 		assert.Empty(t, texts(page))
 	})
 
@@ -270,23 +270,23 @@ func TestMessages(t *testing.T) {
 		t.Parallel()
 		rsvID := open(t, "dan")
 		require.Equal(t, http.StatusCreated, post(t, "dan", rsvID, map[string]any{"text": "private"}).Status)
-		assertProblem(t, post(t, "mallory", rsvID, map[string]any{"text": "hi"}), http.StatusForbidden)
-		assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+rsvID+"/messages", nil), http.StatusForbidden)
-		page := call(t, sys, rest.RequestChat, "dan", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+		post(t, "mallory", rsvID, map[string]any{"text": "hi"}).RequireProblem(t, http.StatusForbidden)
+		sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+rsvID+"/messages", nil).RequireProblem(t, http.StatusForbidden)
+		page := sys.MustCall(t, rest.RequestChat, "dan", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
 		assert.Equal(t, []string{"dan: private"}, texts(page))
 	})
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
-		assertProblem(t, post(t, "bob", "no-such-rsv", map[string]any{"text": "hi"}), http.StatusNotFound)
-		assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/no-such-rsv/messages", nil), http.StatusNotFound)
+		post(t, "bob", "no-such-rsv", map[string]any{"text": "hi"}).RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/no-such-rsv/messages", nil).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		rsvID := open(t, "eve")
-		assertProblem(t, post(t, "", rsvID, map[string]any{"text": "hi"}), http.StatusUnauthorized)
-		assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "", http.MethodGet, "/reservations/"+rsvID+"/messages", nil), http.StatusUnauthorized)
+		post(t, "", rsvID, map[string]any{"text": "hi"}).RequireProblem(t, http.StatusUnauthorized)
+		sys.Do(t, sys.URL[rest.RequestChat], "", http.MethodGet, "/reservations/"+rsvID+"/messages", nil).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	for _, tc := range []struct {
@@ -304,8 +304,8 @@ func TestMessages(t *testing.T) {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
 			rsvID := open(t, "bad-"+strings.ReplaceAll(tc.name, " ", "-"))
-			assertProblem(t, post(t, "sally", rsvID, tc.body), http.StatusBadRequest, tc.fields...)
-			page := call(t, sys, rest.RequestChat, "sally", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+			post(t, "sally", rsvID, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
+			page := sys.MustCall(t, rest.RequestChat, "sally", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
 			assert.Empty(t, texts(page), "nothing was posted")
 		})
 	}
@@ -313,7 +313,7 @@ func TestMessages(t *testing.T) {
 		t.Parallel()
 		rsvID := open(t, "fay")
 		for _, q := range []string{"limit=0", "limit=201", "limit=abc"} {
-			assertProblem(t, sys.Do(t, sys.URL[rest.RequestChat], "fay", http.MethodGet, "/reservations/"+rsvID+"/messages?"+q, nil), http.StatusBadRequest, "limit")
+			sys.Do(t, sys.URL[rest.RequestChat], "fay", http.MethodGet, "/reservations/"+rsvID+"/messages?"+q, nil).RequireProblem(t, http.StatusBadRequest, "limit")
 		}
 	})
 }
@@ -355,58 +355,30 @@ func TestRequestChatRace(t *testing.T) {
 	require.Len(t, evs, 1, "exactly one reservation.requested")
 	for id := range ids {
 		assert.Equal(t, id, evs[0].Subject())
-		call(t, sys, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+		sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
 	}
-	row := call(t, sys, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
+	row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
 	assert.EqualValues(t, 1, row["openChats"], "MyPage counts one open chat")
-}
-
-// assertProblem checks that res is an RFC 9457 problem of status whose
-// errors name exactly fields.
-func assertProblem(t *testing.T, res boottest.Response, status int, fields ...string) {
-	t.Helper()
-	require.Equal(t, status, res.Status, "%s", res.Body)
-	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
-	p := res.JSON(t)
-	assert.EqualValues(t, status, p["status"])
-	var named []string
-	errs, _ := p["errors"].([]any)
-	for _, e := range errs {
-		named = append(named, e.(map[string]any)["field"].(string))
-	}
-	assert.ElementsMatch(t, fields, named, "fields named by %s", res.Body)
-}
-
-// call sends a request as user to function fn, requires the status want
-// and returns the JSON body (nil when empty).
-func call(t *testing.T, sys *boottest.System, fn, user, method, path string, body any, want int) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL[fn], user, method, path, body)
-	require.Equal(t, want, res.Status, "%s %s: %s", method, path, res.Body)
-	if len(res.Body) == 0 {
-		return nil
-	}
-	return res.JSON(t)
 }
 
 func mustItem(t *testing.T, sys *boottest.System, seller string) string {
 	t.Helper()
 	body := map[string]any{"name": "TV", "category": "electronics", "price": 50000}
-	return call(t, sys, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
+	return sys.MustCall(t, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
 }
 
 // confirmed opens buyer's chat on item and has its seller confirm it.
 func confirmed(t *testing.T, sys *boottest.System, item, buyer string) string {
 	t.Helper()
-	rsv := call(t, sys, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
+	rsv := sys.MustCall(t, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
 	meeting := map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "station"}
-	call(t, sys, rest.ConfirmReservation, rsv["sellerId"].(string), http.MethodPatch, "/reservations/"+rsv["rsvId"].(string), meeting, http.StatusOK)
+	sys.MustCall(t, rest.ConfirmReservation, rsv["sellerId"].(string), http.MethodPatch, "/reservations/"+rsv["rsvId"].(string), meeting, http.StatusOK)
 	return rsv["rsvId"].(string)
 }
 
 func itemStatus(t *testing.T, sys *boottest.System, item string) string {
 	t.Helper()
-	return call(t, sys, rest.RegisterItem, "", http.MethodGet, "/items/"+item, nil, http.StatusOK)["status"].(string)
+	return sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+item, nil, http.StatusOK)["status"].(string)
 }
 
 // requested returns the reservation.requested events of item.
