@@ -50,10 +50,10 @@ func TestCancelPayment(t *testing.T) {
 			assert.Equal(t, "DELETED", p["status"])
 			assert.NotEmpty(t, p["cancelledAt"])
 			assert.EqualValues(t, 40_000, p["amount"])
-			assert.Equal(t, p, payment(t, sys, payID), "GET answers the cancelled payment")
+			assert.Equal(t, p, sys.MustGetPayment(t, buyer, payID), "GET answers the cancelled payment")
 
-			assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
-			assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"], "the confirmed reservation still holds the item")
+			assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+			assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"], "the confirmed reservation still holds the item")
 			assert.Equal(t, 1, eventsAbout(sys, events.PaymentCancelled, itemID))
 			assert.Equal(t, 1, eventsAbout(sys, events.ReservationReopened, itemID))
 			assert.Equal(t, 2, eventsAbout(sys, events.ItemReserved, itemID), "reserved when confirmed and again when cancelled")
@@ -78,9 +78,9 @@ func TestCancelPayment(t *testing.T) {
 		repaid := res.JSON(t)
 		assert.NotEqual(t, payID, repaid["payId"], "a new payment")
 		assert.Equal(t, "APPROVED", repaid["status"])
-		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
-		assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
-		assert.Equal(t, "DELETED", payment(t, sys, payID)["status"], "the cancelled payment stays cancelled")
+		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "DELETED", sys.MustGetPayment(t, buyer, payID)["status"], "the cancelled payment stays cancelled")
 		assert.Equal(t, 2, eventsAbout(sys, events.ItemSoldOut, itemID))
 	})
 
@@ -109,8 +109,8 @@ func TestCancelPayment(t *testing.T) {
 			}
 		}
 		assert.Equal(t, 1, eventsAbout(sys, events.PaymentCancelled, itemID))
-		assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
-		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
 
 	t.Run("refusals change nothing", func(t *testing.T) {
@@ -141,9 +141,9 @@ func TestCancelPayment(t *testing.T) {
 			})
 		}
 
-		assert.Equal(t, "APPROVED", payment(t, sys, payID)["status"])
-		assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
-		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+		assert.Equal(t, "APPROVED", sys.MustGetPayment(t, buyer, payID)["status"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 		assert.Equal(t, 0, eventsAbout(sys, events.PaymentCancelled, itemID))
 	})
 }
@@ -153,44 +153,8 @@ func TestCancelPayment(t *testing.T) {
 // that owns the route. It returns the item's, reservation's and payment's ids.
 func paidDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID, payID string) {
 	t.Helper()
-	itemID = created(t, sys, "register-item", seller, "/items", map[string]any{"name": "bike", "category": "sports", "price": price})["itemId"].(string)
-	rsvID = created(t, sys, "request-chat", buyer, "/reservations", map[string]any{"itemId": itemID})["rsvId"].(string)
-	res := sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
-		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-11-02", "rsvTime": "09:00", "rsvPlace": "Mangwon market"})
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	payID = created(t, sys, "pay", buyer, "/payments", map[string]any{"rsvId": rsvID})["payId"].(string)
-	return itemID, rsvID, payID
-}
-
-// created POSTs body to path on the function fn as user and returns the
-// resource it created.
-func created(t *testing.T, sys *boottest.System, fn, user, path string, body any) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL[fn], user, http.MethodPost, path, body)
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	return res.JSON(t)
-}
-
-// payment reads a payment as its buyer sees it.
-func payment(t *testing.T, sys *boottest.System, payID string) map[string]any {
-	return read(t, sys, "pay", buyer, "/payments/"+payID)
-}
-
-// reservation reads a reservation as its seller sees it.
-func reservation(t *testing.T, sys *boottest.System, rsvID string) map[string]any {
-	return read(t, sys, "request-chat", seller, "/reservations/"+rsvID)
-}
-
-// item reads an item as anyone sees it.
-func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
-	return read(t, sys, "register-item", "", "/items/"+itemID)
-}
-
-func read(t *testing.T, sys *boottest.System, fn, user, path string) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL[fn], user, http.MethodGet, path, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return res.JSON(t)
+	return sys.MustPaidDeal(t, seller, buyer, map[string]any{"name": "bike", "category": "sports", "price": price},
+		boottest.Meeting("2026-11-02", "09:00", "Mangwon market"))
 }
 
 // eventsAbout counts the published events about one item of type typ,

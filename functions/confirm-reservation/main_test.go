@@ -30,7 +30,7 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, "bob")
-		res := patch(t, "sally", rsvID, meeting("2026-12-01", "18:30", "Hapjeong station exit 3"))
+		res := patch(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "Hapjeong station exit 3"))
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		rsv := res.JSON(t)
 		assert.Equal(t, rsvID, rsv["rsvId"])
@@ -39,7 +39,7 @@ func TestPatchReservation(t *testing.T) {
 		assert.Equal(t, "18:30", rsv["rsvTime"])
 		assert.Equal(t, "Hapjeong station exit 3", rsv["rsvPlace"])
 		assert.Equal(t, "bob", rsv["buyerId"])
-		assert.Equal(t, rsv, sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK), "the buyer sees it")
+		assert.Equal(t, rsv, sys.MustGetReservation(t, "bob", rsvID), "the buyer sees it")
 
 		item := d.item(t)
 		assert.Equal(t, "RESERVED", item["status"])
@@ -51,8 +51,8 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, "bob")
-		sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting("2026-12-01", "18:30", "station"), http.StatusOK)
-		res := patch(t, "sally", rsvID, meeting("2026-12-02", "09:05", "cafe"))
+		sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
+		res := patch(t, "sally", rsvID, boottest.Meeting("2026-12-02", "09:05", "cafe"))
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		assert.Equal(t, "2026-12-02", res.JSON(t)["rsvDate"])
 		assert.Equal(t, "09:05", res.JSON(t)["rsvTime"])
@@ -79,30 +79,30 @@ func TestPatchReservation(t *testing.T) {
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, "bob")
 		for _, user := range []string{"bob", "mallory"} {
-			patch(t, user, rsvID, meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusForbidden)
+			patch(t, user, rsvID, boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusForbidden)
 		}
 		assert.Equal(t, "CREATED", d.item(t)["status"])
-		assert.Equal(t, "CREATED", sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+		assert.Equal(t, "CREATED", sys.MustGetReservation(t, "bob", rsvID)["rsvStatus"])
 	})
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
-		patch(t, "sally", "no-such-rsv", meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusNotFound)
+		patch(t, "sally", "no-such-rsv", boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		patch(t, "", d.chat(t, "bob"), meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusUnauthorized)
+		patch(t, "", d.chat(t, "bob"), boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	t.Run("409 when another reservation of the item is confirmed", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		first, second := d.chat(t, "bob"), d.chat(t, "carl")
-		sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+first, meeting("2026-12-01", "18:30", ""), http.StatusOK)
-		patch(t, "sally", second, meeting("2026-12-01", "19:30", "")).RequireProblem(t, http.StatusConflict)
-		assert.Equal(t, "CREATED", sys.MustCall(t, rest.RequestChat, "carl", http.MethodGet, "/reservations/"+second, nil, http.StatusOK)["rsvStatus"])
+		sys.MustConfirm(t, "sally", first, boottest.Meeting("2026-12-01", "18:30", ""))
+		patch(t, "sally", second, boottest.Meeting("2026-12-01", "19:30", "")).RequireProblem(t, http.StatusConflict)
+		assert.Equal(t, "CREATED", sys.MustGetReservation(t, "carl", second)["rsvStatus"])
 		assert.Equal(t, first, holder(t, sys, d.id), "the first keeps the item")
 	})
 
@@ -110,8 +110,8 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.paid(t, "bob")
-		patch(t, "sally", rsvID, meeting("2026-12-09", "10:00", "")).RequireProblem(t, http.StatusConflict)
-		got := sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+		patch(t, "sally", rsvID, boottest.Meeting("2026-12-09", "10:00", "")).RequireProblem(t, http.StatusConflict)
+		got := sys.MustGetReservation(t, "bob", rsvID)
 		assert.Equal(t, "COMPLETED", got["rsvStatus"])
 		assert.Equal(t, "2026-12-01", got["rsvDate"])
 	})
@@ -121,15 +121,15 @@ func TestPatchReservation(t *testing.T) {
 		body   any
 		fields []string
 	}{
-		{"February 30", meeting("2026-02-30", "18:30", ""), []string{"rsvDate"}},
-		{"a date in another format", meeting("01/12/2026", "18:30", ""), []string{"rsvDate"}},
-		{"time 24:00", meeting("2026-12-01", "24:00", ""), []string{"rsvTime"}},
-		{"time 9:30", meeting("2026-12-01", "9:30", ""), []string{"rsvTime"}},
-		{"time with seconds", meeting("2026-12-01", "18:30:00", ""), []string{"rsvTime"}},
+		{"February 30", boottest.Meeting("2026-02-30", "18:30", ""), []string{"rsvDate"}},
+		{"a date in another format", boottest.Meeting("01/12/2026", "18:30", ""), []string{"rsvDate"}},
+		{"time 24:00", boottest.Meeting("2026-12-01", "24:00", ""), []string{"rsvTime"}},
+		{"time 9:30", boottest.Meeting("2026-12-01", "9:30", ""), []string{"rsvTime"}},
+		{"time with seconds", boottest.Meeting("2026-12-01", "18:30:00", ""), []string{"rsvTime"}},
 		{"missing date", map[string]any{"rsvStatus": "CONFIRMED", "rsvTime": "18:30"}, []string{"rsvDate"}},
 		{"missing time", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01"}, []string{"rsvTime"}},
 		{"missing date and time", map[string]any{"rsvStatus": "CONFIRMED"}, []string{"rsvDate", "rsvTime"}},
-		{"place of 201 characters", meeting("2026-12-01", "18:30", strings.Repeat("p", 201)), []string{"rsvPlace"}},
+		{"place of 201 characters", boottest.Meeting("2026-12-01", "18:30", strings.Repeat("p", 201)), []string{"rsvPlace"}},
 		{"rsvStatus COMPLETED", withStatus("COMPLETED"), []string{"rsvStatus"}},
 		{"rsvStatus CREATED", withStatus("CREATED"), []string{"rsvStatus"}},
 		{"no rsvStatus", withStatus(""), []string{"rsvStatus"}},
@@ -190,10 +190,9 @@ func TestDeleteReservation(t *testing.T) {
 			assert.Empty(t, row["rsvId"])
 			assert.EqualValues(t, 1, row["openChats"])
 
-			sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+backup, meeting("2026-12-03", "12:00", ""), http.StatusOK)
+			sys.MustConfirm(t, "sally", backup, boottest.Meeting("2026-12-03", "12:00", ""))
 			assert.Equal(t, backup, holder(t, sys, d.id), "the back-up buyer can now be confirmed")
-			again := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id}, http.StatusCreated)
-			assert.NotEqual(t, rsvID, again["rsvId"], "the first buyer may open a new chat")
+			assert.NotEqual(t, rsvID, sys.MustChat(t, "bob", d.id), "the first buyer may open a new chat")
 		})
 	}
 
@@ -214,7 +213,7 @@ func TestDeleteReservation(t *testing.T) {
 		for _, user := range []string{"bob", "sally"} {
 			del(t, user, rsvID).RequireProblem(t, http.StatusConflict)
 		}
-		assert.Equal(t, "COMPLETED", sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, "bob", rsvID)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", d.item(t)["status"])
 	})
 
@@ -222,7 +221,7 @@ func TestDeleteReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.confirmed(t, "bob")
-		payID := sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
+		payID := sys.MustPay(t, "bob", rsvID)
 		sys.MustCall(t, rest.CancelPayment, "bob", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
 		require.Equal(t, "RESERVED", d.item(t)["status"], "SPEC 3.3: a cancelled payment leaves the item reserved")
 		require.Equal(t, http.StatusNoContent, del(t, "sally", rsvID).Status)
@@ -235,7 +234,7 @@ func TestDeleteReservation(t *testing.T) {
 		d := newDeal(t, sys)
 		rsvID := d.confirmed(t, "bob")
 		del(t, "mallory", rsvID).RequireProblem(t, http.StatusForbidden)
-		assert.Equal(t, "CONFIRMED", sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)["rsvStatus"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, "bob", rsvID)["rsvStatus"])
 		assert.Equal(t, "RESERVED", d.item(t)["status"])
 	})
 
@@ -249,7 +248,7 @@ func TestDeleteReservation(t *testing.T) {
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, "bob")
 		del(t, "", rsvID).RequireProblem(t, http.StatusUnauthorized)
-		sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+		sys.MustGetReservation(t, "bob", rsvID)
 	})
 }
 
@@ -275,7 +274,7 @@ func TestConfirmRace(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			res[i] = sys.Do(t, sys.URL[rest.ConfirmReservation], "sally", http.MethodPatch, "/reservations/"+rsvID,
-				meeting("2026-12-01", fmt.Sprintf("%02d:00", i), ""))
+				boottest.Meeting("2026-12-01", fmt.Sprintf("%02d:00", i), ""))
 		})
 	}
 	close(start)
@@ -305,7 +304,7 @@ func TestConfirmRace(t *testing.T) {
 		if rsvID == winner {
 			want = "CONFIRMED"
 		}
-		got := sys.MustCall(t, rest.RequestChat, "sally", http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+		got := sys.MustGetReservation(t, "sally", rsvID)
 		assert.Equal(t, want, got["rsvStatus"], rsvID)
 	}
 }
@@ -318,32 +317,31 @@ type deal struct {
 
 func newDeal(t *testing.T, sys *boottest.System) deal {
 	t.Helper()
-	body := map[string]any{"name": "TV", "category": "electronics", "price": 50000}
-	return deal{sys, sys.MustCall(t, rest.RegisterItem, "sally", http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)}
+	return deal{sys, sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 50000})}
 }
 
 func (d deal) chat(t *testing.T, buyer string) string {
 	t.Helper()
-	return d.sys.MustCall(t, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.id}, http.StatusCreated)["rsvId"].(string)
+	return d.sys.MustChat(t, buyer, d.id)
 }
 
 func (d deal) confirmed(t *testing.T, buyer string) string {
 	t.Helper()
 	rsvID := d.chat(t, buyer)
-	d.sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting("2026-12-01", "18:30", "station"), http.StatusOK)
+	d.sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
 	return rsvID
 }
 
 func (d deal) paid(t *testing.T, buyer string) string {
 	t.Helper()
 	rsvID := d.confirmed(t, buyer)
-	d.sys.MustCall(t, rest.Pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+	d.sys.MustPay(t, buyer, rsvID)
 	return rsvID
 }
 
 func (d deal) item(t *testing.T) map[string]any {
 	t.Helper()
-	return d.sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+d.id, nil, http.StatusOK)
+	return d.sys.MustGetItem(t, d.id)
 }
 
 // holder is the reservation that holds the item, as the last item.*
@@ -377,12 +375,8 @@ func ofItem(sys *boottest.System, typ events.Type, itemID string) []string {
 	return out
 }
 
-func meeting(date, clock, place string) map[string]any {
-	return map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": date, "rsvTime": clock, "rsvPlace": place}
-}
-
 func withStatus(status string) map[string]any {
-	m := meeting("2026-12-01", "18:30", "")
+	m := boottest.Meeting("2026-12-01", "18:30", "")
 	if status == "" {
 		delete(m, "rsvStatus")
 	} else {

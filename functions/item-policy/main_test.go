@@ -56,16 +56,16 @@ func TestItemPolicy(t *testing.T) {
 			require.Less(t, res.Status, 300, "%s: %s", step.name, res.Body)
 			redeliverAll(t, sys, itemID, step.name)
 		}
-		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
-		assert.EqualValues(t, 1, item(t, sys, itemID)["reviewCount"], "review.written scored once")
-		assert.EqualValues(t, 4, item(t, sys, itemID)["score"])
+		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
+		assert.EqualValues(t, 1, sys.MustGetItem(t, itemID)["reviewCount"], "review.written scored once")
+		assert.EqualValues(t, 4, sys.MustGetItem(t, itemID)["score"])
 		assert.Len(t, ofItem(sys.EventsOf(events.ItemScored), itemID), 1)
 
 		// The reservation that held a second item goes away.
 		item2ID, rsv2ID := confirmedDeal(t, sys)
 		res := sys.Do(t, sys.URL["confirm-reservation"], buyer, http.MethodDelete, "/reservations/"+rsv2ID, nil)
 		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
-		require.Equal(t, "CREATED", item(t, sys, item2ID)["status"], "released")
+		require.Equal(t, "CREATED", sys.MustGetItem(t, item2ID)["status"], "released")
 		redeliverAll(t, sys, item2ID, "delete the reservation")
 	})
 
@@ -113,14 +113,13 @@ func TestItemPolicy(t *testing.T) {
 				assert.Equal(t, before, snapshot(t, sys, itemID))
 			})
 		}
-		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
 
 	t.Run("stale facts answer 200 and change nothing", func(t *testing.T) {
 		itemID, rsvID := confirmedDeal(t, sys)
 		soldID, soldRsvID := confirmedDeal(t, sys)
-		res := sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": soldRsvID})
-		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		sys.MustPay(t, buyer, soldRsvID)
 		rsv := func(rsvID, itemID, status string) *events.Reservation {
 			return &events.Reservation{RsvID: rsvID, ItemID: itemID, BuyerID: "carl", SellerID: seller, RsvStatus: status}
 		}
@@ -148,8 +147,8 @@ func TestItemPolicy(t *testing.T) {
 				assert.Equal(t, before, snapshot(t, sys, tc.itemID))
 			})
 		}
-		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
-		assert.Equal(t, "SOLDOUT", item(t, sys, soldID)["status"])
+		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
+		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, soldID)["status"])
 	})
 }
 
@@ -187,13 +186,6 @@ func snapshot(t *testing.T, sys *boottest.System, itemID string) state {
 	return state{item: string(res.Body), published: len(sys.Events())}
 }
 
-func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return res.JSON(t)
-}
-
 // payID returns the id of the payment a reservation's completion names.
 func payID(t *testing.T, sys *boottest.System, rsvID string) string {
 	t.Helper()
@@ -213,16 +205,8 @@ func payID(t *testing.T, sys *boottest.System, rsvID string) string {
 // lets the seller confirm it, through the functions that own the routes.
 func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
 	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "camera", "category": "electronics", "price": 80_000})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	itemID = res.JSON(t)["itemId"].(string)
-	res = sys.Do(t, sys.URL["request-chat"], buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	rsvID = res.JSON(t)["rsvId"].(string)
-	res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
-		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-09-09", "rsvTime": "20:00", "rsvPlace": "Yeonnam park"})
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return itemID, rsvID
+	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "camera", "category": "electronics", "price": 80_000},
+		boottest.Meeting("2026-09-09", "20:00", "Yeonnam park"))
 }
 
 func ofItem(evs []cloudevents.Event, itemID string) []cloudevents.Event {

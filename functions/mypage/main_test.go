@@ -31,7 +31,7 @@ func TestGetMyPages(t *testing.T) {
 	for _, seller := range []string{"sally", "sally", "ann", "ann", "ben"} {
 		items = append(items, newItem(t, sys, seller, "lamp"))
 	}
-	rsvID := chat(t, sys, items[0], "bob")
+	rsvID := sys.MustChat(t, "bob", items[0])
 	confirm(t, sys, rsvID)
 
 	t.Run("every item with its deal", func(t *testing.T) {
@@ -89,10 +89,10 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	tv, lamp := newItem(t, sys, "sally", "TV"), newItem(t, sys, "sally", "lamp")
 	bike := newItem(t, sys, "bob", "bike")
 	other := newItem(t, sys, "ann", "desk")
-	atTV := chat(t, sys, tv, "bob")
+	atTV := sys.MustChat(t, "bob", tv)
 	confirm(t, sys, atTV)
-	atDesk := chat(t, sys, other, "bob")
-	chat(t, sys, bike, "carl")
+	atDesk := sys.MustChat(t, "bob", other)
+	sys.MustChat(t, "carl", bike)
 
 	page := func(t *testing.T, user, query string) map[string]any {
 		return sys.MustCall(t, rest.MyPage, user, http.MethodGet, "/myPages?userId="+user+query, nil, http.StatusOK)
@@ -171,11 +171,11 @@ func TestGetMyPage(t *testing.T) {
 	assert.Equal(t, map[string]any{"itemId": item, "itemName": "TV", "itemStatus": "CREATED", "price": float64(1000),
 		"sellerId": "sally", "score": float64(0), "reviewCount": float64(0), "openChats": float64(0), "updatedAt": row()["updatedAt"]}, row())
 
-	rsvID := chat(t, sys, item, "bob")
-	chat(t, sys, item, "carl")
+	rsvID := sys.MustChat(t, "bob", item)
+	sys.MustChat(t, "carl", item)
 	assert.EqualValues(t, 2, row()["openChats"])
 	confirm(t, sys, rsvID)
-	payID := sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
+	payID := sys.MustPay(t, "bob", rsvID)
 	sys.MustCall(t, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4}, http.StatusCreated)
 
 	got := row()
@@ -213,10 +213,10 @@ func TestProjectorIdempotent(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := newItem(t, sys, "sally", "TV")
-	rsvID := chat(t, sys, item, "bob")
-	chat(t, sys, item, "carl")
+	rsvID := sys.MustChat(t, "bob", item)
+	sys.MustChat(t, "carl", item)
 	confirm(t, sys, rsvID)
-	sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+	sys.MustPay(t, "bob", rsvID)
 	before := snapshot(t, sys, "sally", "bob", "carl")
 	require.Equal(t, "SOLDOUT", before.rows[item]["itemStatus"])
 	require.EqualValues(t, 2, before.rows[item]["openChats"])
@@ -246,7 +246,7 @@ func TestProjectorPoison(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := newItem(t, sys, "sally", "TV")
-	rsvID := chat(t, sys, item, "bob")
+	rsvID := sys.MustChat(t, "bob", item)
 	before := snapshot(t, sys, "sally", "bob")
 
 	poison := func(typ events.Type, data any) cloudevents.Event {
@@ -300,22 +300,22 @@ func TestProjectorReplay(t *testing.T) {
 	wg.Wait()
 
 	sold := newItem(t, live, "sally", "TV")
-	rsv := chat(t, live, sold, "bob")
-	chat(t, live, sold, "carl")
+	rsv := live.MustChat(t, "bob", sold)
+	live.MustChat(t, "carl", sold)
 	confirm(t, live, rsv)
-	payID := live.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsv}, http.StatusCreated)["payId"].(string)
+	payID := live.MustPay(t, "bob", rsv)
 	live.MustCall(t, rest.CancelPayment, "bob", http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
-	live.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsv}, http.StatusCreated)
+	live.MustPay(t, "bob", rsv)
 	live.MustCall(t, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
 
 	released := newItem(t, live, "sally", "lamp")
-	gone := chat(t, live, released, "carl")
+	gone := live.MustChat(t, "carl", released)
 	confirm(t, live, gone)
 	live.MustCall(t, rest.ConfirmReservation, "sally", http.MethodDelete, "/reservations/"+gone, nil, http.StatusNoContent)
 	live.MustCall(t, rest.RegisterItem, "sally", http.MethodPatch, "/items/"+released, map[string]any{"name": "brass lamp", "price": 900}, http.StatusOK)
 
 	deleted := newItem(t, live, "ann", "desk")
-	chat(t, live, deleted, "bob")
+	live.MustChat(t, "bob", deleted)
 	live.MustCall(t, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+deleted, nil, http.StatusNoContent)
 	newItem(t, live, "bob", "bike")
 
@@ -416,19 +416,12 @@ func ids(list any, key string) []string {
 
 func newItem(t *testing.T, sys *boottest.System, seller, name string) string {
 	t.Helper()
-	body := map[string]any{"name": name, "category": "things", "price": 1000}
-	return sys.MustCall(t, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
-}
-
-func chat(t *testing.T, sys *boottest.System, item, buyer string) string {
-	t.Helper()
-	return sys.MustCall(t, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)["rsvId"].(string)
+	return sys.MustItem(t, seller, map[string]any{"name": name, "category": "things", "price": 1000})
 }
 
 // confirm has sally, the seller of every item confirmed here, fix the
 // meeting of rsvID.
 func confirm(t *testing.T, sys *boottest.System, rsvID string) {
 	t.Helper()
-	meeting := map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
-	sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting, http.StatusOK)
+	sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
 }

@@ -36,11 +36,8 @@ func TestOutboxRelay(t *testing.T) {
 
 	t.Run("broker down: commands answer 2xx and their events wait in the outbox", func(t *testing.T) {
 		outage.Begin()
-		itemID := created(t, sys, "register-item", seller, "/items", map[string]any{"name": "guitar", "category": "music", "price": 120_000})["itemId"].(string)
-		rsvID = created(t, sys, "request-chat", buyer, "/reservations", map[string]any{"itemId": itemID})["rsvId"].(string)
-		res := sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID, meeting)
-		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-		payID := created(t, sys, "pay", buyer, "/payments", map[string]any{"rsvId": rsvID})["payId"].(string)
+		var itemID, payID string
+		itemID, rsvID, payID = sys.MustPaidDeal(t, seller, buyer, map[string]any{"name": "guitar", "category": "music", "price": 120_000}, meeting)
 
 		assert.Empty(t, sys.Events(), "the broker got nothing")
 		var err error
@@ -59,10 +56,10 @@ func TestOutboxRelay(t *testing.T) {
 
 		// Confirmations of many chats on one item race; the losers may
 		// lose in their own transaction, after writing their event ops.
-		contestedID := created(t, sys, "register-item", seller, "/items", map[string]any{"name": "drum", "category": "music", "price": 1})["itemId"].(string)
+		contestedID := sys.MustItem(t, seller, map[string]any{"name": "drum", "category": "music", "price": 1})
 		var chats []string
 		for _, b := range []string{"b1", "b2", "b3", "b4", "b5", "b6"} {
-			chats = append(chats, created(t, sys, "request-chat", b, "/reservations", map[string]any{"itemId": contestedID})["rsvId"].(string))
+			chats = append(chats, sys.MustChat(t, b, contestedID))
 		}
 		statuses := confirmAtOnce(t, sys, chats)
 		won := 0
@@ -70,9 +67,9 @@ func TestOutboxRelay(t *testing.T) {
 			switch status {
 			case http.StatusOK:
 				won++
-				assert.Equal(t, "CONFIRMED", reservation(t, sys, chats[i])["rsvStatus"])
+				assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, chats[i])["rsvStatus"])
 			case http.StatusConflict:
-				assert.Equal(t, "CREATED", reservation(t, sys, chats[i])["rsvStatus"], "a loser changed nothing")
+				assert.Equal(t, "CREATED", sys.MustGetReservation(t, seller, chats[i])["rsvStatus"], "a loser changed nothing")
 			default:
 				t.Errorf("confirmation %d answered %d", i, status)
 			}
@@ -130,7 +127,7 @@ func TestOutboxRelay(t *testing.T) {
 
 	t.Run("broker back: commands publish at once again", func(t *testing.T) {
 		published := len(sys.Events())
-		newID := created(t, sys, "register-item", seller, "/items", map[string]any{"name": "amp", "category": "music", "price": 5})["itemId"].(string)
+		newID := sys.MustItem(t, seller, map[string]any{"name": "amp", "category": "music", "price": 5})
 		evs := sys.Events()[published:]
 		assert.Equal(t, []string{"item.registered " + newID}, facts(evs))
 		pending, err := sys.Store.PendingEvents(ctx, 0)
@@ -147,20 +144,17 @@ func TestOutboxRelayEffects(t *testing.T) {
 	t.Parallel()
 	outage := &boottest.SinkOutage{}
 	sys := boottest.NewSystem(t, boottest.WithSinkOutage(outage))
-	itemID := created(t, sys, "register-item", seller, "/items", map[string]any{"name": "piano", "category": "music", "price": 900_000})["itemId"].(string)
-	rsvID := created(t, sys, "request-chat", buyer, "/reservations", map[string]any{"itemId": itemID})["rsvId"].(string)
-	res := sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID, meeting)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	itemID, rsvID := sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "piano", "category": "music", "price": 900_000}, meeting)
 
 	outage.Begin()
-	payID := created(t, sys, "pay", buyer, "/payments", map[string]any{"rsvId": rsvID})["payId"].(string)
-	assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"], "the policies have not heard of the payment yet")
-	assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+	payID := sys.MustPay(t, buyer, rsvID)
+	assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"], "the policies have not heard of the payment yet")
+	assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 
 	outage.End()
 	assert.Equal(t, http.StatusOK, sys.Deliver(t, "outbox-relay", tick()))
-	assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
-	assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+	assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+	assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 	assert.Equal(t, []string{"payment.approved " + payID, "reservation.completed " + rsvID, "item.soldout " + itemID},
 		facts(sys.Events()[len(sys.Events())-3:]), "the payment, then what it caused, each once")
 	assert.Len(t, sys.EventsOf(events.PaymentApproved), 1)
@@ -169,7 +163,7 @@ func TestOutboxRelayEffects(t *testing.T) {
 	assert.Empty(t, facts(pending), "the outbox is empty")
 }
 
-var meeting = map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-07-01", "rsvTime": "19:00", "rsvPlace": "Seongsu"}
+var meeting = boottest.Meeting("2026-07-01", "19:00", "Seongsu")
 
 // tick is the event a PingSource sends on the relay's schedule.
 func tick() cloudevents.Event {
@@ -234,27 +228,4 @@ func ids(evs []cloudevents.Event) []string {
 		out = append(out, e.ID())
 	}
 	return out
-}
-
-// created POSTs body to path on the function fn as user and returns the
-// resource it created.
-func created(t *testing.T, sys *boottest.System, fn, user, path string, body any) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL[fn], user, http.MethodPost, path, body)
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	return res.JSON(t)
-}
-
-func reservation(t *testing.T, sys *boottest.System, rsvID string) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL["request-chat"], seller, http.MethodGet, "/reservations/"+rsvID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return res.JSON(t)
-}
-
-func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return res.JSON(t)
 }

@@ -42,8 +42,8 @@ func TestPostPayments(t *testing.T) {
 		assert.Equal(t, buyer, p["buyerId"])
 		assert.NotContains(t, p, "cancelledAt")
 
-		assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
-		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 		for _, typ := range []events.Type{events.PaymentApproved, events.ReservationCompleted, events.ItemSoldOut} {
 			assert.Equal(t, 1, eventsAbout(sys, typ, itemID), "%s events", typ)
 		}
@@ -60,17 +60,14 @@ func TestPostPayments(t *testing.T) {
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		assert.Equal(t, "APPROVED", res.JSON(t)["status"])
 		assert.EqualValues(t, 0, res.JSON(t)["amount"], "a give-away costs nothing")
-		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 	})
 
 	t.Run("refusals change nothing", func(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID := confirmedDeal(t, sys, 30_000)
 		otherItemID, _ := confirmedDeal(t, sys, 10)
-		// A back-up buyer's chat on the reserved item, still CREATED.
-		res := sys.Do(t, sys.URL["request-chat"], "carl", http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
-		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-		openRsvID := res.JSON(t)["rsvId"].(string)
+		openRsvID := sys.MustChat(t, "carl", itemID) // a back-up buyer's chat on the reserved item, still CREATED
 
 		for _, tc := range []struct {
 			name   string
@@ -107,9 +104,9 @@ func TestPostPayments(t *testing.T) {
 		}
 
 		assert.Equal(t, 0, eventsAbout(sys, events.PaymentApproved, itemID))
-		assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
-		assert.Equal(t, "CREATED", reservation(t, sys, openRsvID)["rsvStatus"])
-		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "CREATED", sys.MustGetReservation(t, seller, openRsvID)["rsvStatus"])
+		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
 }
 
@@ -194,8 +191,8 @@ func TestPaymentRaces(t *testing.T) {
 		}
 		assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, statuses)
 		assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID))
-		assert.Equal(t, "COMPLETED", reservation(t, sys, rsvID)["rsvStatus"])
-		assert.Equal(t, "SOLDOUT", item(t, sys, itemID)["status"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 	})
 
 	t.Run("concurrent retries of one Idempotency-Key: one effect, one answer", func(t *testing.T) {
@@ -229,32 +226,8 @@ func TestPaymentRaces(t *testing.T) {
 // route. It returns the item's and the reservation's ids.
 func confirmedDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID string) {
 	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "TV", "category": "electronics", "price": price})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	itemID = res.JSON(t)["itemId"].(string)
-	res = sys.Do(t, sys.URL["request-chat"], buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	rsvID = res.JSON(t)["rsvId"].(string)
-	res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
-		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"})
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return itemID, rsvID
-}
-
-// reservation reads a reservation as its seller sees it.
-func reservation(t *testing.T, sys *boottest.System, rsvID string) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL["request-chat"], seller, http.MethodGet, "/reservations/"+rsvID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return res.JSON(t)
-}
-
-// item reads an item as anyone sees it.
-func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return res.JSON(t)
+	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "TV", "category": "electronics", "price": price},
+		boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
 }
 
 // eventsAbout counts the published events about one item of type typ,

@@ -176,13 +176,12 @@ func TestPostItems(t *testing.T) {
 func TestGetItems(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	lamp := mustItem(t, sys, "ann", map[string]any{"name": "Vintage Lamp", "category": "furniture", "price": 20000})
-	desk := mustItem(t, sys, "ann", map[string]any{"name": "Desk", "category": "furniture", "price": 50000, "description": "fits a LAMP too"})
-	tv := mustItem(t, sys, "ann", map[string]any{"name": "TV", "category": "electronics", "price": 90000})
-	radio := mustItem(t, sys, "ben", map[string]any{"name": "Radio", "category": "electronics", "price": 7000})
-	book := mustItem(t, sys, "ben", map[string]any{"name": "Go book", "category": "books", "price": 0})
-	rsvID := sys.MustCall(t, rest.RequestChat, "cat", http.MethodPost, "/reservations", map[string]any{"itemId": tv}, http.StatusCreated)["rsvId"].(string)
-	sys.MustCall(t, rest.ConfirmReservation, "ann", http.MethodPatch, "/reservations/"+rsvID, meeting(), http.StatusOK)
+	lamp := sys.MustItem(t, "ann", map[string]any{"name": "Vintage Lamp", "category": "furniture", "price": 20000})
+	desk := sys.MustItem(t, "ann", map[string]any{"name": "Desk", "category": "furniture", "price": 50000, "description": "fits a LAMP too"})
+	tv := sys.MustItem(t, "ann", map[string]any{"name": "TV", "category": "electronics", "price": 90000})
+	radio := sys.MustItem(t, "ben", map[string]any{"name": "Radio", "category": "electronics", "price": 7000})
+	book := sys.MustItem(t, "ben", map[string]any{"name": "Go book", "category": "books", "price": 0})
+	sys.MustConfirm(t, "ann", sys.MustChat(t, "cat", tv), meeting()) // tv is RESERVED
 
 	for _, tc := range []struct {
 		query string
@@ -277,7 +276,7 @@ func TestGetItems(t *testing.T) {
 func TestGetItem(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	id := mustItem(t, sys, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
+	id := sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
 
 	res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/"+id, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
@@ -301,7 +300,7 @@ func TestPatchItem(t *testing.T) {
 		return sys.Do(t, sys.URL[rest.RegisterItem], user, http.MethodPatch, "/items/"+id, body)
 	}
 	newItem := func(t *testing.T) string {
-		return mustItem(t, sys, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000, "region": "seoul/mapo"})
+		return sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000, "region": "seoul/mapo"})
 	}
 
 	t.Run("the seller changes what the patch sets", func(t *testing.T) {
@@ -315,7 +314,7 @@ func TestPatchItem(t *testing.T) {
 		assert.Equal(t, "TV", item["name"], "fields the patch leaves out keep their value")
 		assert.Equal(t, "seoul/mapo", item["region"])
 		assert.Equal(t, "CREATED", item["status"])
-		got := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+		got := sys.MustGetItem(t, id)
 		assert.Equal(t, item, got, "the change is stored")
 	})
 
@@ -323,7 +322,7 @@ func TestPatchItem(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
 		patch(t, "mallory", id, map[string]any{"price": 1}).RequireProblem(t, http.StatusForbidden)
-		got := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+		got := sys.MustGetItem(t, id)
 		assert.EqualValues(t, 1000, got["price"], "the item is unchanged")
 	})
 
@@ -354,7 +353,7 @@ func TestPatchItem(t *testing.T) {
 			t.Parallel()
 			id := newItem(t)
 			patch(t, "sally", id, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
-			got := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)
+			got := sys.MustGetItem(t, id)
 			assert.Equal(t, "TV", got["name"])
 			assert.EqualValues(t, 1000, got["price"])
 			assert.Equal(t, "CREATED", got["status"])
@@ -369,14 +368,14 @@ func TestDeleteItem(t *testing.T) {
 		return sys.Do(t, sys.URL[rest.RegisterItem], user, http.MethodDelete, "/items/"+id, nil)
 	}
 	newItem := func(t *testing.T) string {
-		return mustItem(t, sys, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
+		return sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
 	}
 	status := func(t *testing.T, id string) string {
-		return sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+id, nil, http.StatusOK)["status"].(string)
+		return sys.MustGetItem(t, id)["status"].(string)
 	}
 	confirmed := func(t *testing.T, id string) string {
-		rsvID := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id}, http.StatusCreated)["rsvId"].(string)
-		sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+rsvID, meeting(), http.StatusOK)
+		rsvID := sys.MustChat(t, "bob", id)
+		sys.MustConfirm(t, "sally", rsvID, meeting())
 		return rsvID
 	}
 
@@ -393,7 +392,7 @@ func TestDeleteItem(t *testing.T) {
 	t.Run("an item with open chats that is not reserved can go", func(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
-		sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id}, http.StatusCreated)
+		sys.MustChat(t, "bob", id)
 		require.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
 	})
 
@@ -429,7 +428,7 @@ func TestDeleteItem(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
 		rsvID := confirmed(t, id)
-		sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
+		sys.MustPay(t, "bob", rsvID)
 		require.Equal(t, "SOLDOUT", status(t, id))
 		del(t, "sally", id).RequireProblem(t, http.StatusConflict)
 		assert.Equal(t, "SOLDOUT", status(t, id), "the item is still there")
@@ -443,11 +442,6 @@ func TestDeleteItem(t *testing.T) {
 		require.Equal(t, "CREATED", status(t, id))
 		assert.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
 	})
-}
-
-func mustItem(t *testing.T, sys *boottest.System, seller string, body map[string]any) string {
-	t.Helper()
-	return sys.MustCall(t, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
 }
 
 // listItems reads one page of GET /items?query of up to 200 items.
@@ -486,7 +480,7 @@ func photos(n int) []string {
 }
 
 func meeting() map[string]any {
-	return map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
+	return boottest.Meeting("2026-12-01", "18:30", "Hapjeong station")
 }
 
 // signedToken makes a bearer token the way boottest's Auth does, with any

@@ -70,17 +70,17 @@ func TestPostReservations(t *testing.T) {
 	t.Run("a buyer whose chat was deleted may ask again", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
-		first := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
-		sys.MustCall(t, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+first["rsvId"].(string), nil, http.StatusNoContent)
-		again := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
-		assert.NotEqual(t, first["rsvId"], again["rsvId"])
+		first := sys.MustChat(t, "bob", item)
+		sys.MustCall(t, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+first, nil, http.StatusNoContent)
+		again := sys.MustChat(t, "bob", item)
+		assert.NotEqual(t, first, again)
 	})
 
 	t.Run("a RESERVED item takes back-up buyers", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
 		confirmed(t, sys, item, "bob")
-		require.Equal(t, "RESERVED", itemStatus(t, sys, item))
+		require.Equal(t, "RESERVED", sys.MustGetItem(t, item)["status"])
 		res := post(t, "carl", map[string]any{"itemId": item})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		assert.Equal(t, "CREATED", res.JSON(t)["rsvStatus"])
@@ -90,8 +90,8 @@ func TestPostReservations(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
 		rsvID := confirmed(t, sys, item, "bob")
-		sys.MustCall(t, rest.Pay, "bob", http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)
-		require.Equal(t, "SOLDOUT", itemStatus(t, sys, item))
+		sys.MustPay(t, "bob", rsvID)
+		require.Equal(t, "SOLDOUT", sys.MustGetItem(t, item)["status"])
 		post(t, "carl", map[string]any{"itemId": item}).RequireProblem(t, http.StatusConflict)
 		assert.Len(t, requested(sys, item), 1, "no reservation was opened")
 	})
@@ -111,7 +111,7 @@ func TestPostReservations(t *testing.T) {
 	t.Run("404 for a deleted item, also to a buyer who chatted on it", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
-		sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
+		sys.MustChat(t, "bob", item)
 		sys.MustCall(t, rest.RegisterItem, "sally", http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
 		post(t, "bob", map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
 		post(t, "carl", map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
@@ -168,7 +168,7 @@ func TestGetReservation(t *testing.T) {
 	id := rsv["rsvId"].(string)
 
 	for _, user := range []string{"bob", "sally"} {
-		got := sys.MustCall(t, rest.RequestChat, user, http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+		got := sys.MustGetReservation(t, user, id)
 		assert.Equal(t, rsv, got, "%s sees the reservation", user)
 	}
 	sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusForbidden)
@@ -177,7 +177,7 @@ func TestGetReservation(t *testing.T) {
 
 	sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+id,
 		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30"}, http.StatusOK)
-	got := sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+	got := sys.MustGetReservation(t, "bob", id)
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
 	assert.Equal(t, "2026-12-01", got["rsvDate"])
 	assert.Equal(t, "18:30", got["rsvTime"])
@@ -189,7 +189,7 @@ func TestMessages(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	item := mustItem(t, sys, "sally")
 	open := func(t *testing.T, buyer string) string {
-		return sys.MustCall(t, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)["rsvId"].(string)
+		return sys.MustChat(t, buyer, item)
 	}
 	post := func(t *testing.T, user, rsvID string, body any) boottest.Response {
 		return sys.Do(t, sys.URL[rest.RequestChat], user, http.MethodPost, "/reservations/"+rsvID+"/messages", body)
@@ -355,7 +355,7 @@ func TestRequestChatRace(t *testing.T) {
 	require.Len(t, evs, 1, "exactly one reservation.requested")
 	for id := range ids {
 		assert.Equal(t, id, evs[0].Subject())
-		sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+id, nil, http.StatusOK)
+		sys.MustGetReservation(t, "bob", id)
 	}
 	row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
 	assert.EqualValues(t, 1, row["openChats"], "MyPage counts one open chat")
@@ -363,22 +363,16 @@ func TestRequestChatRace(t *testing.T) {
 
 func mustItem(t *testing.T, sys *boottest.System, seller string) string {
 	t.Helper()
-	body := map[string]any{"name": "TV", "category": "electronics", "price": 50000}
-	return sys.MustCall(t, rest.RegisterItem, seller, http.MethodPost, "/items", body, http.StatusCreated)["itemId"].(string)
+	return sys.MustItem(t, seller, map[string]any{"name": "TV", "category": "electronics", "price": 50000})
 }
 
-// confirmed opens buyer's chat on item and has its seller confirm it.
+// confirmed opens buyer's chat on item and has its seller, sally (the
+// seller of every item confirmed here), confirm it.
 func confirmed(t *testing.T, sys *boottest.System, item, buyer string) string {
 	t.Helper()
-	rsv := sys.MustCall(t, rest.RequestChat, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item}, http.StatusCreated)
-	meeting := map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "station"}
-	sys.MustCall(t, rest.ConfirmReservation, rsv["sellerId"].(string), http.MethodPatch, "/reservations/"+rsv["rsvId"].(string), meeting, http.StatusOK)
-	return rsv["rsvId"].(string)
-}
-
-func itemStatus(t *testing.T, sys *boottest.System, item string) string {
-	t.Helper()
-	return sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items/"+item, nil, http.StatusOK)["status"].(string)
+	rsvID := sys.MustChat(t, buyer, item)
+	sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
+	return rsvID
 }
 
 // requested returns the reservation.requested events of item.

@@ -55,7 +55,7 @@ func TestReservationPolicy(t *testing.T) {
 		} {
 			res := step.do()
 			require.Less(t, res.Status, 300, "%s: %s", step.name, res.Body)
-			require.Equal(t, step.rsvStatus, reservation(t, sys, rsvID)["rsvStatus"], step.name)
+			require.Equal(t, step.rsvStatus, sys.MustGetReservation(t, seller, rsvID)["rsvStatus"], step.name)
 
 			// Every payment fact so far, the old ones included: an approval
 			// of a cancelled payment must not complete the reservation again.
@@ -68,7 +68,7 @@ func TestReservationPolicy(t *testing.T) {
 		}
 		assert.Len(t, ofItem(sys.EventsOf(events.ReservationCompleted), itemID), 2)
 		assert.Len(t, ofItem(sys.EventsOf(events.ReservationReopened), itemID), 2)
-		assert.Equal(t, "RESERVED", item(t, sys, itemID)["status"])
+		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
 
 	t.Run("poison answers 400 and changes nothing", func(t *testing.T) {
@@ -114,18 +114,15 @@ func TestReservationPolicy(t *testing.T) {
 				assert.Equal(t, before, snapshot(t, sys, rsvID, itemID))
 			})
 		}
-		assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
 	})
 
 	t.Run("stale facts answer 200 and change nothing", func(t *testing.T) {
 		itemID, rsvID := confirmedDeal(t, sys)
 		// A back-up buyer's chat on the same item, never confirmed.
-		res := sys.Do(t, sys.URL["request-chat"], "carl", http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
-		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-		openRsvID := res.JSON(t)["rsvId"].(string)
+		openRsvID := sys.MustChat(t, "carl", itemID)
 		paidItemID, paidRsvID := confirmedDeal(t, sys)
-		res = sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": paidRsvID})
-		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		sys.MustPay(t, buyer, paidRsvID)
 
 		payment := func(payID, rsvID, itemID, status string) *events.Payment {
 			return &events.Payment{PayID: payID, RsvID: rsvID, ItemID: itemID, BuyerID: buyer, SellerID: seller, Amount: 1, Status: status}
@@ -154,9 +151,9 @@ func TestReservationPolicy(t *testing.T) {
 				assert.Equal(t, before, snapshot(t, sys, tc.rsvID, tc.itemID))
 			})
 		}
-		assert.Equal(t, "CONFIRMED", reservation(t, sys, rsvID)["rsvStatus"])
-		assert.Equal(t, "CREATED", reservation(t, sys, openRsvID)["rsvStatus"])
-		assert.Equal(t, "COMPLETED", reservation(t, sys, paidRsvID)["rsvStatus"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "CREATED", sys.MustGetReservation(t, seller, openRsvID)["rsvStatus"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, paidRsvID)["rsvStatus"])
 	})
 }
 
@@ -188,34 +185,12 @@ func body(t *testing.T, sys *boottest.System, fn, user, path string) string {
 	return string(res.Body)
 }
 
-func reservation(t *testing.T, sys *boottest.System, rsvID string) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL["request-chat"], seller, http.MethodGet, "/reservations/"+rsvID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return res.JSON(t)
-}
-
-func item(t *testing.T, sys *boottest.System, itemID string) map[string]any {
-	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return res.JSON(t)
-}
-
 // confirmedDeal lists an item for seller, opens buyer's chat on it and
 // lets the seller confirm it, through the functions that own the routes.
 func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
 	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "sofa", "category": "furniture", "price": 80_000})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	itemID = res.JSON(t)["itemId"].(string)
-	res = sys.Do(t, sys.URL["request-chat"], buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	rsvID = res.JSON(t)["rsvId"].(string)
-	res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
-		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-08-15", "rsvTime": "10:30", "rsvPlace": "Itaewon"})
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return itemID, rsvID
+	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "sofa", "category": "furniture", "price": 80_000},
+		boottest.Meeting("2026-08-15", "10:30", "Itaewon"))
 }
 
 func ofItem(evs []cloudevents.Event, itemID string) []cloudevents.Event {

@@ -50,7 +50,8 @@ func TestWriteReview(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodDelete, "/reservations/"+rsvID, nil)
 		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
-		rsv2ID, _ := pay(t, sys, seller, "carl", itemID)
+		rsv2ID := confirm(t, sys, seller, "carl", itemID)
+		sys.MustPay(t, "carl", rsv2ID)
 		res = sys.Do(t, review, "carl", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv2ID, "score": 2})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		assertScore(t, sys, itemID, 3.5, 2)
@@ -141,9 +142,7 @@ func TestWriteReview(t *testing.T) {
 	t.Run("refusals change nothing", func(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID, _ := paidDeal(t, sys, seller, buyer)
-		res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "lamp", "category": "home", "price": 1})
-		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-		confirmedRsvID := confirm(t, sys, seller, buyer, res.JSON(t)["itemId"].(string))
+		confirmedRsvID := confirm(t, sys, seller, buyer, sys.MustItem(t, seller, map[string]any{"name": "lamp", "category": "home", "price": 1}))
 
 		for _, tc := range []struct {
 			name, user string
@@ -196,9 +195,7 @@ func postReview(base, token, body string) (int, error) {
 // assertScore checks an item's mean score and review count.
 func assertScore(t *testing.T, sys *boottest.System, itemID string, score float64, count int) {
 	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	it := res.JSON(t)
+	it := sys.MustGetItem(t, itemID)
 	assert.InDelta(t, score, it["score"], 1e-9, "score of item %s", itemID)
 	assert.EqualValues(t, count, it["reviewCount"], "reviewCount of item %s", itemID)
 }
@@ -208,35 +205,19 @@ func assertScore(t *testing.T, sys *boottest.System, itemID string, score float6
 // the reservation's and the payment's ids.
 func paidDeal(t *testing.T, sys *boottest.System, seller, buyer string) (itemID, rsvID, payID string) {
 	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], seller, http.MethodPost, "/items", map[string]any{"name": "desk", "category": "furniture", "price": 25_000})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	itemID = res.JSON(t)["itemId"].(string)
-	rsvID, payID = pay(t, sys, seller, buyer, itemID)
-	return itemID, rsvID, payID
-}
-
-// pay lets buyer reserve itemID, seller confirm and buyer pay; it returns
-// the reservation's and the payment's ids.
-func pay(t *testing.T, sys *boottest.System, seller, buyer, itemID string) (rsvID, payID string) {
-	t.Helper()
-	rsvID = confirm(t, sys, seller, buyer, itemID)
-	res := sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	return rsvID, res.JSON(t)["payId"].(string)
+	return sys.MustPaidDeal(t, seller, buyer, map[string]any{"name": "desk", "category": "furniture", "price": 25_000}, meeting())
 }
 
 // confirm lets buyer open a chat on itemID and seller confirm it; it
 // returns the reservation's id.
 func confirm(t *testing.T, sys *boottest.System, seller, buyer, itemID string) string {
 	t.Helper()
-	res := sys.Do(t, sys.URL["request-chat"], buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	rsvID := res.JSON(t)["rsvId"].(string)
-	res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodPatch, "/reservations/"+rsvID,
-		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-10-10", "rsvTime": "12:00", "rsvPlace": "Sinchon"})
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	rsvID := sys.MustChat(t, buyer, itemID)
+	sys.MustConfirm(t, seller, rsvID, meeting())
 	return rsvID
 }
+
+func meeting() map[string]any { return boottest.Meeting("2026-10-10", "12:00", "Sinchon") }
 
 // data decodes the JSON data of an event.
 func data(t *testing.T, e cloudevents.Event) map[string]any {
