@@ -54,16 +54,16 @@ func TestCancelPayment(t *testing.T) {
 
 			assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
 			assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"], "the confirmed reservation still holds the item")
-			assert.Equal(t, 1, eventsAbout(sys, events.PaymentCancelled, itemID))
-			assert.Equal(t, 1, eventsAbout(sys, events.ReservationReopened, itemID))
-			assert.Equal(t, 2, eventsAbout(sys, events.ItemReserved, itemID), "reserved when confirmed and again when cancelled")
-			published := eventsAbout(sys, "", itemID)
+			assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentCancelled, itemID))
+			assert.Equal(t, 1, sys.CountEventsAbout(events.ReservationReopened, itemID))
+			assert.Equal(t, 2, sys.CountEventsAbout(events.ItemReserved, itemID), "reserved when confirmed and again when cancelled")
+			published := sys.CountEventsAbout("", itemID)
 
 			again := sys.Do(t, cancel, tc.user, tc.method, "/payments/"+payID, tc.body(itemID, rsvID))
 			require.Equal(t, http.StatusOK, again.Status, "cancelling again: %s", again.Body)
 			assert.Equal(t, p, again.JSON(t), "cancelling again answers the cancelled payment")
-			assert.Equal(t, 1, eventsAbout(sys, events.PaymentCancelled, itemID), "cancelling again publishes nothing")
-			assert.Equal(t, published, eventsAbout(sys, "", itemID))
+			assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentCancelled, itemID), "cancelling again publishes nothing")
+			assert.Equal(t, published, sys.CountEventsAbout("", itemID))
 		})
 	}
 
@@ -81,7 +81,7 @@ func TestCancelPayment(t *testing.T) {
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "DELETED", sys.MustGetPayment(t, buyer, payID)["status"], "the cancelled payment stays cancelled")
-		assert.Equal(t, 2, eventsAbout(sys, events.ItemSoldOut, itemID))
+		assert.Equal(t, 2, sys.CountEventsAbout(events.ItemSoldOut, itemID))
 	})
 
 	t.Run("concurrent cancels by both sides: each answers the cancelled payment", func(t *testing.T) {
@@ -108,7 +108,7 @@ func TestCancelPayment(t *testing.T) {
 				assert.Equal(t, "DELETED", a.JSON(t)["status"])
 			}
 		}
-		assert.Equal(t, 1, eventsAbout(sys, events.PaymentCancelled, itemID))
+		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentCancelled, itemID))
 		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
@@ -144,7 +144,7 @@ func TestCancelPayment(t *testing.T) {
 		assert.Equal(t, "APPROVED", sys.MustGetPayment(t, buyer, payID)["status"])
 		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
-		assert.Equal(t, 0, eventsAbout(sys, events.PaymentCancelled, itemID))
+		assert.Equal(t, 0, sys.CountEventsAbout(events.PaymentCancelled, itemID))
 	})
 }
 
@@ -155,18 +155,6 @@ func paidDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID, pay
 	t.Helper()
 	return sys.MustPaidDeal(t, seller, buyer, map[string]any{"name": "bike", "category": "sports", "price": price},
 		boottest.Meeting("2026-11-02", "09:00", "Mangwon market"))
-}
-
-// eventsAbout counts the published events about one item of type typ,
-// or of any type when typ is "".
-func eventsAbout(sys *boottest.System, typ events.Type, itemID string) int {
-	n := 0
-	for _, e := range sys.Events() {
-		if e.Extensions()[events.PartitionKeyExtension] == itemID && (typ == "" || e.Type() == string(typ)) {
-			n++
-		}
-	}
-	return n
 }
 
 // do sends a request without a body with a bearer token, from any goroutine.

@@ -43,8 +43,8 @@ func TestPatchReservation(t *testing.T) {
 
 		item := d.item(t)
 		assert.Equal(t, "RESERVED", item["status"])
-		assert.Len(t, ofItem(sys, events.ItemReserved, d.id), 1)
-		assert.Len(t, ofItem(sys, events.ReservationConfirmed, d.id), 1)
+		assert.Len(t, sys.EventsAbout(events.ItemReserved, d.id), 1)
+		assert.Len(t, sys.EventsAbout(events.ReservationConfirmed, d.id), 1)
 	})
 
 	t.Run("confirming again moves the meeting", func(t *testing.T) {
@@ -58,8 +58,8 @@ func TestPatchReservation(t *testing.T) {
 		assert.Equal(t, "09:05", res.JSON(t)["rsvTime"])
 		assert.Equal(t, "cafe", res.JSON(t)["rsvPlace"])
 		assert.Equal(t, "RESERVED", d.item(t)["status"])
-		assert.Len(t, ofItem(sys, events.ReservationConfirmed, d.id), 2, "each confirmation is a fact")
-		assert.Len(t, ofItem(sys, events.ItemReserved, d.id), 1, "the item was reserved once")
+		assert.Len(t, sys.EventsAbout(events.ReservationConfirmed, d.id), 2, "each confirmation is a fact")
+		assert.Len(t, sys.EventsAbout(events.ItemReserved, d.id), 1, "the item was reserved once")
 		row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
 		assert.Equal(t, "2026-12-02", row["rsvDate"], "MyPage shows the moved meeting")
 		assert.Equal(t, "cafe", row["rsvPlace"])
@@ -144,7 +144,7 @@ func TestPatchReservation(t *testing.T) {
 			rsvID := d.chat(t, "bob")
 			patch(t, "sally", rsvID, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
 			assert.Equal(t, "CREATED", d.item(t)["status"], "nothing was reserved")
-			assert.Empty(t, ofItem(sys, events.ReservationConfirmed, d.id))
+			assert.Empty(t, sys.EventsAbout(events.ReservationConfirmed, d.id))
 		})
 	}
 }
@@ -169,7 +169,7 @@ func TestDeleteReservation(t *testing.T) {
 		assert.Empty(t, res.Body)
 		gone(t, rsvID)
 		assert.Equal(t, "CREATED", d.item(t)["status"])
-		assert.Empty(t, ofItem(sys, events.ItemReleased, d.id), "a chat that held nothing releases nothing")
+		assert.Empty(t, sys.EventsAbout(events.ItemReleased, d.id), "a chat that held nothing releases nothing")
 		del(t, "bob", rsvID).RequireProblem(t, http.StatusNotFound)
 	})
 
@@ -184,7 +184,7 @@ func TestDeleteReservation(t *testing.T) {
 			gone(t, rsvID)
 			item := d.item(t)
 			assert.Equal(t, "CREATED", item["status"], "the item policy put the item on sale again")
-			assert.Len(t, ofItem(sys, events.ItemReleased, d.id), 1)
+			assert.Len(t, sys.EventsAbout(events.ItemReleased, d.id), 1)
 			row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
 			assert.Equal(t, "CREATED", row["itemStatus"])
 			assert.Empty(t, row["rsvId"])
@@ -203,7 +203,7 @@ func TestDeleteReservation(t *testing.T) {
 		backup := d.chat(t, "carl")
 		require.Equal(t, http.StatusNoContent, del(t, "carl", backup).Status)
 		assert.Equal(t, held, holder(t, sys, d.id))
-		assert.Empty(t, ofItem(sys, events.ItemReleased, d.id))
+		assert.Empty(t, sys.EventsAbout(events.ItemReleased, d.id))
 	})
 
 	t.Run("409 when COMPLETED", func(t *testing.T) {
@@ -295,10 +295,10 @@ func TestConfirmRace(t *testing.T) {
 	item := d.item(t)
 	assert.Equal(t, "RESERVED", item["status"])
 	assert.Equal(t, winner, holder(t, sys, d.id))
-	confirmedEvents := ofItem(sys, events.ReservationConfirmed, d.id)
+	confirmedEvents := sys.EventsAbout(events.ReservationConfirmed, d.id)
 	require.Len(t, confirmedEvents, 1, "one reservation.confirmed")
-	assert.Equal(t, winner, confirmedEvents[0])
-	assert.Len(t, ofItem(sys, events.ItemReserved, d.id), 1, "one item.reserved")
+	assert.Equal(t, winner, confirmedEvents[0].Subject())
+	assert.Len(t, sys.EventsAbout(events.ItemReserved, d.id), 1, "one item.reserved")
 	for _, rsvID := range rsvIDs {
 		want := "CREATED"
 		if rsvID == winner {
@@ -349,8 +349,8 @@ func (d deal) item(t *testing.T) map[string]any {
 func holder(t *testing.T, sys *boottest.System, itemID string) string {
 	t.Helper()
 	var rsvID string
-	for _, e := range sys.Events() {
-		if e.Extensions()[events.PartitionKeyExtension] != itemID || !strings.HasPrefix(e.Type(), "carrot.item.") {
+	for _, e := range sys.EventsAbout("", itemID) {
+		if !strings.HasPrefix(e.Type(), "carrot.item.") {
 			continue
 		}
 		var p events.Item
@@ -362,17 +362,6 @@ func holder(t *testing.T, sys *boottest.System, itemID string) string {
 	row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)
 	assert.Equal(t, rsvID, row["rsvId"], "MyPage agrees on the holder")
 	return rsvID
-}
-
-// ofItem returns the subjects of the events of type typ about itemID.
-func ofItem(sys *boottest.System, typ events.Type, itemID string) []string {
-	var out []string
-	for _, e := range sys.EventsOf(typ) {
-		if e.Extensions()[events.PartitionKeyExtension] == itemID {
-			out = append(out, e.Subject())
-		}
-	}
-	return out
 }
 
 func withStatus(status string) map[string]any {

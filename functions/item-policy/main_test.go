@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
@@ -59,7 +56,7 @@ func TestItemPolicy(t *testing.T) {
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 		assert.EqualValues(t, 1, sys.MustGetItem(t, itemID)["reviewCount"], "review.written scored once")
 		assert.EqualValues(t, 4, sys.MustGetItem(t, itemID)["score"])
-		assert.Len(t, ofItem(sys.EventsOf(events.ItemScored), itemID), 1)
+		assert.Len(t, sys.EventsAbout(events.ItemScored, itemID), 1)
 
 		// The reservation that held a second item goes away.
 		item2ID, rsv2ID := confirmedDeal(t, sys)
@@ -79,16 +76,16 @@ func TestItemPolicy(t *testing.T) {
 			name string
 			e    cloudevents.Event
 		}{
-			{"an unknown type", rawEvent(t, "carrot.reservation.paid.v1", completed)},
-			{"a type of another consumer", rawEvent(t, string(events.PaymentApproved), completed)},
-			{"data that is not an object", rawEvent(t, string(events.ReservationCompleted), []int{1, 2})},
-			{"data of the wrong types", rawEvent(t, string(events.ReservationCompleted), map[string]any{"rsvId": 7, "itemId": true})},
-			{"the payload of another fact", rawEvent(t, string(events.ReservationCompleted), review)},
-			{"no rsvId", rawEvent(t, string(events.ReservationCompleted), with(completed, "rsvId", nil))},
-			{"no itemId", rawEvent(t, string(events.ReservationCompleted), with(completed, "itemId", nil))},
-			{"no rsvStatus", rawEvent(t, string(events.ReservationCompleted), with(completed, "rsvStatus", nil))},
-			{"a review scored 9", rawEvent(t, string(events.ReviewWritten), with(review, "score", 9))},
-			{"a review without reviewId", rawEvent(t, string(events.ReviewWritten), with(review, "reviewId", ""))},
+			{"an unknown type", boottest.RawEvent(t, "carrot.reservation.paid.v1", completed)},
+			{"a type of another consumer", boottest.RawEvent(t, string(events.PaymentApproved), completed)},
+			{"data that is not an object", boottest.RawEvent(t, string(events.ReservationCompleted), []int{1, 2})},
+			{"data of the wrong types", boottest.RawEvent(t, string(events.ReservationCompleted), map[string]any{"rsvId": 7, "itemId": true})},
+			{"the payload of another fact", boottest.RawEvent(t, string(events.ReservationCompleted), review)},
+			{"no rsvId", boottest.RawEvent(t, string(events.ReservationCompleted), boottest.CopyWith(completed, "rsvId", nil))},
+			{"no itemId", boottest.RawEvent(t, string(events.ReservationCompleted), boottest.CopyWith(completed, "itemId", nil))},
+			{"no rsvStatus", boottest.RawEvent(t, string(events.ReservationCompleted), boottest.CopyWith(completed, "rsvStatus", nil))},
+			{"a review scored 9", boottest.RawEvent(t, string(events.ReviewWritten), boottest.CopyWith(review, "score", 9))},
+			{"a review without reviewId", boottest.RawEvent(t, string(events.ReviewWritten), boottest.CopyWith(review, "reviewId", ""))},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, itemID)
@@ -106,10 +103,7 @@ func TestItemPolicy(t *testing.T) {
 		} {
 			t.Run("not a CloudEvent: "+tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, itemID)
-				res, err := http.Post(sys.URL[policy], tc.contentType, strings.NewReader(tc.body))
-				require.NoError(t, err)
-				res.Body.Close()
-				assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+				assert.Equal(t, http.StatusBadRequest, sys.DeliverRaw(t, policy, tc.contentType, tc.body))
 				assert.Equal(t, before, snapshot(t, sys, itemID))
 			})
 		}
@@ -129,17 +123,17 @@ func TestItemPolicy(t *testing.T) {
 			e      cloudevents.Event
 		}{
 			{"the deletion of a reservation that never held the item", itemID,
-				fact(t, events.ReservationDeleted, rsv("never-held", itemID, "CREATED"))},
+				boottest.Fact(t, events.ReservationDeleted, rsv("never-held", itemID, "CREATED"))},
 			{"the completion of a reservation that does not hold the item", itemID,
-				fact(t, events.ReservationCompleted, rsv("never-held", itemID, "COMPLETED"))},
+				boottest.Fact(t, events.ReservationCompleted, rsv("never-held", itemID, "COMPLETED"))},
 			{"the reopening of a reservation that does not hold the item", soldID,
-				fact(t, events.ReservationReopened, rsv("never-held", soldID, "CONFIRMED"))},
+				boottest.Fact(t, events.ReservationReopened, rsv("never-held", soldID, "CONFIRMED"))},
 			{"the deletion of the paid reservation of a sold item", soldID,
-				fact(t, events.ReservationDeleted, rsv(soldRsvID, soldID, "CONFIRMED"))},
+				boottest.Fact(t, events.ReservationDeleted, rsv(soldRsvID, soldID, "CONFIRMED"))},
 			{"a fact about an unknown item", "no-such-item",
-				fact(t, events.ReservationCompleted, rsv(rsvID, "no-such-item", "COMPLETED"))},
+				boottest.Fact(t, events.ReservationCompleted, rsv(rsvID, "no-such-item", "COMPLETED"))},
 			{"a review of an unknown item", "no-such-item",
-				fact(t, events.ReviewWritten, &events.Review{ReviewID: "rv2", RsvID: rsvID, ItemID: "no-such-item", ReviewerID: buyer, SellerID: seller, Score: 3})},
+				boottest.Fact(t, events.ReviewWritten, &events.Review{ReviewID: "rv2", RsvID: rsvID, ItemID: "no-such-item", ReviewerID: buyer, SellerID: seller, Score: 3})},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, tc.itemID)
@@ -159,7 +153,7 @@ func redeliverAll(t *testing.T, sys *boottest.System, itemID, after string) {
 	t.Helper()
 	var again []cloudevents.Event
 	for _, typ := range takes {
-		again = append(again, ofItem(sys.EventsOf(typ), itemID)...)
+		again = append(again, sys.EventsAbout(typ, itemID)...)
 	}
 	require.NotEmpty(t, again)
 	before := snapshot(t, sys, itemID)
@@ -207,49 +201,4 @@ func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
 	t.Helper()
 	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "camera", "category": "electronics", "price": 80_000},
 		boottest.Meeting("2026-09-09", "20:00", "Yeonnam park"))
-}
-
-func ofItem(evs []cloudevents.Event, itemID string) []cloudevents.Event {
-	var out []cloudevents.Event
-	for _, e := range evs {
-		if e.Extensions()[events.PartitionKeyExtension] == itemID {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// fact builds a new, valid fact as the function that owns it would.
-func fact(t *testing.T, typ events.Type, data events.Payload) cloudevents.Event {
-	t.Helper()
-	e, err := events.New(context.Background(), typ, events.Meta{ID: events.NewID(), Source: "/carrot/test", Time: time.Now()}, data)
-	require.NoError(t, err)
-	return e
-}
-
-// rawEvent builds a valid CloudEvent of any type around any JSON data,
-// bypassing the rules of the events package.
-func rawEvent(t *testing.T, typ string, data any) cloudevents.Event {
-	t.Helper()
-	e := cloudevents.NewEvent()
-	e.SetID(events.NewID())
-	e.SetType(typ)
-	e.SetSource("/carrot/test")
-	require.NoError(t, e.SetData(cloudevents.ApplicationJSON, data))
-	require.NoError(t, e.Validate())
-	return e
-}
-
-// with returns a copy of m with k set to v, or without k when v is nil.
-func with(m map[string]any, k string, v any) map[string]any {
-	out := map[string]any{}
-	for key, val := range m {
-		out[key] = val
-	}
-	if v == nil {
-		delete(out, k)
-	} else {
-		out[k] = v
-	}
-	return out
 }

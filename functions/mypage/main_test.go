@@ -250,30 +250,17 @@ func TestProjectorPoison(t *testing.T) {
 	before := snapshot(t, sys, "sally", "bob")
 
 	poison := func(typ events.Type, data any) cloudevents.Event {
-		e := cloudevents.NewEvent()
-		e.SetID(events.NewID())
-		e.SetSource("/carrot/test")
-		e.SetType(string(typ))
+		e := boottest.RawEvent(t, string(typ), data)
 		e.SetSubject(item)
 		e.SetExtension(events.PartitionKeyExtension, item)
-		require.NoError(t, e.SetData(cloudevents.ApplicationJSON, data))
 		return e
 	}
 	hacked := map[string]any{"itemId": item, "sellerId": "sally", "name": "HACKED", "price": 1, "status": "SOLDOUT"}
-	without := func(field string) map[string]any {
-		m := map[string]any{}
-		for k, v := range hacked {
-			if k != field {
-				m[k] = v
-			}
-		}
-		return m
-	}
 	for name, e := range map[string]cloudevents.Event{
 		"unknown type":                    poison("carrot.item.stolen.v1", hacked),
 		"a type this consumer never gets": poison(events.ChatMessagePosted, map[string]any{"messageId": "m", "rsvId": rsvID, "itemId": item, "senderId": "bob", "text": "hi"}),
-		"item update without a seller":    poison(events.ItemUpdated, without("sellerId")),
-		"item update without a status":    poison(events.ItemUpdated, without("status")),
+		"item update without a seller":    poison(events.ItemUpdated, boottest.CopyWith(hacked, "sellerId", nil)),
+		"item update without a status":    poison(events.ItemUpdated, boottest.CopyWith(hacked, "status", nil)),
 		"item update with a string price": poison(events.ItemUpdated, map[string]any{"itemId": item, "sellerId": "sally", "status": "SOLDOUT", "price": "free"}),
 		"item update that is not JSON":    poison(events.ItemUpdated, []byte(`{"itemId": "`+item+`", `)),
 		"reservation without a buyer":     poison(events.ReservationConfirmed, map[string]any{"rsvId": rsvID, "itemId": item, "sellerId": "sally", "rsvStatus": "CONFIRMED"}),

@@ -45,12 +45,12 @@ func TestPostPayments(t *testing.T) {
 		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 		for _, typ := range []events.Type{events.PaymentApproved, events.ReservationCompleted, events.ItemSoldOut} {
-			assert.Equal(t, 1, eventsAbout(sys, typ, itemID), "%s events", typ)
+			assert.Equal(t, 1, sys.CountEventsAbout(typ, itemID), "%s events", typ)
 		}
 
 		res = sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 		assert.Equal(t, http.StatusConflict, res.Status, "a second payment: %s", res.Body)
-		assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID), "the second payment published nothing")
+		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID), "the second payment published nothing")
 	})
 
 	t.Run("the seed's form with itemId and status APPROVED", func(t *testing.T) {
@@ -103,7 +103,7 @@ func TestPostPayments(t *testing.T) {
 			})
 		}
 
-		assert.Equal(t, 0, eventsAbout(sys, events.PaymentApproved, itemID))
+		assert.Equal(t, 0, sys.CountEventsAbout(events.PaymentApproved, itemID))
 		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "CREATED", sys.MustGetReservation(t, seller, openRsvID)["rsvStatus"])
 		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
@@ -164,14 +164,14 @@ func TestPaymentIdempotencyKey(t *testing.T) {
 	assert.Equal(t, "true", retry.Header.Get(web.ReplayedHeader))
 	assert.Equal(t, string(first.Body), string(retry.Body))
 	assert.Equal(t, first.Header.Get("Location"), retry.Header.Get("Location"))
-	assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID), "paid once")
+	assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID), "paid once")
 
 	other := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID, "itemId": itemID}, web.IdempotencyKeyHeader, "pay-once")
 	assert.Equal(t, http.StatusUnprocessableEntity, other.Status, "the key with another body: %s", other.Body)
 
 	fresh := sys.Do(t, pay, buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-twice")
 	assert.Equal(t, http.StatusConflict, fresh.Status, "a new key runs the command, which refuses: %s", fresh.Body)
-	assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID), "still paid once")
+	assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID), "still paid once")
 }
 
 // TestPaymentRaces pays one reservation from many requests at once.
@@ -190,7 +190,7 @@ func TestPaymentRaces(t *testing.T) {
 			statuses[a.Status]++
 		}
 		assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, statuses)
-		assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID))
+		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID))
 		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 	})
@@ -217,7 +217,7 @@ func TestPaymentRaces(t *testing.T) {
 		for _, body := range created[1:] {
 			assert.Equal(t, created[0], body, "every 201 is the first answer replayed")
 		}
-		assert.Equal(t, 1, eventsAbout(sys, events.PaymentApproved, itemID))
+		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID))
 	})
 }
 
@@ -228,18 +228,6 @@ func confirmedDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID
 	t.Helper()
 	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "TV", "category": "electronics", "price": price},
 		boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
-}
-
-// eventsAbout counts the published events about one item of type typ,
-// or of any type when typ is "".
-func eventsAbout(sys *boottest.System, typ events.Type, itemID string) int {
-	n := 0
-	for _, e := range sys.Events() {
-		if e.Extensions()[events.PartitionKeyExtension] == itemID && (typ == "" || e.Type() == string(typ)) {
-			n++
-		}
-	}
-	return n
 }
 
 // burst POSTs body to url from n goroutines released at once, with the

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -41,7 +40,7 @@ func TestPostReservations(t *testing.T) {
 		assert.Equal(t, "CREATED", rsv["rsvStatus"])
 		assert.Equal(t, "seoul", rsv["rsvPlace"])
 		assert.Empty(t, rsv["rsvDate"])
-		assert.Len(t, requested(sys, item), 1)
+		assert.Len(t, sys.EventsAbout(events.ReservationRequested, item), 1)
 	})
 
 	t.Run("the seed's rsvStatus CREATED is accepted", func(t *testing.T) {
@@ -60,7 +59,7 @@ func TestPostReservations(t *testing.T) {
 		again := post(t, "bob", map[string]any{"itemId": item, "rsvPlace": "elsewhere"})
 		require.Equal(t, http.StatusOK, again.Status, "%s", again.Body)
 		assert.Equal(t, first.JSON(t), again.JSON(t), "the same reservation, unchanged")
-		assert.Len(t, requested(sys, item), 1, "no second reservation")
+		assert.Len(t, sys.EventsAbout(events.ReservationRequested, item), 1, "no second reservation")
 
 		other := post(t, "carl", map[string]any{"itemId": item})
 		require.Equal(t, http.StatusCreated, other.Status, "%s", other.Body)
@@ -93,14 +92,14 @@ func TestPostReservations(t *testing.T) {
 		sys.MustPay(t, "bob", rsvID)
 		require.Equal(t, "SOLDOUT", sys.MustGetItem(t, item)["status"])
 		post(t, "carl", map[string]any{"itemId": item}).RequireProblem(t, http.StatusConflict)
-		assert.Len(t, requested(sys, item), 1, "no reservation was opened")
+		assert.Len(t, sys.EventsAbout(events.ReservationRequested, item), 1, "no reservation was opened")
 	})
 
 	t.Run("409 for one's own item", func(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
 		post(t, "sally", map[string]any{"itemId": item}).RequireProblem(t, http.StatusConflict)
-		assert.Empty(t, requested(sys, item))
+		assert.Empty(t, sys.EventsAbout(events.ReservationRequested, item))
 	})
 
 	t.Run("404 for an unknown item", func(t *testing.T) {
@@ -148,7 +147,7 @@ func TestPostReservations(t *testing.T) {
 				body = fmt.Sprintf(body, item)
 			}
 			post(t, "bob", body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
-			assert.Empty(t, requested(sys, item))
+			assert.Empty(t, sys.EventsAbout(events.ReservationRequested, item))
 		})
 	}
 
@@ -156,7 +155,7 @@ func TestPostReservations(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
 		post(t, "", map[string]any{"itemId": item}).RequireProblem(t, http.StatusUnauthorized)
-		assert.Empty(t, requested(sys, item))
+		assert.Empty(t, sys.EventsAbout(events.ReservationRequested, item))
 	})
 }
 
@@ -351,7 +350,7 @@ func TestRequestChatRace(t *testing.T) {
 	}
 	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusOK: n - 1}, statuses, "one opens the chat, the others find it")
 	require.Len(t, ids, 1, "every answer names the same reservation")
-	evs := requested(sys, item)
+	evs := sys.EventsAbout(events.ReservationRequested, item)
 	require.Len(t, evs, 1, "exactly one reservation.requested")
 	for id := range ids {
 		assert.Equal(t, id, evs[0].Subject())
@@ -373,17 +372,6 @@ func confirmed(t *testing.T, sys *boottest.System, item, buyer string) string {
 	rsvID := sys.MustChat(t, buyer, item)
 	sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
 	return rsvID
-}
-
-// requested returns the reservation.requested events of item.
-func requested(sys *boottest.System, item string) []cloudevents.Event {
-	var out []cloudevents.Event
-	for _, e := range sys.EventsOf(events.ReservationRequested) {
-		if e.Extensions()[events.PartitionKeyExtension] == item {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // texts lists a page of messages as "sender: text".

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
@@ -59,15 +56,15 @@ func TestReservationPolicy(t *testing.T) {
 
 			// Every payment fact so far, the old ones included: an approval
 			// of a cancelled payment must not complete the reservation again.
-			again := append(ofItem(sys.EventsOf(events.PaymentApproved), itemID), ofItem(sys.EventsOf(events.PaymentCancelled), itemID)...)
+			again := append(sys.EventsAbout(events.PaymentApproved, itemID), sys.EventsAbout(events.PaymentCancelled, itemID)...)
 			before := snapshot(t, sys, rsvID, itemID)
 			for _, e := range again {
 				assert.Equal(t, http.StatusOK, sys.Deliver(t, policy, e), "after %s: %s %s", step.name, e.Type(), e.Subject())
 				assert.Equal(t, before, snapshot(t, sys, rsvID, itemID), "after %s: %s %s changed something", step.name, e.Type(), e.Subject())
 			}
 		}
-		assert.Len(t, ofItem(sys.EventsOf(events.ReservationCompleted), itemID), 2)
-		assert.Len(t, ofItem(sys.EventsOf(events.ReservationReopened), itemID), 2)
+		assert.Len(t, sys.EventsAbout(events.ReservationCompleted, itemID), 2)
+		assert.Len(t, sys.EventsAbout(events.ReservationReopened, itemID), 2)
 		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
 
@@ -80,16 +77,16 @@ func TestReservationPolicy(t *testing.T) {
 			name string
 			e    cloudevents.Event
 		}{
-			{"an unknown type", rawEvent(t, "carrot.payment.settled.v1", approved)},
-			{"a type of another consumer", rawEvent(t, string(events.ReservationCompleted), approved)},
-			{"data that is not an object", rawEvent(t, string(events.PaymentApproved), "approved")},
-			{"data of the wrong types", rawEvent(t, string(events.PaymentApproved), with(approved, "amount", "80000"))},
-			{"the payload of another fact", rawEvent(t, string(events.PaymentApproved),
+			{"an unknown type", boottest.RawEvent(t, "carrot.payment.settled.v1", approved)},
+			{"a type of another consumer", boottest.RawEvent(t, string(events.ReservationCompleted), approved)},
+			{"data that is not an object", boottest.RawEvent(t, string(events.PaymentApproved), "approved")},
+			{"data of the wrong types", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "amount", "80000"))},
+			{"the payload of another fact", boottest.RawEvent(t, string(events.PaymentApproved),
 				map[string]any{"rsvId": rsvID, "itemId": itemID, "buyerId": buyer, "sellerId": seller, "rsvStatus": "CONFIRMED"})},
-			{"no payId", rawEvent(t, string(events.PaymentApproved), with(approved, "payId", nil))},
-			{"no rsvId", rawEvent(t, string(events.PaymentApproved), with(approved, "rsvId", nil))},
-			{"no buyerId", rawEvent(t, string(events.PaymentApproved), with(approved, "buyerId", nil))},
-			{"no status", rawEvent(t, string(events.PaymentApproved), with(approved, "status", nil))},
+			{"no payId", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "payId", nil))},
+			{"no rsvId", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "rsvId", nil))},
+			{"no buyerId", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "buyerId", nil))},
+			{"no status", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "status", nil))},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, rsvID, itemID)
@@ -107,10 +104,7 @@ func TestReservationPolicy(t *testing.T) {
 		} {
 			t.Run("not a CloudEvent: "+tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, rsvID, itemID)
-				res, err := http.Post(sys.URL[policy], tc.contentType, strings.NewReader(tc.body))
-				require.NoError(t, err)
-				res.Body.Close()
-				assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+				assert.Equal(t, http.StatusBadRequest, sys.DeliverRaw(t, policy, tc.contentType, tc.body))
 				assert.Equal(t, before, snapshot(t, sys, rsvID, itemID))
 			})
 		}
@@ -133,17 +127,17 @@ func TestReservationPolicy(t *testing.T) {
 			e             cloudevents.Event
 		}{
 			{"an approval for an unknown reservation", "no-such-rsv", itemID,
-				fact(t, events.PaymentApproved, payment("p2", "no-such-rsv", itemID, "APPROVED"))},
+				boottest.Fact(t, events.PaymentApproved, payment("p2", "no-such-rsv", itemID, "APPROVED"))},
 			{"a cancel for an unknown reservation", "no-such-rsv", itemID,
-				fact(t, events.PaymentCancelled, payment("p2", "no-such-rsv", itemID, "DELETED"))},
+				boottest.Fact(t, events.PaymentCancelled, payment("p2", "no-such-rsv", itemID, "DELETED"))},
 			{"an approval for a reservation that is not CONFIRMED", openRsvID, itemID,
-				fact(t, events.PaymentApproved, payment("p3", openRsvID, itemID, "APPROVED"))},
+				boottest.Fact(t, events.PaymentApproved, payment("p3", openRsvID, itemID, "APPROVED"))},
 			{"another approval for a completed reservation", paidRsvID, paidItemID,
-				fact(t, events.PaymentApproved, payment("p4", paidRsvID, paidItemID, "APPROVED"))},
+				boottest.Fact(t, events.PaymentApproved, payment("p4", paidRsvID, paidItemID, "APPROVED"))},
 			{"a cancel of a payment that is not the reservation's", paidRsvID, paidItemID,
-				fact(t, events.PaymentCancelled, payment("p5", paidRsvID, paidItemID, "DELETED"))},
+				boottest.Fact(t, events.PaymentCancelled, payment("p5", paidRsvID, paidItemID, "DELETED"))},
 			{"a cancel for a reservation that was never paid", rsvID, itemID,
-				fact(t, events.PaymentCancelled, payment("p6", rsvID, itemID, "DELETED"))},
+				boottest.Fact(t, events.PaymentCancelled, payment("p6", rsvID, itemID, "DELETED"))},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, tc.rsvID, tc.itemID)
@@ -191,49 +185,4 @@ func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
 	t.Helper()
 	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "sofa", "category": "furniture", "price": 80_000},
 		boottest.Meeting("2026-08-15", "10:30", "Itaewon"))
-}
-
-func ofItem(evs []cloudevents.Event, itemID string) []cloudevents.Event {
-	var out []cloudevents.Event
-	for _, e := range evs {
-		if e.Extensions()[events.PartitionKeyExtension] == itemID {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// fact builds a new, valid fact as the function that owns it would.
-func fact(t *testing.T, typ events.Type, data events.Payload) cloudevents.Event {
-	t.Helper()
-	e, err := events.New(context.Background(), typ, events.Meta{ID: events.NewID(), Source: "/carrot/test", Time: time.Now()}, data)
-	require.NoError(t, err)
-	return e
-}
-
-// rawEvent builds a valid CloudEvent of any type around any JSON data,
-// bypassing the rules of the events package.
-func rawEvent(t *testing.T, typ string, data any) cloudevents.Event {
-	t.Helper()
-	e := cloudevents.NewEvent()
-	e.SetID(events.NewID())
-	e.SetType(typ)
-	e.SetSource("/carrot/test")
-	require.NoError(t, e.SetData(cloudevents.ApplicationJSON, data))
-	require.NoError(t, e.Validate())
-	return e
-}
-
-// with returns a copy of m with k set to v, or without k when v is nil.
-func with(m map[string]any, k string, v any) map[string]any {
-	out := map[string]any{}
-	for key, val := range m {
-		out[key] = val
-	}
-	if v == nil {
-		delete(out, k)
-	} else {
-		out[k] = v
-	}
-	return out
 }

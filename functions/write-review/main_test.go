@@ -136,7 +136,7 @@ func TestWriteReview(t *testing.T) {
 		res = sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 1})
 		assert.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
 		assertScore(t, sys, itemID, 3, 1)
-		assert.Equal(t, 1, eventsAbout(sys, events.ReviewWritten, itemID))
+		assert.Equal(t, 1, sys.CountEventsAbout(events.ReviewWritten, itemID))
 	})
 
 	t.Run("refusals change nothing", func(t *testing.T) {
@@ -170,7 +170,7 @@ func TestWriteReview(t *testing.T) {
 			})
 		}
 
-		assert.Equal(t, 0, eventsAbout(sys, events.ReviewWritten, itemID))
+		assert.Equal(t, 0, sys.CountEventsAbout(events.ReviewWritten, itemID))
 		assertScore(t, sys, itemID, 0, 0)
 	})
 }
@@ -225,15 +225,4 @@ func data(t *testing.T, e cloudevents.Event) map[string]any {
 	var m map[string]any
 	require.NoError(t, e.DataAs(&m))
 	return m
-}
-
-// eventsAbout counts the published events of type typ about one item.
-func eventsAbout(sys *boottest.System, typ events.Type, itemID string) int {
-	n := 0
-	for _, e := range sys.EventsOf(typ) {
-		if e.Extensions()[events.PartitionKeyExtension] == itemID {
-			n++
-		}
-	}
-	return n
 }
