@@ -1,10 +1,8 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -88,22 +86,11 @@ func TestCancelPayment(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID, payID := paidDeal(t, sys, 3_000)
 		tokens := map[string]string{buyer: sys.Token(t, buyer), seller: sys.Token(t, seller)}
-		const n = 10
-		answers := make([]boottest.Response, n)
-		errs := make([]error, n)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range n {
+		answers := boottest.Burst(t, 10, func(i int) (boottest.Response, error) {
 			token := tokens[[]string{buyer, seller}[i%2]]
-			wg.Go(func() {
-				<-start
-				answers[i], errs[i] = do(http.MethodDelete, cancel+"/payments/"+payID, token)
-			})
-		}
-		close(start)
-		wg.Wait()
-		for i, a := range answers {
-			require.NoError(t, errs[i])
+			return boottest.Send(http.MethodDelete, cancel+"/payments/"+payID, nil, "Authorization", "Bearer "+token)
+		})
+		for _, a := range answers {
 			if assert.Equal(t, http.StatusOK, a.Status, "%s", a.Body) {
 				assert.Equal(t, "DELETED", a.JSON(t)["status"])
 			}
@@ -155,20 +142,4 @@ func paidDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID, pay
 	t.Helper()
 	return sys.MustPaidDeal(t, seller, buyer, map[string]any{"name": "bike", "category": "sports", "price": price},
 		boottest.Meeting("2026-11-02", "09:00", "Mangwon market"))
-}
-
-// do sends a request without a body with a bearer token, from any goroutine.
-func do(method, url, token string) (boottest.Response, error) {
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		return boottest.Response{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return boottest.Response{}, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	return boottest.Response{Status: res.StatusCode, Header: res.Header, Body: raw}, err
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -265,20 +264,11 @@ func TestConfirmRace(t *testing.T) {
 		rsvIDs[i] = d.chat(t, fmt.Sprintf("buyer-%02d", i))
 	}
 
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		res   = make([]boottest.Response, n)
-	)
-	for i, rsvID := range rsvIDs {
-		wg.Go(func() {
-			<-start
-			res[i] = sys.Do(t, sys.URL[rest.ConfirmReservation], "sally", http.MethodPatch, "/reservations/"+rsvID,
-				boottest.Meeting("2026-12-01", fmt.Sprintf("%02d:00", i), ""))
-		})
-	}
-	close(start)
-	wg.Wait()
+	token := "Bearer " + sys.Token(t, "sally")
+	res := boottest.Burst(t, n, func(i int) (boottest.Response, error) {
+		return boottest.Send(http.MethodPatch, sys.URL[rest.ConfirmReservation]+"/reservations/"+rsvIDs[i],
+			boottest.Meeting("2026-12-01", fmt.Sprintf("%02d:00", i), ""), "Authorization", token)
+	})
 
 	var winners []string
 	for i, r := range res {

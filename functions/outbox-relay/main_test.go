@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -180,34 +179,13 @@ func tick() cloudevents.Event {
 func confirmAtOnce(t *testing.T, sys *boottest.System, rsvIDs []string) []int {
 	t.Helper()
 	token := "Bearer " + sys.Token(t, seller)
-	statuses := make([]int, len(rsvIDs))
-	errs := make([]error, len(rsvIDs))
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, id := range rsvIDs {
-		wg.Go(func() {
-			<-start
-			req, err := http.NewRequest(http.MethodPatch, sys.URL["confirm-reservation"]+"/reservations/"+id,
-				strings.NewReader(`{"rsvStatus":"CONFIRMED","rsvDate":"2026-07-02","rsvTime":"08:00"}`))
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", token)
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			res.Body.Close()
-			statuses[i] = res.StatusCode
-		})
-	}
-	close(start)
-	wg.Wait()
-	for _, err := range errs {
-		require.NoError(t, err)
+	answers := boottest.Burst(t, len(rsvIDs), func(i int) (boottest.Response, error) {
+		return boottest.Send(http.MethodPatch, sys.URL["confirm-reservation"]+"/reservations/"+rsvIDs[i],
+			`{"rsvStatus":"CONFIRMED","rsvDate":"2026-07-02","rsvTime":"08:00"}`, "Authorization", token)
+	})
+	statuses := make([]int, len(answers))
+	for i, a := range answers {
+		statuses[i] = a.Status
 	}
 	return statuses
 }

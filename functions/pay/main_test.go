@@ -1,10 +1,8 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -180,11 +178,18 @@ func TestPaymentRaces(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	const n = 12
 	token := "Bearer " + sys.Token(t, buyer)
+	// burst POSTs body to /payments from n goroutines released at once.
+	burst := func(t *testing.T, body string, header ...string) []boottest.Response {
+		t.Helper()
+		return boottest.Burst(t, n, func(int) (boottest.Response, error) {
+			return boottest.Send(http.MethodPost, sys.URL["pay"]+"/payments", body, header...)
+		})
+	}
 
 	t.Run("concurrent payments: one 201, the others 409", func(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID := confirmedDeal(t, sys, 1_000)
-		answers := burst(t, n, sys.URL["pay"]+"/payments", `{"rsvId":"`+rsvID+`"}`, "Authorization", token)
+		answers := burst(t, `{"rsvId":"`+rsvID+`"}`, "Authorization", token)
 		statuses := map[int]int{}
 		for _, a := range answers {
 			statuses[a.Status]++
@@ -198,8 +203,7 @@ func TestPaymentRaces(t *testing.T) {
 	t.Run("concurrent retries of one Idempotency-Key: one effect, one answer", func(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID := confirmedDeal(t, sys, 2_000)
-		answers := burst(t, n, sys.URL["pay"]+"/payments", `{"rsvId":"`+rsvID+`"}`,
-			"Authorization", token, web.IdempotencyKeyHeader, "burst-"+rsvID)
+		answers := burst(t, `{"rsvId":"`+rsvID+`"}`, "Authorization", token, web.IdempotencyKeyHeader, "burst-"+rsvID)
 		var created []string
 		for _, a := range answers {
 			switch a.Status {
@@ -228,45 +232,4 @@ func confirmedDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID
 	t.Helper()
 	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "TV", "category": "electronics", "price": price},
 		boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
-}
-
-// burst POSTs body to url from n goroutines released at once, with the
-// given header name and value pairs, and returns every answer. It fails
-// the test, from the test's goroutine, when a request gets no answer.
-func burst(t *testing.T, n int, url, body string, header ...string) []boottest.Response {
-	t.Helper()
-	answers := make([]boottest.Response, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			answers[i], errs[i] = post(url, body, header)
-		})
-	}
-	close(start)
-	wg.Wait()
-	for _, err := range errs {
-		require.NoError(t, err)
-	}
-	return answers
-}
-
-func post(url, body string, header []string) (boottest.Response, error) {
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return boottest.Response{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return boottest.Response{}, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	return boottest.Response{Status: res.StatusCode, Header: res.Header, Body: raw}, err
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -326,19 +325,10 @@ func TestRequestChatRace(t *testing.T) {
 	item := mustItem(t, sys, "sally")
 	const n = 10
 
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		res   = make([]boottest.Response, n)
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			res[i] = sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item})
-		})
-	}
-	close(start)
-	wg.Wait()
+	token := "Bearer " + sys.Token(t, "bob")
+	res := boottest.Burst(t, n, func(int) (boottest.Response, error) {
+		return boottest.Send(http.MethodPost, sys.URL[rest.RequestChat]+"/reservations", map[string]any{"itemId": item}, "Authorization", token)
+	})
 
 	statuses := map[int]int{}
 	ids := map[string]int{}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -86,21 +85,12 @@ func TestWriteReview(t *testing.T) {
 			_, rsvID, _ := paidDeal(t, sys, seller, buyer)
 			rsvIDs = append(rsvIDs, rsvID)
 		}
-		statuses := make([]int, n)
-		errs := make([]error, n)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i, rsvID := range rsvIDs {
-			wg.Go(func() {
-				<-start
-				statuses[i], errs[i] = postReview(review, token, `{"rsvId":"`+rsvID+`","score":`+strconv.Itoa(1+i%5)+`}`)
-			})
-		}
-		close(start)
-		wg.Wait()
-		for i := range n {
-			require.NoError(t, errs[i])
-			assert.Equal(t, http.StatusCreated, statuses[i])
+		answers := boottest.Burst(t, n, func(i int) (boottest.Response, error) {
+			body := `{"rsvId":"` + rsvIDs[i] + `","score":` + strconv.Itoa(1+i%5) + `}`
+			return boottest.Send(http.MethodPost, review+"/reviews", body, "Authorization", token)
+		})
+		for _, a := range answers {
+			assert.Equal(t, http.StatusCreated, a.Status)
 		}
 		var counts []any
 		for _, e := range sys.EventsOf(events.ItemScored) {
@@ -173,23 +163,6 @@ func TestWriteReview(t *testing.T) {
 		assert.Equal(t, 0, sys.CountEventsAbout(events.ReviewWritten, itemID))
 		assertScore(t, sys, itemID, 0, 0)
 	})
-}
-
-// postReview POSTs body to write-review's /reviews with a bearer token,
-// from any goroutine, and returns the status.
-func postReview(base, token, body string) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, base+"/reviews", strings.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	res.Body.Close()
-	return res.StatusCode, nil
 }
 
 // assertScore checks an item's mean score and review count.
