@@ -132,7 +132,8 @@ func TestWriteReview(t *testing.T) {
 	t.Run("refusals change nothing", func(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID, _ := paidDeal(t, sys, seller, buyer)
-		confirmedRsvID := confirm(t, sys, seller, buyer, sys.MustItem(t, seller, map[string]any{"name": "lamp", "category": "home", "price": 1}))
+		lampID := sys.MustItem(t, seller, map[string]any{"name": "lamp", "category": "home", "price": 1})
+		confirmedRsvID := confirm(t, sys, seller, buyer, lampID)
 
 		for _, tc := range []struct {
 			name, user string

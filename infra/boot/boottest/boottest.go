@@ -140,7 +140,8 @@ func (s *System) EventsOf(t events.Type) []cloudevents.Event {
 }
 
 // Deliver posts e to the function called name, as its trigger would, in
-// binary mode, and returns the status it answered.
+// binary mode, and returns the status it answered. It requires an answer,
+// so call it from the test's goroutine; elsewhere use SendEvent.
 func (s *System) Deliver(tb testing.TB, name string, e cloudevents.Event) int {
 	tb.Helper()
 	status, err := post(context.Background(), s.URL[name], e)

@@ -32,6 +32,13 @@ func (s *System) CountEventsAbout(typ events.Type, itemID string) int {
 	return len(s.EventsAbout(typ, itemID))
 }
 
+// SendEvent is Deliver for any goroutine: it never fails the test and
+// returns what went wrong instead. The answer holds the status only.
+func (s *System) SendEvent(name string, e cloudevents.Event) (Response, error) {
+	status, err := post(context.Background(), s.URL[name], e)
+	return Response{Status: status}, err
+}
+
 // DeliverRaw posts body with contentType to the function called name, as
 // a sender that does not speak CloudEvents would, and returns the status
 // it answered. It requires an answer, so call it from the test's goroutine.
