@@ -103,9 +103,6 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 // Knative's activator sends again, and infra/serving's doc says only the
 // requests in flight on a discarded instance fail with 502.
 func TestQueuedRequestsOutliveAKilledInstance(t *testing.T) {
-	t.Skip("BUG: infra/serving grants queued requests to an instance whose process was killed, " +
-		"before its supervisor discards it: they answer 502 \"instance 1 of request-chat failed: dial tcp …: connect: connection refused\" " +
-		"instead of waiting for the replacement (seen in every run: 7 to 19 of 20 chats)")
 	t.Parallel()
 	sys := MustStart(t, Options{})
 	_, answers, killed := killDuringChats(t, sys, "sally", 20, "request-chat")

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,16 +31,54 @@ import (
 //     or no instance could be started). The caller may retry.
 //
 // A response already streaming when its instance dies is cut short.
+//
+// A request that could not even connect to its instance (the process died
+// after it was granted the slot) never reached it, so, like Knative's
+// activator, it discards that instance and tries another, up to
+// maxConnectAttempts times.
 func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), f.spec.Timeout)
 	defer cancel()
-	inst, err := f.acquire(ctx)
-	if err != nil {
-		f.refuse(w, err)
-		return
+	for attempt := 1; ; attempt++ {
+		inst, err := f.acquire(ctx)
+		if err != nil {
+			f.refuse(w, err)
+			return
+		}
+		refused := &connectFailure{retry: attempt < maxConnectAttempts}
+		traced := httptrace.WithClientTrace(context.WithValue(ctx, connectFailureKey{}, refused),
+			&httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { refused.connected.Store(true) }})
+		inst.proxy.ServeHTTP(w, r.WithContext(traced))
+		f.release(inst)
+		if refused.err == nil {
+			return
+		}
+		f.fail(inst, refused.err)
 	}
-	defer f.release(inst)
-	inst.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// maxConnectAttempts bounds how many instances one request tries when it
+// cannot connect to them.
+const maxConnectAttempts = 3
+
+// connectFailure lets the proxy's error handler hand a failed connect back
+// to ServeHTTP instead of answering, while retry allows it. connected
+// records that the request got a connection at all: then it may have
+// reached the instance (the transport redials idempotent requests on its
+// own), and it must not be sent again.
+type connectFailure struct {
+	retry     bool
+	connected atomic.Bool
+	err       error
+}
+
+type connectFailureKey struct{}
+
+// isConnectError reports an error of dialing the instance: the request was
+// not sent, so sending it elsewhere cannot do anything twice.
+func isConnectError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // refuse answers a request that got no instance.
@@ -83,6 +123,11 @@ func (f *function) newProxy(inst *instance, target *url.URL, transport http.Roun
 			if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 				web.WriteProblem(w, web.NewProblem(http.StatusGatewayTimeout,
 					fmt.Sprintf("%s did not answer within %s", f.spec.Name, f.spec.Timeout)))
+				return
+			}
+			if cf, ok := r.Context().Value(connectFailureKey{}).(*connectFailure); ok && cf.retry && !cf.connected.Load() && isConnectError(err) {
+				cf.err = err
+				f.serving.opts.Logger.Infow("instance refused the connection; trying another", "function", f.spec.Name, "instance", inst.id, "error", err)
 				return
 			}
 			f.serving.opts.Logger.Infow("proxy failed", "function", f.spec.Name, "instance", inst.id, "error", err)
