@@ -56,7 +56,16 @@ func TestTriggerDelivery(t *testing.T) {
 		sys.EventuallyPage(t, seller, itemID, map[string]any{"itemName": "radio", "itemStatus": "CREATED", "price": 3000})
 		after := sys.EventuallyQuiet(t).Trigger("mypage")
 		assert.Greater(t, after.Retried, before.Retried, "mypage trigger: %+v", after)
-		assert.Equal(t, before.Delivered+1, after.Delivered, "mypage trigger: %+v", after)
+		// The event may be on the topic twice: the outbox relay, running in
+		// its own process, may send it before register-item marks it sent.
+		records := 0
+		for _, e := range sys.Events(t, brokerTopic) {
+			if e.Subject() == itemID {
+				records++
+			}
+		}
+		require.Positive(t, records)
+		assert.Equal(t, before.Delivered+int64(records), after.Delivered, "mypage trigger: %+v", after)
 		assert.Equal(t, before.DeadLettered, after.DeadLettered, "mypage trigger: %+v", after)
 		assert.Equal(t, before.Dropped, after.Dropped, "mypage trigger: %+v", after)
 	})

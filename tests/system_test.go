@@ -472,10 +472,10 @@ func (s *System) EventuallyQuiet(t *testing.T) Status {
 			caughtUp = caughtUp && tr.Lag == 0
 		}
 		if !caughtUp || !sameCounts(st, last) {
-			last, since = st, time.Now()
-			return false
+			since = time.Now()
 		}
-		return time.Since(since) >= stableFor
+		last = st
+		return caughtUp && time.Since(since) >= stableFor
 	}, settle, 500*time.Millisecond, "the triggers never came to rest: %+v", last.Triggers)
 	return last
 }
