@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -130,16 +131,18 @@ func MustEvents(tb testing.TB, records []*kgo.Record) []cloudevents.Event {
 // MustIdle waits until every trigger has committed every record.
 func MustIdle(tb testing.TB, b *Broker) []TriggerStatus {
 	tb.Helper()
-	var statuses []TriggerStatus
+	var statuses, previous []TriggerStatus
 	require.Eventually(tb, func() bool {
-		statuses = b.Status()
+		previous, statuses = statuses, b.Status()
 		for _, s := range statuses {
 			if s.Lag != 0 {
 				return false
 			}
 		}
-		return true
-	}, waitFor, 20*time.Millisecond, "triggers still lag: %+v", statuses)
+		// A commit can land a moment before the counters move: idle means
+		// no lag and nothing changed since the previous look.
+		return slices.Equal(previous, statuses)
+	}, waitFor, 50*time.Millisecond, "triggers still lag: %+v", statuses)
 	return statuses
 }
 
