@@ -1,0 +1,101 @@
+package main
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// request is one HTTP request of a load run.
+type request struct {
+	Method, URL string
+	Header      http.Header
+	Body        []byte
+}
+
+// answer is what a request got.
+type answer struct {
+	Code    int
+	Latency time.Duration
+	At      time.Time // when the request was sent
+	Body    []byte
+	Err     string
+}
+
+// attack sends reqs with vegeta: at most workers at once and as fast as
+// they answer when rate is 0, else rate requests per second. It returns
+// the answers in no particular order and the wall time of the run.
+func attack(name string, reqs []request, workers int, rate int) ([]answer, time.Duration) {
+	var mu sync.Mutex
+	next := 0
+	targeter := func(t *vegeta.Target) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(reqs) {
+			return vegeta.ErrNoTargets
+		}
+		r := reqs[next]
+		next++
+		t.Method, t.URL, t.Header, t.Body = r.Method, r.URL, r.Header, r.Body
+		return nil
+	}
+	opts := []func(*vegeta.Attacker){
+		vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)), vegeta.KeepAlive(true),
+		vegeta.Connections(workers * 2), vegeta.Timeout(30 * time.Second), vegeta.MaxBody(1 << 20),
+	}
+	pacer := vegeta.Rate{Freq: rate, Per: time.Second}
+	if rate == 0 {
+		pacer = vegeta.Rate{Freq: 0}
+	}
+	start := time.Now()
+	var out []answer
+	for res := range vegeta.NewAttacker(opts...).Attack(vegeta.Targeter(targeter), pacer, 0, name) {
+		if res.Method == "" { // the targeter ran dry
+			continue
+		}
+		out = append(out, answer{Code: int(res.Code), Latency: res.Latency, At: res.Timestamp, Body: res.Body, Err: res.Error})
+	}
+	return out, time.Since(start)
+}
+
+// summarizeAnswers counts 2xx answers as samples and the rest as errors.
+func summarizeAnswers(as []answer, wall time.Duration) (Summary, []time.Duration) {
+	var samples []time.Duration
+	errs := 0
+	for _, a := range as {
+		if a.Code >= 200 && a.Code < 300 {
+			samples = append(samples, a.Latency)
+		} else {
+			errs++
+		}
+	}
+	return summarize(samples, errs, wall), samples
+}
+
+// attackStream is attack that hands every answer to results as it comes,
+// and closes results at the end.
+func attackStream(name string, reqs []request, workers, rate int, results chan<- answer) {
+	var mu sync.Mutex
+	next := 0
+	targeter := func(t *vegeta.Target) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(reqs) {
+			return vegeta.ErrNoTargets
+		}
+		r := reqs[next]
+		next++
+		t.Method, t.URL, t.Header, t.Body = r.Method, r.URL, r.Header, r.Body
+		return nil
+	}
+	atk := vegeta.NewAttacker(vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second))
+	for res := range atk.Attack(vegeta.Targeter(targeter), vegeta.Rate{Freq: rate, Per: time.Second}, 0, name) {
+		if res.Method == "" {
+			continue
+		}
+		results <- answer{Code: int(res.Code), Latency: res.Latency, At: res.Timestamp, Body: res.Body, Err: res.Error}
+	}
+	close(results)
+}

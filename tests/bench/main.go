@@ -1,0 +1,297 @@
+// Command bench measures carrot on the local runtime against the physical
+// limits of the same machine in the same run, and writes the results
+// table (results.md), its chart (results.png) and the raw samples
+// (.data/bench/samples.json). Run it through `make bench`, which starts
+// DynamoDB Local; timings are never asserted anywhere.
+//
+// Every measurement starts what it measures: the runtime binary as its own
+// process (as `make run` does) on fresh ports, data folder and table
+// prefix, or, for the broker, a Kafka cluster and the broker in process.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"time"
+
+	"github.com/carrot-market/carrot/infra/dynamo"
+)
+
+type config struct {
+	root, out         string
+	deals, workers    int
+	overheadPairs     int
+	coldRounds        int
+	eventRate         int
+	eventFor          time.Duration
+	myPageRows, reads int
+	brokerEvents      int
+	cpuProfile        string
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.root, "root", ".", "the repository")
+	flag.StringVar(&c.out, "out", "tests/bench", "where results.md and results.png go")
+	flag.IntVar(&c.deals, "deals", 300, "deals per use case (measurement 1)")
+	flag.IntVar(&c.workers, "workers", 8, "requests in flight at once (measurement 1)")
+	flag.IntVar(&c.overheadPairs, "pairs", 1500, "request pairs, gateway and direct (measurement 2)")
+	flag.IntVar(&c.coldRounds, "cold", 5, "cold starts per function (measurement 3)")
+	flag.IntVar(&c.eventRate, "rate", 100, "commands per second (measurement 4)")
+	flag.DurationVar(&c.eventFor, "for", 15*time.Second, "how long the event path runs (measurement 4)")
+	flag.IntVar(&c.myPageRows, "rows", 10000, "rows in the MyPage view (measurement 6)")
+	flag.IntVar(&c.reads, "reads", 500, "MyPage page reads (measurement 6)")
+	flag.IntVar(&c.brokerEvents, "events", 20000, "events through the broker (measurement 5)")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (the in-process broker) here")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, c config) error {
+	began := time.Now()
+	root, err := filepath.Abs(c.root)
+	if err != nil {
+		return err
+	}
+	endpoint := os.Getenv(dynamo.EnvEndpoint)
+	if endpoint == "" {
+		return fmt.Errorf("%s is not set: run through `make bench`, which starts DynamoDB Local", dynamo.EnvEndpoint)
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	work := filepath.Join(root, ".data", "bench")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	binary := filepath.Join(work, "carrot")
+	progress("building the runtime")
+	build := exec.CommandContext(ctx, "go", "build", "-o", binary, "./infra/local/cmd/carrot")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the runtime: %v\n%s", err, out)
+	}
+	ddb, err := dynamo.NewClient(ctx, dynamo.Config{Endpoint: endpoint})
+	if err != nil {
+		return err
+	}
+	run := randomID()
+	prefixA, prefixB, prefixCap := "bench-"+run+"-a-", "bench-"+run+"-b-", "bench-"+run+"-c-"
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, p := range []string{prefixA, prefixB, prefixCap} {
+			_ = dynamo.DeleteTables(cctx, ddb, p)
+		}
+	}()
+	if err := dynamo.CreateTables(ctx, ddb, prefixCap); err != nil {
+		return err
+	}
+	samples := map[string]any{}
+	var rows []Row
+
+	// 5. The broker first, in process, while nothing else runs.
+	brk, err := measureBroker(ctx, root, c.brokerEvents, true)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, brokerRows(brk)...)
+
+	// The warm system: the manifests' idle windows, so instances stay.
+	sysA, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+run+"-a"), prefixA, endpoint, nil)
+	if err != nil {
+		return err
+	}
+	defer sysA.stop()
+
+	// 7. Memory, idle: one instance that has served one request, left
+	// alone for a few seconds.
+	pid, _, err := sysA.instance("register-item")
+	if err != nil {
+		return err
+	}
+	time.Sleep(3 * time.Second)
+	idle, err := rss(pid)
+	if err != nil {
+		return err
+	}
+
+	// 1. Use cases, with the resident size of register-item sampled while
+	// it is under load.
+	var stopRSS chan struct{}
+	var peak <-chan int64
+	var loaded int64
+	onLoad := func(fn string, running bool) {
+		if fn != "register-item" {
+			return
+		}
+		if running && stopRSS == nil {
+			stopRSS = make(chan struct{})
+			peak = sampleRSS(sysA, fn, 100*time.Millisecond, stopRSS)
+		} else if !running && stopRSS != nil {
+			close(stopRSS)
+			loaded = max(loaded, <-peak)
+			stopRSS = nil
+		}
+	}
+	uc, err := measureUseCases(ctx, sysA, ddb, prefixCap, c.deals, c.workers, onLoad, samples)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, useCaseRows(uc)...)
+
+	// 2. Gateway and instance management against the instance's port.
+	gw, direct, err := measureOverhead(sysA, c.overheadPairs, samples)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, Row{Section: "2", Name: "GET /items/{id}: gateway vs the instance's port", Carrot: latency(gw), Raw: latency(direct),
+		Ratio: fmt.Sprintf("+%.2f ms p50, +%.2f ms p99", msf(gw.P50-direct.P50), msf(gw.P99-direct.P99)),
+		Checked: msf(gw.P50 - direct.P50), Budget: &Budget{Limit: 0.5, Text: "≤ +0.5 ms p50"}})
+
+	// 4. Event path.
+	sysA.waitQuiet(30 * time.Second)
+	ep, cmds, err := measureEventPath(sysA, c.eventRate, c.eventFor, 5*time.Millisecond, samples)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, Row{Section: "4", Name: fmt.Sprintf("201 of POST /items to GET /myPages/{id} showing it, at %d/s", c.eventRate),
+		Carrot: latency(Summary{N: ep.N, Errors: ep.Errors, P50: ep.P50, P99: ep.P99}), Raw: "the commands: " + latency(cmds),
+		Ratio: "polled every 5 ms", Checked: msf(ep.P99), Budget: &Budget{Limit: 100, Text: "p99 ≤ 100 ms"}})
+
+	// 6. MyPage.
+	sysA.waitQuiet(30 * time.Second)
+	mp, mpRaw, err := measureMyPage(ctx, sysA, ddb, c.myPageRows, c.reads, samples)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, Row{Section: "6", Name: fmt.Sprintf("GET /myPages?limit=100, %d rows in the view", c.myPageRows),
+		Carrot: latency(mp), Raw: "Store.Rows: " + latency(mpRaw), Ratio: fmt.Sprintf("%.2fx p99", ratio(msf(mp.P99), msf(mpRaw.P99))),
+		Checked: msf(mp.P99), Budget: &Budget{Limit: 20, Text: "p99 ≤ 20 ms"}})
+
+	rows = append(rows,
+		Row{Section: "7", Name: "register-item instance idle (VmRSS)", Carrot: mib(idle), Checked: float64(idle) / (1 << 20), Budget: &Budget{Limit: 30, Text: "≤ 30 MiB"}},
+		Row{Section: "7", Name: "register-item instance under load (peak VmRSS)", Carrot: mib(loaded), Raw: "idle: " + mib(idle)})
+	sysA.stop()
+
+	// 3. Cold starts, on a system whose instances stop after 1 s idle.
+	sysB, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+run+"-b"), prefixB, endpoint, map[string]string{"CARROT_IDLE_GRACE": "1s"})
+	if err != nil {
+		return err
+	}
+	defer sysB.stop()
+	cold, err := measureColdStarts(sysB, c.coldRounds, samples)
+	if err != nil {
+		return err
+	}
+	bare, err := measureBareStarts(sysB, c.coldRounds, samples)
+	if err != nil {
+		return err
+	}
+	sysB.stop()
+	rows = append(rows, coldRows(cold, bare)...)
+
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Section < rows[j].Section })
+	took := time.Since(began)
+	md := "# carrot benchmarks\n\nWritten by `make bench` (tests/bench). Each number has the raw or reference number of the same run beside it.\n\n" +
+		Markdown(rows, thisMachine(), took)
+	if err := os.WriteFile(filepath.Join(root, c.out, "results.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	if err := writeChart(rows, filepath.Join(root, c.out, "results.png")); err != nil {
+		return err
+	}
+	raw := map[string]any{"rows": rows, "machine": thisMachine(), "samples": nanos(samples), "broker": brk, "useCases": uc}
+	b, err := json.MarshalIndent(raw, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(work, "samples.json"), b, 0o644); err != nil {
+		return err
+	}
+	fmt.Print(md)
+	return nil
+}
+
+func nanos(samples map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range samples {
+		if ds, ok := v.([]time.Duration); ok {
+			ns := make([]int64, len(ds))
+			for i, d := range ds {
+				ns[i] = int64(d)
+			}
+			out[k+" (ns)"] = ns
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func randomID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func useCaseRows(uc map[string]stepResult) []Row {
+	var rows []Row
+	for _, st := range steps {
+		r := uc[st.Name]
+		raw := latency(r.Raw) + fmt.Sprintf(" (%d calls)", r.Ops)
+		rows = append(rows, Row{Section: "1", Name: st.Name + " (" + st.Method + " " + st.Path(&deal{Item: "{id}", Rsv: "{id}", Pay: "{id}"}) + ")",
+			Carrot: latency(r.Gateway), Raw: raw,
+			Ratio:   fmt.Sprintf("%.2fx p50, %.2fx p99, %.2fx rate", ratio(msf(r.Gateway.P50), msf(r.Raw.P50)), ratio(msf(r.Gateway.P99), msf(r.Raw.P99)), ratio(r.Raw.Rate, r.Gateway.Rate)),
+			Checked: ratio(msf(r.Gateway.P50), msf(r.Raw.P50)), Budget: &Budget{Limit: 1.5, Text: "p50 ≤ 1.5x raw"}})
+	}
+	return rows
+}
+
+func brokerRows(b brokerResult) []Row {
+	mode := "unordered"
+	if b.Ordered {
+		mode = "ordered, as the manifests' triggers"
+	}
+	return []Row{
+		{Section: "5", Name: fmt.Sprintf("%d events, ingress → Kafka → dispatcher → no-op (%s)", b.N, mode),
+			Carrot: fmt.Sprintf("%.0f events/s", b.Carrot), Raw: fmt.Sprintf("franz-go produce+consume: %.0f records/s", b.Raw),
+			Ratio: fmt.Sprintf("%.2fx raw", ratio(b.Carrot, b.Raw)), Checked: b.Carrot, Budget: &Budget{Min: true, Limit: 3000, Text: "≥ 3,000 events/s"}},
+		{Section: "5", Name: "broker against raw Kafka", Carrot: fmt.Sprintf("%.0f events/s", b.Carrot), Raw: fmt.Sprintf("%.0f records/s", b.Raw),
+			Ratio: fmt.Sprintf("%.2fx raw", ratio(b.Carrot, b.Raw)), Checked: ratio(b.Carrot, b.Raw), Budget: &Budget{Min: true, Limit: 0.3, Text: "≥ 0.3x raw"}},
+	}
+}
+
+func coldRows(cold, bare map[string]Summary) []Row {
+	var rows []Row
+	for _, fn := range coldFunctions {
+		c, b := cold[fn], bare[fn]
+		rows = append(rows, Row{Section: "3", Name: "scale from zero to first 2xx: " + fn,
+			Carrot: latency(c), Raw: "bare start: " + latency(b),
+			Ratio: fmt.Sprintf("+%.1f ms p50", msf(c.P50-b.P50)), Checked: msf(c.P50), Budget: &Budget{Limit: 100, Text: "p50 ≤ 100 ms"}})
+	}
+	return rows
+}

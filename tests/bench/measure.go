@@ -1,0 +1,267 @@
+package main
+
+// Measurements 2, 4, 6 and 7, on the running system.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/infra/dynamo"
+)
+
+func bytesReader(b []byte) io.Reader {
+	if b == nil {
+		return nil
+	}
+	return bytes.NewReader(b)
+}
+
+func readAll(res *http.Response, err error) (int, []byte, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+func progress(what string) { fmt.Fprintf(os.Stderr, "bench: %s\n", what) }
+
+func warnf(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: warning: "+format+"\n", args...) }
+
+// timed sends r once with client and times it; only a 2xx counts.
+func timed(client *http.Client, r request) (time.Duration, bool) {
+	req, err := http.NewRequest(r.Method, r.URL, bytesReader(r.Body))
+	if err != nil {
+		return 0, false
+	}
+	req.Header = r.Header
+	t0 := time.Now()
+	code, _, err := readAll(client.Do(req))
+	return time.Since(t0), err == nil && code >= 200 && code < 300
+}
+
+// measureOverhead (2) times the same read through the gateway and straight
+// to the instance's port, one request at a time, alternating, so both see
+// the same machine.
+func measureOverhead(sys *system, n int, samples map[string]any) (gw, direct Summary, err error) {
+	progress("2 gateway vs direct")
+	code, body, err := sys.do(http.MethodPost, sys.Gateway+"/items", "overhead-seller", map[string]any{"name": "lamp", "category": "furniture", "price": 1000})
+	if err != nil || code != http.StatusCreated {
+		return gw, direct, fmt.Errorf("overhead: create item: %d %s %v", code, body, err)
+	}
+	var item struct{ ItemID string }
+	_ = json.Unmarshal(body, &item)
+	_, port, err := sys.instance("register-item")
+	if err != nil {
+		return gw, direct, err
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	viaGW := request{Method: http.MethodGet, URL: sys.Gateway + "/items/" + item.ItemID}
+	viaPort := request{Method: http.MethodGet, URL: fmt.Sprintf("http://127.0.0.1:%d/items/%s", port, item.ItemID)}
+	for i := 0; i < n/10; i++ { // warm-up
+		timed(client, viaGW)
+		timed(client, viaPort)
+	}
+	var a, b []time.Duration
+	ea, eb := 0, 0
+	for i := 0; i < n; i++ {
+		first, second := viaGW, viaPort
+		if i%2 == 1 {
+			first, second = viaPort, viaGW
+		}
+		d1, ok1 := timed(client, first)
+		d2, ok2 := timed(client, second)
+		if i%2 == 1 {
+			d1, ok1, d2, ok2 = d2, ok2, d1, ok1
+		}
+		if ok1 {
+			a = append(a, d1)
+		} else {
+			ea++
+		}
+		if ok2 {
+			b = append(b, d2)
+		} else {
+			eb++
+		}
+	}
+	samples["overhead gateway"], samples["overhead direct"] = a, b
+	return summarize(a, ea, 0), summarize(b, eb, 0), nil
+}
+
+// measureEventPath (4) registers items at rate per second for dur and
+// times each from its 201 to the moment GET /myPages/{itemId} shows it,
+// polling every poll.
+func measureEventPath(sys *system, rate int, dur, poll time.Duration, samples map[string]any) (Summary, Summary, error) {
+	progress(fmt.Sprintf("4 event path at %d commands/s", rate))
+	n := int(float64(rate) * dur.Seconds())
+	seller := "ep-" + uuid.NewString()
+	reqs := make([]request, n)
+	for i := range reqs {
+		body, _ := json.Marshal(map[string]any{"name": "chair", "category": "furniture", "price": 500 + i})
+		reqs[i] = request{Method: http.MethodPost, URL: sys.Gateway + "/items", Header: sys.header(seller), Body: body}
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var mu sync.Mutex
+	var lat []time.Duration
+	missing := 0
+	var wg sync.WaitGroup
+	watch := func(itemID string, acked time.Time) {
+		defer wg.Done()
+		deadline := acked.Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			req, _ := http.NewRequest(http.MethodGet, sys.Gateway+"/myPages/"+itemID, nil)
+			req.Header = sys.header(seller)
+			code, _, err := readAll(client.Do(req))
+			if err == nil && code == http.StatusOK {
+				d := time.Since(acked)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+				return
+			}
+			time.Sleep(poll)
+		}
+		mu.Lock()
+		missing++
+		mu.Unlock()
+	}
+	// The load runs through vegeta at a constant rate; each answer starts
+	// its watcher as soon as it arrives.
+	results := make(chan answer, n)
+	var cmds []answer
+	done := make(chan struct{})
+	go func() {
+		for a := range results {
+			cmds = append(cmds, a)
+			var it struct{ ItemID string }
+			if a.Code == http.StatusCreated && json.Unmarshal(a.Body, &it) == nil {
+				wg.Add(1)
+				go watch(it.ItemID, a.At.Add(a.Latency))
+			}
+		}
+		close(done)
+	}()
+	attackStream("event path", reqs, 32, rate, results)
+	<-done
+	wg.Wait()
+	cmdSum, _ := summarizeAnswers(cmds, dur)
+	samples["eventpath"] = lat
+	s := summarize(lat, missing, 0)
+	return s, cmdSum, nil
+}
+
+// measureMyPage (6) fills the view with rows rows through the MyPage
+// projector (as the events would), then reads pages of 100 through the
+// gateway, following cursors, and the same pages from the Store directly.
+func measureMyPage(ctx context.Context, sys *system, ddb *dynamodb.Client, rows, reads int, samples map[string]any) (gw, raw Summary, err error) {
+	progress(fmt.Sprintf("6 MyPage: filling %d rows", rows))
+	store := dynamo.New(ddb, sys.Prefix)
+	svc := &app.Service{Store: store, Views: store, Source: "/carrot/bench"}
+	project := svc.MyPageProjector()[events.ItemRegistered]
+	var failed error
+	var mu sync.Mutex
+	parallel(rows, 16, func(i int) {
+		e, err := events.New(ctx, events.ItemRegistered, events.Meta{ID: uuid.NewString(), Source: "/carrot/register-item", Time: time.Now()},
+			&events.Item{ItemID: uuid.NewString(), SellerID: fmt.Sprintf("mp-seller-%d", i%100), Name: "book", Category: "books",
+				Price: int64(i), Status: "CREATED", Version: 1, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+		if err == nil {
+			err = project(ctx, e)
+		}
+		if err != nil {
+			mu.Lock()
+			failed = err
+			mu.Unlock()
+		}
+	})
+	if failed != nil {
+		return gw, raw, fmt.Errorf("mypage: fill: %w", failed)
+	}
+	progress("6 MyPage: reading pages of 100")
+	// The cursors of the first pages, from the store.
+	var cursors []string
+	cursor := ""
+	for len(cursors) < 50 {
+		_, next, err := store.Rows(ctx, app.Page{Limit: 100, Cursor: cursor})
+		if err != nil {
+			return gw, raw, err
+		}
+		cursors = append(cursors, cursor)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	page := func(i int) request {
+		u := sys.Gateway + "/myPages?limit=100"
+		if c := cursors[i%len(cursors)]; c != "" {
+			u += "&cursor=" + url.QueryEscape(c)
+		}
+		return request{Method: http.MethodGet, URL: u, Header: sys.header("mp-reader")}
+	}
+	for i := 0; i < 20; i++ {
+		timed(client, page(i))
+	}
+	var a, b []time.Duration
+	ea, eb := 0, 0
+	for i := 0; i < reads; i++ {
+		if d, ok := timed(client, page(i)); ok {
+			a = append(a, d)
+		} else {
+			ea++
+		}
+		t0 := time.Now()
+		if _, _, err := store.Rows(ctx, app.Page{Limit: 100, Cursor: cursors[i%len(cursors)]}); err == nil {
+			b = append(b, time.Since(t0))
+		} else {
+			eb++
+		}
+	}
+	samples["mypage gateway"], samples["mypage store"] = a, b
+	return summarize(a, ea, 0), summarize(b, eb, 0), nil
+}
+
+// sampleRSS reads fn's instances' resident size every period until stop
+// is closed, and returns the largest.
+func sampleRSS(sys *system, fn string, period time.Duration, stop <-chan struct{}) <-chan int64 {
+	out := make(chan int64, 1)
+	go func() {
+		var peak int64
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			if st, err := sys.status(); err == nil {
+				for _, in := range st.function(fn).Instances {
+					if r, err := rss(in.PID); err == nil && r > peak {
+						peak = r
+					}
+				}
+			}
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
+var _ = cloudevents.ApplicationJSON
