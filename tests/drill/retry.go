@@ -1,0 +1,132 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/carrot-market/carrot/events"
+)
+
+// viewFunction is the mypage trigger's subscriber.
+const viewFunction = "mypage"
+
+// Retry makes the mypage trigger's subscriber fail transiently: the mypage
+// function is taken down while an item is listed, so the broker's
+// deliveries of its event get 503 and are retried with backoff
+// (knative/eventing/triggers.yaml: 5 retries, exponential from 0.2 s). The
+// function comes back after two retries, and the event must then be
+// applied, with nothing dead-lettered. Then a poison event (an item with no
+// seller, which the subscriber refuses with 400) is sent to the broker
+// ingress by hand: it must be dead-lettered after one attempt, to the
+// topic carrot-dead-letters.
+func Retry(ctx context.Context, e *Env, opts Options) (*Report, error) {
+	return e.drill(ctx, "retry", "a subscriber failing transiently is retried; a poison event is dead-lettered", opts, func(r *run) error {
+		return r.retry(ctx)
+	})
+}
+
+func (r *run) retry(ctx context.Context) error {
+	const seller = "retry-seller"
+	warm, err := r.registerItem(ctx, seller, "warms mypage up", 1000)
+	if err != nil {
+		return err
+	}
+	if _, err := r.eventuallyPage(ctx, seller, warm, func(p page) bool { return p.ItemName != "" }); err != nil {
+		return err
+	}
+	before, err := r.quiet(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.transientFailure(ctx, seller, before); err != nil {
+		return err
+	}
+	return r.poison(ctx)
+}
+
+// transientFailure lists an item while mypage is down and checks that its
+// event is retried and eventually applied.
+func (r *run) transientFailure(ctx context.Context, seller string, before Status) error {
+	if err := r.env.SetOutage(ctx, viewFunction, true); err != nil {
+		return err
+	}
+	r.mark("mypage outage")
+	defer func() { _ = r.env.SetOutage(context.WithoutCancel(ctx), viewFunction, false) }()
+	item, err := r.registerItem(ctx, seller, "listed while mypage is down", 2000)
+	if err != nil {
+		return err
+	}
+	// The moments the retried count moves show the backoff.
+	base := before.Trigger(viewFunction).Retried
+	var retries []string
+	last, began := base, time.Now()
+	_, retried := r.waitStatus(ctx, r.opts.Settle, func(st Status) bool {
+		if n := st.Trigger(viewFunction).Retried; n > last {
+			retries = append(retries, fmt.Sprintf("+%d at %.1fs", n-last, time.Since(began).Seconds()))
+			last = n
+		}
+		return last >= base+2
+	})
+	r.check("the failing delivery was retried", retried, "retried count %d → %d", base, last)
+	if err := r.env.SetOutage(ctx, viewFunction, false); err != nil {
+		return err
+	}
+	r.mark("mypage back")
+	_, err = r.eventuallyPage(ctx, seller, item, func(p page) bool { return p.ItemStatus == "CREATED" })
+	r.check("the event was applied once mypage was back", err == nil, "%v", errText(err))
+	after, err := r.quiet(ctx)
+	if err != nil {
+		return err
+	}
+	b, a := before.Trigger(viewFunction), after.Trigger(viewFunction)
+	r.row("retries seen during the outage", "%s", strings.Join(retries, ", "))
+	r.row("mypage trigger", "delivered +%d, retried +%d (attempts of the failing event: about %d), dead-lettered +%d",
+		a.Delivered-b.Delivered, a.Retried-b.Retried, 1+a.Retried-b.Retried, a.DeadLettered-b.DeadLettered)
+	r.check("delivered, nothing dead-lettered or dropped", a.Delivered > b.Delivered && a.DeadLettered == b.DeadLettered && a.Dropped == b.Dropped,
+		"delivered %d → %d, dead-lettered %d → %d, dropped %d → %d", b.Delivered, a.Delivered, b.DeadLettered, a.DeadLettered, b.Dropped, a.Dropped)
+	return nil
+}
+
+// PoisonPrefix starts the id of every poison event the retry drill sends.
+const PoisonPrefix = "drill-poison-"
+
+// poison sends an event no subscriber can apply to the broker ingress and
+// checks that it is dead-lettered after one attempt.
+func (r *run) poison(ctx context.Context) error {
+	before, err := r.quiet(ctx)
+	if err != nil {
+		return err
+	}
+	e := cloudevents.NewEvent()
+	e.SetID(fmt.Sprintf("%s%d", PoisonPrefix, time.Now().UnixNano()))
+	e.SetType(string(events.ItemRegistered))
+	e.SetSource("/drill/retry")
+	e.SetSubject("no-such-item")
+	e.SetExtension(events.PartitionKeyExtension, "no-such-item")
+	if err := e.SetData(cloudevents.ApplicationJSON, map[string]any{"itemId": "no-such-item", "name": "ghost"}); err != nil {
+		return err
+	}
+	if err := r.env.SendEvent(ctx, e); err != nil {
+		return err
+	}
+	r.mark("poison event sent")
+	want := before.Trigger(viewFunction).DeadLettered + 1
+	_, ok := r.waitStatus(ctx, r.opts.Settle, func(st Status) bool { return st.Trigger(viewFunction).DeadLettered >= want })
+	r.check("the poison event was dead-lettered", ok, "event %s; mypage trigger dead-lettered count reached %d: %t", e.ID(), want, ok)
+	after, err := r.quiet(ctx)
+	if err != nil {
+		return err
+	}
+	b, a := before.Trigger(viewFunction), after.Trigger(viewFunction)
+	r.row("poison event", "%s: %d attempt(s), dead-lettered +%d to topic carrot-dead-letters", e.ID(), 1+a.Retried-b.Retried, a.DeadLettered-b.DeadLettered)
+	r.check("a poison event is not retried (400)", a.Retried == b.Retried && a.Delivered == b.Delivered,
+		"retried %d → %d, delivered %d → %d", b.Retried, a.Retried, b.Delivered, a.Delivered)
+	res := r.env.Do(ctx, "retry-seller", http.MethodGet, "/myPages/no-such-item", nil)
+	r.check("the poison event did not reach MyPage", res.Status == http.StatusNotFound, "%s", res)
+	return nil
+}

@@ -1,0 +1,69 @@
+package drill
+
+import (
+	"github.com/carrot-market/carrot/infra/broker"
+	"github.com/carrot-market/carrot/infra/serving"
+)
+
+// Status is what the local runtime's GET /_local/status answers.
+type Status struct {
+	Functions []serving.FunctionStatus `json:"functions"`
+	Triggers  []broker.TriggerStatus   `json:"triggers"`
+	Kafka     KafkaStatus              `json:"kafka"`
+}
+
+// KafkaStatus says whether the runtime's Kafka is serving.
+type KafkaStatus struct {
+	Up       bool `json:"up"`
+	External bool `json:"external"` // KAFKA_BOOTSTRAP_SERVERS: it cannot be switched off
+}
+
+// Function returns the status of the function called name, or a zero one
+// named "" when there is none.
+func (st Status) Function(name string) serving.FunctionStatus {
+	for _, f := range st.Functions {
+		if f.Name == name {
+			return f
+		}
+	}
+	return serving.FunctionStatus{}
+}
+
+// Trigger returns the status of the trigger called name, or a zero one
+// named "" when there is none.
+func (st Status) Trigger(name string) broker.TriggerStatus {
+	for _, tr := range st.Triggers {
+		if tr.Name == name {
+			return tr
+		}
+	}
+	return broker.TriggerStatus{}
+}
+
+// Instances counts the live instances of each function.
+func (st Status) Instances() map[string]int {
+	counts := make(map[string]int, len(st.Functions))
+	for _, f := range st.Functions {
+		counts[f.Name] = len(f.Instances)
+	}
+	return counts
+}
+
+// hasPID reports whether an instance of f runs as pid.
+func hasPID(f serving.FunctionStatus, pid int) bool {
+	for _, inst := range f.Instances {
+		if inst.PID == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// pids lists the pids of instances, for a report.
+func pids(instances []serving.InstanceStatus) []int {
+	out := make([]int, 0, len(instances))
+	for _, inst := range instances {
+		out = append(out, inst.PID)
+	}
+	return out
+}
