@@ -8,7 +8,7 @@ GO ?= go
 # The race detector needs cgo (a C compiler); set RACE= to run without it.
 RACE ?= -race
 
-.PHONY: test run fmt vet
+.PHONY: test run bench fmt vet
 
 ## test: run every test with DynamoDB Local started for the run
 test:
@@ -20,6 +20,13 @@ run:
 	mkdir -p .data/dynamodb .data/bin
 	$(GO) build -o .data/bin/carrot ./infra/local/cmd/carrot
 	DYNAMODB_DATA_DIR=$(CURDIR)/.data/dynamodb bash infra/dynamo/local/with-dynamodb.sh .data/bin/carrot
+
+## bench: measure every budget of the benchmarks against raw DynamoDB, Kafka and
+## process starts in the same run; writes tests/bench/results.md and results.png
+## (raw samples in .data/bench). Not part of test; takes a few minutes.
+bench:
+	mkdir -p .data/bench
+	bash infra/dynamo/local/with-dynamodb.sh $(GO) run ./tests/bench
 
 ## fmt: format every Go file
 fmt:
