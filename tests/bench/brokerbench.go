@@ -23,8 +23,12 @@ import (
 
 type brokerResult struct {
 	Carrot, Raw float64 // events per second
-	N           int
-	Ordered     bool
+	// HTTP is plain POSTs of the same events straight to the no-op
+	// subscriber, as many at once: the loopback HTTP ceiling. The broker
+	// makes two such requests per event (ingress and delivery).
+	HTTP    float64
+	N       int
+	Ordered bool
 }
 
 func measureBroker(ctx context.Context, root string, n int, ordered bool) (brokerResult, error) {
@@ -87,6 +91,15 @@ func measureBroker(ctx context.Context, root string, n int, ordered bool) (broke
 		return res, fmt.Errorf("broker: %d of %d events delivered in 2 minutes", got.Load(), n)
 	}
 	res.Carrot = float64(n) / time.Since(start).Seconds()
+
+	progress("5 broker: plain HTTP to the no-op subscriber")
+	direct := make([]request, len(reqs))
+	for i, r := range reqs {
+		r.URL = noop.URL
+		direct[i] = r
+	}
+	_, wall := attack("http", direct, 64, 0)
+	res.HTTP = float64(n) / wall.Seconds()
 
 	progress("5 broker: raw franz-go produce and consume")
 	raw, err := rawKafka(ctx, cluster.Seeds(), reqs)

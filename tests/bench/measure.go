@@ -41,7 +41,9 @@ func readAll(res *http.Response, err error) (int, []byte, error) {
 
 func progress(what string) { fmt.Fprintf(os.Stderr, "bench: %s\n", what) }
 
-func warnf(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: warning: "+format+"\n", args...) }
+func warnf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: warning: "+format+"\n", args...)
+}
 
 // timed sends r once with client and times it; only a 2xx counts.
 func timed(client *http.Client, r request) (time.Duration, bool) {

@@ -21,8 +21,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/aws/smithy-go/middleware"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 
 	"github.com/carrot-market/carrot/events"
@@ -49,8 +49,8 @@ type step struct {
 
 // deal is one chain of steps, with its own users and ids.
 type deal struct {
-	Seller, Buyer         string
-	Item, Rsv, Pay        string
+	Seller, Buyer  string
+	Item, Rsv, Pay string
 }
 
 var meeting = map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
@@ -58,7 +58,9 @@ var meeting = map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", 
 var steps = []step{
 	{Name: "register item", Function: rest.RegisterItem, Method: http.MethodPost, Who: "seller",
 		Path: func(*deal) string { return "/items" },
-		Body: func(*deal) any { return map[string]any{"name": "tv", "category": "electronics", "price": 30000, "region": "seoul/mapo"} },
+		Body: func(*deal) any {
+			return map[string]any{"name": "tv", "category": "electronics", "price": 30000, "region": "seoul/mapo"}
+		},
 		keep: func(d *deal, b map[string]any) { d.Item, _ = b["itemId"].(string) }},
 	{Name: "request chat", Function: rest.RequestChat, Method: http.MethodPost, Who: "buyer",
 		Path: func(*deal) string { return "/reservations" },
