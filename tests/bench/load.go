@@ -28,34 +28,12 @@ type answer struct {
 // they answer when rate is 0, else rate requests per second. It returns
 // the answers in no particular order and the wall time of the run.
 func attack(name string, reqs []request, workers int, rate int) ([]answer, time.Duration) {
-	var mu sync.Mutex
-	next := 0
-	targeter := func(t *vegeta.Target) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if next >= len(reqs) {
-			return vegeta.ErrNoTargets
-		}
-		r := reqs[next]
-		next++
-		t.Method, t.URL, t.Header, t.Body = r.Method, r.URL, r.Header, r.Body
-		return nil
-	}
-	opts := []func(*vegeta.Attacker){
-		vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)), vegeta.KeepAlive(true),
-		vegeta.Connections(workers * 2), vegeta.Timeout(30 * time.Second), vegeta.MaxBody(1 << 20),
-	}
-	pacer := vegeta.Rate{Freq: rate, Per: time.Second}
-	if rate == 0 {
-		pacer = vegeta.Rate{Freq: 0}
-	}
+	results := make(chan answer, 64)
 	start := time.Now()
+	go attackStream(name, reqs, workers, rate, results)
 	var out []answer
-	for res := range vegeta.NewAttacker(opts...).Attack(vegeta.Targeter(targeter), pacer, 0, name) {
-		if res.Method == "" { // the targeter ran dry
-			continue
-		}
-		out = append(out, answer{Code: int(res.Code), Latency: res.Latency, At: res.Timestamp, Body: res.Body, Err: res.Error})
+	for a := range results {
+		out = append(out, a)
 	}
 	return out, time.Since(start)
 }
@@ -90,9 +68,11 @@ func attackStream(name string, reqs []request, workers, rate int, results chan<-
 		t.Method, t.URL, t.Header, t.Body = r.Method, r.URL, r.Header, r.Body
 		return nil
 	}
-	atk := vegeta.NewAttacker(vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)), vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second))
-	for res := range atk.Attack(vegeta.Targeter(targeter), vegeta.Rate{Freq: rate, Per: time.Second}, 0, name) {
-		if res.Method == "" {
+	atk := vegeta.NewAttacker(vegeta.Workers(uint64(workers)), vegeta.MaxWorkers(uint64(workers)), vegeta.KeepAlive(true),
+		vegeta.Connections(workers*2), vegeta.Timeout(30*time.Second), vegeta.MaxBody(1<<20))
+	pacer := vegeta.Rate{Freq: rate, Per: time.Second} // Freq 0: as fast as the workers go
+	for res := range atk.Attack(vegeta.Targeter(targeter), pacer, 0, name) {
+		if res.Method == "" { // the targeter ran dry
 			continue
 		}
 		results <- answer{Code: int(res.Code), Latency: res.Latency, At: res.Timestamp, Body: res.Body, Err: res.Error}
