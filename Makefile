@@ -28,6 +28,20 @@ bench:
 	mkdir -p .data/bench
 	bash infra/dynamo/local/with-dynamodb.sh $(GO) run ./tests/bench
 
+## drill: start the system as make run does, in the background (functions idle
+## out after 10 s, the outbox relay wakes every 2 s, data in .data/drill and in
+## memory), run the drills DRILLS (default all; DRILL_FLAGS e.g. -short) and stop
+## it all; tables on stdout, charts and reports in .data/drills
+DRILLS ?=
+DRILL_FLAGS ?=
+drill:
+	mkdir -p .data/bin .data/drill
+	$(GO) build -o .data/bin/carrot ./infra/local/cmd/carrot
+	$(GO) build -o .data/bin/drill ./tests/drill/cmd/drill
+	CARROT_IDLE_GRACE=10s CARROT_RELAY_EVERY=2s CARROT_DATA_DIR=$(CURDIR)/.data/drill \
+		bash infra/dynamo/local/with-dynamodb.sh bash tests/drill/with-runtime.sh .data/bin/carrot \
+		.data/bin/drill -out .data/drills $(DRILL_FLAGS) $(DRILLS)
+
 ## fmt: format every Go file
 fmt:
 	$(GO) fmt ./...
