@@ -62,7 +62,7 @@ func (r *Report) latencyPlot() (*plot.Plot, error) {
 	p.Title.Text = fmt.Sprintf("%s: %s", r.Name, r.Title)
 	p.Y.Label.Text = "latency (ms)"
 	p.X.Label.Text = "seconds"
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top = true
 	var p50, p99 plotter.XYs
 	for _, pt := range r.Timeline {
 		if pt.Requests > 0 {
@@ -89,7 +89,7 @@ func (r *Report) instancesPlot() (*plot.Plot, error) {
 	p := plot.New()
 	p.Y.Label.Text = "instances"
 	p.X.Label.Text = "seconds"
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top = true
 	names := r.functionsShown()
 	if len(names) == 0 {
 		p.Title.Text = "instances: n/a"

@@ -105,7 +105,11 @@ func loadSpecs(dir string) map[string]serving.Spec {
 	if dir == "" {
 		return nil
 	}
-	specs, err := serving.LoadServices(dir)
+	// Only the scaling settings are read: the environment's references get
+	// placeholders.
+	specs, err := serving.LoadServices(dir,
+		serving.WithConfigMap("carrot-config", map[string]string{"aws-region": "-", "dynamodb-table-prefix": "-"}),
+		serving.WithSecret("carrot-jwt", map[string]string{"secret": "-"}))
 	if err != nil {
 		return nil
 	}
