@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // writeChart draws, for every budgeted row, how much of its budget it
@@ -25,7 +27,7 @@ func writeChart(rows []Row, path string) error {
 			use = 0
 		}
 		values = append(values, math.Min(use, 5))
-		names = append(names, fmt.Sprintf("%s %s", r.Section, short(r.Name)))
+		names = append(names, fmt.Sprintf("%s %s", r.Section, short(strings.TrimPrefix(r.Name, "scale from zero to first 2xx: "))))
 		if r.Verdict() == "PASS" {
 			colors = append(colors, color.RGBA{R: 46, G: 139, B: 87, A: 255})
 		} else {
@@ -54,16 +56,16 @@ func writeChart(rows []Row, path string) error {
 	limit.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	p.Add(limit)
 	p.NominalX(names...)
-	p.X.Tick.Label.Rotation = math.Pi / 3
-	p.X.Tick.Label.XAlign = -1.0
-	p.X.Tick.Label.YAlign = -0.5
-	p.X.Tick.Label.XAlign = 0
-	return p.Save(vg.Length(40+22*len(values))*vg.Points(1)*1.4, 9*vg.Centimeter, path)
+	// Labels hang below the axis, ending at their tick.
+	p.X.Tick.Label.Rotation = math.Pi / 4
+	p.X.Tick.Label.XAlign = draw.XRight
+	p.X.Tick.Label.YAlign = draw.YCenter
+	return p.Save(vg.Length(120+28*len(values)), 12*vg.Centimeter, path)
 }
 
 func short(s string) string {
-	if len(s) > 28 {
-		return s[:27] + "…"
+	if len(s) > 24 {
+		return s[:23] + "…"
 	}
 	return s
 }
