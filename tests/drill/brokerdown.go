@@ -38,8 +38,8 @@ func (r *run) brokerDown(ctx context.Context, n int) error {
 	}
 	r.mark("Kafka down")
 	defer func() { _ = r.env.SetKafka(context.WithoutCancel(ctx), true) }()
-	st, _ := r.status(ctx)
-	r.check("the status shows Kafka down", !st.Kafka.Up, "kafka: %+v", st.Kafka)
+	st, down := r.waitStatus(ctx, 10*time.Second, func(st Status) bool { return !st.Kafka.Up })
+	r.check("the status shows Kafka down", down, "kafka: %+v", st.Kafka)
 
 	var created []deal
 	var failed []string

@@ -3,6 +3,7 @@ package drill
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 
 	"gonum.org/v1/plot"
@@ -62,7 +63,8 @@ func (r *Report) latencyPlot() (*plot.Plot, error) {
 	p.Title.Text = fmt.Sprintf("%s: %s", r.Name, r.Title)
 	p.Y.Label.Text = "latency (ms)"
 	p.X.Label.Text = "seconds"
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Millimeter * 3
 	var p50, p99 plotter.XYs
 	for _, pt := range r.Timeline {
 		if pt.Requests > 0 {
@@ -89,7 +91,8 @@ func (r *Report) instancesPlot() (*plot.Plot, error) {
 	p := plot.New()
 	p.Y.Label.Text = "instances"
 	p.X.Label.Text = "seconds"
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Millimeter * 3
 	names := r.functionsShown()
 	if len(names) == 0 {
 		p.Title.Text = "instances: n/a"
@@ -119,17 +122,15 @@ func (r *Report) instancesPlot() (*plot.Plot, error) {
 // only.
 func (r *Report) addMarks(p *plot.Plot, top float64, labelled bool) error {
 	var labels plotter.XYLabels
-	for i, m := range r.Marks {
+	for _, m := range r.Marks {
 		line, err := plotter.NewLine(plotter.XYs{{X: m.At, Y: 0}, {X: m.At, Y: top}})
 		if err != nil {
 			return err
 		}
 		line.Color, line.Dashes = markColor, []vg.Length{vg.Points(3), vg.Points(3)}
 		p.Add(line)
-		// Labels step down so that marks close in time stay readable.
-		y := top * (0.95 - 0.08*float64(i%4))
-		labels.XYs = append(labels.XYs, plotter.XY{X: m.At, Y: y})
-		labels.Labels = append(labels.Labels, " "+m.Label)
+		labels.XYs = append(labels.XYs, plotter.XY{X: m.At, Y: top})
+		labels.Labels = append(labels.Labels, m.Label+" ")
 	}
 	if !labelled || len(labels.Labels) == 0 {
 		return nil
@@ -139,8 +140,13 @@ func (r *Report) addMarks(p *plot.Plot, top float64, labelled bool) error {
 		return err
 	}
 	for i := range l.TextStyle {
+		// Vertical labels along their line, ending at the top, stay
+		// readable when marks are close in time.
 		l.TextStyle[i].Color = markColor
 		l.TextStyle[i].Font.Size = vg.Points(8)
+		l.TextStyle[i].Rotation = math.Pi / 2
+		l.TextStyle[i].XAlign = draw.XRight
+		l.TextStyle[i].YAlign = draw.YBottom
 	}
 	p.Add(l)
 	return nil

@@ -85,6 +85,6 @@ func (r *run) coldAnswer(ctx context.Context, req coldRequest) (time.Duration, e
 	started := after.Function(req.function).Started - before.Function(req.function).Started
 	r.row("cold start "+req.function, "%s (%s %s → %d)", ms(res.Latency), req.method, req.path, res.Status)
 	r.check(fmt.Sprintf("%s answered from zero", req.function), zero && started >= 1 && res.OK(),
-		"at zero before: %t; instances started: %d; answer: %s", zero, started, res)
+		"at zero before: %t; instances started: %d; answer: %s", zero, started, brief(res))
 	return res.Latency, nil
 }

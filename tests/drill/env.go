@@ -168,6 +168,14 @@ func (r Response) String() string {
 	return fmt.Sprintf("%d %.300s", r.Status, bytes.TrimSpace(r.Body))
 }
 
+// brief is res's status alone when it is a 2xx, else res in full.
+func brief(res Response) string {
+	if res.OK() {
+		return fmt.Sprint(res.Status)
+	}
+	return res.String()
+}
+
 // Do sends a request to the public API as user ("" sends no token) with
 // body as JSON (nil sends none). A request that got no answer returns a
 // Response with Err set, not an error: drills count those.

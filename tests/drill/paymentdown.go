@@ -42,8 +42,8 @@ func (r *run) paymentDown(ctx context.Context, outage time.Duration) error {
 	}
 	r.mark("pay outage")
 	defer func() { _ = r.env.SetOutage(context.WithoutCancel(ctx), payFunction, false) }()
-	st, _ := r.status(ctx)
-	r.check("pay has no instance during the outage", len(st.Function(payFunction).Instances) == 0, "%d instances", len(st.Function(payFunction).Instances))
+	st, down := r.waitStatus(ctx, 10*time.Second, func(st Status) bool { return len(st.Function(payFunction).Instances) == 0 })
+	r.check("pay has no instance during the outage", down, "%d instances", len(st.Function(payFunction).Instances))
 
 	during, fresh, err := r.keepWorking(ctx, seller, buyer, waiting, paid, outage)
 	if err != nil {

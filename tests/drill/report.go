@@ -169,8 +169,8 @@ func ms(d time.Duration) string {
 	return d.Round(time.Millisecond / 10).String()
 }
 
-// instancesOverTime describes, per function that ran during the drill, the
-// instance count at the start, its peak and at the end: "pay 0→3→0".
+// instancesOverTime describes, per function that ran during the drill,
+// its peak instance count and the count at the end: "pay 3→0".
 func (r *Report) instancesOverTime() string {
 	names := r.functionsShown()
 	if len(names) == 0 {
@@ -181,20 +181,15 @@ func (r *Report) instancesOverTime() string {
 	}
 	parts := make([]string, 0, len(names))
 	for _, name := range names {
-		first, peak, last := -1, 0, 0
+		peak, last := 0, 0
 		for _, p := range r.Timeline {
-			n, ok := p.Instances[name]
-			if !ok {
-				continue
+			if n, ok := p.Instances[name]; ok {
+				peak, last = max(peak, n), n
 			}
-			if first < 0 {
-				first = n
-			}
-			peak, last = max(peak, n), n
 		}
-		parts = append(parts, fmt.Sprintf("%s %d→%d→%d", name, max(first, 0), peak, last))
+		parts = append(parts, fmt.Sprintf("%s %d→%d", name, peak, last))
 	}
-	return strings.Join(parts, "  ")
+	return "peak→end: " + strings.Join(parts, "  ")
 }
 
 // functionsShown lists the functions that had an instance at some point

@@ -38,7 +38,7 @@ func TestReportTable(t *testing.T) {
 	require.NoError(t, sampleReport().WriteTable(&b))
 	out := b.String()
 	assert.Contains(t, out, "200: 800  201: 300  503: 90  no answer: 10")
-	assert.Contains(t, out, "mypage 1→1→1  request-chat 0→5→0")
+	assert.Contains(t, out, "peak→end: mypage 1→1  request-chat 5→0")
 	assert.Contains(t, out, "FAIL")
 	assert.Contains(t, out, "ok (timing)")
 	assert.Len(t, sampleReport().Failed(), 1, "a timing check never fails a report")
