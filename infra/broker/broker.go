@@ -30,6 +30,9 @@ type Broker struct {
 	admin       *kadm.Client
 	dispatchers []*dispatcher
 	opts        options
+	health      *kafkaHealth
+	stopHealth  context.CancelFunc
+	healthDone  chan struct{}
 	closeOnce   sync.Once
 }
 
@@ -58,13 +61,22 @@ func New(cfg *Config, seeds []string, resolve Resolver, opts ...Option) (*Broker
 	if err != nil {
 		return nil, fmt.Errorf("broker: kafka client: %w", err)
 	}
-	b := &Broker{cfg: cfg, kafka: kafka, producer: producer{client: kafka}, admin: kadm.NewClient(kafka), opts: o}
+	healthCtx, stopHealth := context.WithCancel(context.Background())
+	b := &Broker{
+		cfg: cfg, kafka: kafka, producer: producer{client: kafka}, admin: kadm.NewClient(kafka), opts: o,
+		health: newKafkaHealth(), stopHealth: stopHealth, healthDone: make(chan struct{}),
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	if err := ensureTopics(ctx, kafka, cfg); err != nil {
+		stopHealth()
 		kafka.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
+	go func() {
+		defer close(b.healthDone)
+		b.health.watch(healthCtx, kafka, o.log)
+	}()
 	for _, trigger := range cfg.Triggers {
 		d, err := b.newDispatcher(trigger, seeds, resolve)
 		if err != nil {
@@ -153,12 +165,22 @@ func (b *Broker) deadLetterSinkOf(t TriggerConfig, d *dispatcher, resolve Resolv
 	return httpDeadLetters{target: subscriberURL(dest, resolve), poster: d.poster, policy: d.policy, name: name}, nil
 }
 
+// KafkaReachable reports whether Kafka answered the broker's last pings.
+// While it does not, the ingress answers 503 at once and dispatchers wait;
+// they resume on their own once it is back.
+func (b *Broker) KafkaReachable() bool {
+	reachable, _ := b.health.state()
+	return reachable
+}
+
 // Close stops every dispatcher, abandoning the deliveries in flight (they
 // are not committed and will be delivered again), commits what finished,
 // leaves the consumer groups and closes the Kafka clients. The ingress
 // answers 503 afterwards. Close is safe to call more than once.
 func (b *Broker) Close() {
 	b.closeOnce.Do(func() {
+		b.stopHealth()
+		<-b.healthDone
 		var wg sync.WaitGroup
 		for _, d := range b.dispatchers {
 			wg.Go(d.close)

@@ -20,7 +20,11 @@ import (
 //     accepted event is never lost;
 //   - 400 for a request that is not a valid CloudEvent;
 //   - 503 with Retry-After when Kafka does not acknowledge in time (the
-//     caller keeps the event, e.g. in its outbox, and sends it again);
+//     caller keeps the event, e.g. in its outbox, and sends it again),
+//     and at once while Kafka is unreachable (KafkaReachable), so senders
+//     fail fast rather than after the produce timeout. An event answered
+//     503 may still reach Kafka later: senders resend it with the same id
+//     and consumers deduplicate, as at-least-once delivery requires;
 //   - 413 for an event larger than Kafka takes, 500 when Kafka refuses it
 //     for another reason that sending again cannot cure;
 //   - 404 for another path, 405 for another method.
@@ -50,9 +54,14 @@ func (b *Broker) serveIngress(w http.ResponseWriter, r *http.Request) {
 		web.WriteProblem(w, web.NewProblem(http.StatusBadRequest, "not a valid CloudEvent: "+err.Error()))
 		return
 	}
+	reachable, lost := b.health.state()
+	if !reachable {
+		web.WriteProblem(w, web.NewProblem(http.StatusServiceUnavailable, "the broker cannot reach Kafka; send the event again later"))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), b.opts.produceTimeout)
 	defer cancel()
-	if err := b.producer.produce(ctx, b.cfg.Broker.Topic, *event, ContentModeStructured); err != nil {
+	if err := b.producer.produceUnless(ctx, lost, b.cfg.Broker.Topic, *event, ContentModeStructured); err != nil {
 		b.opts.log.Warnw("ingress could not write to kafka", "id", event.ID(), "type", event.Type(), "error", err)
 		web.WriteProblem(w, produceProblem(err))
 		return

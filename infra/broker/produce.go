@@ -33,6 +33,30 @@ func (p producer) produce(ctx context.Context, topic string, e cloudevents.Event
 	return p.client.ProduceSync(ctx, record).FirstErr()
 }
 
+// errKafkaLost is why a write was given up when Kafka turned unreachable.
+var errKafkaLost = errors.New("kafka became unreachable")
+
+// produceUnless writes e to topic once, but gives up waiting for Kafka's
+// acknowledgement when ctx ends or lost is closed. A write given up on may
+// still be acknowledged later: franz-go cannot take back a record it may
+// have sent.
+func (p producer) produceUnless(ctx context.Context, lost <-chan struct{}, topic string, e cloudevents.Event, contentMode string) error {
+	record, err := newRecord(topic, e, contentMode)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	p.client.Produce(ctx, record, func(_ *kgo.Record, err error) { done <- err })
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-lost:
+		return errKafkaLost
+	}
+}
+
 // produceUntilAcknowledged writes e to topic, trying again with a growing
 // wait until Kafka acknowledges it or ctx ends, and reports each failure
 // to onFailure. Dispatchers use it for replies and dead letters: the

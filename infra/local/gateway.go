@@ -1,11 +1,14 @@
 package local
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -16,14 +19,33 @@ type Activators interface {
 	Handler(function string) http.Handler
 }
 
+// Functions are the activators with the operator's controls of the
+// functions' runtime (*serving.Serving).
+type Functions interface {
+	Activators
+	Rollout(ctx context.Context, name string, env map[string]string) (serving.RolloutResult, error)
+	SetOutage(name string, on bool) error
+}
+
+// KafkaSwitch stops and starts the runtime's Kafka. It answers
+// ErrExternalKafka when Kafka is not the runtime's own.
+type KafkaSwitch interface {
+	SetKafka(up bool) error
+}
+
+// ErrExternalKafka is returned when asked to switch off a Kafka the runtime
+// does not run (KAFKA_BOOTSTRAP_SERVERS).
+var ErrExternalKafka = errors.New("Kafka is external (KAFKA_BOOTSTRAP_SERVERS): stop and start it by hand")
+
 // devTokenTTL is how long a token from /auth/dev-token stays valid.
 const devTokenTTL = 24 * time.Hour
 
 // Gateway is the public entry of the local runtime, as the seed's gateway
 // on :8088: every route of the API goes to the function that owns it
-// (rest.Routes is the one table), plus two local-only routes:
-// POST /auth/dev-token and GET /_local/status.
-func Gateway(fns Activators, auth *web.Auth, status func() any) http.Handler {
+// (rest.Routes is the one table), plus local-only routes: POST
+// /auth/dev-token, GET /_local/status, and the drills' controls (see
+// controls.go).
+func Gateway(fns Functions, kafka KafkaSwitch, auth *web.Auth, status func() any) http.Handler {
 	r := web.NewRouter()
 	for _, rt := range (&rest.Handler{}).Routes() {
 		r.Handle(rt.Path, fns.Handler(rt.Function)).Methods(rt.Method)
@@ -32,6 +54,13 @@ func Gateway(fns Activators, auth *web.Auth, status func() any) http.Handler {
 	r.HandleFunc("/_local/status", func(w http.ResponseWriter, _ *http.Request) {
 		web.JSON(w, http.StatusOK, status())
 	}).Methods(http.MethodGet)
+	c := controls{fns: fns, kafka: kafka}
+	r.HandleFunc("/_local/functions/{name}/rollout", c.rollout).Methods(http.MethodPost)
+	r.HandleFunc("/_local/functions/{name}/outage", c.startOutage).Methods(http.MethodPost)
+	r.HandleFunc("/_local/functions/{name}/outage", c.endOutage).Methods(http.MethodDelete)
+	r.HandleFunc("/_local/functions/{name}/unhealthy", c.unhealthy).Methods(http.MethodPost)
+	r.HandleFunc("/_local/kafka/down", c.kafkaDown).Methods(http.MethodPost)
+	r.HandleFunc("/_local/kafka/up", c.kafkaUp).Methods(http.MethodPost)
 	return r
 }
 

@@ -124,8 +124,9 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	log.Infow("DynamoDB ready", "endpoint", c.DynamoDB.Endpoint)
 
 	seeds := c.KafkaSeeds
+	var cluster *broker.Cluster
 	if len(seeds) == 0 {
-		cluster, err := broker.StartCluster(c.KafkaAddr, broker.WithDataDir(filepath.Join(c.DataDir, "kafka")))
+		cluster, err = broker.StartCluster(c.KafkaAddr, broker.WithDataDir(filepath.Join(c.DataDir, "kafka")))
 		if err != nil {
 			return fmt.Errorf("local: start Kafka on %s: %w", c.KafkaAddr, err)
 		}
@@ -156,7 +157,7 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	}
 	fns, err := serving.New(specs, serving.Options{
 		Binary:    func(s serving.Spec) (string, error) { return filepath.Join(binDir, path.Base(s.ImportPath)), nil },
-		Env:       map[string]string{"K_SINK": sinkURL, "DRAIN_SECONDS": "0"},
+		Env:       map[string]string{"K_SINK": sinkURL, "DRAIN_SECONDS": "0", web.DevEndpointsEnv: "1"},
 		IdleGrace: c.IdleGrace,
 		Logger:    log,
 	})
@@ -192,8 +193,11 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	}
 	go RunPing(ctx, ping, fns.Handler(ping.Sink), c.RelayEvery, log.Named("ping"))
 
-	status := func() any { return map[string]any{"functions": fns.Status(), "triggers": brk.Status()} }
-	gw := &http.Server{Addr: c.GatewayAddr, Handler: web.LogRequests(log.Named("gateway"))(Gateway(fns, auth, status)), ReadHeaderTimeout: 10 * time.Second}
+	kafka := &kafkaSwitch{cluster: cluster, broker: brk, log: log}
+	status := func() any {
+		return map[string]any{"functions": fns.Status(), "triggers": brk.Status(), "kafka": kafka.status()}
+	}
+	gw := &http.Server{Addr: c.GatewayAddr, Handler: web.LogRequests(log.Named("gateway"))(Gateway(fns, kafka, auth, status)), ReadHeaderTimeout: 10 * time.Second}
 	gwLn, err := net.Listen("tcp", c.GatewayAddr)
 	if err != nil {
 		return fmt.Errorf("local: listen on %s: %w", c.GatewayAddr, err)

@@ -51,11 +51,25 @@
 // takes no new requests until it answers again. Liveness is probed every
 // period; after failureThreshold failures, or when the process exits or
 // is killed, the instance is discarded (counted as replaced) and a new one
-// starts at once if queued requests or min-scale need it, otherwise with
-// the next request. Requests in flight on a discarded instance fail with
-// 502. Instances that fail within 10 s of being ready delay the next start
-// (0, then 250 ms doubling up to 5 s), and when a failure leaves no
-// instance at all, queued requests get 502 at once instead of waiting.
+// starts at once if queued requests, requests still in flight on the
+// discarded one, or min-scale need it, otherwise with the next request.
+// An instance discarded for liveness takes no new request but finishes
+// those in flight before it gets SIGTERM; requests in flight on a process
+// that died fail with 502. Instances that fail within 10 s of being ready
+// delay the next start (0, then 250 ms doubling up to 5 s), and when a
+// failure leaves no instance at all, queued requests get 503 with
+// Retry-After at once instead of waiting.
+//
+// # Revisions and drills
+//
+// Every function starts at revision <name>-00001, which its instances see
+// as K_REVISION. Rollout makes the next revision (optionally with changed
+// environment), starts as many of its instances as the serving revision
+// has live, and once all are ready moves all traffic to it at once; the
+// old instances finish their requests in flight and stop. A revision that
+// never gets ready is dropped and the old one keeps serving. SetOutage
+// kills a function's instances and makes every start fail until it ends;
+// Kill kills one instance.
 //
 // # Processes
 //

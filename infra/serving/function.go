@@ -26,7 +26,8 @@ var (
 )
 
 // noInstanceError answers the queued requests of a function whose last
-// instance failed while no other could be started.
+// instance failed while no other could be started; they get 503 with
+// Retry-After.
 type noInstanceError struct{ cause error }
 
 func (e noInstanceError) Error() string { return "no instance could be started: " + e.cause.Error() }
@@ -51,6 +52,17 @@ type function struct {
 	notBefore   time.Time // no instance starts before this
 	lastFailure error
 	counters    struct{ started, stopped, replaced, rejected, timedOut int64 }
+
+	// revision takes every new request; only its instances are routed to,
+	// scaled and counted live.
+	revision *revision
+	// pending is the rollout in progress, nil when there is none.
+	pending *rollout
+	// revisions counts the revisions created, failed ones included, so
+	// that names are never reused (as Knative's Configuration does).
+	revisions int
+	// outage makes every instance start fail at once (SetOutage).
+	outage bool
 }
 
 // waiter is a queued request. It receives exactly one grant: an instance
@@ -74,7 +86,10 @@ func newFunction(s *Serving, spec Spec) *function {
 	if maxScale == 0 || maxScale > s.opts.MaxScaleLimit {
 		maxScale = s.opts.MaxScaleLimit
 	}
-	return &function{serving: s, spec: spec, minScale: min(spec.MinScale, maxScale), maxScale: maxScale}
+	return &function{
+		serving: s, spec: spec, minScale: min(spec.MinScale, maxScale), maxScale: maxScale,
+		revision: &revision{name: revisionName(spec.Name, 1)}, revisions: 1,
+	}
 }
 
 // resolveBinary returns the function's executable, asking Options.Binary
@@ -119,6 +134,15 @@ func (f *function) acquire(ctx context.Context) (*instance, error) {
 	f.queue = append(f.queue, w)
 	f.scaleUpLocked(time.Now())
 	f.dispatchLocked()
+	if f.outage && f.liveLocked() == 0 {
+		// No instance can start before the outage ends: answer now
+		// rather than once the start backoff has passed.
+		cause := f.lastFailure
+		if cause == nil {
+			cause = f.outageError()
+		}
+		f.failQueueLocked(noInstanceError{cause: cause})
+	}
 	f.mu.Unlock()
 
 	select {
@@ -163,7 +187,7 @@ func (f *function) pickLocked() *instance {
 	hard := f.spec.ContainerConcurrency
 	var least *instance
 	for _, inst := range f.instances {
-		if inst.state != stateReady || (hard > 0 && inst.inFlight >= hard) {
+		if inst.state != stateReady || inst.rev != f.revision || (hard > 0 && inst.inFlight >= hard) {
 			continue
 		}
 		if inst.inFlight < soft {
@@ -205,11 +229,12 @@ func (f *function) queueCapacityLocked() int {
 	return QueueDepthPerConcurrency * f.spec.concurrencyUnits() * max(1, f.liveLocked())
 }
 
-// liveLocked counts the instances that are not stopping.
+// liveLocked counts the instances of the serving revision that are not
+// stopping.
 func (f *function) liveLocked() int {
 	n := 0
 	for _, inst := range f.instances {
-		if inst.state != stateStopping {
+		if inst.state != stateStopping && inst.rev == f.revision {
 			n++
 		}
 	}
@@ -218,12 +243,13 @@ func (f *function) liveLocked() int {
 
 // desiredLocked is the instance count the function needs now:
 // ceil((in flight + queued) / target), within min-scale and max-scale.
+// Requests still draining on a stopping instance count too, so that an
+// instance replaced while busy (liveness, a rollout) has its successor
+// started at once.
 func (f *function) desiredLocked() int {
 	demand := len(f.queue)
 	for _, inst := range f.instances {
-		if inst.state != stateStopping {
-			demand += inst.inFlight
-		}
+		demand += inst.inFlight
 	}
 	desired := int(math.Ceil(float64(demand) / f.spec.Target))
 	return min(max(desired, f.minScale), f.maxScale)
@@ -254,7 +280,7 @@ func (f *function) scaleDownLocked(now time.Time) {
 	live, desired := f.liveLocked(), f.desiredLocked()
 	for i := len(f.instances) - 1; i >= 0 && live > desired; i-- {
 		inst := f.instances[i]
-		idle := (inst.state == stateReady || inst.state == stateUnready) &&
+		idle := inst.rev == f.revision && (inst.state == stateReady || inst.state == stateUnready) &&
 			inst.inFlight == 0 && now.Sub(inst.lastActive) >= f.spec.IdleGrace
 		if idle {
 			f.stopLocked(inst, "idle for "+f.spec.IdleGrace.String())
@@ -263,10 +289,17 @@ func (f *function) scaleDownLocked(now time.Time) {
 	}
 }
 
-// startLocked adds an instance and starts its process in the background.
+// startLocked adds an instance of the serving revision and starts its
+// process in the background.
 func (f *function) startLocked(now time.Time) {
+	f.startRevisionLocked(now, f.revision)
+}
+
+// startRevisionLocked adds an instance of rev and starts its process in
+// the background.
+func (f *function) startRevisionLocked(now time.Time, rev *revision) {
 	f.nextID++
-	inst := newInstance(f.serving.ctx, f.nextID, now)
+	inst := newInstance(f.serving.ctx, f.nextID, rev, now)
 	f.instances = append(f.instances, inst)
 	f.counters.started++
 	f.serving.processes.Go(func() { f.run(inst) })
@@ -293,7 +326,10 @@ func (f *function) markReady(inst *instance) bool {
 	}
 	now := time.Now()
 	inst.state, inst.readyAt, inst.lastActive = stateReady, now, now
-	f.serving.opts.Logger.Infow("instance ready", "function", f.spec.Name, "instance", inst.id, "pid", inst.pid, "port", inst.port)
+	f.serving.opts.Logger.Infow("instance ready", "function", f.spec.Name, "revision", inst.rev.name, "instance", inst.id, "pid", inst.pid, "port", inst.port)
+	if ro := f.pending; ro != nil && inst.rev == ro.rev {
+		ro.instanceReady()
+	}
 	f.dispatchLocked()
 	return true
 }
@@ -322,6 +358,15 @@ func (f *function) fail(inst *instance, cause error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if inst.state == stateStopping {
+		return
+	}
+	if inst.rev != f.revision {
+		// An instance of a revision that does not serve: a rollout's,
+		// which fails with it, or a failed rollout's.
+		f.stopLocked(inst, "failed: "+cause.Error())
+		if ro := f.pending; ro != nil && inst.rev == ro.rev {
+			ro.fail(fmt.Errorf("instance %d: %w", inst.id, cause))
+		}
 		return
 	}
 	now := time.Now()

@@ -38,6 +38,7 @@ const waitDelay = time.Second
 // port, under the function's mutex too.
 type instance struct {
 	id        int
+	rev       *revision // the revision it runs, never changed
 	startedAt time.Time
 	ctx       context.Context // ends when the instance must stop
 	stop      context.CancelFunc
@@ -56,9 +57,9 @@ type instance struct {
 	lastActive time.Time
 }
 
-func newInstance(parent context.Context, id int, now time.Time) *instance {
+func newInstance(parent context.Context, id int, rev *revision, now time.Time) *instance {
 	ctx, stop := context.WithCancel(parent)
-	return &instance{id: id, startedAt: now, ctx: ctx, stop: stop, exited: make(chan struct{}), lastActive: now}
+	return &instance{id: id, rev: rev, startedAt: now, ctx: ctx, stop: stop, exited: make(chan struct{}), lastActive: now}
 }
 
 // run supervises one instance from start to its process being gone: it
@@ -77,8 +78,13 @@ func (f *function) run(inst *instance) {
 	f.forget(inst)
 }
 
-// launch starts the process with its port and environment.
+// launch starts the process with its port and environment. During an
+// outage it fails at once, and a process that started as the outage began
+// is killed, so that no instance runs while it lasts.
 func (f *function) launch(inst *instance) error {
+	if f.inOutage() {
+		return f.outageError()
+	}
 	binary, err := f.resolveBinary()
 	if err != nil {
 		return err
@@ -94,7 +100,7 @@ func (f *function) launch(inst *instance) error {
 	stdout := &lineWriter{out: f.serving.output, prefix: prefix}
 	stderr := &lineWriter{out: f.serving.output, prefix: prefix}
 	cmd := exec.Command(binary)
-	cmd.Env = f.environ(port)
+	cmd.Env = f.environ(port, inst.rev)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = processAttributes()
 	cmd.WaitDelay = waitDelay
@@ -112,15 +118,21 @@ func (f *function) launch(inst *instance) error {
 	}()
 	f.mu.Lock()
 	inst.pid, inst.port = cmd.Process.Pid, port
+	outage := f.outage
 	f.mu.Unlock()
-	f.serving.opts.Logger.Infow("instance started", "function", f.spec.Name, "instance", inst.id, "pid", inst.pid, "port", port)
+	if outage {
+		_ = signalGroup(inst.pid, syscall.SIGKILL)
+		return f.outageError()
+	}
+	f.serving.opts.Logger.Infow("instance started", "function", f.spec.Name, "revision", inst.rev.name, "instance", inst.id, "pid", inst.pid, "port", port)
 	return nil
 }
 
 // environ is the instance's environment, later entries winning: the
-// runtime's own, the manifest's, Options.Env, Options.FunctionEnv, then
-// what Knative sets itself (PORT and the K_ variables).
-func (f *function) environ(port int) []string {
+// runtime's own, the manifest's, Options.Env, Options.FunctionEnv, the
+// revision's (Rollout), then what Knative sets itself (PORT and the K_
+// variables).
+func (f *function) environ(port int, rev *revision) []string {
 	env := os.Environ()
 	add := func(vars map[string]string) {
 		for _, k := range slices.Sorted(maps.Keys(vars)) {
@@ -132,11 +144,12 @@ func (f *function) environ(port int) []string {
 	if f.serving.opts.FunctionEnv != nil {
 		add(f.serving.opts.FunctionEnv(f.spec.Name))
 	}
+	add(rev.env)
 	add(map[string]string{
 		"PORT":            strconv.Itoa(port),
 		"K_SERVICE":       f.spec.Name,
 		"K_CONFIGURATION": f.spec.Name,
-		"K_REVISION":      f.spec.Name + "-00001",
+		"K_REVISION":      rev.name,
 	})
 	return env
 }
@@ -230,9 +243,10 @@ func exitError(inst *instance) error {
 	return fmt.Errorf("exited: %w", inst.waitErr)
 }
 
-// terminate ends the process: SIGTERM to its group, then SIGKILL to the
-// group after Options.StopTimeout, and once more after it exited, for the
-// processes it may have started. It returns once the process is reaped.
+// terminate ends the process: once its requests in flight are done
+// (awaitIdle), SIGTERM to its group, then SIGKILL to the group after
+// Options.StopTimeout, and once more after it exited, for the processes it
+// may have started. It returns once the process is reaped.
 //
 // Pitfall: the last SIGKILL targets the group id after the leader was
 // reaped; a new group with the same id could only exist after the pid
@@ -245,6 +259,7 @@ func (f *function) terminate(inst *instance) {
 	select {
 	case <-inst.exited:
 	default:
+		f.awaitIdle(inst)
 		_ = signalGroup(pid, syscall.SIGTERM)
 		timeout := time.NewTimer(f.serving.opts.StopTimeout)
 		select {
@@ -258,4 +273,33 @@ func (f *function) terminate(inst *instance) {
 	<-inst.exited
 	inst.endpoint.transport.CloseIdleConnections()
 	f.serving.opts.Logger.Infow("instance gone", "function", f.spec.Name, "instance", inst.id, "pid", pid)
+}
+
+// drainPoll is how often a stopping instance's requests in flight are
+// counted while it drains.
+const drainPoll = 10 * time.Millisecond
+
+// awaitIdle returns once a stopping instance has no request in flight, so
+// that SIGTERM never races a request the proxy is about to send on a kept
+// alive connection: an instance replaced by a rollout or for failing
+// liveness finishes what it was given. It returns early when the process
+// exits or the runtime closes, and after the function's timeout, which no
+// request outlives.
+func (f *function) awaitIdle(inst *instance) {
+	deadline := time.Now().Add(f.spec.Timeout)
+	for f.inFlightOf(inst) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-inst.exited:
+			return
+		case <-f.serving.ctx.Done():
+			return
+		case <-time.After(drainPoll):
+		}
+	}
+}
+
+func (f *function) inFlightOf(inst *instance) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return inst.inFlight
 }

@@ -23,12 +23,13 @@ import (
 // a free slot on a ready instance (starting one when needed), then proxies
 // the request to it. The whole request, queueing included, is bounded by
 // the function's timeout. It answers problems of its own:
-//   - 503 with Retry-After at once when the queue is full, or while the
-//     runtime shuts down;
+//   - 503 with Retry-After at once when the queue is full, when no
+//     instance could be started (the last one failed and the start backoff
+//     holds the next, or an outage), or while the runtime shuts down;
 //   - 504 when the timeout passes before an instance took the request or
 //     before the instance answered;
-//   - 502 when the instance failed (it crashed or was killed mid-request,
-//     or no instance could be started). The caller may retry.
+//   - 502 when the instance failed while it had the request (it crashed
+//     or was killed mid-request). The caller may retry.
 //
 // A response already streaming when its instance dies is cut short.
 //
@@ -94,7 +95,7 @@ func (f *function) refuse(w http.ResponseWriter, err error) {
 	case errors.Is(err, context.DeadlineExceeded):
 		p = web.NewProblem(http.StatusGatewayTimeout, fmt.Sprintf("no instance of %s took the request within %s", f.spec.Name, f.spec.Timeout))
 	case errors.As(err, &noInstance):
-		p = web.NewProblem(http.StatusBadGateway, fmt.Sprintf("%s: %v", f.spec.Name, err))
+		p = web.NewProblem(http.StatusServiceUnavailable, fmt.Sprintf("%s: %v", f.spec.Name, err))
 	default: // The caller went away.
 		p = web.NewProblem(http.StatusServiceUnavailable, fmt.Sprintf("%s: %v", f.spec.Name, err))
 	}

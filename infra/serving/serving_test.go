@@ -211,7 +211,8 @@ func TestInstanceThatCannotStartFailsQueuedRequests(t *testing.T) {
 
 	r := h.get("/pid")
 
-	assert.Equal(t, http.StatusBadGateway, r.status, r.body)
+	assert.Equal(t, http.StatusServiceUnavailable, r.status, r.body)
+	assert.NotEmpty(t, r.header.Get("Retry-After"))
 	assert.Contains(t, r.body, "no instance could be started")
 	assert.GreaterOrEqual(t, h.status().Replaced, int64(1))
 }

@@ -4,7 +4,15 @@ import "time"
 
 // FunctionStatus is a snapshot of one function. Counters count since New.
 type FunctionStatus struct {
-	Name      string           `json:"name"`
+	Name string `json:"name"`
+	// Revision is the revision that takes every new request, Knative
+	// style: <name>-00001, then one up per Rollout.
+	Revision string `json:"revision"`
+	// RollingOut is the revision a Rollout in progress is starting, or "".
+	RollingOut string `json:"rollingOut,omitempty"`
+	// Outage is true while SetOutage keeps the function's instances from
+	// starting.
+	Outage    bool             `json:"outage"`
 	Instances []InstanceStatus `json:"instances"`
 	InFlight  int              `json:"inFlight"` // requests being served, on every instance
 	Queued    int              `json:"queued"`   // requests waiting for a free instance
@@ -25,11 +33,14 @@ type FunctionStatus struct {
 
 // InstanceStatus is one instance of a function.
 type InstanceStatus struct {
-	ID        int       `json:"id"`  // 1, 2, ... per function, never reused
-	PID       int       `json:"pid"` // 0 until the process has started
-	Port      int       `json:"port"`
-	State     string    `json:"state"` // starting, ready, unready or stopping
-	Ready     bool      `json:"ready"` // new requests may go to it
+	ID       int    `json:"id"`       // 1, 2, ... per function, never reused
+	Revision string `json:"revision"` // the revision it runs
+	PID      int    `json:"pid"`      // 0 until the process has started
+	Port     int    `json:"port"`
+	State    string `json:"state"` // starting, ready, unready or stopping
+	// Ready is true when new requests may go to it: ready, and of the
+	// serving revision.
+	Ready     bool      `json:"ready"`
 	InFlight  int       `json:"inFlight"`
 	StartedAt time.Time `json:"startedAt"`
 }
@@ -40,6 +51,8 @@ func (f *function) status() FunctionStatus {
 	defer f.mu.Unlock()
 	st := FunctionStatus{
 		Name:      f.spec.Name,
+		Revision:  f.revision.name,
+		Outage:    f.outage,
 		Instances: make([]InstanceStatus, 0, len(f.instances)),
 		Queued:    len(f.queue),
 		Started:   f.counters.started,
@@ -51,14 +64,18 @@ func (f *function) status() FunctionStatus {
 	if f.lastFailure != nil {
 		st.LastFailure = f.lastFailure.Error()
 	}
+	if f.pending != nil {
+		st.RollingOut = f.pending.rev.name
+	}
 	for _, inst := range f.instances {
 		st.InFlight += inst.inFlight
 		st.Instances = append(st.Instances, InstanceStatus{
 			ID:        inst.id,
+			Revision:  inst.rev.name,
 			PID:       inst.pid,
 			Port:      inst.port,
 			State:     inst.state.String(),
-			Ready:     inst.state == stateReady,
+			Ready:     inst.state == stateReady && inst.rev == f.revision,
 			InFlight:  inst.inFlight,
 			StartedAt: inst.startedAt,
 		})

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -43,12 +42,15 @@ const (
 type serverConfig struct {
 	addr  string
 	drain time.Duration
+	// devEndpoints adds POST /_dev/unhealthy ($CARROT_DEV_ENDPOINTS=1).
+	devEndpoints bool
 }
 
-// configFromEnv reads $PORT (default 8080) and $DRAIN_SECONDS (a whole
-// number, default 3; 0 in tests). A bad value fails wiring, not a request.
+// configFromEnv reads $PORT (default 8080), $DRAIN_SECONDS (a whole
+// number, default 3; 0 in tests) and $CARROT_DEV_ENDPOINTS. A bad value
+// fails wiring, not a request.
 func configFromEnv() (serverConfig, error) {
-	cfg := serverConfig{addr: ":8080", drain: DefaultDrain}
+	cfg := serverConfig{addr: ":8080", drain: DefaultDrain, devEndpoints: devEndpointsFromEnv()}
 	if p := os.Getenv("PORT"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 0 || n > 65535 {
@@ -77,6 +79,10 @@ func configFromEnv() (serverConfig, error) {
 // contexts do not end with ctx, so a request in flight is not cut short.
 // Callers pass knative.dev/pkg/signals.NewContext(), which ends on SIGTERM
 // or SIGINT. Serve returns nil after a clean shutdown.
+//
+// With $CARROT_DEV_ENDPOINTS=1 (the local runtime sets it, never a
+// manifest) it also serves POST /_dev/unhealthy, which makes liveness
+// answer 500 from then on; without it that path is h's, usually a 404.
 func Serve(ctx context.Context, name string, h http.Handler) error {
 	cfg, err := configFromEnv()
 	if err != nil {
@@ -90,9 +96,9 @@ func Serve(ctx context.Context, name string, h http.Handler) error {
 }
 
 func serve(ctx context.Context, ln net.Listener, log *zap.SugaredLogger, h http.Handler, cfg serverConfig) error {
-	var draining atomic.Bool
+	hl := &health{}
 	srv := &http.Server{
-		Handler:           withHealth(&draining, LogRequests(log)(h)),
+		Handler:           withHealth(hl, cfg.devEndpoints, log, LogRequests(log)(h)),
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,
@@ -112,7 +118,7 @@ func serve(ctx context.Context, ln net.Listener, log *zap.SugaredLogger, h http.
 		return fmt.Errorf("web: server stopped: %w", err)
 	case <-ctx.Done():
 	}
-	draining.Store(true)
+	hl.draining.Store(true)
 	log.Infow("draining", "drain", cfg.drain.String())
 	select {
 	case <-time.After(cfg.drain):
@@ -133,18 +139,27 @@ func serve(ctx context.Context, ln net.Listener, log *zap.SugaredLogger, h http.
 }
 
 // withHealth answers the probes before h sees the request: liveness is
-// 200 while the process serves; readiness turns 503 once draining starts.
-func withHealth(draining *atomic.Bool, h http.Handler) http.Handler {
+// 200 while the process serves, until POST /_dev/unhealthy (served only
+// when dev is true) makes it 500; readiness turns 503 once draining
+// starts.
+func withHealth(hl *health, dev bool, log *zap.SugaredLogger, h http.Handler) http.Handler {
+	unhealthy := LogRequests(log)(http.HandlerFunc(hl.makeUnhealthy))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case LivenessPath:
+		switch {
+		case r.URL.Path == LivenessPath:
+			if hl.unhealthy.Load() {
+				JSON(w, http.StatusInternalServerError, map[string]string{"status": "unhealthy"})
+				return
+			}
 			JSON(w, http.StatusOK, map[string]string{"status": "alive"})
-		case ReadinessPath:
-			if draining.Load() {
+		case r.URL.Path == ReadinessPath:
+			if hl.draining.Load() {
 				JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 				return
 			}
 			JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		case dev && r.URL.Path == DevUnhealthyPath:
+			unhealthy.ServeHTTP(w, r)
 		default:
 			h.ServeHTTP(w, r)
 		}
