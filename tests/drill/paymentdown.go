@@ -42,8 +42,11 @@ func (r *run) paymentDown(ctx context.Context, outage time.Duration) error {
 	}
 	r.mark("pay outage")
 	defer func() { _ = r.env.SetOutage(context.WithoutCancel(ctx), payFunction, false) }()
-	st, down := r.waitStatus(ctx, 10*time.Second, func(st Status) bool { return len(st.Function(payFunction).Instances) == 0 })
-	r.check("pay has no instance during the outage", down, "%d instances", len(st.Function(payFunction).Instances))
+	st, down := r.waitStatus(ctx, 10*time.Second, func(st Status) bool {
+		f := st.Function(payFunction)
+		return f.Outage && len(f.Instances) == 0
+	})
+	r.check("the status shows pay down, with no instance", down, "outage %t, %d instances", st.Function(payFunction).Outage, len(st.Function(payFunction).Instances))
 
 	during, fresh, err := r.keepWorking(ctx, seller, buyer, waiting, paid, outage)
 	if err != nil {

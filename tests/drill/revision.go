@@ -2,7 +2,8 @@ package drill
 
 import "github.com/carrot-market/carrot/infra/serving"
 
-// revisions returns the revision each function serves.
+// revisions returns the revision each function serves, nil when the
+// status shows none.
 func revisions(st Status) map[string]string {
 	out := make(map[string]string, len(st.Functions))
 	for _, f := range st.Functions {
@@ -16,12 +17,8 @@ func revisions(st Status) map[string]string {
 	return out
 }
 
-// functionRevision is the revision f's traffic goes to.
-func functionRevision(f serving.FunctionStatus) string {
-	return ""
-}
+// functionRevision is the revision that takes f's new requests.
+func functionRevision(f serving.FunctionStatus) string { return f.Revision }
 
 // instanceRevision is the revision inst runs.
-func instanceRevision(inst serving.InstanceStatus) string {
-	return ""
-}
+func instanceRevision(inst serving.InstanceStatus) string { return inst.Revision }
