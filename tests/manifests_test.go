@@ -256,6 +256,18 @@ func TestManifestsMatchTheFunctions(t *testing.T) {
 	assert.NoError(t, err)
 	_, err = local.LoadPing(filepath.Join(repoRoot, "knative", "eventing", "outbox-relay.yaml"))
 	assert.NoError(t, err)
+	for _, spec := range specs {
+		assert.NotContains(t, spec.Env, web.DevEndpointsEnv, "Service %s: the dev-only endpoints are for the local runtime only", spec.Name)
+	}
+	// Nor anywhere else a cluster applies (a ConfigMap, a patch...).
+	require.NoError(t, filepath.WalkDir(filepath.Join(repoRoot, "knative"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		assert.NotContains(t, string(b), web.DevEndpointsEnv, "%s names the dev-only endpoints' switch", path)
+		return err
+	}))
 }
 
 // TestManifestsWireTheEvents checks the eventing objects against each

@@ -15,7 +15,8 @@
 //	/stats      answers {"inFlight", "maxInFlight", "served"} of /work and /hold
 //
 // With $FAKEFN_EXIT set it exits at once with status 3, as a function
-// that cannot start.
+// that cannot start; with $FAKEFN_NEVER_READY set its readiness always
+// fails.
 package main
 
 import (
@@ -46,7 +47,7 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health/readiness", func(w http.ResponseWriter, _ *http.Request) {
-		if draining.Load() || unready.Load() {
+		if draining.Load() || unready.Load() || os.Getenv("FAKEFN_NEVER_READY") != "" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
