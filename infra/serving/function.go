@@ -137,11 +137,7 @@ func (f *function) acquire(ctx context.Context) (*instance, error) {
 	if f.outage && f.liveLocked() == 0 {
 		// No instance can start before the outage ends: answer now
 		// rather than once the start backoff has passed.
-		cause := f.lastFailure
-		if cause == nil {
-			cause = f.outageError()
-		}
-		f.failQueueLocked(noInstanceError{cause: cause})
+		f.failQueueLocked(noInstanceError{cause: f.outageError()})
 	}
 	f.mu.Unlock()
 
