@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -18,8 +17,9 @@ const viewFunction = "mypage"
 // Retry makes the mypage trigger's subscriber fail transiently: the mypage
 // function is taken down while an item is listed, so the broker's
 // deliveries of its event get 503 and are retried with backoff
-// (knative/eventing/triggers.yaml: 5 retries, exponential from 0.2 s). The
-// function comes back after two retries, and the event must then be
+// (knative/eventing/triggers.yaml: 5 retries, exponential from 0.2 s, about
+// 6 s in all). The function comes back after 1.5 s, well within that
+// budget, and the event must then be
 // applied, with nothing dead-lettered. Then a poison event (an item with no
 // seller, which the subscriber refuses with 400) is sent to the broker
 // ingress by hand: it must be dead-lettered after one attempt, to the
@@ -61,18 +61,12 @@ func (r *run) transientFailure(ctx context.Context, seller string, before Status
 	if err != nil {
 		return err
 	}
-	// The moments the retried count moves show the backoff.
-	base := before.Trigger(viewFunction).Retried
-	var retries []string
-	last, began := base, time.Now()
-	_, retried := r.waitStatus(ctx, r.opts.Settle, func(st Status) bool {
-		if n := st.Trigger(viewFunction).Retried; n > last {
-			retries = append(retries, fmt.Sprintf("+%d at %.1fs", n-last, time.Since(began).Seconds()))
-			last = n
-		}
-		return last >= base+2
-	})
-	r.check("the failing delivery was retried", retried, "retried count %d → %d", base, last)
+	// The trigger's counts move once a record's delivery is over, not at
+	// each attempt, so the outage lasts a fixed 1.5 s: the first attempt
+	// and the retries at 0.2 s and 0.6 s fail, a later one succeeds.
+	if err := sleep(ctx, 1500*time.Millisecond); err != nil {
+		return err
+	}
 	if err := r.env.SetOutage(ctx, viewFunction, false); err != nil {
 		return err
 	}
@@ -84,7 +78,7 @@ func (r *run) transientFailure(ctx context.Context, seller string, before Status
 		return err
 	}
 	b, a := before.Trigger(viewFunction), after.Trigger(viewFunction)
-	r.row("retries seen during the outage", "%s", strings.Join(retries, ", "))
+	r.check("the failing delivery was retried", a.Retried > b.Retried, "retried count %d → %d", b.Retried, a.Retried)
 	r.row("mypage trigger", "delivered +%d, retried +%d (attempts of the failing event: about %d), dead-lettered +%d",
 		a.Delivered-b.Delivered, a.Retried-b.Retried, 1+a.Retried-b.Retried, a.DeadLettered-b.DeadLettered)
 	r.check("delivered, nothing dead-lettered or dropped", a.Delivered > b.Delivered && a.DeadLettered == b.DeadLettered && a.Dropped == b.Dropped,
