@@ -13,7 +13,7 @@ import (
 // Errors of the runtime controls (Rollout, SetOutage).
 var (
 	// ErrUnknownFunction is returned for a name no Spec has.
-	ErrUnknownFunction = errors.New("no function is called so")
+	ErrUnknownFunction = errors.New("no such function")
 	// ErrRolloutInProgress is returned by a Rollout that would overlap
 	// another of the same function.
 	ErrRolloutInProgress = errors.New("a rollout of this function is in progress")
