@@ -55,8 +55,16 @@ func Main(f Function) {
 	if err != nil {
 		log.Fatalw("cannot start", "error", err)
 	}
-	if err := web.Serve(ctx, f.Name, Handler(f, deps)); err != nil {
-		log.Fatalw("stopped with an error", "error", err)
+	serveErr := web.Serve(ctx, f.Name, Handler(f, deps))
+	// Rows of sent events left behind would only be sent again; deleting
+	// them is worth a moment of the shutdown.
+	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := deps.Publisher.Flush(flush); err != nil {
+		log.Warnw("sent events keep their outbox rows; the relay will send them again", "error", err)
+	}
+	if serveErr != nil {
+		log.Fatalw("stopped with an error", "error", serveErr)
 	}
 }
 

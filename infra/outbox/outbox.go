@@ -1,7 +1,8 @@
 // Package outbox sends committed events to the broker. A command writes its
 // state and its events in one transaction (the outbox); the Publisher then
-// sends those events to the sink Knative injects ($K_SINK) and deletes
-// their rows once the sink acknowledged them. What it cannot send stays in
+// sends those events to the sink Knative injects ($K_SINK) and, once the
+// sink acknowledged them, deletes their rows in the background, many
+// commands' rows in one call. What it cannot send stays in
 // the outbox, and Relay, which a PingSource triggers, sends it later. So a
 // command that answered 2xx never loses an event, even across a broker
 // outage; delivery is at least once, and consumers deduplicate.
@@ -124,6 +125,15 @@ type Publisher struct {
 	retryAt time.Time
 
 	relayMu sync.Mutex // one relay at a time per process
+
+	// Sent events whose rows are still to be deleted. One sweeper at a
+	// time takes every queued id and deletes them in as few calls as the
+	// outbox allows; ids queued meanwhile wait for its next round, so under
+	// load many commands share one delete.
+	sweepMu  sync.Mutex // guards sent and sweeping
+	sent     []string
+	sweeping bool
+	deleting sync.Mutex // held while ids taken from sent are being deleted
 }
 
 var _ app.Publisher = (*Publisher)(nil)
@@ -158,11 +168,15 @@ func FromEnv(o Outbox, log *zap.SugaredLogger) (*Publisher, error) {
 }
 
 // Publish sends evs, which the caller has just committed to the outbox,
-// and deletes each from the outbox once the sink acknowledged it with a
-// 2xx. It never fails: whatever it cannot send stays in the outbox for
-// Relay, and the failure is logged. It outlives ctx's cancellation (a
-// client hanging up must not cut the send short) but keeps its values,
-// such as the traceparent.
+// and queues the rows of those the sink acknowledged with a 2xx for
+// deletion in the background (Flush waits for it). It never fails:
+// whatever it cannot send stays in the outbox for Relay, and the failure
+// is logged. It outlives ctx's cancellation (a client hanging up must not
+// cut the send short) but keeps its values, such as the traceparent.
+//
+// A row whose deletion is lost (a crash, DynamoDB failing) is sent again
+// by Relay: delivery is at least once either way, and no command waits for
+// a delete.
 func (p *Publisher) Publish(ctx context.Context, evs []cloudevents.Event) {
 	if len(evs) == 0 {
 		return
@@ -186,13 +200,70 @@ func (p *Publisher) Publish(ctx context.Context, evs []cloudevents.Event) {
 		return
 	}
 	sent, err := p.deliver(ctx, evs)
-	if merr := p.markSent(ctx, sent); merr != nil {
-		err = errors.Join(err, merr)
-	}
+	p.forget(sent)
 	if err != nil {
 		p.fellBehind()
 		log.Warnw("events stay in the outbox for the relay", "error", err, "sent", len(sent), "pending", len(evs)-len(sent))
 	}
+}
+
+// sweepTimeout bounds one background delete of sent rows.
+const sweepTimeout = 10 * time.Second
+
+// forget queues the rows of sent events for deletion and starts the
+// sweeper unless it is running.
+func (p *Publisher) forget(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	p.sweepMu.Lock()
+	p.sent = append(p.sent, ids...)
+	start := !p.sweeping
+	p.sweeping = true
+	p.sweepMu.Unlock()
+	if start {
+		go p.sweep()
+	}
+}
+
+// sweep deletes queued rows until none is left. A failed delete is only
+// logged: those events are sent again by Relay.
+func (p *Publisher) sweep() {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+		n, err := p.deleteQueued(ctx, func() { p.sweeping = false })
+		cancel()
+		if err != nil {
+			p.cfg.Log.Warnw("sent events keep their outbox rows; the relay will send them again", "events", n, "error", err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// deleteQueued deletes every queued row in one MarkSent and returns how
+// many it took. When the queue is empty it runs whenEmpty under sweepMu
+// and returns 0.
+func (p *Publisher) deleteQueued(ctx context.Context, whenEmpty func()) (int, error) {
+	p.deleting.Lock()
+	defer p.deleting.Unlock()
+	p.sweepMu.Lock()
+	ids := p.sent
+	p.sent = nil
+	if len(ids) == 0 {
+		whenEmpty()
+	}
+	p.sweepMu.Unlock()
+	return len(ids), p.markSent(ctx, ids)
+}
+
+// Flush waits for the deletes in progress and deletes the rows still
+// queued, so that PendingEvents no longer returns events this publisher
+// sent. Relay calls it first; a function calls it before it exits.
+func (p *Publisher) Flush(ctx context.Context) error {
+	_, err := p.deleteQueued(ctx, func() {})
+	return err
 }
 
 // Relay sends every pending event, oldest first, in batches of BatchSize,
@@ -213,6 +284,10 @@ func (p *Publisher) relay(ctx context.Context, maxBatches int) (int, error) {
 	}
 	p.relayMu.Lock()
 	defer p.relayMu.Unlock()
+	// Events sent by Publish but not yet deleted would be sent twice.
+	if err := p.Flush(ctx); err != nil {
+		p.cfg.Log.Warnw("sent events are still in the outbox and will be sent again", "error", err)
+	}
 
 	total := 0
 	sentBefore := map[string]bool{}

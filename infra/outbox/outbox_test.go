@@ -26,7 +26,9 @@ type memoryOutbox struct {
 	events     []cloudevents.Event
 	limits     []int
 	markErr    error
-	forgetless bool // MarkSent succeeds but deletes nothing
+	forgetless bool          // MarkSent succeeds but deletes nothing
+	marks      [][]string    // the ids of each MarkSent call
+	hold       chan struct{} // when set, MarkSent waits until it is closed
 }
 
 func (m *memoryOutbox) add(evs ...cloudevents.Event) {
@@ -44,8 +46,12 @@ func (m *memoryOutbox) PendingEvents(_ context.Context, limit int) ([]cloudevent
 }
 
 func (m *memoryOutbox) MarkSent(_ context.Context, ids ...string) error {
+	if m.hold != nil {
+		<-m.hold
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.marks = append(m.marks, slices.Clone(ids))
 	if m.markErr != nil {
 		return m.markErr
 	}
@@ -64,6 +70,13 @@ func (m *memoryOutbox) pending() []string {
 		ids = append(ids, e.ID())
 	}
 	return ids
+}
+
+// markCalls returns the ids of every MarkSent call so far.
+func (m *memoryOutbox) markCalls() [][]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.marks)
 }
 
 // sink is an httptest broker ingress that records what it accepted and
@@ -188,6 +201,7 @@ func TestPublishSendsInOrderAndDeletes(t *testing.T) {
 	commit(p, o, evs...)
 
 	assert.Equal(t, []string{"e0", "e1", "e2"}, s.ids())
+	require.NoError(t, p.Flush(context.Background()))
 	assert.Empty(t, o.pending())
 	second := s.headers()[1]
 	assert.Equal(t, "e1", second.Get("Ce-Id"))
@@ -248,7 +262,60 @@ func TestPublishStopsMidwayAndKeepsTheRest(t *testing.T) {
 	commit(p, o, testEvents(t, 3)...)
 
 	assert.Equal(t, 2, calls, "e2 is never tried after e1 failed")
+	require.NoError(t, p.Flush(context.Background()))
 	assert.Equal(t, []string{"e1", "e2"}, o.pending(), "only the acknowledged e0 is deleted")
+}
+
+func TestPublishDoesNotWaitForTheDelete(t *testing.T) {
+	t.Parallel()
+	s, o := newSink(t), &memoryOutbox{hold: make(chan struct{})}
+	p := MustPublisher(t, o, s.URL)
+
+	commit(p, o, testEvent(t, "a", "item-1")) // returns while MarkSent is held
+	assert.Equal(t, []string{"a"}, s.ids())
+	assert.Equal(t, []string{"a"}, o.pending(), "the delete is still held")
+
+	close(o.hold)
+	require.NoError(t, p.Flush(context.Background()))
+	assert.Empty(t, o.pending())
+}
+
+func TestConcurrentPublishesShareDeletes(t *testing.T) {
+	t.Parallel()
+	s, o := newSink(t), &memoryOutbox{hold: make(chan struct{})}
+	p := MustPublisher(t, o, s.URL)
+
+	// The first delete is held, so every later publish queues behind it.
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { commit(p, o, testEvent(t, fmt.Sprintf("e%d", i), fmt.Sprintf("item-%d", i))) })
+	}
+	wg.Wait()
+	close(o.hold)
+	require.NoError(t, p.Flush(context.Background()))
+
+	assert.Empty(t, o.pending(), "every sent event's row is deleted")
+	calls := o.markCalls()
+	var deleted []string
+	for _, ids := range calls {
+		deleted = append(deleted, ids...)
+	}
+	assert.ElementsMatch(t, s.ids(), deleted, "each sent event deleted once")
+	assert.Less(t, len(calls), n/2, "queued rows are deleted together: %v", calls)
+}
+
+func TestRelaySendsNothingPublishAlreadySent(t *testing.T) {
+	t.Parallel()
+	s, o := newSink(t), &memoryOutbox{hold: make(chan struct{})}
+	p := MustPublisher(t, o, s.URL)
+
+	commit(p, o, testEvent(t, "a", "item-1"))
+	go func() { time.Sleep(20 * time.Millisecond); close(o.hold) }()
+	n, err := p.Relay(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, n, "the relay waited for the delete instead of sending a again")
+	assert.Equal(t, []string{"a"}, s.ids())
 }
 
 func TestRelayAfterRecoverySendsTheRestOnce(t *testing.T) {
