@@ -56,7 +56,7 @@ func (r *run) autoscale(ctx context.Context, concurrency int, duration time.Dura
 	}
 	r.mark("load over")
 	failed := len(results) - countOK(results)
-	r.check("every request succeeded while scaling", failed == 0, "%d of %d answers were not 2xx: %v", failed, len(results), countCodes(results))
+	r.check("every request succeeded while scaling", failed == 0, "%d of %d answers were not 2xx (%s)", failed, len(results), countCodes(results))
 	if !r.env.Local {
 		r.row("instances", "n/a: watch kubectl get pods -l serving.knative.dev/service=%s -w", itemsFunction)
 		return nil
@@ -90,4 +90,3 @@ func (r *run) expectedInstances(function string, concurrency int) (want, maxScal
 	want = min(int(math.Ceil(float64(concurrency)/spec.Target)), maxScale)
 	return want, maxScale, true
 }
-

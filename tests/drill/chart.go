@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -14,17 +15,20 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// Chart size in the PNG.
+// Chart size in the PNG; the legends have a column of their own on the
+// right, so that they never cover a line.
 const (
-	chartWidth  = 24 * vg.Centimeter
+	chartWidth  = 28 * vg.Centimeter
 	chartHeight = 16 * vg.Centimeter
+	legendWidth = 5.5 * vg.Centimeter
 )
 
 var markColor = color.RGBA{R: 200, G: 60, B: 60, A: 255}
 
 // SaveChart draws the timeline as a PNG at path: latency p50 and p99 of
 // the requests sent in each period on top, instances per function below
-// (on the local runtime), both with a vertical line at every Mark.
+// (on the local runtime), both with a vertical line at every Mark, and
+// each panel's legend beside it.
 func (r *Report) SaveChart(path string) error {
 	latency, err := r.latencyPlot()
 	if err != nil {
@@ -42,9 +46,19 @@ func (r *Report) SaveChart(path string) error {
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2,
 		PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2, PadY: vg.Millimeter * 4}
-	canvases := plot.Align([][]*plot.Plot{{latency}, {instances}}, tiles, dc)
-	latency.Draw(canvases[0][0])
-	instances.Draw(canvases[1][0])
+	panels := []*plot.Plot{latency, instances}
+	canvases := plot.Align([][]*plot.Plot{{latency}, {instances}}, tiles, draw.Crop(dc, 0, -legendWidth, 0, 0))
+	for i, p := range panels {
+		legend := p.Legend
+		p.Legend = plot.NewLegend()
+		c := canvases[i][0]
+		p.Draw(c)
+		legend.Top, legend.Left = true, true
+		legend.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: c.Max.X + 3*vg.Millimeter, Y: c.Min.Y},
+			Max: vg.Point{X: dc.Max.X, Y: c.Max.Y - 6*vg.Millimeter},
+		}})
+	}
 
 	f, err := os.Create(path)
 	if err != nil {
@@ -63,8 +77,6 @@ func (r *Report) latencyPlot() (*plot.Plot, error) {
 	p.Title.Text = fmt.Sprintf("%s: %s", r.Name, r.Title)
 	p.Y.Label.Text = "latency (ms)"
 	p.X.Label.Text = "seconds"
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs = vg.Millimeter * 3
 	var p50, p99 plotter.XYs
 	for _, pt := range r.Timeline {
 		if pt.Requests > 0 {
@@ -77,6 +89,7 @@ func (r *Report) latencyPlot() (*plot.Plot, error) {
 		top = max(top, xy.Y)
 	}
 	p.Y.Min, p.Y.Max = 0, top*1.15
+	p.Y.Tick.Marker = plainTicks{}
 	if len(p50) > 0 {
 		if err := plotutil.AddLinePoints(p, "p50", p50, "p99", p99); err != nil {
 			return nil, err
@@ -86,34 +99,46 @@ func (r *Report) latencyPlot() (*plot.Plot, error) {
 }
 
 // instancesPlot is the bottom panel: one step line per function that had
-// an instance during the drill.
+// an instance during the drill. Functions often have the same count, so
+// each line is nudged up or down by a small fixed amount: every line stays
+// visible and the counts still read on the integer ticks.
 func (r *Report) instancesPlot() (*plot.Plot, error) {
 	p := plot.New()
 	p.Y.Label.Text = "instances"
 	p.X.Label.Text = "seconds"
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs = vg.Millimeter * 3
 	names := r.functionsShown()
 	if len(names) == 0 {
 		p.Title.Text = "instances: n/a"
 	}
 	top := 1.0
-	var lines []any
-	for _, name := range names {
+	for _, pt := range r.Timeline {
+		for _, name := range names {
+			top = max(top, float64(pt.Instances[name]))
+		}
+	}
+	p.Y.Min, p.Y.Max = 0, top+1
+	if len(names) > 1 {
+		p.Y.Label.Text = "instances (lines nudged apart)"
+	}
+	nudge := (top + 1) * 0.012
+	for i, name := range names {
+		offset := (float64(i) - float64(len(names)-1)/2) * nudge
 		var xys plotter.XYs
 		for _, pt := range r.Timeline {
 			if n, ok := pt.Instances[name]; ok {
-				xys = append(xys, plotter.XY{X: pt.At, Y: float64(n)})
-				top = max(top, float64(n))
+				xys = append(xys, plotter.XY{X: pt.At, Y: float64(n) + offset})
 			}
 		}
-		lines = append(lines, name, xys)
-	}
-	p.Y.Min, p.Y.Max = 0, top+1
-	if len(lines) > 0 {
-		if err := plotutil.AddLines(p, lines...); err != nil {
+		line, err := plotter.NewLine(xys)
+		if err != nil {
 			return nil, err
 		}
+		line.StepStyle = plotter.PostStep
+		line.Color = plotutil.Color(i)
+		line.Dashes = plotutil.Dashes(i)
+		line.Width = vg.Points(1.5)
+		p.Add(line)
+		p.Legend.Add(name, line)
 	}
 	return p, r.addMarks(p, p.Y.Max, false)
 }
@@ -139,15 +164,40 @@ func (r *Report) addMarks(p *plot.Plot, top float64, labelled bool) error {
 	if err != nil {
 		return err
 	}
+	// Vertical labels along their line, ending at the top, stay readable
+	// when marks are close in time; a mark close to the previous one gets
+	// its label on the other side of its line.
+	near := max(r.Duration.Seconds(), 1) / 40
+	left := true
 	for i := range l.TextStyle {
-		// Vertical labels along their line, ending at the top, stay
-		// readable when marks are close in time.
+		if i > 0 && r.Marks[i].At-r.Marks[i-1].At < near {
+			left = !left
+		} else {
+			left = true
+		}
 		l.TextStyle[i].Color = markColor
-		l.TextStyle[i].Font.Size = vg.Points(8)
+		l.TextStyle[i].Font.Size = vg.Points(10)
 		l.TextStyle[i].Rotation = math.Pi / 2
 		l.TextStyle[i].XAlign = draw.XRight
 		l.TextStyle[i].YAlign = draw.YBottom
+		if !left {
+			l.TextStyle[i].YAlign = draw.YTop
+		}
 	}
 	p.Add(l)
 	return nil
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros:
+// 250, not 250.00.
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+		}
+	}
+	return ticks
 }

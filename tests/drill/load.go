@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -113,11 +114,12 @@ func countOK(results []vegeta.Result) int {
 	return n
 }
 
-// countCodes counts results by status code (0: no answer).
-func countCodes(results []vegeta.Result) map[uint16]int {
-	counts := map[uint16]int{}
+// countCodes counts results by status code, as the summary's histogram
+// prints them: "200: 12  503: 3  no answer: 1".
+func countCodes(results []vegeta.Result) string {
+	counts := map[string]int{}
 	for _, res := range results {
-		counts[res.Code]++
+		counts[strconv.Itoa(int(res.Code))]++
 	}
-	return counts
+	return histogram(counts)
 }

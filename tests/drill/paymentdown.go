@@ -65,7 +65,7 @@ func (r *run) paymentDown(ctx context.Context, outage time.Duration) error {
 	r.mark("pay back")
 	for _, d := range []deal{waiting, fresh} {
 		res := r.retrying(ctx, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsv})
-		r.check("payment succeeds after the outage", res.Status == http.StatusCreated, "%s: %s", d.rsv, res)
+		r.check("payment succeeds after the outage", res.Status == http.StatusCreated, "reservation %s: %s", d.rsv, brief(res))
 		_, err := r.eventuallyPage(ctx, buyer, d.item, func(p page) bool {
 			return p.PayStatus == "APPROVED" && p.RsvStatus == "COMPLETED" && p.ItemStatus == "SOLDOUT"
 		})

@@ -121,6 +121,10 @@ func (r *run) poison(ctx context.Context) error {
 	r.check("a poison event is not retried (400)", a.Retried == b.Retried && a.Delivered == b.Delivered,
 		"retried %d → %d, delivered %d → %d", b.Retried, a.Retried, b.Delivered, a.Delivered)
 	res := r.env.Do(ctx, "retry-seller", http.MethodGet, "/myPages/no-such-item", nil)
-	r.check("the poison event did not reach MyPage", res.Status == http.StatusNotFound, "%s", res)
+	answer := res.String()
+	if res.Status == http.StatusNotFound {
+		answer = "404 Not Found"
+	}
+	r.check("the poison event did not reach MyPage", res.Status == http.StatusNotFound, "GET /myPages/no-such-item: %s", answer)
 	return nil
 }

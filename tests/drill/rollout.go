@@ -59,7 +59,7 @@ func (r *run) rollout(ctx context.Context, concurrency int, duration time.Durati
 	}
 	r.row("rollout", "%s: %s → %s, traffic moved in %s", itemsFunction, o.rollout.Previous, o.rollout.Revision, o.took.Round(10*time.Millisecond))
 	failed := len(results) - countOK(results)
-	r.check("no failed request during the rollout", failed == 0, "%d of %d answers were not 2xx: %v", failed, len(results), countCodes(results))
+	r.check("no failed request during the rollout", failed == 0, "%d of %d answers were not 2xx (%s)", failed, len(results), countCodes(results))
 	st, err := r.status(ctx)
 	if err != nil {
 		return err

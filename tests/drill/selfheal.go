@@ -32,7 +32,7 @@ func (r *run) selfHeal(ctx context.Context, concurrency int) error {
 	defer stopLoad()
 	type loaded struct {
 		n, failed int
-		codes     map[uint16]int
+		codes     string
 	}
 	done := make(chan loaded, 1)
 	go func() {
@@ -70,6 +70,6 @@ func (r *run) selfHeal(ctx context.Context, concurrency int) error {
 		"pid %d gone: %t; replaced %d → %d; last failure: %s", pid, !hasPID(f, pid), replacedBefore, f.Replaced, f.LastFailure)
 	r.row("replacement", "pid %d replaced after %s; instances now %v", pid, took.Round(100*time.Millisecond), pids(f.Instances))
 	r.timing("replaced within 30 s", healed && took < 30*time.Second, "%s", took.Round(100*time.Millisecond))
-	r.check("no failed request while healing", l.failed == 0 && l.n > 0, "%d of %d answers were not 2xx: %v", l.failed, l.n, l.codes)
+	r.check("no failed request while healing", l.failed == 0 && l.n > 0, "%d of %d answers were not 2xx (%s)", l.failed, l.n, l.codes)
 	return nil
 }
