@@ -1,13 +1,37 @@
 package main
 
 // Measurement 1: each use case through the gateway, beside the same
-// DynamoDB operations done directly. The operations are captured by
-// running one deal through every function in process, each on a client
-// that records its calls; the deal's events are delivered synchronously
-// to the policies. The raw run replays the operations of each step with
-// fresh ids (every UUID in a key or value is swapped for a new one per
-// deal), at the same concurrency as the gateway run, in the same order of
-// steps, so that every conditional write finds the state it expects.
+// DynamoDB operations done directly with aws-sdk-go-v2. The operations
+// are captured by running one deal through every function in process,
+// each on a client that records its calls; the deal's events are
+// delivered synchronously to the policies and the MyPage projector. A
+// step's calls are of two kinds:
+//
+//   - own: the calls of the function that serves the command (its reads,
+//     its transaction with the outbox, the outbox's deletion of the sent
+//     rows);
+//   - follow-on: the calls of the policies and of the MyPage projector
+//     that the command's events cause, and of the events those emit.
+//
+// Two raw runs replay them with fresh ids (every UUID in a key or value is
+// swapped for a new one per deal), each on its own deals, at the same
+// concurrency as the gateway run, in the same order of steps, so that
+// every conditional write finds the state it expects:
+//
+//   - "all": each worker does its deal's own calls, then its follow-on
+//     calls, timed together. This is all the storage work a command
+//     causes, as the gateway run does it, and the budget ("a command costs
+//     at most 1.5x its raw storage operations") is the ratio of the two
+//     runs' rates: the cost per command under the same load.
+//   - "own": only the own calls are timed; the follow-on calls run after
+//     the step, untimed, so the next step finds the state the events made.
+//     Its ratio is shown beside, without a budget.
+//
+// For each run (gateway, all, own) the CPU time DynamoDB Local spent is
+// read from /proc before and after and divided by the commands: on a
+// small machine DynamoDB Local is the bottleneck, and the CPU it spends
+// per command says whether the gateway run does more storage work than
+// the raw one or the same work more slowly.
 
 import (
 	"context"
@@ -16,6 +40,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,9 +145,10 @@ type recorded struct {
 }
 
 // captured is the DynamoDB calls of each step of one deal: the step's own
-// function's calls (Own) and those of the policies its events reached.
+// function's calls (Own) and those of the policies and the MyPage
+// projector its events reached (FollowOn).
 type captured struct {
-	Own, Policies map[string][]any // by step name
+	Own, FollowOn map[string][]any // by step name
 }
 
 // captureDeal runs one deal through every function in process and
@@ -147,8 +173,9 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 	if err != nil {
 		return captured{}, err
 	}
-	// The sink delivers every event to the policies that take it before
-	// it answers; MyPage's rows are left out, as no command reads them.
+	// The sink delivers every event to the policies and the projector that
+	// take it before it answers, so a step's follow-on calls are done when
+	// its command answers.
 	routes := map[events.Type][]string{}
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e, err := cehttp.NewEventFromHTTPRequest(r)
@@ -174,6 +201,7 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 		{Name: rest.CancelPayment}, {Name: rest.WriteReview},
 		{Name: "item-policy", Events: (*app.Service).ItemPolicy},
 		{Name: "reservation-policy", Events: (*app.Service).ReservationPolicy},
+		{Name: rest.MyPage, Events: (*app.Service).MyPageProjector},
 	}
 	urls := map[string]string{}
 	for _, f := range functions {
@@ -199,7 +227,7 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 		}
 		return h
 	}
-	out := captured{Own: map[string][]any{}, Policies: map[string][]any{}}
+	out := captured{Own: map[string][]any{}, FollowOn: map[string][]any{}}
 	d := newDeal()
 	for _, st := range steps {
 		mu.Lock()
@@ -215,7 +243,7 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 			if c.Function == st.Function {
 				out.Own[st.Name] = append(out.Own[st.Name], c.Input)
 			} else {
-				out.Policies[st.Name] = append(out.Policies[st.Name], c.Input)
+				out.FollowOn[st.Name] = append(out.FollowOn[st.Name], c.Input)
 			}
 		}
 		mu.Unlock()
@@ -242,21 +270,37 @@ func send(r request) (int, []byte, error) {
 	return readAll(http.DefaultClient.Do(req))
 }
 
-// stepResult is one use case's numbers.
+// stepResult is one use case's numbers: the gateway run, the raw run of
+// all the storage work the command causes (RawAll) and the raw run of its
+// own calls only (Raw), with their calls and DynamoDB Local's CPU time per
+// command (zero when unknown).
 type stepResult struct {
-	Gateway, Raw Summary
-	Ops          int
-	RawErrors    int
+	Gateway, RawAll, Raw Summary
+	Ops, FollowOps       int // own and follow-on DynamoDB calls per command
+	RawErrors            int
+
+	GatewayCPU, RawAllCPU, RawCPU time.Duration
+	CPUKnown                      bool
+}
+
+// perCommand is cpu spread over the commands that succeeded.
+func perCommand(cpu time.Duration, s Summary) time.Duration {
+	if s.N == 0 {
+		return 0
+	}
+	return cpu / time.Duration(s.N)
 }
 
 // measureUseCases runs n deals through the gateway step by step with
-// workers requests at once, and the captured DynamoDB calls of n other
-// deals directly, step by step, with as many workers.
+// workers requests at once, and the captured DynamoDB calls of 2n other
+// deals directly, step by step, with as many workers: n deals for the run
+// of all the calls, n for the run of the own calls.
 func measureUseCases(ctx context.Context, sys *system, ddb *dynamodb.Client, capPrefix string, n, workers int, onLoad func(step string, running bool), samples map[string]any) (map[string]stepResult, error) {
 	capt, err := captureDeal(ctx, ddb, capPrefix)
 	if err != nil {
 		return nil, err
 	}
+	cpu := newStorageCPU(sys.Endpoint)
 	results := map[string]stepResult{}
 
 	// Warm-up: a few deals through every step, so that each function has
@@ -286,64 +330,97 @@ func measureUseCases(ctx context.Context, sys *system, ddb *dynamodb.Client, cap
 		}
 		progress("1 gateway: " + st.Name)
 		onLoad(st.Function, true)
+		cpu0 := cpu.now()
 		as, wall := attack(st.Name, reqs, workers, 0)
 		onLoad(st.Function, false)
 		keepAll(st, deals, as)
+		// The follow-on work runs after the answers; its CPU counts once
+		// the events are all handled.
+		sys.waitQuiet(60 * time.Second)
+		used := cpu.now() - cpu0
 		sum, lat := summarizeAnswers(as, wall)
 		r := results[st.Name]
-		r.Gateway = sum
+		r.Gateway, r.GatewayCPU, r.CPUKnown = sum, perCommand(used, sum), cpu.known()
 		results[st.Name] = r
 		samples["usecase gateway "+st.Name] = lat
-		sys.waitQuiet(60 * time.Second)
 	}
 
-	// The raw run: the same calls, with fresh ids per deal.
-	maps := make([]map[string]string, n)
-	for i := range maps {
-		maps[i] = map[string]string{}
+	// The raw runs: the same calls, with fresh ids per deal.
+	mapsOwn, mapsAll := make([]map[string]string, n), make([]map[string]string, n)
+	for i := range n {
+		mapsOwn[i], mapsAll[i] = map[string]string{}, map[string]string{}
 	}
 	for _, st := range steps {
-		progress("1 raw DynamoDB: " + st.Name)
-		own := capt.Own[st.Name]
-		var mu sync.Mutex
+		own, follow := capt.Own[st.Name], capt.FollowOn[st.Name]
+		r := results[st.Name]
+		r.Ops, r.FollowOps = len(own), len(follow)
+		progress(fmt.Sprintf("1 %s: own calls %s; follow-on calls %s", st.Name, opNames(own), opNames(follow)))
+
+		progress("1 raw DynamoDB, all calls: " + st.Name)
+		cpu0 := cpu.now()
 		var lat []time.Duration
-		rawErrs := 0
-		start := time.Now()
+		r.RawAll, lat = replay(ctx, ddb, "raw all "+st.Name, n, workers, mapsAll, own, follow)
+		r.RawAllCPU = perCommand(cpu.now()-cpu0, r.RawAll)
+		samples["usecase raw all "+st.Name] = lat
+
+		progress("1 raw DynamoDB, own calls: " + st.Name)
+		cpu0 = cpu.now()
+		r.Raw, lat = replay(ctx, ddb, "raw own "+st.Name, n, workers, mapsOwn, own, nil)
+		r.RawCPU = perCommand(cpu.now()-cpu0, r.Raw)
+		r.RawErrors = r.Raw.Errors + r.RawAll.Errors
+		samples["usecase raw "+st.Name] = lat
+		// The follow-on calls, untimed, so the next step finds the state
+		// the events made.
 		parallel(n, workers, func(i int) {
-			t0 := time.Now()
-			var failed error
-			for _, in := range own {
+			for _, in := range follow {
+				_ = call(ctx, ddb, remapInput(in, mapsOwn[i]))
+			}
+		})
+		results[st.Name] = r
+	}
+	return results, nil
+}
+
+// opNames lists the operations of calls, e.g. "GetItem, TransactWriteItems".
+func opNames(calls []any) string {
+	names := make([]string, len(calls))
+	for i, in := range calls {
+		names[i] = strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf("%T", in), "*dynamodb."), "Input")
+	}
+	return "[" + strings.Join(names, ", ") + "]"
+}
+
+// replay runs, for each of n deals on workers goroutines, the calls own
+// then the calls follow with the deal's ids (maps[i]), and times each
+// deal's calls together. A deal with a failed call counts as an error.
+func replay(ctx context.Context, ddb *dynamodb.Client, name string, n, workers int, maps []map[string]string, own, follow []any) (Summary, []time.Duration) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs := 0
+	start := time.Now()
+	parallel(n, workers, func(i int) {
+		t0 := time.Now()
+		var failed error
+		for _, calls := range [][]any{own, follow} {
+			for _, in := range calls {
 				if err := call(ctx, ddb, remapInput(in, maps[i])); err != nil && failed == nil {
 					failed = err
 				}
 			}
-			el := time.Since(t0)
-			mu.Lock()
-			defer mu.Unlock()
-			if failed != nil {
-				rawErrs++
-				if rawErrs == 1 {
-					warnf("raw %s: %v", st.Name, failed)
-				}
-				return
+		}
+		el := time.Since(t0)
+		mu.Lock()
+		defer mu.Unlock()
+		if failed != nil {
+			errs++
+			if errs == 1 {
+				warnf("%s: %v", name, failed)
 			}
-			lat = append(lat, el)
-		})
-		wall := time.Since(start)
-		// The policies' calls, untimed, so the next step finds the state
-		// the events made.
-		parallel(n, workers, func(i int) {
-			for _, in := range capt.Policies[st.Name] {
-				_ = call(ctx, ddb, remapInput(in, maps[i]))
-			}
-		})
-		r := results[st.Name]
-		r.Raw = summarize(lat, rawErrs, wall)
-		r.Ops = len(own)
-		results[st.Name] = r
-		samples["usecase raw "+st.Name] = lat
-	}
-	return results, nil
+			return
+		}
+		lat = append(lat, el)
+	})
+	return summarize(lat, errs, time.Since(start)), lat
 }
 
 func keepAll(st step, deals []*deal, as []answer) {
