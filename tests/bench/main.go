@@ -237,6 +237,10 @@ func useCaseRows(uc map[string]stepResult) []Row {
 					ratio(msf(r.Gateway.P50), msf(r.Raw.P50)), ratio(msf(r.Gateway.P99), msf(r.Raw.P99))) + cpuRatio(r.RawCPU)},
 		)
 	}
+	if uc[steps[0].Name].CPUKnown {
+		rows = append(rows, Row{Section: "1", Name: "DynamoDB Local CPU while the warm system idles (outbox relay ticks, probes), before the runs",
+			Carrot: fmt.Sprintf("%.1f ms per second", msf(idleStorageCPU))})
+	}
 	return rows
 }
 
