@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,13 +43,20 @@ type Config struct {
 	IdleGrace   time.Duration // overrides every Service's window when set
 	RelayEvery  time.Duration // overrides the PingSource schedule when set
 	JWTSecret   string        // default: generated once and kept in DataDir
+	// MaxScale caps every function's instances, below its own max-scale
+	// when smaller (serving.Options.MaxScaleLimit); 0 means
+	// serving.DefaultMaxScaleLimit. Drills set it to shrink the system's
+	// capacity: with CARROT_MAX_SCALE=1 a function takes
+	// containerConcurrency requests plus a queue of 10 per unit of it.
+	MaxScale int
 }
 
 // ConfigFromEnv reads the runtime's settings: CARROT_GATEWAY_ADDR,
 // CARROT_CLUSTER_ADDR, KAFKA_ADDR, KAFKA_BOOTSTRAP_SERVERS (comma
 // separated), CARROT_DATA_DIR, CARROT_IDLE_GRACE and CARROT_RELAY_EVERY
-// (Go durations such as 10s), CARROT_JWT_SECRET, and DynamoDB's own
-// variables (dynamo.ConfigFromEnv).
+// (Go durations such as 10s), CARROT_MAX_SCALE (a positive number of
+// instances), CARROT_JWT_SECRET, and DynamoDB's own variables
+// (dynamo.ConfigFromEnv).
 func ConfigFromEnv(root string) (Config, error) {
 	c := Config{
 		Root: root, DataDir: os.Getenv("CARROT_DATA_DIR"),
@@ -64,6 +72,11 @@ func ConfigFromEnv(root string) (Config, error) {
 	}
 	if c.RelayEvery, err = durationEnv("CARROT_RELAY_EVERY"); err != nil {
 		return c, err
+	}
+	if s := os.Getenv("CARROT_MAX_SCALE"); s != "" {
+		if c.MaxScale, err = strconv.Atoi(s); err != nil || c.MaxScale <= 0 {
+			return c, fmt.Errorf("$CARROT_MAX_SCALE %q is not a positive number of instances", s)
+		}
 	}
 	return c, nil
 }
@@ -156,10 +169,11 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 		return err
 	}
 	fns, err := serving.New(specs, serving.Options{
-		Binary:    func(s serving.Spec) (string, error) { return filepath.Join(binDir, path.Base(s.ImportPath)), nil },
-		Env:       map[string]string{"K_SINK": sinkURL, "DRAIN_SECONDS": "0", web.DevEndpointsEnv: "1"},
-		IdleGrace: c.IdleGrace,
-		Logger:    log,
+		Binary:        func(s serving.Spec) (string, error) { return filepath.Join(binDir, path.Base(s.ImportPath)), nil },
+		Env:           map[string]string{"K_SINK": sinkURL, "DRAIN_SECONDS": "0", web.DevEndpointsEnv: "1"},
+		IdleGrace:     c.IdleGrace,
+		MaxScaleLimit: c.MaxScale,
+		Logger:        log,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"math"
 	"net/http"
 	"time"
+
+	"github.com/carrot-market/carrot/infra/serving"
 )
 
 // itemsFunction serves GET /items, the autoscale, rollout and self-healing
@@ -83,10 +85,16 @@ func (r *run) expectedInstances(function string, concurrency int) (want, maxScal
 	if !ok || spec.Target <= 0 {
 		return 0, 0, false
 	}
-	maxScale = spec.MaxScale
-	if maxScale <= 0 {
-		maxScale = 10 // the local runtime's MaxScaleLimit
-	}
+	maxScale = r.env.maxScale(spec)
 	want = min(int(math.Ceil(float64(concurrency)/spec.Target)), maxScale)
 	return want, maxScale, true
+}
+
+// maxScale is the most instances the runtime gives spec's function: its
+// max-scale (0: unlimited) within the runtime's cap.
+func (e *Env) maxScale(spec serving.Spec) int {
+	if spec.MaxScale <= 0 || spec.MaxScale > e.MaxScaleLimit {
+		return e.MaxScaleLimit
+	}
+	return spec.MaxScale
 }

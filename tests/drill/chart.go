@@ -146,7 +146,6 @@ func (r *Report) instancesPlot() (*plot.Plot, error) {
 // addMarks draws a vertical line at every Mark, labelled in the top panel
 // only.
 func (r *Report) addMarks(p *plot.Plot, top float64, labelled bool) error {
-	var labels plotter.XYLabels
 	for _, m := range r.Marks {
 		line, err := plotter.NewLine(plotter.XYs{{X: m.At, Y: 0}, {X: m.At, Y: top}})
 		if err != nil {
@@ -154,38 +153,64 @@ func (r *Report) addMarks(p *plot.Plot, top float64, labelled bool) error {
 		}
 		line.Color, line.Dashes = markColor, []vg.Length{vg.Points(3), vg.Points(3)}
 		p.Add(line)
-		labels.XYs = append(labels.XYs, plotter.XY{X: m.At, Y: top})
-		labels.Labels = append(labels.Labels, m.Label+" ")
 	}
-	if !labelled || len(labels.Labels) == 0 {
+	if !labelled || len(r.Marks) == 0 {
 		return nil
+	}
+	// Labels are vertical, along their line and ending at its top. Marks
+	// closer than near make a group: a group of two gets one label on
+	// each side of the lines, a larger one a single label that names its
+	// first and last marks (the report's JSON has them all).
+	near := max(r.Duration.Seconds(), 1) / 40
+	var labels plotter.XYLabels
+	var right []bool
+	for i := 0; i < len(r.Marks); {
+		j := i + 1
+		for j < len(r.Marks) && r.Marks[j].At-r.Marks[j-1].At < near {
+			j++
+		}
+		switch group := r.Marks[i:j]; len(group) {
+		case 1, 2:
+			for k, m := range group {
+				labels.XYs = append(labels.XYs, plotter.XY{X: m.At, Y: top})
+				labels.Labels = append(labels.Labels, shortLabel(m.Label)+" ")
+				right = append(right, k == 1)
+			}
+		default:
+			last := group[len(group)-1]
+			labels.XYs = append(labels.XYs, plotter.XY{X: group[0].At, Y: top})
+			labels.Labels = append(labels.Labels, fmt.Sprintf("%s … %s ", shortLabel(group[0].Label), shortLabel(last.Label)))
+			right = append(right, false)
+		}
+		i = j
 	}
 	l, err := plotter.NewLabels(labels)
 	if err != nil {
 		return err
 	}
-	// Vertical labels along their line, ending at the top, stay readable
-	// when marks are close in time; a mark close to the previous one gets
-	// its label on the other side of its line.
-	near := max(r.Duration.Seconds(), 1) / 40
-	left := true
 	for i := range l.TextStyle {
-		if i > 0 && r.Marks[i].At-r.Marks[i-1].At < near {
-			left = !left
-		} else {
-			left = true
-		}
 		l.TextStyle[i].Color = markColor
 		l.TextStyle[i].Font.Size = vg.Points(10)
 		l.TextStyle[i].Rotation = math.Pi / 2
 		l.TextStyle[i].XAlign = draw.XRight
 		l.TextStyle[i].YAlign = draw.YBottom
-		if !left {
+		if right[i] {
 			l.TextStyle[i].YAlign = draw.YTop
 		}
 	}
 	p.Add(l)
 	return nil
+}
+
+// shortLabel cuts a mark's label to 20 characters: a label longer than
+// the panel is high would leave the panel no room at all, which gonum
+// does not survive.
+func shortLabel(label string) string {
+	const most = 20
+	if r := []rune(label); len(r) > most {
+		return string(r[:most-1]) + "…"
+	}
+	return label
 }
 
 // plainTicks are gonum's default ticks labelled without trailing zeros:

@@ -43,6 +43,9 @@ type Config struct {
 	// read for each function's target and max-scale; empty finds it above
 	// the working directory.
 	Services string
+	// MaxScaleLimit is the runtime's cap on every function's instances
+	// (CARROT_MAX_SCALE); 0 means serving.DefaultMaxScaleLimit.
+	MaxScaleLimit int
 	// Client sends every request; nil uses one with a 60 s timeout.
 	Client *http.Client
 }
@@ -59,6 +62,8 @@ type Env struct {
 	// Specs are the functions' Knative settings by name, nil when the
 	// manifests were not found.
 	Specs map[string]serving.Spec
+	// MaxScaleLimit is Config.MaxScaleLimit, defaulted.
+	MaxScaleLimit int
 
 	client *http.Client
 	auth   *web.Auth
@@ -71,10 +76,14 @@ type Env struct {
 // local runtime.
 func NewEnv(ctx context.Context, c Config) (*Env, error) {
 	e := &Env{
-		BaseURL:    strings.TrimRight(c.BaseURL, "/"),
-		ClusterURL: strings.TrimRight(c.ClusterURL, "/"),
-		client:     c.Client,
-		tokens:     map[string]string{},
+		BaseURL:       strings.TrimRight(c.BaseURL, "/"),
+		ClusterURL:    strings.TrimRight(c.ClusterURL, "/"),
+		client:        c.Client,
+		tokens:        map[string]string{},
+		MaxScaleLimit: c.MaxScaleLimit,
+	}
+	if e.MaxScaleLimit <= 0 {
+		e.MaxScaleLimit = serving.DefaultMaxScaleLimit
 	}
 	if e.client == nil {
 		e.client = &http.Client{Timeout: 60 * time.Second}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/carrot-market/carrot/infra/serving"
 )
 
 // chatFunction serves POST /reservations, the seed's siege target.
@@ -16,11 +18,21 @@ const chatFunction = "request-chat"
 
 // Overload is the seed's `siege -c90 -t7S` on chat requests: 90 buyers
 // at once keep asking to chat (POST /reservations) about a few items for
-// 7 s (30 for 3 s in the short form). Every answer must be a success or a
+// 7 s (30 for 3 s in the short form; Options.Concurrency, the command's
+// -c, sets another number of buyers). Every answer must be a success or a
 // 503 with Retry-After, never another error; afterwards every buyer holds
 // exactly one reservation per item it got a success for, the same one it
 // was answered, and none for the items it only got 503s for; MyPage counts
-// them all. The latency of admitted requests is reported against a bound.
+// them all. The latency of admitted requests and of 503s is reported
+// against a bound.
+//
+// Whether 503s come at all depends on the function's capacity, which the
+// report states (see ChatCapacity): request-chat's 5 instances hold 550
+// requests, so the seed's 90 buyers are all queued and served, as
+// Knative's queue-proxy would do; the drill then checks that none was
+// refused. With more buyers than the capacity (-c 700, or a runtime
+// capped by CARROT_MAX_SCALE) it checks that the excess was refused with
+// 503, and that every 503 was the runtime's full queue.
 func Overload(ctx context.Context, e *Env, opts Options) (*Report, error) {
 	concurrency := pick(opts, 90, 30)
 	if opts.Concurrency > 0 {
@@ -63,23 +75,35 @@ func (r *run) overload(ctx context.Context, concurrency int, duration time.Durat
 		return err
 	}
 	r.mark("siege over")
+	capacity, known := ChatCapacity(e)
+	if known {
+		r.row("capacity", "%s", capacity)
+		r.row("load", "%d buyers: %s", concurrency, capacity.verdict(concurrency))
+	} else {
+		r.row("capacity", "unknown: the manifest of %s was not read, or it has containerConcurrency 0 (no queue limit)", chatFunction)
+	}
+	rejected := int64(-1)
 	if after, err := r.status(ctx); err == nil {
-		rejected := after.Function(chatFunction).Rejected - before.Function(chatFunction).Rejected
+		rejected = after.Function(chatFunction).Rejected - before.Function(chatFunction).Rejected
 		r.row("rejected by the runtime", "%d (queue full)", rejected)
 	}
-	r.checkAnswers(results)
+	refused := r.checkAnswers(results)
+	if known {
+		r.checkShedding(concurrency, capacity, refused, rejected)
+	}
 	held := r.checkOneReservationPerPair(results)
 	r.row("buyer-item pairs", "%d, %d got a reservation during the siege", len(buyers)*len(items), len(held))
-	r.checkAskingAgain(ctx, buyers, items, held)
+	r.checkAskingAgain(ctx, buyers, items, held, len(results))
 	r.checkOpenChats(ctx, seller, items, len(buyers))
 	return nil
 }
 
 // checkAnswers checks that every answer is a 2xx or a 503 with
-// Retry-After, and reports the latency of each kind.
-func (r *run) checkAnswers(results []vegeta.Result) {
+// Retry-After, reports the latency of each kind, and returns the number
+// of 503s.
+func (r *run) checkAnswers(results []vegeta.Result) int {
 	var admitted, rejected []time.Duration
-	other, noRetryAfter := map[uint16]int{}, 0
+	other, noRetryAfter := map[string]int{}, 0
 	for _, res := range results {
 		switch {
 		case ok2xx(res):
@@ -90,17 +114,94 @@ func (r *run) checkAnswers(results []vegeta.Result) {
 				noRetryAfter++
 			}
 		default:
-			other[res.Code]++
+			other[fmt.Sprint(res.Code)]++
 		}
 	}
 	r.check("only 2xx or 503 with Retry-After", len(other) == 0 && noRetryAfter == 0,
-		"%d answers: %d 2xx, %d 503 (%d without Retry-After), others %v", len(results), len(admitted), len(rejected), noRetryAfter, other)
+		"%d answers: %d 2xx, %d 503 (%d without Retry-After), others: %s", len(results), len(admitted), len(rejected), noRetryAfter, histogram(other))
 	p99 := time.Duration(quantileMs(admitted, 0.99) * float64(time.Millisecond))
 	r.timing("admitted p99 under 2 s", p99 < 2*time.Second, "p99 of %d admitted requests: %s", len(admitted), ms(p99))
 	if len(rejected) > 0 {
 		p99 := time.Duration(quantileMs(rejected, 0.99) * float64(time.Millisecond))
 		r.timing("503 answered fast (p99 under 500 ms)", p99 < 500*time.Millisecond, "p99 of %d rejections: %s", len(rejected), ms(p99))
 	}
+	return len(rejected)
+}
+
+// checkShedding checks the 503s against the capacity: none while the
+// buyers fit in the queue of the first instance, some once they exceed
+// what max-scale instances hold, and, on the local runtime, exactly one
+// queue-full rejection per 503 (rejected < 0: the status was not read).
+// Between the two bounds 503s depend on how fast instances start, and
+// nothing is checked.
+func (r *run) checkShedding(concurrency int, c Capacity, refused int, rejected int64) {
+	switch {
+	case concurrency <= c.Floor:
+		r.check("no 503 under capacity", refused == 0,
+			"%d buyers fit in the queue of a single instance (%d): %d answers were 503", concurrency, c.Floor, refused)
+	case concurrency > c.Total():
+		r.check("the excess above capacity was refused with 503", refused > 0,
+			"%d buyers, capacity %d: %d answers were 503", concurrency, c.Total(), refused)
+	}
+	if rejected >= 0 {
+		r.check("every 503 was the runtime's full queue", rejected == int64(refused),
+			"%d answers 503, %d rejected by the runtime as queue full", refused, rejected)
+	}
+}
+
+// Capacity is how many requests of one function the local runtime holds
+// at once, as Knative's activator and queue-proxy do: containerConcurrency
+// in flight on each instance, and a queue of 10 requests per unit of
+// containerConcurrency per live instance (serving's
+// QueueDepthPerConcurrency). A request beyond both is answered 503 at
+// once.
+type Capacity struct {
+	Function             string
+	MaxScale             int // the manifest's max-scale within the runtime's cap
+	ContainerConcurrency int
+	InFlight             int // at max-scale
+	Queue                int // at max-scale
+	// Floor is the queue of one instance: what the function holds while
+	// its first instance starts, and before the autoscaler adds more.
+	Floor int
+}
+
+// Total is what the function holds at max-scale: in flight plus queued.
+func (c Capacity) Total() int { return c.InFlight + c.Queue }
+
+// String states the capacity and where it comes from.
+func (c Capacity) String() string {
+	return fmt.Sprintf("%d requests = %d instances (max-scale) × (containerConcurrency %d in flight + %d queued); %d while the first instance starts",
+		c.Total(), c.MaxScale, c.ContainerConcurrency, serving.QueueDepthPerConcurrency*c.ContainerConcurrency, c.Floor)
+}
+
+// verdict says what concurrency clients should meet.
+func (c Capacity) verdict(concurrency int) string {
+	switch {
+	case concurrency <= c.Floor:
+		return "within capacity even before scaling out: no 503 expected"
+	case concurrency <= c.Total():
+		return "within capacity once scaled out: a few 503s possible while instances start"
+	default:
+		return fmt.Sprintf("%d above capacity: 503s expected", concurrency-c.Total())
+	}
+}
+
+// ChatCapacity is the capacity of the overload drill's function, from its
+// manifest and the runtime's cap on instances (Config.MaxScaleLimit). It
+// is unknown when the manifests were not read, or when the function has
+// no containerConcurrency, hence no queue limit.
+func ChatCapacity(e *Env) (Capacity, bool) {
+	spec, ok := e.Specs[chatFunction]
+	if !ok || spec.ContainerConcurrency <= 0 {
+		return Capacity{}, false
+	}
+	n, cc := e.maxScale(spec), spec.ContainerConcurrency
+	queue := serving.QueueDepthPerConcurrency * cc
+	return Capacity{
+		Function: chatFunction, MaxScale: n, ContainerConcurrency: cc,
+		InFlight: n * cc, Queue: n * queue, Floor: queue,
+	}, true
 }
 
 // pair is one buyer asking about one item.
@@ -148,7 +249,9 @@ func (r *run) checkOneReservationPerPair(results []vegeta.Result) map[pair]strin
 // checkAskingAgain asks every pair once more, after the siege: a pair that
 // got a reservation must get the same one back (200), and a pair that got
 // only 503s must get a new one (201), which proves no 503 left one behind.
-func (r *run) checkAskingAgain(ctx context.Context, buyers, items []string, held map[pair]string) {
+// The siege asks the pairs in turn, so the first sent of its requests
+// reached distinct pairs: the others were not asked at all.
+func (r *run) checkAskingAgain(ctx context.Context, buyers, items []string, held map[pair]string, sent int) {
 	var mu sync.Mutex
 	var wrong []string
 	same, fresh := 0, 0
@@ -178,8 +281,10 @@ func (r *run) checkAskingAgain(ctx context.Context, buyers, items []string, held
 		}
 	}
 	wg.Wait()
+	asked := min(sent, len(buyers)*len(items))
 	r.check("no reservation lost, none left by a 503", len(wrong) == 0,
-		"asked again: %d got their reservation back, %d without one got a new one; wrong: %v", same, fresh, first(wrong, 3))
+		"asked again: %d got their reservation back; %d without one got a new one (201: none had been created), of which %d got only 503s in the siege and %d were not asked; wrong: %v",
+		same, fresh, asked-len(held), len(buyers)*len(items)-asked, first(wrong, 3))
 }
 
 // checkOpenChats waits until MyPage counts every buyer's chat on every

@@ -6,6 +6,13 @@
 //
 // With no drill named it runs all of them in order. It exits 1 when a
 // check that is not about timing failed or a drill could not run.
+//
+// CARROT_MAX_SCALE, the runtime's cap on instances, is read as the runtime
+// reads it (make drill gives both the same environment), so that the
+// overload drill states the capacity the runtime has:
+//
+//	make drill DRILLS=overload DRILL_FLAGS="-c 700"   # above request-chat's 550
+//	make drill DRILLS=overload CARROT_MAX_SCALE=1     # capacity 110 for the seed's 90
 package main
 
 import (
@@ -15,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,7 +51,12 @@ func run() int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env, err := drill.NewEnv(ctx, drill.Config{BaseURL: *url, ClusterURL: *cluster, JWTSecret: os.Getenv("CARROT_JWT_SECRET")})
+	maxScale, err := maxScaleLimit()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "drill:", err)
+		return 2
+	}
+	env, err := drill.NewEnv(ctx, drill.Config{BaseURL: *url, ClusterURL: *cluster, JWTSecret: os.Getenv("CARROT_JWT_SECRET"), MaxScaleLimit: maxScale})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -93,6 +106,19 @@ func runOne(ctx context.Context, d drill.Drill, env *drill.Env, opts drill.Optio
 	}
 	fmt.Println()
 	return err == nil && rep != nil && len(rep.Failed()) == 0
+}
+
+// maxScaleLimit reads CARROT_MAX_SCALE; 0 when it is not set.
+func maxScaleLimit() (int, error) {
+	s := os.Getenv("CARROT_MAX_SCALE")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("$CARROT_MAX_SCALE %q is not a positive number of instances", s)
+	}
+	return n, nil
 }
 
 // selected returns the drills named, or all of them.
