@@ -19,20 +19,31 @@ import (
 // asserts every check that is not about timing. Drills that do not
 // disturb each other share a system and run one after the other; the two
 // systems run in parallel.
+//
+// The failures' system runs every function on one instance at most
+// (CARROT_MAX_SCALE=1), which none of its drills needs more than, so that
+// the overload drill can exceed request-chat's capacity (110 requests
+// then, 550 at its max-scale of 5) with a load that a CI machine sends
+// easily: its 503s, their Retry-After and the absence of a reservation
+// behind any of them are asserted there.
 func TestDrill(t *testing.T) {
 	t.Parallel()
-	groups := map[string][]string{
+	groups := map[string]struct {
+		opts   Options
+		drills []string
+	}{
 		// Load and scaling: the functions' instances come and go.
-		"scaling": {"overload", "autoscale", "coldstart", "rollout", "selfheal"},
-		// Failures of a function and of the broker, and deliveries.
-		"failures": {"paymentdown", "brokerdown", "retry"},
+		"scaling": {Options{IdleGrace: 3 * time.Second}, []string{"autoscale", "coldstart", "rollout", "selfheal"}},
+		// Failures of a function and of the broker, deliveries, and a
+		// function beyond its capacity.
+		"failures": {Options{IdleGrace: 3 * time.Second, MaxScale: 1}, []string{"paymentdown", "brokerdown", "retry", "overload"}},
 	}
-	for name, drills := range groups {
+	for name, group := range groups {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			sys := MustStart(t, Options{IdleGrace: 3 * time.Second})
-			env := mustDrillEnv(t, sys)
-			for _, name := range drills {
+			sys := MustStart(t, group.opts)
+			env := mustDrillEnv(t, sys, group.opts)
+			for _, name := range group.drills {
 				t.Run(name, func(t *testing.T) { runDrill(t, sys, env, name) })
 			}
 			sys.Stop(t)
@@ -40,14 +51,15 @@ func TestDrill(t *testing.T) {
 	}
 }
 
-// mustDrillEnv points the drills at sys.
-func mustDrillEnv(t *testing.T, sys *System) *drill.Env {
+// mustDrillEnv points the drills at sys, started with opts.
+func mustDrillEnv(t *testing.T, sys *System, opts Options) *drill.Env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	env, err := drill.NewEnv(ctx, drill.Config{
 		BaseURL: sys.Gateway, ClusterURL: sys.Cluster,
-		Services: filepath.Join(repoRoot, "knative", "services"),
+		Services:      filepath.Join(repoRoot, "knative", "services"),
+		MaxScaleLimit: opts.MaxScale,
 	})
 	require.NoError(t, err)
 	require.True(t, env.Local, "the runtime's /_local routes do not answer")
@@ -63,6 +75,14 @@ func runDrill(t *testing.T, sys *System, env *drill.Env, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	opts := drill.Options{Short: true, ScaleDownWait: settle, Settle: settle, Logf: t.Logf}
+	const shed = "the excess above capacity was refused with 503"
+	if name == "overload" {
+		// Half again as many buyers as the function holds: the runtime
+		// must refuse the rest.
+		capacity, known := drill.ChatCapacity(env)
+		require.True(t, known, "request-chat's capacity is unknown")
+		opts.Concurrency = capacity.Total() * 3 / 2
+	}
 	rep, err := d.RunOn(ctx, env, opts)
 	require.NotNil(t, rep)
 	require.NoError(t, rep.Save(t.TempDir()))
@@ -78,6 +98,9 @@ func runDrill(t *testing.T, sys *System, env *drill.Env, name string) {
 		}
 	}
 	assert.FileExists(t, rep.Chart)
+	if name == "overload" {
+		assert.True(t, hasCheck(rep, shed), "the overload drill did not check its 503s: %+v", rep.Checks)
+	}
 	if name == "retry" {
 		assertPoisonDeadLettered(t, sys)
 	}
@@ -94,4 +117,14 @@ func assertPoisonDeadLettered(t *testing.T, sys *System) {
 		}
 	}
 	t.Errorf("no event %s* on topic %s", drill.PoisonPrefix, deadLetterTopic)
+}
+
+// hasCheck reports whether rep made the check called name.
+func hasCheck(rep *drill.Report, name string) bool {
+	for _, c := range rep.Checks {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }

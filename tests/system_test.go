@@ -37,10 +37,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/dynamo/dynamotest"
-	"github.com/carrot-market/carrot/infra/serving"
+	"github.com/carrot-market/carrot/tests/drill"
 )
 
 // Bounds of the waits. They are generous: under -race on two cores the
@@ -94,6 +93,10 @@ type Options struct {
 	// IdleGrace is CARROT_IDLE_GRACE; zero keeps the manifests' windows
 	// (60 s), so instances stay warm for the whole test.
 	IdleGrace time.Duration
+	// MaxScale is CARROT_MAX_SCALE, the runtime's cap on every function's
+	// instances; zero keeps its default (10), below which the manifests'
+	// max-scale apply.
+	MaxScale int
 }
 
 // System is one running carrot: the runtime process and the addresses it
@@ -159,6 +162,7 @@ func MustStart(t *testing.T, opts Options) *System {
 			"DYNAMODB_TABLE_PREFIX": s.Prefix,
 			"CARROT_RELAY_EVERY":    "1s",
 			"CARROT_IDLE_GRACE":     durationEnv(opts.IdleGrace),
+			"CARROT_MAX_SCALE":      countEnv(opts.MaxScale),
 		})
 		err := s.start()
 		if err == nil {
@@ -363,33 +367,8 @@ func (s *System) Token(user string) (string, error) {
 	return out.Token, nil
 }
 
-// Status is what GET /_local/status answers.
-type Status struct {
-	Functions []serving.FunctionStatus `json:"functions"`
-	Triggers  []broker.TriggerStatus   `json:"triggers"`
-}
-
-// Function returns the status of the function called name, or a zero one
-// named "" when there is none.
-func (st Status) Function(name string) serving.FunctionStatus {
-	for _, f := range st.Functions {
-		if f.Name == name {
-			return f
-		}
-	}
-	return serving.FunctionStatus{}
-}
-
-// Trigger returns the status of the trigger called name, or a zero one
-// named "" when there is none.
-func (st Status) Trigger(name string) broker.TriggerStatus {
-	for _, tr := range st.Triggers {
-		if tr.Name == name {
-			return tr
-		}
-	}
-	return broker.TriggerStatus{}
-}
+// Status is what GET /_local/status answers, as the drills read it.
+type Status = drill.Status
 
 // Status asks GET /_local/status, and remembers the pids of the function
 // instances it shows, for Stop's check.
@@ -471,28 +450,13 @@ func (s *System) EventuallyQuiet(t *testing.T) Status {
 		for _, tr := range st.Triggers {
 			caughtUp = caughtUp && tr.Lag == 0
 		}
-		if !caughtUp || !sameCounts(st, last) {
+		if !caughtUp || !st.SameTriggerCounts(last) {
 			since = time.Now()
 		}
 		last = st
 		return caughtUp && time.Since(since) >= stableFor
 	}, settle, 500*time.Millisecond, "the triggers never came to rest: %+v", last.Triggers)
 	return last
-}
-
-// sameCounts reports whether a and b show the same trigger counts.
-func sameCounts(a, b Status) bool {
-	if len(a.Triggers) != len(b.Triggers) {
-		return false
-	}
-	for i, x := range a.Triggers {
-		y := b.Triggers[i]
-		if x.Name != y.Name || x.Delivered != y.Delivered || x.Retried != y.Retried ||
-			x.DeadLettered != y.DeadLettered || x.Dropped != y.Dropped || x.Filtered != y.Filtered {
-			return false
-		}
-	}
-	return true
 }
 
 // Topic names of the running system, as knative/eventing names them.
@@ -625,6 +589,13 @@ func durationEnv(d time.Duration) string {
 		return ""
 	}
 	return d.String()
+}
+
+func countEnv(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // freeAddr returns 127.0.0.1:<a port that was free a moment ago>.

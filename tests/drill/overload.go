@@ -158,6 +158,7 @@ func (r *run) checkShedding(concurrency int, c Capacity, refused int, rejected i
 type Capacity struct {
 	Function             string
 	MaxScale             int // the manifest's max-scale within the runtime's cap
+	ManifestMaxScale     int // the manifest's max-scale, 0 for unlimited
 	ContainerConcurrency int
 	InFlight             int // at max-scale
 	Queue                int // at max-scale
@@ -171,8 +172,12 @@ func (c Capacity) Total() int { return c.InFlight + c.Queue }
 
 // String states the capacity and where it comes from.
 func (c Capacity) String() string {
-	return fmt.Sprintf("%d requests = %d instances (max-scale) × (containerConcurrency %d in flight + %d queued); %d while the first instance starts",
-		c.Total(), c.MaxScale, c.ContainerConcurrency, serving.QueueDepthPerConcurrency*c.ContainerConcurrency, c.Floor)
+	scale := fmt.Sprintf("max-scale %d", c.MaxScale)
+	if c.MaxScale != c.ManifestMaxScale {
+		scale = fmt.Sprintf("max-scale %d capped to %d by the runtime", c.ManifestMaxScale, c.MaxScale)
+	}
+	return fmt.Sprintf("%d requests = %d × (containerConcurrency %d in flight + %d queued) at %s; %d while the first instance starts",
+		c.Total(), c.MaxScale, c.ContainerConcurrency, serving.QueueDepthPerConcurrency*c.ContainerConcurrency, scale, c.Floor)
 }
 
 // verdict says what concurrency clients should meet.
@@ -199,7 +204,7 @@ func ChatCapacity(e *Env) (Capacity, bool) {
 	n, cc := e.maxScale(spec), spec.ContainerConcurrency
 	queue := serving.QueueDepthPerConcurrency * cc
 	return Capacity{
-		Function: chatFunction, MaxScale: n, ContainerConcurrency: cc,
+		Function: chatFunction, MaxScale: n, ManifestMaxScale: spec.MaxScale, ContainerConcurrency: cc,
 		InFlight: n * cc, Queue: n * queue, Floor: queue,
 	}, true
 }

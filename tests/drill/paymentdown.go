@@ -143,7 +143,7 @@ func (r *run) quiet(ctx context.Context) (Status, error) {
 		for _, tr := range st.Triggers {
 			caughtUp = caughtUp && tr.Lag == 0
 		}
-		if !caughtUp || !sameCounts(st, last) {
+		if !caughtUp || !st.SameTriggerCounts(last) {
 			since = time.Now()
 		}
 		last = st
@@ -153,21 +153,6 @@ func (r *run) quiet(ctx context.Context) (Status, error) {
 		return st, fmt.Errorf("the triggers did not come to rest within %s: %+v", r.opts.Settle, st.Triggers)
 	}
 	return st, nil
-}
-
-// sameCounts reports whether a and b show the same trigger counts.
-func sameCounts(a, b Status) bool {
-	if len(a.Triggers) != len(b.Triggers) {
-		return false
-	}
-	for i, x := range a.Triggers {
-		y := b.Triggers[i]
-		if x.Name != y.Name || x.Delivered != y.Delivered || x.Retried != y.Retried ||
-			x.DeadLettered != y.DeadLettered || x.Dropped != y.Dropped || x.Filtered != y.Filtered {
-			return false
-		}
-	}
-	return true
 }
 
 // checkNoEventLost reconciles the trigger counts of two quiet moments:

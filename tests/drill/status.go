@@ -40,6 +40,23 @@ func (st Status) Trigger(name string) broker.TriggerStatus {
 	return broker.TriggerStatus{}
 }
 
+// SameTriggerCounts reports whether st and other show the same triggers
+// with the same counts (lag aside): nothing was delivered, retried,
+// dead-lettered, dropped or filtered between the two.
+func (st Status) SameTriggerCounts(other Status) bool {
+	if len(st.Triggers) != len(other.Triggers) {
+		return false
+	}
+	for i, x := range st.Triggers {
+		y := other.Triggers[i]
+		if x.Name != y.Name || x.Delivered != y.Delivered || x.Retried != y.Retried ||
+			x.DeadLettered != y.DeadLettered || x.Dropped != y.Dropped || x.Filtered != y.Filtered {
+			return false
+		}
+	}
+	return true
+}
+
 // Instances counts the live instances of each function.
 func (st Status) Instances() map[string]int {
 	counts := make(map[string]int, len(st.Functions))
