@@ -30,8 +30,10 @@ bench:
 
 ## drill: start the system as make run does, in the background (functions idle
 ## out after 10 s, the outbox relay wakes every 2 s, data in .data/drill and in
-## memory), run the drills DRILLS (default all; DRILL_FLAGS e.g. -short) and stop
-## it all; tables on stdout, charts and reports in .data/drills
+## memory), run the drills DRILLS (default all; DRILL_FLAGS e.g. -short, or -c 700
+## for overload beyond request-chat's capacity of 550; CARROT_MAX_SCALE=1 caps every
+## function at one instance) and stop it all; tables on stdout, charts and reports
+## in .data/drills
 DRILLS ?=
 DRILL_FLAGS ?=
 drill:
