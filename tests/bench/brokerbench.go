@@ -23,6 +23,9 @@ import (
 
 type brokerResult struct {
 	Carrot, Raw float64 // events per second
+	// Ingress is how fast the ingress accepted the events (202 once in
+	// Kafka), before the dispatcher had delivered them all.
+	Ingress float64
 	// HTTP is plain POSTs of the same events straight to the no-op
 	// subscriber, as many at once: the loopback HTTP ceiling. The broker
 	// makes two such requests per event (ingress and delivery).
@@ -79,7 +82,8 @@ func measureBroker(ctx context.Context, root string, n int, ordered bool) (broke
 	}
 	progress(fmt.Sprintf("5 broker: %d events through ingress, Kafka and dispatcher (ordered=%v)", n, ordered))
 	start := time.Now()
-	as, _ := attack("broker", reqs, 64, 0)
+	as, accepted := attack("broker", reqs, 64, 0)
+	res.Ingress = float64(n) / accepted.Seconds()
 	for _, a := range as {
 		if a.Code != http.StatusAccepted {
 			return res, fmt.Errorf("broker ingress answered %d: %s %s", a.Code, a.Body, a.Err)
