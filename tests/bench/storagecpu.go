@@ -124,3 +124,51 @@ func listener(endpoint string) (int, error) {
 	}
 	return 0, fmt.Errorf("no readable process holds the socket listening on port %d", port)
 }
+
+// goCPU reads the CPU time of carrot's own processes in a gateway run:
+// the runtime (gateway, activator, broker, Kafka) and the instances of
+// one function. Beside DynamoDB Local's it shows what the HTTP hops cost
+// on a machine whose cores they share with the storage.
+type goCPU struct {
+	sys *system
+	fn  string
+	at  map[int]time.Duration // CPU time per pid when the run started
+}
+
+// startGoCPU notes the CPU time of the runtime and of fn's instances.
+func startGoCPU(sys *system, fn string) goCPU {
+	g := goCPU{sys: sys, fn: fn, at: map[int]time.Duration{}}
+	for _, pid := range g.pids() {
+		g.at[pid], _ = cpuTime(pid)
+	}
+	return g
+}
+
+// used returns the CPU time those processes, and instances started since,
+// have used since startGoCPU. An instance stopped meanwhile is missed.
+func (g goCPU) used() time.Duration {
+	var sum time.Duration
+	for _, pid := range g.pids() {
+		if t, err := cpuTime(pid); err == nil {
+			sum += t - g.at[pid]
+		}
+	}
+	return sum
+}
+
+func (g goCPU) pids() []int {
+	var pids []int
+	if g.sys.cmd != nil && g.sys.cmd.Process != nil {
+		pids = append(pids, g.sys.cmd.Process.Pid)
+	}
+	st, err := g.sys.status()
+	if err != nil {
+		return pids
+	}
+	for _, in := range st.function(g.fn).Instances {
+		if in.PID > 0 {
+			pids = append(pids, in.PID)
+		}
+	}
+	return pids
+}
