@@ -446,10 +446,7 @@ func (s *System) EventuallyQuiet(t *testing.T) Status {
 		if err != nil {
 			return false
 		}
-		caughtUp := true
-		for _, tr := range st.Triggers {
-			caughtUp = caughtUp && tr.Lag == 0
-		}
+		caughtUp := st.CaughtUp()
 		if !caughtUp || !st.SameTriggerCounts(last) {
 			since = time.Now()
 		}

@@ -249,7 +249,7 @@ func sampleRSS(sys *system, fn string, period time.Duration, stop <-chan struct{
 		defer t.Stop()
 		for {
 			if st, err := sys.status(); err == nil {
-				for _, in := range st.function(fn).Instances {
+				for _, in := range st.Function(fn).Instances {
 					if r, err := rss(in.PID); err == nil && r > peak {
 						peak = r
 					}

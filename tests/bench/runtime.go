@@ -17,10 +17,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/dynamo"
-	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
+	"github.com/carrot-market/carrot/tests/drill"
 )
 
 // benchSecret signs the bench's tokens; the runtime gets it as
@@ -157,23 +156,8 @@ func freeAddr() string {
 	return ln.Addr().String()
 }
 
-// status is GET /_local/status.
-type status struct {
-	Functions []serving.FunctionStatus `json:"functions"`
-	Triggers  []broker.TriggerStatus   `json:"triggers"`
-}
-
-func (st status) function(name string) serving.FunctionStatus {
-	for _, f := range st.Functions {
-		if f.Name == name {
-			return f
-		}
-	}
-	return serving.FunctionStatus{}
-}
-
-func (s *system) status() (status, error) {
-	var st status
+func (s *system) status() (drill.Status, error) {
+	var st drill.Status
 	res, err := s.client.Get(s.Gateway + "/_local/status")
 	if err != nil {
 		return st, err
@@ -241,7 +225,7 @@ func (s *system) instance(fn string) (pid, port int, err error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		for _, in := range st.function(fn).Instances {
+		for _, in := range st.Function(fn).Instances {
 			if in.Ready && in.PID > 0 {
 				return in.PID, in.Port, nil
 			}
@@ -265,11 +249,11 @@ func (s *system) waitQuiet(max time.Duration) {
 	}
 }
 
-func quiet(st status) bool {
-	for _, t := range st.Triggers {
-		if t.Lag != 0 {
-			return false
-		}
+// quiet reports whether every trigger has caught up and no function has
+// a request in flight or queued.
+func quiet(st drill.Status) bool {
+	if !st.CaughtUp() {
+		return false
 	}
 	for _, f := range st.Functions {
 		if f.InFlight > 0 || f.Queued > 0 {

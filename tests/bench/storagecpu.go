@@ -165,7 +165,7 @@ func (g goCPU) pids() []int {
 	if err != nil {
 		return pids
 	}
-	for _, in := range st.function(g.fn).Instances {
+	for _, in := range st.Function(g.fn).Instances {
 		if in.PID > 0 {
 			pids = append(pids, in.PID)
 		}

@@ -139,10 +139,7 @@ func (r *run) quiet(ctx context.Context) (Status, error) {
 	var last Status
 	var since time.Time
 	st, ok := r.waitStatus(ctx, r.opts.Settle, func(st Status) bool {
-		caughtUp := len(st.Triggers) > 0
-		for _, tr := range st.Triggers {
-			caughtUp = caughtUp && tr.Lag == 0
-		}
+		caughtUp := st.CaughtUp()
 		if !caughtUp || !st.SameTriggerCounts(last) {
 			since = time.Now()
 		}

@@ -40,6 +40,17 @@ func (st Status) Trigger(name string) broker.TriggerStatus {
 	return broker.TriggerStatus{}
 }
 
+// CaughtUp reports whether every trigger has delivered everything on the
+// broker topic (lag 0); a status without triggers has not.
+func (st Status) CaughtUp() bool {
+	for _, tr := range st.Triggers {
+		if tr.Lag != 0 {
+			return false
+		}
+	}
+	return len(st.Triggers) > 0
+}
+
 // SameTriggerCounts reports whether st and other show the same triggers
 // with the same counts (lag aside): nothing was delivered, retried,
 // dead-lettered, dropped or filtered between the two.
