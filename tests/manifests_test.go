@@ -316,7 +316,7 @@ func TestManifestsWireTheEvents(t *testing.T) {
 	relays := map[string]bool{}
 	for _, f := range boottest.Functions {
 		if f.Events != nil {
-			handlers[f.Name] = slices.Sorted(maps.Keys(f.Events(nil)))
+			handlers[f.Name] = f.Events.Types()
 		}
 		relays[f.Name] = f.Relay
 	}

@@ -13,45 +13,40 @@ func (s *Service) RegisterItem(ctx context.Context, sellerID string, d market.It
 	if err != nil {
 		return nil, err
 	}
-	ev, err := s.fact(ctx, events.ItemRegistered, itemPayload(it))
-	if err != nil {
-		return nil, err
-	}
-	return it, s.commit(ctx, s.Store, SaveItem{Item: it}, ev)
+	return it, s.update(ctx, func(tx Tx) error {
+		return s.publish(ctx, tx, events.ItemRegistered, itemPayload(it, tx.SaveItem(it)))
+	})
 }
 
 // UpdateItem applies the seller's patch.
 func (s *Service) UpdateItem(ctx context.Context, by, itemID string, p market.ItemPatch) (*market.Item, error) {
-	it, err := s.Store.Item(ctx, itemID)
-	if err != nil {
-		return nil, err
-	}
-	if err := it.Update(by, p, s.now()); err != nil {
-		return nil, err
-	}
-	ev, err := s.fact(ctx, events.ItemUpdated, itemPayload(it))
-	if err != nil {
-		return nil, err
-	}
-	return it, s.commit(ctx, s.Store, SaveItem{Item: it}, ev)
+	var it *market.Item
+	err := s.update(ctx, func(tx Tx) (err error) {
+		if it, err = tx.Item(itemID); err != nil {
+			return err
+		}
+		if err := it.Update(by, p, s.now()); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, events.ItemUpdated, itemPayload(it, tx.SaveItem(it)))
+	})
+	return it, err
 }
 
-// DeleteItem removes an item that is on sale. The write is conditional on
-// the version that was checked, so an item reserved meanwhile is not
-// deleted (seed rule 10 holds even under races).
+// DeleteItem removes an item that is on sale. The unit of work deletes
+// the version that was checked, so an item reserved meanwhile is checked
+// again and not deleted (seed rule 10 holds even under races).
 func (s *Service) DeleteItem(ctx context.Context, by, itemID string) error {
-	it, err := s.Store.Item(ctx, itemID)
-	if err != nil {
-		return err
-	}
-	if err := it.CheckDelete(by); err != nil {
-		return err
-	}
-	ev, err := s.fact(ctx, events.ItemDeleted, itemPayload(it))
-	if err != nil {
-		return err
-	}
-	return s.commit(ctx, s.Store, DeleteItem{Item: it}, ev)
+	return s.update(ctx, func(tx Tx) error {
+		it, err := tx.Item(itemID)
+		if err != nil {
+			return err
+		}
+		if err := it.CheckDelete(by); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, events.ItemDeleted, itemPayload(it, tx.DeleteItem(it)))
+	})
 }
 
 // Item returns one item; items are public.

@@ -17,19 +17,6 @@ import (
 // events of one item in order (they share a partition key); replaying the
 // log into empty view tables rebuilds the view.
 
-// MyPageProjector handles every fact that shows on MyPage.
-func (s *Service) MyPageProjector() map[events.Type]EventHandler {
-	h := map[events.Type]EventHandler{}
-	for _, t := range []events.Type{events.ItemRegistered, events.ItemUpdated, events.ItemReserved,
-		events.ItemReleased, events.ItemSoldOut, events.ItemDeleted, events.ItemScored,
-		events.ReservationRequested, events.ReservationConfirmed, events.ReservationDeleted,
-		events.ReservationCompleted, events.ReservationReopened,
-		events.PaymentApproved, events.PaymentCancelled} {
-		h[t] = s.Project
-	}
-	return h
-}
-
 // view is the part of the view one event touches: the item's row (nil
 // when the item has none) and the buyer rows to write or delete.
 type view struct {
@@ -45,40 +32,37 @@ func (s *Service) Project(ctx context.Context, e cloudevents.Event) error {
 	if err != nil {
 		return market.Errorf(market.Invalid, "poison event: %v", err)
 	}
-	return retryStale(ctx, func() error {
-		v, err := s.loadView(ctx, p.PartitionKey())
+	return s.Views.UpdateView(ctx, func(tx ViewTx) error {
+		v, err := loadView(tx, p.PartitionKey())
 		if err != nil {
 			return err
 		}
 		project(v, events.Type(e.Type()), p)
-		ops := []Op{MarkHandled{Key: HandledKey(s.Source, e)}}
+		tx.MarkHandled(s.Source, e)
 		switch {
 		case v.row != nil && v.deleteRow:
-			ops = append(ops, DeleteRow{Row: v.row, Conflict: ErrStale})
+			tx.DeleteRow(v.row)
 		case v.row != nil:
 			v.row.UpdatedAt = e.Time()
-			ops = append(ops, SaveRow{Row: v.row, Conflict: ErrStale})
+			tx.SaveRow(v.row)
 		}
 		for _, d := range v.deals {
 			d.UpdatedAt = e.Time()
-			ops = append(ops, SaveDeal{Deal: d, Conflict: ErrStale})
+			tx.SaveDeal(d)
 		}
 		for _, d := range v.gone {
-			ops = append(ops, DeleteDeal{Deal: d, Conflict: ErrStale})
+			tx.DeleteDeal(d)
 		}
-		return s.Views.Commit(ctx, ops...)
+		return nil
 	})
 }
 
-func (s *Service) loadView(ctx context.Context, itemID string) (*view, error) {
-	row, err := s.Views.Row(ctx, itemID)
-	if market.ErrorCode(err) == market.NotFound {
-		row, err = nil, nil
-	}
+func loadView(tx ViewTx, itemID string) (*view, error) {
+	row, err := tx.Row(itemID)
 	if err != nil {
 		return nil, err
 	}
-	deals, err := s.Views.Deals(ctx, itemID)
+	deals, err := tx.Deals(itemID)
 	if err != nil {
 		return nil, err
 	}
@@ -236,9 +220,13 @@ type UserPage struct {
 	Buying  []PageDeal
 }
 
-// MyPageOf answers userID's page. The two lists page independently: the
+// MyPageOf answers userID's page to by. A user's page shows what they
+// bought, so it is theirs alone. The two lists page independently: the
 // cursor of each is returned and taken separately.
-func (s *Service) MyPageOf(ctx context.Context, userID string, selling, buying Page) (UserPage, string, string, error) {
+func (s *Service) MyPageOf(ctx context.Context, by, userID string, selling, buying Page) (UserPage, string, string, error) {
+	if by != userID {
+		return UserPage{}, "", "", market.Errorf(market.Forbidden, "a user's MyPage is theirs alone")
+	}
 	rows, nextSelling, err := s.Views.RowsBySeller(ctx, userID, selling)
 	if err != nil {
 		return UserPage{}, "", "", err

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"slices"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -19,102 +21,88 @@ import (
 // EventHandler handles one delivery of an event.
 type EventHandler func(ctx context.Context, e cloudevents.Event) error
 
-// ReservationPolicy handles payment facts: an approved payment completes
-// its reservation, a cancelled one reopens it.
-func (s *Service) ReservationPolicy() map[events.Type]EventHandler {
-	return map[events.Type]EventHandler{
-		events.PaymentApproved:  s.CompleteReservation,
-		events.PaymentCancelled: s.ReopenReservation,
+// Consumer is what one consuming function does with each event type its
+// trigger delivers. It is plain data, so the types a consumer takes can be
+// read without a Service.
+type Consumer map[events.Type]func(*Service, context.Context, cloudevents.Event) error
+
+// The consumers of carrot.
+var (
+	// ReservationPolicy: an approved payment completes its reservation, a
+	// cancelled one reopens it.
+	ReservationPolicy = Consumer{
+		events.PaymentApproved:  (*Service).CompleteReservation,
+		events.PaymentCancelled: (*Service).ReopenReservation,
 	}
+	// ItemPolicy: reservation and review facts that move an item.
+	ItemPolicy = Consumer{
+		events.ReservationCompleted: (*Service).SellOutItem,
+		events.ReservationReopened:  (*Service).ReserveItemAgain,
+		events.ReservationDeleted:   (*Service).ReleaseItem,
+		events.ReviewWritten:        (*Service).ScoreItem,
+	}
+	// MyPageProjector: every fact that shows on MyPage.
+	MyPageProjector = projecting(events.ItemRegistered, events.ItemUpdated, events.ItemReserved,
+		events.ItemReleased, events.ItemSoldOut, events.ItemDeleted, events.ItemScored,
+		events.ReservationRequested, events.ReservationConfirmed, events.ReservationDeleted,
+		events.ReservationCompleted, events.ReservationReopened,
+		events.PaymentApproved, events.PaymentCancelled)
+)
+
+func projecting(types ...events.Type) Consumer {
+	c := Consumer{}
+	for _, t := range types {
+		c[t] = (*Service).Project
+	}
+	return c
 }
 
-// ItemPolicy handles reservation and review facts that move an item.
-func (s *Service) ItemPolicy() map[events.Type]EventHandler {
-	return map[events.Type]EventHandler{
-		events.ReservationCompleted: s.SellOutItem,
-		events.ReservationReopened:  s.ReserveItemAgain,
-		events.ReservationDeleted:   s.ReleaseItem,
-		events.ReviewWritten:        s.ScoreItem,
+// Types returns the event types c takes, sorted.
+func (c Consumer) Types() []events.Type {
+	types := make([]events.Type, 0, len(c))
+	for t := range c {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	return types
+}
+
+// Handler returns one handler for every event c takes. An event of another
+// type is poison for this consumer: its trigger should never have
+// delivered it.
+func (s *Service) Handler(c Consumer) EventHandler {
+	return func(ctx context.Context, e cloudevents.Event) error {
+		h, ok := c[events.Type(e.Type())]
+		if !ok {
+			return market.Errorf(market.Invalid, "poison event: this consumer does not handle %q", e.Type())
+		}
+		return h(s, ctx, e)
 	}
 }
 
 // CompleteReservation: payment approved → reservation COMPLETED.
 func (s *Service) CompleteReservation(ctx context.Context, e cloudevents.Event) error {
-	return s.onReservation(ctx, e, events.ReservationCompleted, func(p *events.Payment, r *market.Reservation) (bool, error) {
-		return r.Complete(p.PayID, s.now())
-	})
+	return s.moveReservation(ctx, e, events.ReservationCompleted, (*market.Reservation).Complete)
 }
 
 // ReopenReservation: payment cancelled → reservation CONFIRMED again.
 func (s *Service) ReopenReservation(ctx context.Context, e cloudevents.Event) error {
-	return s.onReservation(ctx, e, events.ReservationReopened, func(p *events.Payment, r *market.Reservation) (bool, error) {
-		return r.Reopen(p.PayID, s.now())
-	})
-}
-
-func (s *Service) onReservation(ctx context.Context, e cloudevents.Event, emits events.Type, apply func(*events.Payment, *market.Reservation) (bool, error)) error {
-	p, err := decode[*events.Payment](e)
-	if err != nil {
-		return err
-	}
-	return retryStale(ctx, func() error {
-		r, err := s.Store.Reservation(ctx, p.RsvID)
-		if err != nil {
-			return err
-		}
-		changed, err := apply(p, r)
-		if err != nil || !changed {
-			return err
-		}
-		ev, err := s.reaction(ctx, e, emits, reservationPayload(r))
-		if err != nil {
-			return err
-		}
-		return s.commit(ctx, s.Store, SaveReservation{Reservation: r, Conflict: ErrStale}, MarkHandled{Key: HandledKey(s.Source, e)}, ev)
-	})
+	return s.moveReservation(ctx, e, events.ReservationReopened, (*market.Reservation).Reopen)
 }
 
 // SellOutItem: reservation completed → item SOLDOUT.
 func (s *Service) SellOutItem(ctx context.Context, e cloudevents.Event) error {
-	return s.onItem(ctx, e, events.ItemSoldOut, func(r *events.Reservation, it *market.Item) (bool, error) {
-		return it.SellOut(r.RsvID, s.now())
-	})
+	return s.moveItem(ctx, e, events.ItemSoldOut, (*market.Item).SellOut)
 }
 
 // ReserveItemAgain: reservation reopened → item RESERVED again.
 func (s *Service) ReserveItemAgain(ctx context.Context, e cloudevents.Event) error {
-	return s.onItem(ctx, e, events.ItemReserved, func(r *events.Reservation, it *market.Item) (bool, error) {
-		return it.Reopen(r.RsvID, s.now())
-	})
+	return s.moveItem(ctx, e, events.ItemReserved, (*market.Item).Reopen)
 }
 
 // ReleaseItem: reservation deleted → the item it held is on sale again.
 func (s *Service) ReleaseItem(ctx context.Context, e cloudevents.Event) error {
-	return s.onItem(ctx, e, events.ItemReleased, func(r *events.Reservation, it *market.Item) (bool, error) {
-		return it.Release(r.RsvID, s.now())
-	})
-}
-
-func (s *Service) onItem(ctx context.Context, e cloudevents.Event, emits events.Type, apply func(*events.Reservation, *market.Item) (bool, error)) error {
-	r, err := decode[*events.Reservation](e)
-	if err != nil {
-		return err
-	}
-	return retryStale(ctx, func() error {
-		it, err := s.Store.Item(ctx, r.ItemID)
-		if err != nil {
-			return err
-		}
-		changed, err := apply(r, it)
-		if err != nil || !changed {
-			return err
-		}
-		ev, err := s.reaction(ctx, e, emits, itemPayload(it))
-		if err != nil {
-			return err
-		}
-		return s.commit(ctx, s.Store, SaveItem{Item: it, Conflict: ErrStale}, MarkHandled{Key: HandledKey(s.Source, e)}, ev)
-	})
+	return s.moveItem(ctx, e, events.ItemReleased, (*market.Item).Release)
 }
 
 // ScoreItem: review written → the item's and the seller's mean scores.
@@ -125,31 +113,77 @@ func (s *Service) ScoreItem(ctx context.Context, e cloudevents.Event) error {
 	if err != nil {
 		return err
 	}
-	return retryStale(ctx, func() error {
-		it, err := s.Store.Item(ctx, rv.ItemID)
+	return s.follow(ctx, e, events.ItemScored, func(tx Tx) (events.Payload, error) {
+		it, err := tx.Item(rv.ItemID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		seller, err := s.Store.Seller(ctx, it.SellerID())
+		seller, err := tx.Seller(it.SellerID())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		it.AddReview(rv.Score, s.now())
 		seller.AddReview(rv.Score)
-		ev, err := s.reaction(ctx, e, events.ItemScored, &events.ItemScore{
+		tx.SaveSeller(seller)
+		return &events.ItemScore{
 			ItemID: it.ID(), SellerID: it.SellerID(), ReviewID: rv.ReviewID,
 			Score: it.Score(), ReviewCount: it.ReviewCount(),
 			SellerScore: seller.Score(), SellerReviewCount: seller.ReviewCount,
-			Version: it.Version() + 1,
-		})
+			Version: tx.SaveItem(it),
+		}, nil
+	})
+}
+
+// A move is a domain method that applies one fact, named by an id, to an
+// aggregate and reports whether it changed anything.
+type move[A any] func(a A, id string, now time.Time) (bool, error)
+
+// moveReservation applies a payment fact to the payment's reservation.
+func (s *Service) moveReservation(ctx context.Context, e cloudevents.Event, emits events.Type, m move[*market.Reservation]) error {
+	p, err := decode[*events.Payment](e)
+	if err != nil {
+		return err
+	}
+	return s.follow(ctx, e, emits, func(tx Tx) (events.Payload, error) {
+		r, err := tx.Reservation(p.RsvID)
 		if err != nil {
+			return nil, err
+		}
+		if changed, err := m(r, p.PayID, s.now()); err != nil || !changed {
+			return nil, err
+		}
+		return reservationPayload(r, tx.SaveReservation(r)), nil
+	})
+}
+
+// moveItem applies a reservation fact to the reservation's item.
+func (s *Service) moveItem(ctx context.Context, e cloudevents.Event, emits events.Type, m move[*market.Item]) error {
+	r, err := decode[*events.Reservation](e)
+	if err != nil {
+		return err
+	}
+	return s.follow(ctx, e, emits, func(tx Tx) (events.Payload, error) {
+		it, err := tx.Item(r.ItemID)
+		if err != nil {
+			return nil, err
+		}
+		if changed, err := m(it, r.RsvID, s.now()); err != nil || !changed {
+			return nil, err
+		}
+		return itemPayload(it, tx.SaveItem(it)), nil
+	})
+}
+
+// follow runs one step of a policy as a unit of work: step applies the
+// cause and returns the payload of the fact it emits, or nil when the
+// cause changes nothing (a redelivery, or a fact already overtaken).
+func (s *Service) follow(ctx context.Context, cause cloudevents.Event, emits events.Type, step func(Tx) (events.Payload, error)) error {
+	return s.update(ctx, func(tx Tx) error {
+		out, err := step(tx)
+		if err != nil || out == nil {
 			return err
 		}
-		return s.commit(ctx, s.Store,
-			SaveItem{Item: it, Conflict: ErrStale},
-			SaveSeller{Seller: seller, Conflict: ErrStale},
-			MarkHandled{Key: HandledKey(s.Source, e)},
-			ev)
+		return s.react(ctx, tx, cause, emits, out)
 	})
 }
 
@@ -167,17 +201,4 @@ func decode[T events.Payload](e cloudevents.Event) (T, error) {
 		return zero, market.Errorf(market.Invalid, "poison event: %s does not carry %T", e.Type(), zero)
 	}
 	return t, nil
-}
-
-// Dispatch returns one handler for a set of handlers keyed by type. An
-// event of another type is poison for this consumer: its trigger should
-// never have delivered it.
-func Dispatch(handlers map[events.Type]EventHandler) EventHandler {
-	return func(ctx context.Context, e cloudevents.Event) error {
-		h, ok := handlers[events.Type(e.Type())]
-		if !ok {
-			return market.Errorf(market.Invalid, "poison event: this consumer does not handle %q", e.Type())
-		}
-		return h(ctx, e)
-	}
 }

@@ -7,16 +7,8 @@ import (
 	"github.com/carrot-market/carrot/functions/market"
 )
 
-// chatClaim is the key that keeps one open reservation per buyer and item.
-func chatClaim(itemID, buyerID string) string { return "chat|" + itemID + "|" + buyerID }
-
-// paymentClaim is the key that keeps one approved payment per reservation.
-func paymentClaim(rsvID string) string { return "payment|" + rsvID }
-
 var (
 	errItemGone   = market.Errorf(market.Conflict, "the item was deleted")
-	errItemMoved  = market.Errorf(market.Conflict, "the item changed meanwhile (it may be sold out now); reload and retry")
-	errLostRace   = market.Errorf(market.Conflict, "another reservation of this item was confirmed first")
 	errPaidRsv    = market.Errorf(market.Conflict, "a payment for this reservation is approved; cancel it first")
 	errAlreadyPay = market.Errorf(market.Conflict, "this reservation is already paid")
 	errReviewed   = market.Errorf(market.Conflict, "this reservation is already reviewed")
@@ -25,48 +17,38 @@ var (
 // RequestChat opens the buyer's chat on an item, which is a reservation in
 // CREATED. Asking again answers the buyer's open reservation for that item
 // and reports created=false; concurrent requests open exactly one.
-func (s *Service) RequestChat(ctx context.Context, buyerID, itemID, place string) (r *market.Reservation, created bool, err error) {
-	err = retryStale(ctx, func() error {
-		r, created, err = s.requestChat(ctx, buyerID, itemID, place)
-		return err
+func (s *Service) RequestChat(ctx context.Context, buyerID, itemID, place string) (*market.Reservation, bool, error) {
+	var (
+		r       *market.Reservation
+		created bool
+	)
+	err := s.update(ctx, func(tx Tx) error {
+		// The item is read first: a deleted item is unknown (404) also to
+		// a buyer whose chat on it is still open.
+		item, err := tx.Item(itemID)
+		if err != nil {
+			return err
+		}
+		open, err := tx.OpenChat(itemID, buyerID)
+		if err != nil {
+			return err
+		}
+		if open != "" {
+			created = false
+			r, err = tx.Reservation(open)
+			return err
+		}
+		if r, err = market.RequestChat(s.newID(), item, buyerID, place, s.now()); err != nil {
+			return err
+		}
+		created = true
+		tx.SetOpenChat(itemID, buyerID, r.ID())
+		return s.publish(ctx, tx, events.ReservationRequested, reservationPayload(r, tx.SaveReservation(r)))
 	})
-	return r, created, err
-}
-
-func (s *Service) requestChat(ctx context.Context, buyerID, itemID, place string) (*market.Reservation, bool, error) {
-	// The item is read first: a deleted item is unknown (404) also to a
-	// buyer whose chat on it is still open.
-	item, err := s.Store.Item(ctx, itemID)
 	if err != nil {
 		return nil, false, err
 	}
-	key := chatClaim(itemID, buyerID)
-	if open, err := s.openChat(ctx, key); open != nil || err != nil {
-		return open, false, err
-	}
-	r, err := market.RequestChat(s.newID(), item, buyerID, place, s.now())
-	if err != nil {
-		return nil, false, err
-	}
-	ev, err := s.fact(ctx, events.ReservationRequested, reservationPayload(r))
-	if err != nil {
-		return nil, false, err
-	}
-	err = s.commit(ctx, s.Store,
-		CheckItem{Item: item, Conflict: ErrStale},
-		Claim{Key: key, Owner: r.ID(), Conflict: ErrStale},
-		SaveReservation{Reservation: r},
-		ev)
-	return r, true, err
-}
-
-// openChat returns the reservation claimed under key, nil when none.
-func (s *Service) openChat(ctx context.Context, key string) (*market.Reservation, error) {
-	rsvID, err := s.Store.Claimed(ctx, key)
-	if err != nil || rsvID == "" {
-		return nil, err
-	}
-	return s.Store.Reservation(ctx, rsvID)
+	return r, created, nil
 }
 
 // Reservation returns a reservation to one of its participants.
@@ -80,19 +62,22 @@ func (s *Service) Reservation(ctx context.Context, by, rsvID string) (*market.Re
 
 // PostMessage writes a chat message from a participant.
 func (s *Service) PostMessage(ctx context.Context, by, rsvID, text string) (market.Message, error) {
-	r, err := s.Store.Reservation(ctx, rsvID)
+	var m market.Message
+	err := s.update(ctx, func(tx Tx) error {
+		r, err := tx.Reservation(rsvID)
+		if err != nil {
+			return err
+		}
+		if m, err = r.PostMessage(s.newID(), by, text, s.now()); err != nil {
+			return err
+		}
+		tx.AddMessage(m)
+		return s.publish(ctx, tx, events.ChatMessagePosted, messagePayload(m))
+	})
 	if err != nil {
 		return market.Message{}, err
 	}
-	m, err := r.PostMessage(s.newID(), by, text, s.now())
-	if err != nil {
-		return market.Message{}, err
-	}
-	ev, err := s.fact(ctx, events.ChatMessagePosted, messagePayload(m))
-	if err != nil {
-		return market.Message{}, err
-	}
-	return m, s.commit(ctx, s.Store, SaveMessage{Message: m}, ev)
+	return m, nil
 }
 
 // Messages pages through a chat in posting order, for its participants.
@@ -104,64 +89,70 @@ func (s *Service) Messages(ctx context.Context, by, rsvID string, p Page) ([]mar
 }
 
 // ConfirmReservation fixes the meeting and holds the item for this
-// reservation in one transaction. The item write is conditional on the
-// version that was read, so of many confirmations racing for one item
-// exactly one wins; the others get a conflict.
+// reservation in one unit of work. Of many confirmations racing for one
+// item exactly one commits; the others run again, find the item held and
+// get a conflict.
 func (s *Service) ConfirmReservation(ctx context.Context, by, rsvID string, m market.Meeting) (*market.Reservation, error) {
-	r, err := s.Store.Reservation(ctx, rsvID)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Confirm(by, m, s.now()); err != nil {
-		return nil, err
-	}
-	item, err := s.Store.Item(ctx, r.ItemID())
-	if market.ErrorCode(err) == market.NotFound {
-		return nil, errItemGone
-	}
-	if err != nil {
-		return nil, err
-	}
-	wasHeld := item.RsvID() == r.ID()
-	if err := item.Reserve(r.ID(), s.now()); err != nil {
-		return nil, err
-	}
-	confirmed, err := s.fact(ctx, events.ReservationConfirmed, reservationPayload(r))
-	if err != nil {
-		return nil, err
-	}
-	ops := []Op{SaveReservation{Reservation: r}, confirmed}
-	if wasHeld {
-		ops = append(ops, CheckItem{Item: item, Conflict: ErrStale})
-	} else {
-		reserved, err := s.fact(ctx, events.ItemReserved, itemPayload(item))
-		if err != nil {
-			return nil, err
+	var r *market.Reservation
+	err := s.update(ctx, func(tx Tx) (err error) {
+		if r, err = tx.Reservation(rsvID); err != nil {
+			return err
 		}
-		ops = append(ops, SaveItem{Item: item, Conflict: errLostRace}, reserved)
+		if err := r.Confirm(by, m, s.now()); err != nil {
+			return err
+		}
+		item, err := tx.Item(r.ItemID())
+		if market.ErrorCode(err) == market.NotFound {
+			return errItemGone
+		}
+		if err != nil {
+			return err
+		}
+		wasHeld := item.RsvID() == r.ID()
+		if err := item.Reserve(r.ID(), s.now()); err != nil {
+			return err
+		}
+		if err := s.publish(ctx, tx, events.ReservationConfirmed, reservationPayload(r, tx.SaveReservation(r))); err != nil {
+			return err
+		}
+		if wasHeld {
+			return nil // a new meeting: the item stays held, and unchanged since it was read
+		}
+		return s.publish(ctx, tx, events.ItemReserved, itemPayload(item, tx.SaveItem(item)))
+	})
+	if err != nil {
+		return nil, err
 	}
-	return r, s.commit(ctx, s.Store, ops...)
+	return r, nil
 }
 
 // DeleteReservation closes the chat. A reservation whose payment is
 // approved cannot go, also when the payment is approved while this runs:
-// the transaction requires the payment claim to be free. The item it held
-// is released by the item policy.
+// the unit of work read the reservation's payment as absent. The item it
+// held is released by the item policy.
 func (s *Service) DeleteReservation(ctx context.Context, by, rsvID string) error {
-	r, err := s.Store.Reservation(ctx, rsvID)
-	if err != nil {
-		return err
+	return s.update(ctx, func(tx Tx) error {
+		r, err := tx.Reservation(rsvID)
+		if err != nil {
+			return err
+		}
+		if err := r.CheckDelete(by); err != nil {
+			return err
+		}
+		if err := noApprovedPayment(tx, rsvID, errPaidRsv); err != nil {
+			return err
+		}
+		tx.SetOpenChat(r.ItemID(), r.BuyerID(), "")
+		return s.publish(ctx, tx, events.ReservationDeleted, reservationPayload(r, tx.DeleteReservation(r)))
+	})
+}
+
+// noApprovedPayment returns conflict when the reservation has an approved
+// payment.
+func noApprovedPayment(tx Tx, rsvID string, conflict error) error {
+	payID, err := tx.ApprovedPayment(rsvID)
+	if err == nil && payID != "" {
+		err = conflict
 	}
-	if err := r.CheckDelete(by); err != nil {
-		return err
-	}
-	ev, err := s.fact(ctx, events.ReservationDeleted, reservationPayload(r))
-	if err != nil {
-		return err
-	}
-	return s.commit(ctx, s.Store,
-		DeleteReservation{Reservation: r},
-		RequireUnclaimed{Key: paymentClaim(r.ID()), Conflict: errPaidRsv},
-		Unclaim{Key: chatClaim(r.ItemID(), r.BuyerID())},
-		ev)
+	return err
 }

@@ -13,40 +13,105 @@ import (
 	"github.com/carrot-market/carrot/functions/market"
 )
 
-// Store loads aggregates and commits transactions. Loads are strongly
-// consistent. A missing aggregate is a market.NotFound error.
+// Store keeps carrot's aggregates. Loads outside a unit of work serve
+// queries; every change goes through Update. A missing aggregate is a
+// market.NotFound error.
 type Store interface {
+	// Update runs change as one unit of work. Every aggregate and
+	// uniqueness record the change reads through tx is loaded with its
+	// version; when change returns nil, what it wrote through tx (state,
+	// outbox rows, dedupe records) commits in one transaction that also
+	// requires everything it read and did not write to be unchanged. When
+	// a concurrent writer got there first, Update runs change again on
+	// fresh loads, a bounded number of times, and then returns ErrStale.
+	// An error from change is returned as it is and nothing is written.
+	// Update returns the events the committed attempt published, in order,
+	// for the caller to hand to a Publisher.
+	Update(ctx context.Context, change func(Tx) error) ([]cloudevents.Event, error)
+
 	Item(ctx context.Context, itemID string) (*market.Item, error)
 	Items(ctx context.Context, f ItemFilter, p Page) ([]*market.Item, string, error)
 	Reservation(ctx context.Context, rsvID string) (*market.Reservation, error)
 	Messages(ctx context.Context, rsvID string, p Page) ([]market.Message, string, error)
 	Payment(ctx context.Context, payID string) (*market.Payment, error)
-	// Seller returns the seller's score record, a zero one (Version 0) when
-	// the seller has no review yet.
-	Seller(ctx context.Context, sellerID string) (*market.Seller, error)
-	// Claimed returns the owner recorded under a Claim key, "" when free.
-	Claimed(ctx context.Context, key string) (string, error)
+}
 
-	// Commit applies every op atomically or none. When an op's condition
-	// fails, Commit returns that op's Conflict error, or ErrStale when the
-	// op has none; a collision with a concurrent transaction is ErrStale
-	// too. Transactions of at most 100 ops are supported.
-	Commit(ctx context.Context, ops ...Op) error
+// Tx is one attempt of a unit of work (Store.Update). Loads are strongly
+// consistent and remembered with their versions; writes take effect only
+// when the attempt commits. A Tx must not be used after its change returns.
+//
+// Each Save and Delete of a versioned aggregate returns the version the
+// aggregate has once this attempt commits, the version its events carry.
+// Saving an aggregate that was never stored (version 0) creates it and
+// requires its id to be free.
+type Tx interface {
+	Item(itemID string) (*market.Item, error)
+	Reservation(rsvID string) (*market.Reservation, error)
+	Payment(payID string) (*market.Payment, error)
+	// Seller returns the seller's score record, a zero one (Version 0)
+	// when the seller has no review yet.
+	Seller(sellerID string) (*market.Seller, error)
+	// Reviewed reports whether the reservation has its review.
+	Reviewed(rsvID string) (bool, error)
+	// OpenChat returns the buyer's open reservation on the item, "" when
+	// none: at most one reservation per buyer and item is open.
+	OpenChat(itemID, buyerID string) (string, error)
+	// ApprovedPayment returns the approved payment of the reservation, ""
+	// when none: at most one payment per reservation is approved.
+	ApprovedPayment(rsvID string) (string, error)
+
+	SaveItem(it *market.Item) int64
+	DeleteItem(it *market.Item) int64
+	SaveReservation(r *market.Reservation) int64
+	DeleteReservation(r *market.Reservation) int64
+	SavePayment(p *market.Payment) int64
+	SaveSeller(s *market.Seller) int64
+	AddMessage(m market.Message)
+	AddReview(rv market.Review)
+	// SetOpenChat records rsvID as the buyer's open chat on the item, ""
+	// closes it.
+	SetOpenChat(itemID, buyerID, rsvID string)
+	// SetApprovedPayment records payID as the reservation's approved
+	// payment, "" clears it.
+	SetApprovedPayment(rsvID, payID string)
+
+	// Publish writes the event to the outbox; it is sent after commit.
+	Publish(e cloudevents.Event)
+	// MarkHandled records that consumer handled e. A unit of work whose
+	// event was handled before fails with ErrDuplicate and writes
+	// nothing, so a redelivered event is never applied twice.
+	MarkHandled(consumer string, e cloudevents.Event)
 }
 
 // ViewStore keeps the MyPage read model.
 type ViewStore interface {
+	// UpdateView runs change as one unit of work over the read model, as
+	// Store.Update does.
+	UpdateView(ctx context.Context, change func(ViewTx) error) error
+
 	// Row returns the MyPage row of an item, market.NotFound when none.
 	Row(ctx context.Context, itemID string) (*PageRow, error)
 	// Rows pages through every item that is not deleted.
 	Rows(ctx context.Context, p Page) ([]PageRow, string, error)
 	// RowsBySeller pages through the items one seller lists.
 	RowsBySeller(ctx context.Context, sellerID string, p Page) ([]PageRow, string, error)
-	// Deals returns every buyer-side row of one item.
-	Deals(ctx context.Context, itemID string) ([]PageDeal, error)
 	// DealsByBuyer pages through the reservations one buyer made.
 	DealsByBuyer(ctx context.Context, buyerID string, p Page) ([]PageDeal, string, error)
-	Commit(ctx context.Context, ops ...Op) error
+}
+
+// ViewTx is one attempt of a unit of work on the read model. Row is
+// loaded with its version and checked at commit; the deals of a query are
+// checked only where they are written.
+type ViewTx interface {
+	// Row returns the MyPage row of an item, nil when none.
+	Row(itemID string) (*PageRow, error)
+	// Deals returns every buyer-side row of one item.
+	Deals(itemID string) ([]PageDeal, error)
+	SaveRow(row *PageRow)
+	DeleteRow(row *PageRow)
+	SaveDeal(d *PageDeal)
+	DeleteDeal(d *PageDeal)
+	MarkHandled(consumer string, e cloudevents.Event)
 }
 
 // ItemFilter narrows an item listing; empty fields do not filter.
@@ -71,124 +136,13 @@ const (
 	MaxPageLimit     = 200
 )
 
-// Op is one write of a transaction. The adapter guards every write with a
-// condition: creates require the key to be free, updates and deletes
-// require the version that was loaded (optimistic locking), and bump it.
-type Op interface{ conflict() error }
-
-// Each op's Conflict, when set, is what Commit returns if its condition fails.
-type (
-	SaveItem struct {
-		Item     *market.Item
-		Conflict error
-	}
-	DeleteItem struct {
-		Item     *market.Item
-		Conflict error
-	}
-	SaveReservation struct {
-		Reservation *market.Reservation
-		Conflict    error
-	}
-	DeleteReservation struct {
-		Reservation *market.Reservation
-		Conflict    error
-	}
-	// SaveMessage creates a message; messages are never changed.
-	SaveMessage struct {
-		Message  market.Message
-		Conflict error
-	}
-	SavePayment struct {
-		Payment  *market.Payment
-		Conflict error
-	}
-	// SaveReview creates the one review of a reservation.
-	SaveReview struct {
-		Review   market.Review
-		Conflict error
-	}
-	SaveSeller struct {
-		Seller   *market.Seller
-		Conflict error
-	}
-	// Claim records Owner under Key, which must be free: a uniqueness
-	// constraint such as "one open chat per buyer and item".
-	Claim struct {
-		Key, Owner string
-		Conflict   error
-	}
-	// Unclaim frees Key; freeing a free key is not a conflict.
-	Unclaim struct{ Key string }
-	// CheckItem and CheckReservation write nothing; they fail the
-	// transaction when the aggregate changed since it was loaded.
-	CheckItem struct {
-		Item     *market.Item
-		Conflict error
-	}
-	CheckReservation struct {
-		Reservation *market.Reservation
-		Conflict    error
-	}
-	// RequireUnclaimed fails the transaction while Key is claimed.
-	RequireUnclaimed struct {
-		Key      string
-		Conflict error
-	}
-	// Publish writes the event to the outbox; it is sent after commit.
-	Publish struct{ Event cloudevents.Event }
-	// MarkHandled records that a consumer handled an event (Key from
-	// HandledKey). Committing a key twice fails with ErrDuplicate, so the
-	// effects of a redelivered event are never applied twice.
-	MarkHandled struct{ Key string }
-	// The MyPage read model. Rows and deals carry their own versions.
-	SaveRow struct {
-		Row      *PageRow
-		Conflict error
-	}
-	DeleteRow struct {
-		Row      *PageRow
-		Conflict error
-	}
-	SaveDeal struct {
-		Deal     *PageDeal
-		Conflict error
-	}
-	DeleteDeal struct {
-		Deal     *PageDeal
-		Conflict error
-	}
-)
-
-func (o SaveItem) conflict() error          { return o.Conflict }
-func (o DeleteItem) conflict() error        { return o.Conflict }
-func (o SaveReservation) conflict() error   { return o.Conflict }
-func (o DeleteReservation) conflict() error { return o.Conflict }
-func (o SaveMessage) conflict() error       { return o.Conflict }
-func (o SavePayment) conflict() error       { return o.Conflict }
-func (o SaveReview) conflict() error        { return o.Conflict }
-func (o SaveSeller) conflict() error        { return o.Conflict }
-func (o Claim) conflict() error             { return o.Conflict }
-func (o CheckItem) conflict() error         { return o.Conflict }
-func (o CheckReservation) conflict() error  { return o.Conflict }
-func (o Unclaim) conflict() error           { return nil }
-func (o RequireUnclaimed) conflict() error  { return o.Conflict }
-func (o Publish) conflict() error           { return nil }
-func (o MarkHandled) conflict() error       { return ErrDuplicate }
-func (o SaveRow) conflict() error           { return o.Conflict }
-func (o DeleteRow) conflict() error         { return o.Conflict }
-func (o SaveDeal) conflict() error          { return o.Conflict }
-func (o DeleteDeal) conflict() error        { return o.Conflict }
-
-// ConflictOf returns the error Commit reports when op's condition fails.
-func ConflictOf(op Op) error { return op.conflict() }
-
-// ErrStale says a transaction lost an optimistic-locking race: what it
-// loaded changed before it committed. Reload and try again.
+// ErrStale says a unit of work lost its optimistic-locking race on every
+// attempt: what it loaded kept changing before it could commit.
 var ErrStale = &market.Error{Code: market.Conflict, Message: "the data changed meanwhile; reload and retry"}
 
-// ErrDuplicate is what Commit returns when a MarkHandled key exists: the
-// event was handled before, and the consumer acknowledges it as done.
+// ErrDuplicate is what a unit of work returns when its MarkHandled record
+// exists: the event was handled before, and the consumer acknowledges it
+// as done.
 var ErrDuplicate = &market.Error{Code: market.Conflict, Message: "event already handled"}
 
 // HandledKey names one consumer's handling of one event, keyed on the
@@ -243,4 +197,27 @@ type PageDeal struct {
 	PayStatus  string
 	UpdatedAt  time.Time
 	Version    int64 // 0 until first stored
+}
+
+// PageLimit returns the number of rows page p holds: the default for 0, at
+// most MaxPageLimit. A negative limit is Invalid.
+func PageLimit(p Page) (int, error) {
+	switch {
+	case p.Limit < 0:
+		var f market.Fields
+		f.Add("limit", "must be between 1 and %d", MaxPageLimit)
+		return 0, f.Err()
+	case p.Limit == 0:
+		return DefaultPageLimit, nil
+	case p.Limit > MaxPageLimit:
+		return MaxPageLimit, nil
+	}
+	return p.Limit, nil
+}
+
+// BadCursor is the error of a cursor that the listing did not give out.
+func BadCursor() error {
+	var f market.Fields
+	f.Add("cursor", "is not a cursor of this listing; start again without it")
+	return f.Err()
 }

@@ -8,5 +8,5 @@ import (
 )
 
 func main() {
-	boot.Main(boot.Function{Name: "item-policy", Events: (*app.Service).ItemPolicy})
+	boot.Main(boot.Function{Name: "item-policy", Events: app.ItemPolicy})
 }

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	boot.Main(boot.Function{Name: rest.MyPage, Events: (*app.Service).MyPageProjector})
+	boot.Main(boot.Function{Name: rest.MyPage, Events: app.MyPageProjector})
 }

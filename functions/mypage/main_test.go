@@ -341,7 +341,7 @@ func snapshot(t *testing.T, sys *boottest.System, users ...string) view {
 
 // projected keeps the events the projector's trigger takes, in order.
 func projected(log []cloudevents.Event) []cloudevents.Event {
-	takes := (&app.Service{}).MyPageProjector()
+	takes := app.MyPageProjector
 	var out []cloudevents.Event
 	for _, e := range log {
 		if _, ok := takes[events.Type(e.Type())]; ok {

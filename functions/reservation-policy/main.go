@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	boot.Main(boot.Function{Name: "reservation-policy", Events: (*app.Service).ReservationPolicy})
+	boot.Main(boot.Function{Name: "reservation-policy", Events: app.ReservationPolicy})
 }

@@ -3,7 +3,6 @@ package rest
 import (
 	"net/http"
 
-	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -36,10 +35,6 @@ func (h *Handler) GetMyPages(w http.ResponseWriter, r *http.Request) {
 		web.JSON(w, http.StatusOK, listOf(rows, next, toPageRow))
 		return
 	}
-	if userID != user(r) {
-		web.Error(w, r, market.Errorf(market.Forbidden, "a user's MyPage is theirs alone"))
-		return
-	}
 	selling, err := pageOf(r, "limit", "sellingCursor")
 	if err != nil {
 		web.Error(w, r, err)
@@ -50,7 +45,7 @@ func (h *Handler) GetMyPages(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, err)
 		return
 	}
-	pg, nextSelling, nextBuying, err := h.App.MyPageOf(r.Context(), userID, selling, buying)
+	pg, nextSelling, nextBuying, err := h.App.MyPageOf(r.Context(), user(r), userID, selling, buying)
 	if err != nil {
 		web.Error(w, r, err)
 		return

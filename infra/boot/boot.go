@@ -15,7 +15,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"knative.dev/pkg/signals"
 
-	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/dynamo"
@@ -29,9 +28,9 @@ type Function struct {
 	// function serves (rest.Route.Function) and makes its event source
 	// "/carrot/<Name>".
 	Name string
-	// Events, when set, returns the handlers of the event types the
-	// function's trigger delivers to POST /.
-	Events func(*app.Service) map[events.Type]app.EventHandler
+	// Events, when set, is what the function does with the event types
+	// its trigger delivers to POST /.
+	Events app.Consumer
 	// Relay makes POST / send every pending outbox event to the broker;
 	// a PingSource calls it on a schedule.
 	Relay bool
@@ -110,7 +109,7 @@ func Handler(f Function, d Deps) http.Handler {
 	case f.Relay:
 		r.Handle("/", web.Events(relay(d.Publisher))).Methods(http.MethodPost)
 	case f.Events != nil:
-		r.Handle("/", web.Events(app.Dispatch(f.Events(svc)))).Methods(http.MethodPost)
+		r.Handle("/", web.Events(svc.Handler(f.Events))).Methods(http.MethodPost)
 	}
 	return r
 }

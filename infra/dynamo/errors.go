@@ -81,40 +81,30 @@ func transient(err error) bool {
 	return false
 }
 
-// commitError turns a failed TransactWriteItems into the error Commit
-// promises. A failed condition is the Conflict of the op that carried it;
-// when several conditions fail, a failed MarkHandled wins, because a
-// redelivered event trips the version checks of its other writes too and
-// must be acknowledged as a duplicate rather than retried.
-func commitError(ops []app.Op, err error) error {
+// commitError turns a failed TransactWriteItems into the error Update
+// promises. duplicate[i] says that action i marks an event handled. A
+// failed condition makes the attempt stale, except that a failed
+// MarkHandled wins: a redelivered event trips the version checks of its
+// other writes too and must be acknowledged as a duplicate, not retried.
+func commitError(duplicate []bool, err error) error {
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
-		failed := -1
-		sawConflict, sawThrottle := false, false
+		stale, sawThrottle := false, false
 		for i, r := range canceled.CancellationReasons {
 			switch code := deref(r.Code); code {
 			case "ConditionalCheckFailed":
-				if i < len(ops) {
-					if _, ok := ops[i].(app.MarkHandled); ok {
-						return app.ErrDuplicate
-					}
+				if i < len(duplicate) && duplicate[i] {
+					return app.ErrDuplicate
 				}
-				if failed < 0 {
-					failed = i
-				}
+				stale = true
 			case "TransactionConflict":
-				sawConflict = true
+				stale = true
 			case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
 				sawThrottle = true
 			}
 		}
 		switch {
-		case failed >= 0 && failed < len(ops):
-			if c := app.ConflictOf(ops[failed]); c != nil {
-				return c
-			}
-			return app.ErrStale
-		case sawConflict:
+		case stale:
 			return app.ErrStale
 		case sawThrottle:
 			return &failure{err: market.Errorf(market.Unavailable, "storage is busy; retry later"), cause: err}

@@ -26,20 +26,15 @@ func canceled(codes ...string) error {
 
 func TestCommitError(t *testing.T) {
 	t.Parallel()
-	mine := market.Errorf(market.Conflict, "the item is already reserved")
-	ops := []app.Op{
-		app.Claim{Key: "a", Conflict: mine},
-		app.Claim{Key: "b"},
-		app.MarkHandled{Key: "c"},
-	}
+	duplicate := []bool{false, false, true} // the third action marks an event handled
 	cases := []struct {
 		name string
 		err  error
 		want error
 		code market.Code
 	}{
-		{"first failed condition with its own conflict", canceled("ConditionalCheckFailed", "ConditionalCheckFailed", "None"), mine, market.Conflict},
-		{"failed condition without a conflict", canceled("None", "ConditionalCheckFailed", "None"), app.ErrStale, market.Conflict},
+		{"failed condition", canceled("None", "ConditionalCheckFailed", "None"), app.ErrStale, market.Conflict},
+		{"failed conditions", canceled("ConditionalCheckFailed", "ConditionalCheckFailed", "None"), app.ErrStale, market.Conflict},
 		{"a failed MarkHandled is a duplicate", canceled("ConditionalCheckFailed", "None", "ConditionalCheckFailed"), app.ErrDuplicate, market.Conflict},
 		{"concurrent transaction", canceled("None", "TransactionConflict", "None"), app.ErrStale, market.Conflict},
 		{"conflict exception", &types.TransactionConflictException{Message: aws.String("x")}, app.ErrStale, market.Conflict},
@@ -52,7 +47,7 @@ func TestCommitError(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			got := commitError(ops, c.err)
+			got := commitError(duplicate, c.err)
 			if c.want != nil {
 				assert.ErrorIs(t, got, c.want)
 			}

@@ -8,28 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/carrot-market/carrot/functions/app"
-	"github.com/carrot-market/carrot/functions/market"
 )
 
-// pageLimit returns the number of rows a page holds: the default for 0,
-// at most app.MaxPageLimit. A negative limit is Invalid.
-func pageLimit(p app.Page) (int, error) {
-	switch {
-	case p.Limit < 0:
-		return 0, invalidField("limit", "must be between 1 and %d", app.MaxPageLimit)
-	case p.Limit == 0:
-		return app.DefaultPageLimit, nil
-	case p.Limit > app.MaxPageLimit:
-		return app.MaxPageLimit, nil
-	}
-	return p.Limit, nil
-}
-
-func invalidField(field, format string, args ...any) error {
-	var f market.Fields
-	f.Add(field, format, args...)
-	return f.Err()
-}
 
 // A cursor is the key of the last row of a page, as base64url of a JSON
 // object of its key attributes (all strings). It names the listing it came
@@ -53,7 +33,7 @@ func decodeCursor(cursor string, attrs []string, fixed map[string]string) (map[s
 	if cursor == "" {
 		return nil, nil
 	}
-	bad := invalidField("cursor", "is not a cursor of this listing; start again without it")
+	bad := app.BadCursor()
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
 		return nil, bad
@@ -88,7 +68,7 @@ type fetchFunc func(ctx context.Context, start map[string]types.AttributeValue, 
 // ends exactly at a page boundary may answer one last, empty page. fixed
 // holds the partition a query reads, which a cursor must match.
 func collect(ctx context.Context, p app.Page, attrs []string, fixed map[string]string, fetch fetchFunc) ([]map[string]types.AttributeValue, string, error) {
-	limit, err := pageLimit(p)
+	limit, err := app.PageLimit(p)
 	if err != nil {
 		return nil, "", err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/infra/optimistic"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -58,142 +59,47 @@ const maxTransactOps = 100
 // within minutes, so a week leaves a wide margin.
 const handledTTL = 7 * 24 * time.Hour
 
-// Commit applies every op in one DynamoDB transaction, all or nothing, and
-// implements the conditions app.Op documents:
-//   - a create (an aggregate or row whose Version is 0, a message, a
-//     review, a Claim, a MarkHandled) requires the key to be free;
-//   - a save or delete of a loaded aggregate or row requires the stored
-//     version to be the loaded one; a save stores Version+1;
-//   - Check* and RequireUnclaimed write nothing and only test.
+// Update implements app.Store: each attempt of change is one DynamoDB
+// transaction (TransactWriteItems) of its writes plus a ConditionCheck of
+// every row it read and did not write, all or nothing:
+//   - saving an aggregate or row loaded at version v requires the stored
+//     version to be v (absent when v is 0) and stores v+1; deleting one
+//     requires v too;
+//   - a message, a review and a MarkHandled record require their key to be
+//     free; a uniqueness record (open chat, approved payment) requires what
+//     the attempt read of it, or that it is free when it was not read.
 //
-// Commit never changes the aggregates it is given: reload one to see its
-// new version. When a condition fails it returns that op's Conflict, or
-// app.ErrStale when the op has none; a failed MarkHandled always yields
-// app.ErrDuplicate. A clash with a concurrent transaction is app.ErrStale.
-// Throttling and network trouble are market.Unavailable. Two ops on the
-// same row in one transaction are refused by DynamoDB (market.Internal).
-//
+// A failed condition or a clash with a concurrent transaction makes the
+// attempt stale, and the change runs again (optimistic.Retry); a failed
+// MarkHandled is app.ErrDuplicate at once. An attempt that writes nothing
+// commits nothing. Throttling and network trouble are market.Unavailable.
 // The SDK retries a transaction with the same client token, so a retry
 // after a lost response does not fail its own conditions.
-func (s *Store) Commit(ctx context.Context, ops ...app.Op) error {
-	if len(ops) == 0 {
-		return nil
-	}
-	if len(ops) > maxTransactOps {
-		return internalf("dynamo: %d ops exceed the %d ops of one transaction", len(ops), maxTransactOps)
-	}
-	now := time.Now().UTC()
-	items := make([]types.TransactWriteItem, 0, len(ops))
-	for i, op := range ops {
-		item, err := s.write(op, now, i)
-		if err != nil {
+func (s *Store) Update(ctx context.Context, change func(app.Tx) error) ([]cloudevents.Event, error) {
+	var published []cloudevents.Event
+	err := optimistic.Retry(ctx, func() error {
+		t := s.begin(ctx)
+		if err := change(t); err != nil {
 			return err
 		}
-		items = append(items, item)
-	}
-	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if err != nil {
-		return commitError(ops, err)
-	}
-	return nil
+		if err := t.commit(); err != nil {
+			return err
+		}
+		published = t.published
+		return nil
+	})
+	return published, err
 }
 
-// write translates one op into a transaction action; seq is its position,
-// which orders the events of one commit in the outbox.
-func (s *Store) write(op app.Op, now time.Time, seq int) (types.TransactWriteItem, error) {
-	switch o := op.(type) {
-	case app.SaveItem:
-		if o.Item == nil {
-			return nilOp(o)
+// UpdateView implements app.ViewStore, as Update does.
+func (s *Store) UpdateView(ctx context.Context, change func(app.ViewTx) error) error {
+	return optimistic.Retry(ctx, func() error {
+		t := s.begin(ctx)
+		if err := change(t); err != nil {
+			return err
 		}
-		st := o.Item.State()
-		return s.save(s.t.items, "itemId", toItemRecord(st), st.Version)
-	case app.DeleteItem:
-		if o.Item == nil {
-			return nilOp(o)
-		}
-		return s.remove(s.t.items, "itemId", key("itemId", o.Item.ID()), o.Item.Version())
-	case app.CheckItem:
-		if o.Item == nil {
-			return nilOp(o)
-		}
-		return s.check(s.t.items, "itemId", key("itemId", o.Item.ID()), o.Item.Version())
-	case app.SaveReservation:
-		if o.Reservation == nil {
-			return nilOp(o)
-		}
-		st := o.Reservation.State()
-		return s.save(s.t.reservations, "rsvId", toReservationRecord(st), st.Version)
-	case app.DeleteReservation:
-		if o.Reservation == nil {
-			return nilOp(o)
-		}
-		return s.remove(s.t.reservations, "rsvId", key("rsvId", o.Reservation.ID()), o.Reservation.Version())
-	case app.CheckReservation:
-		if o.Reservation == nil {
-			return nilOp(o)
-		}
-		return s.check(s.t.reservations, "rsvId", key("rsvId", o.Reservation.ID()), o.Reservation.Version())
-	case app.SaveMessage:
-		return s.save(s.t.messages, "rsvId", toMessageRecord(o.Message), 0)
-	case app.SavePayment:
-		if o.Payment == nil {
-			return nilOp(o)
-		}
-		st := o.Payment.State()
-		return s.save(s.t.payments, "payId", toPaymentRecord(st), st.Version)
-	case app.SaveReview:
-		return s.save(s.t.reviews, "rsvId", toReviewRecord(o.Review), 0)
-	case app.SaveSeller:
-		if o.Seller == nil {
-			return nilOp(o)
-		}
-		sl := o.Seller
-		return s.save(s.t.sellers, "sellerId", sellerRecord{SellerID: sl.ID, ScoreSum: sl.ScoreSum, ReviewCount: sl.ReviewCount}, sl.Version)
-	case app.Claim:
-		return s.create(s.t.claims, "key", claimRecord{Key: o.Key, Owner: o.Owner, CreatedAt: now})
-	case app.Unclaim:
-		return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.t.claims), Key: key("key", o.Key)}}, nil
-	case app.RequireUnclaimed:
-		return s.check(s.t.claims, "key", key("key", o.Key), 0)
-	case app.MarkHandled:
-		return s.create(s.t.handled, "key", handledRecord{Key: o.Key, HandledAt: now, ExpiresAt: now.Add(handledTTL).Unix()})
-	case app.Publish:
-		rec, err := newOutboxRecord(o.Event, now, seq)
-		if err != nil {
-			return types.TransactWriteItem{}, err
-		}
-		item, err := attributevalue.MarshalMap(rec)
-		if err != nil {
-			return types.TransactWriteItem{}, internalf("dynamo: marshal outbox row: %w", err)
-		}
-		return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.t.outbox), Item: item}}, nil
-	case app.SaveRow:
-		if o.Row == nil {
-			return nilOp(o)
-		}
-		return s.save(s.t.mypage, "itemId", toRowRecord(*o.Row), o.Row.Version)
-	case app.DeleteRow:
-		if o.Row == nil {
-			return nilOp(o)
-		}
-		return s.remove(s.t.mypage, "itemId", key("itemId", o.Row.ItemID), o.Row.Version)
-	case app.SaveDeal:
-		if o.Deal == nil {
-			return nilOp(o)
-		}
-		return s.save(s.t.deals, "itemId", toDealRecord(*o.Deal), o.Deal.Version)
-	case app.DeleteDeal:
-		if o.Deal == nil {
-			return nilOp(o)
-		}
-		return s.remove(s.t.deals, "itemId", key2("itemId", o.Deal.ItemID, "rsvId", o.Deal.RsvID), o.Deal.Version)
-	}
-	return types.TransactWriteItem{}, internalf("dynamo: unsupported op %T", op)
-}
-
-func nilOp(op app.Op) (types.TransactWriteItem, error) {
-	return types.TransactWriteItem{}, internalf("dynamo: %T without its aggregate", op)
+		return t.commit()
+	})
 }
 
 // expectVersion is the condition that a row is as it was loaded: absent
@@ -206,51 +112,64 @@ func expectVersion(pk string, loaded int64) expression.ConditionBuilder {
 	return expression.Name(attrVersion).Equal(expression.Value(loaded))
 }
 
-// save puts rec with version loaded+1 if the stored row has version loaded
-// (or is absent when loaded is 0).
-func (s *Store) save(table, pk string, rec any, loaded int64) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(rec)
-	if err != nil {
-		return types.TransactWriteItem{}, internalf("dynamo: marshal %T: %w", rec, err)
+// expectOwner is the condition that a uniqueness record is owned by owner,
+// or absent when owner is "".
+func expectOwner(owner string) expression.ConditionBuilder {
+	if owner == "" {
+		return expression.AttributeNotExists(expression.Name("key"))
 	}
-	item[attrVersion] = &types.AttributeValueMemberN{Value: formatInt(loaded + 1)}
-	return s.put(table, item, expectVersion(pk, loaded))
+	return expression.Name("owner").Equal(expression.Value(owner))
 }
 
-// create puts rec if its key is free.
-func (s *Store) create(table, pk string, rec any) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(rec)
-	if err != nil {
-		return types.TransactWriteItem{}, internalf("dynamo: marshal %T: %w", rec, err)
+// expectPresence is the condition that a row exists, or that it does not.
+func expectPresence(pk string, present bool) expression.ConditionBuilder {
+	if present {
+		return expression.AttributeExists(expression.Name(pk))
 	}
-	return s.put(table, item, expectVersion(pk, 0))
+	return expression.AttributeNotExists(expression.Name(pk))
 }
 
-func (s *Store) put(table string, item map[string]types.AttributeValue, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+// marshal returns rec as a DynamoDB item, with version when it is not 0.
+func marshal(rec any, version int64) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
-		return types.TransactWriteItem{}, internalf("dynamo: build condition: %w", err)
+		return nil, internalf("dynamo: marshal %T: %w", rec, err)
 	}
+	if version != 0 {
+		item[attrVersion] = &types.AttributeValueMemberN{Value: formatInt(version)}
+	}
+	return item, nil
+}
+
+// condition builds cond into the parts a transaction action takes; a nil
+// cond is no condition.
+func condition(cond *expression.ConditionBuilder) (*string, map[string]string, map[string]types.AttributeValue, error) {
+	if cond == nil {
+		return nil, nil, nil, nil
+	}
+	expr, err := expression.NewBuilder().WithCondition(*cond).Build()
+	if err != nil {
+		return nil, nil, nil, internalf("dynamo: build condition: %w", err)
+	}
+	return expr.Condition(), expr.Names(), expr.Values(), nil
+}
+
+func put(table string, item map[string]types.AttributeValue, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	c, names, values, err := condition(cond)
 	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: item,
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
+		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
 }
 
-func (s *Store) remove(table, pk string, k map[string]types.AttributeValue, loaded int64) (types.TransactWriteItem, error) {
-	expr, err := expression.NewBuilder().WithCondition(expectVersion(pk, loaded)).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, internalf("dynamo: build condition: %w", err)
-	}
+func del(table string, k map[string]types.AttributeValue, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	c, names, values, err := condition(cond)
 	return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(table), Key: k,
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
+		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
 }
 
-func (s *Store) check(table, pk string, k map[string]types.AttributeValue, loaded int64) (types.TransactWriteItem, error) {
-	expr, err := expression.NewBuilder().WithCondition(expectVersion(pk, loaded)).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, internalf("dynamo: build condition: %w", err)
-	}
+func check(table string, k map[string]types.AttributeValue, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	c, names, values, err := condition(&cond)
 	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table), Key: k,
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
+		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
 }
 
 // outboxRecord is one event waiting to be sent. Its key is the event id,

@@ -55,9 +55,9 @@ func (s *Store) RowsBySeller(ctx context.Context, sellerID string, p app.Page) (
 	return rows, next, nil
 }
 
-// Deals returns every buyer-side row of one item, in reservation id order,
-// with consistent reads.
-func (s *Store) Deals(ctx context.Context, itemID string) ([]app.PageDeal, error) {
+// dealsOf returns every buyer-side row of one item, in reservation id
+// order, with consistent reads.
+func (s *Store) dealsOf(ctx context.Context, itemID string) ([]app.PageDeal, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("itemId").Equal(expression.Value(itemID))).Build()
 	if err != nil {
 		return nil, internalf("dynamo: build query: %w", err)

@@ -175,7 +175,7 @@ func measureMyPage(ctx context.Context, sys *system, ddb *dynamodb.Client, rows,
 	progress(fmt.Sprintf("6 MyPage: filling %d rows", rows))
 	store := dynamo.New(ddb, sys.Prefix)
 	svc := &app.Service{Store: store, Views: store, Source: "/carrot/bench"}
-	project := svc.MyPageProjector()[events.ItemRegistered]
+	project := svc.Project
 	var failed error
 	var mu sync.Mutex
 	parallel(rows, 16, func(i int) {

@@ -199,9 +199,9 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 	functions := []boot.Function{
 		{Name: rest.RegisterItem}, {Name: rest.RequestChat}, {Name: rest.ConfirmReservation}, {Name: rest.Pay},
 		{Name: rest.CancelPayment}, {Name: rest.WriteReview},
-		{Name: "item-policy", Events: (*app.Service).ItemPolicy},
-		{Name: "reservation-policy", Events: (*app.Service).ReservationPolicy},
-		{Name: rest.MyPage, Events: (*app.Service).MyPageProjector},
+		{Name: "item-policy", Events: app.ItemPolicy},
+		{Name: "reservation-policy", Events: app.ReservationPolicy},
+		{Name: rest.MyPage, Events: app.MyPageProjector},
 	}
 	urls := map[string]string{}
 	var pubs []*outbox.Publisher
@@ -216,7 +216,7 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 		defer srv.Close()
 		urls[f.Name] = srv.URL
 		if f.Events != nil {
-			for t := range f.Events(&app.Service{}) {
+			for _, t := range f.Events.Types() {
 				routes[t] = append(routes[t], srv.URL)
 			}
 		}

@@ -39,9 +39,9 @@ var Functions = []boot.Function{
 	{Name: rest.Pay},
 	{Name: rest.CancelPayment},
 	{Name: rest.WriteReview},
-	{Name: rest.MyPage, Events: (*app.Service).MyPageProjector},
-	{Name: "item-policy", Events: (*app.Service).ItemPolicy},
-	{Name: "reservation-policy", Events: (*app.Service).ReservationPolicy},
+	{Name: rest.MyPage, Events: app.MyPageProjector},
+	{Name: "item-policy", Events: app.ItemPolicy},
+	{Name: "reservation-policy", Events: app.ReservationPolicy},
 	{Name: "outbox-relay", Relay: true},
 }
 
@@ -100,7 +100,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 		tb.Cleanup(srv.Close)
 		s.URL[f.Name] = srv.URL
 		if f.Events != nil {
-			for t := range f.Events(&app.Service{}) {
+			for _, t := range f.Events.Types() {
 				s.sink.routes[t] = append(s.sink.routes[t], srv.URL)
 			}
 		}

@@ -1,0 +1,347 @@
+package dynamo
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
+)
+
+// tx is one attempt of a unit of work: the rows it read with the condition
+// that they are unchanged, and the actions of its transaction. A write
+// that cannot be built (a marshalling bug) is kept in err and fails the
+// commit, so that Tx's write methods need not return errors.
+type tx struct {
+	ctx       context.Context
+	s         *Store
+	now       time.Time
+	reads     map[string]readCheck // by row
+	actions   []action
+	published []cloudevents.Event
+	err       error
+}
+
+// readCheck is what a row read must still be at commit.
+type readCheck struct {
+	table string
+	key   map[string]types.AttributeValue
+	cond  expression.ConditionBuilder
+}
+
+// action is one write of the transaction and the row it writes; a failed
+// condition of a duplicate-marking write means the event was handled.
+type action struct {
+	row       string
+	item      types.TransactWriteItem
+	duplicate bool
+}
+
+var (
+	_ app.Tx     = (*tx)(nil)
+	_ app.ViewTx = (*tx)(nil)
+)
+
+func (s *Store) begin(ctx context.Context) *tx {
+	return &tx{ctx: ctx, s: s, now: time.Now().UTC(), reads: map[string]readCheck{}}
+}
+
+// rowID names one row of one table.
+func rowID(table string, keyValues ...string) string {
+	return table + "|" + strings.Join(keyValues, "|")
+}
+
+func (t *tx) fail(err error) {
+	if t.err == nil {
+		t.err = err
+	}
+}
+
+// read remembers that the row must still meet cond at commit.
+func (t *tx) read(row, table string, k map[string]types.AttributeValue, cond expression.ConditionBuilder) {
+	t.reads[row] = readCheck{table: table, key: k, cond: cond}
+}
+
+func (t *tx) add(row string, item types.TransactWriteItem, err error) {
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	t.actions = append(t.actions, action{row: row, item: item})
+}
+
+// commit writes the actions and checks the rows read and not written, in
+// one transaction.
+func (t *tx) commit() error {
+	if t.err != nil {
+		return t.err
+	}
+	if len(t.actions) == 0 {
+		return nil
+	}
+	written := map[string]bool{}
+	items := make([]types.TransactWriteItem, 0, len(t.actions)+len(t.reads))
+	duplicate := make([]bool, 0, cap(items))
+	for _, a := range t.actions {
+		written[a.row] = true
+		items = append(items, a.item)
+		duplicate = append(duplicate, a.duplicate)
+	}
+	for row, r := range t.reads {
+		if written[row] {
+			continue
+		}
+		c, err := check(r.table, r.key, r.cond)
+		if err != nil {
+			return err
+		}
+		items = append(items, c)
+		duplicate = append(duplicate, false)
+	}
+	if len(items) > maxTransactOps {
+		return internalf("dynamo: %d actions exceed the %d of one transaction", len(items), maxTransactOps)
+	}
+	if _, err := t.s.client.TransactWriteItems(t.ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
+		return commitError(duplicate, err)
+	}
+	return nil
+}
+
+// versioned reads one row of a versioned table into rec and remembers its
+// version; found is false when there is none.
+func (t *tx) versioned(table, pk, id string, rec any, version func() int64, what string) (bool, error) {
+	k := key(pk, id)
+	found, err := t.s.get(t.ctx, table, k, rec, what)
+	if err != nil {
+		return false, err
+	}
+	t.read(rowID(table, id), table, k, expectVersion(pk, version()))
+	return found, nil
+}
+
+func (t *tx) Item(itemID string) (*market.Item, error) {
+	var rec itemRecord
+	found, err := t.versioned(t.s.t.items, "itemId", itemID, &rec, func() int64 { return rec.Version }, "item")
+	if err != nil || !found {
+		return nil, orNotFound(err, "item", itemID)
+	}
+	return market.RestoreItem(rec.state()), nil
+}
+
+func (t *tx) Reservation(rsvID string) (*market.Reservation, error) {
+	var rec reservationRecord
+	found, err := t.versioned(t.s.t.reservations, "rsvId", rsvID, &rec, func() int64 { return rec.Version }, "reservation")
+	if err != nil || !found {
+		return nil, orNotFound(err, "reservation", rsvID)
+	}
+	return market.RestoreReservation(rec.state()), nil
+}
+
+func (t *tx) Payment(payID string) (*market.Payment, error) {
+	var rec paymentRecord
+	found, err := t.versioned(t.s.t.payments, "payId", payID, &rec, func() int64 { return rec.Version }, "payment")
+	if err != nil || !found {
+		return nil, orNotFound(err, "payment", payID)
+	}
+	return market.RestorePayment(rec.state()), nil
+}
+
+func (t *tx) Seller(sellerID string) (*market.Seller, error) {
+	rec := sellerRecord{SellerID: sellerID}
+	if _, err := t.versioned(t.s.t.sellers, "sellerId", sellerID, &rec, func() int64 { return rec.Version }, "seller"); err != nil {
+		return nil, err
+	}
+	return &market.Seller{ID: rec.SellerID, ScoreSum: rec.ScoreSum, ReviewCount: rec.ReviewCount, Version: rec.Version}, nil
+}
+
+func orNotFound(err error, what, id string) error {
+	if err != nil {
+		return err
+	}
+	return market.Errorf(market.NotFound, "%s %s not found", what, id)
+}
+
+func (t *tx) Reviewed(rsvID string) (bool, error) {
+	var rec reviewRecord
+	k := key("rsvId", rsvID)
+	found, err := t.s.get(t.ctx, t.s.t.reviews, k, &rec, "review")
+	if err != nil {
+		return false, err
+	}
+	t.read(rowID(t.s.t.reviews, rsvID), t.s.t.reviews, k, expectPresence("rsvId", found))
+	return found, nil
+}
+
+// The uniqueness rules live in the claims table, one row per rule and key.
+func chatClaim(itemID, buyerID string) string { return "chat|" + itemID + "|" + buyerID }
+func paymentClaim(rsvID string) string        { return "payment|" + rsvID }
+
+func (t *tx) OpenChat(itemID, buyerID string) (string, error) {
+	return t.claimed(chatClaim(itemID, buyerID))
+}
+
+func (t *tx) ApprovedPayment(rsvID string) (string, error) {
+	return t.claimed(paymentClaim(rsvID))
+}
+
+// claimed returns the owner of a claim, "" when it is free.
+func (t *tx) claimed(claim string) (string, error) {
+	var rec claimRecord
+	k := key("key", claim)
+	if _, err := t.s.get(t.ctx, t.s.t.claims, k, &rec, "claim"); err != nil {
+		return "", err
+	}
+	t.read(rowID(t.s.t.claims, claim), t.s.t.claims, k, expectOwner(rec.Owner))
+	return rec.Owner, nil
+}
+
+func (t *tx) SetOpenChat(itemID, buyerID, rsvID string) { t.claim(chatClaim(itemID, buyerID), rsvID) }
+
+func (t *tx) SetApprovedPayment(rsvID, payID string) { t.claim(paymentClaim(rsvID), payID) }
+
+// claim gives a claim to owner, or frees it for "". The write requires
+// what this attempt read of the claim; a claim not read must be free to
+// be taken and is freed unconditionally.
+func (t *tx) claim(claim, owner string) {
+	row, k := rowID(t.s.t.claims, claim), key("key", claim)
+	var cond *expression.ConditionBuilder
+	if r, ok := t.reads[row]; ok {
+		cond = &r.cond
+	} else if owner != "" {
+		free := expectOwner("")
+		cond = &free
+	}
+	if owner == "" {
+		item, err := del(t.s.t.claims, k, cond)
+		t.add(row, item, err)
+		return
+	}
+	t.put(row, t.s.t.claims, claimRecord{Key: claim, Owner: owner, CreatedAt: t.now}, 0, cond)
+}
+
+// put adds a Put of rec at version (none when 0) under cond.
+func (t *tx) put(row, table string, rec any, version int64, cond *expression.ConditionBuilder) {
+	item, err := marshal(rec, version)
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	w, err := put(table, item, cond)
+	t.add(row, w, err)
+}
+
+// save puts rec of a row loaded at version loaded, as version loaded+1.
+func (t *tx) save(table, pk, id string, rec any, loaded int64) int64 {
+	cond := expectVersion(pk, loaded)
+	t.put(rowID(table, id), table, rec, loaded+1, &cond)
+	return loaded + 1
+}
+
+// remove deletes a row loaded at version loaded.
+func (t *tx) remove(table, pk string, k map[string]types.AttributeValue, id string, loaded int64) int64 {
+	cond := expectVersion(pk, loaded)
+	item, err := del(table, k, &cond)
+	t.add(rowID(table, id), item, err)
+	return loaded + 1
+}
+
+// create puts rec under a key that must be free.
+func (t *tx) create(table, pk, id string, rec any) {
+	cond := expectVersion(pk, 0)
+	t.put(rowID(table, id), table, rec, 0, &cond)
+}
+
+func (t *tx) SaveItem(it *market.Item) int64 {
+	st := it.State()
+	return t.save(t.s.t.items, "itemId", st.ID, toItemRecord(st), st.Version)
+}
+
+func (t *tx) DeleteItem(it *market.Item) int64 {
+	return t.remove(t.s.t.items, "itemId", key("itemId", it.ID()), it.ID(), it.Version())
+}
+
+func (t *tx) SaveReservation(r *market.Reservation) int64 {
+	st := r.State()
+	return t.save(t.s.t.reservations, "rsvId", st.ID, toReservationRecord(st), st.Version)
+}
+
+func (t *tx) DeleteReservation(r *market.Reservation) int64 {
+	return t.remove(t.s.t.reservations, "rsvId", key("rsvId", r.ID()), r.ID(), r.Version())
+}
+
+func (t *tx) SavePayment(p *market.Payment) int64 {
+	st := p.State()
+	return t.save(t.s.t.payments, "payId", st.ID, toPaymentRecord(st), st.Version)
+}
+
+func (t *tx) SaveSeller(sl *market.Seller) int64 {
+	rec := sellerRecord{SellerID: sl.ID, ScoreSum: sl.ScoreSum, ReviewCount: sl.ReviewCount}
+	return t.save(t.s.t.sellers, "sellerId", sl.ID, rec, sl.Version)
+}
+
+func (t *tx) AddMessage(m market.Message) {
+	t.create(t.s.t.messages, "rsvId", m.RsvID+"|"+m.ID, toMessageRecord(m))
+}
+
+func (t *tx) AddReview(rv market.Review) {
+	t.create(t.s.t.reviews, "rsvId", rv.RsvID, toReviewRecord(rv))
+}
+
+// Publish writes the event's outbox row; its position orders the events
+// of one commit.
+func (t *tx) Publish(e cloudevents.Event) {
+	rec, err := newOutboxRecord(e, t.now, len(t.published))
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	t.put(rowID(t.s.t.outbox, e.ID()), t.s.t.outbox, rec, 0, nil)
+	t.published = append(t.published, e)
+}
+
+func (t *tx) MarkHandled(consumer string, e cloudevents.Event) {
+	k := app.HandledKey(consumer, e)
+	t.create(t.s.t.handled, "key", k, handledRecord{Key: k, HandledAt: t.now, ExpiresAt: t.now.Add(handledTTL).Unix()})
+	if t.err == nil {
+		t.actions[len(t.actions)-1].duplicate = true
+	}
+}
+
+// Row implements app.ViewTx.
+func (t *tx) Row(itemID string) (*app.PageRow, error) {
+	var rec rowRecord
+	found, err := t.versioned(t.s.t.mypage, "itemId", itemID, &rec, func() int64 { return rec.Version }, "page row")
+	if err != nil || !found {
+		return nil, err
+	}
+	row := rec.row()
+	return &row, nil
+}
+
+// Deals implements app.ViewTx: every buyer-side row of one item, in
+// reservation id order, with consistent reads.
+func (t *tx) Deals(itemID string) ([]app.PageDeal, error) {
+	return t.s.dealsOf(t.ctx, itemID)
+}
+
+func (t *tx) SaveRow(row *app.PageRow) {
+	t.save(t.s.t.mypage, "itemId", row.ItemID, toRowRecord(*row), row.Version)
+}
+
+func (t *tx) DeleteRow(row *app.PageRow) {
+	t.remove(t.s.t.mypage, "itemId", key("itemId", row.ItemID), row.ItemID, row.Version)
+}
+
+func (t *tx) SaveDeal(d *app.PageDeal) {
+	t.save(t.s.t.deals, "itemId", d.ItemID+"|"+d.RsvID, toDealRecord(*d), d.Version)
+}
+
+func (t *tx) DeleteDeal(d *app.PageDeal) {
+	t.remove(t.s.t.deals, "itemId", key2("itemId", d.ItemID, "rsvId", d.RsvID), d.ItemID+"|"+d.RsvID, d.Version)
+}

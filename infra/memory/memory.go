@@ -1,0 +1,279 @@
+// Package memory keeps carrot's state in maps, for use-case tests that run
+// in a blink without Java. It implements the same ports as the DynamoDB
+// adapter (app.Store and app.ViewStore) with the same guarantees, and the
+// same contract suite (apptest) runs against both.
+package memory
+
+import (
+	"context"
+	"encoding/base64"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/optimistic"
+)
+
+// Store is safe for concurrent use. Every unit of work commits atomically
+// under one lock, with the conditions the DynamoDB adapter checks, so races
+// are lost and retried as they are there.
+type Store struct {
+	mu           sync.Mutex
+	items        map[string]market.ItemState
+	reservations map[string]market.ReservationState
+	payments     map[string]market.PaymentState
+	sellers      map[string]market.Seller
+	messages     map[string][]market.Message // by reservation, in posting order
+	reviews      map[string]market.Review    // by reservation
+	openChats    map[chatKey]string          // the open reservation per item and buyer
+	approved     map[string]string           // the approved payment per reservation
+	handled      map[string]bool
+	rows         map[string]app.PageRow
+	deals        map[string]map[string]app.PageDeal // by item, then reservation
+	outbox       []cloudevents.Event
+}
+
+type chatKey struct{ itemID, buyerID string }
+
+var (
+	_ app.Store     = (*Store)(nil)
+	_ app.ViewStore = (*Store)(nil)
+)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		items: map[string]market.ItemState{}, reservations: map[string]market.ReservationState{},
+		payments: map[string]market.PaymentState{}, sellers: map[string]market.Seller{},
+		messages: map[string][]market.Message{}, reviews: map[string]market.Review{},
+		openChats: map[chatKey]string{}, approved: map[string]string{}, handled: map[string]bool{},
+		rows: map[string]app.PageRow{}, deals: map[string]map[string]app.PageDeal{},
+	}
+}
+
+// Outbox returns the events committed and not yet taken by TakeOutbox.
+func (s *Store) Outbox() []cloudevents.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.outbox)
+}
+
+// Update implements app.Store.
+func (s *Store) Update(ctx context.Context, change func(app.Tx) error) ([]cloudevents.Event, error) {
+	var published []cloudevents.Event
+	err := optimistic.Retry(ctx, func() error {
+		t := &tx{s: s}
+		if err := change(t); err != nil {
+			return err
+		}
+		if err := s.commit(t); err != nil {
+			return err
+		}
+		published = t.published
+		return nil
+	})
+	return published, err
+}
+
+// UpdateView implements app.ViewStore.
+func (s *Store) UpdateView(ctx context.Context, change func(app.ViewTx) error) error {
+	return optimistic.Retry(ctx, func() error {
+		t := &tx{s: s}
+		if err := change(t); err != nil {
+			return err
+		}
+		return s.commit(t)
+	})
+}
+
+// commit checks every condition of t and applies its writes, all or none.
+// A redelivered event wins over a lost race: it is acknowledged as a
+// duplicate rather than retried.
+func (s *Store) commit(t *tx) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range t.handled {
+		if s.handled[k] {
+			return app.ErrDuplicate
+		}
+	}
+	for _, c := range t.conditions() {
+		if !c() {
+			return app.ErrStale
+		}
+	}
+	for _, w := range t.writes {
+		w.apply()
+	}
+	for _, k := range t.handled {
+		s.handled[k] = true
+	}
+	s.outbox = append(s.outbox, t.published...)
+	return nil
+}
+
+func notFound(what, id string) error {
+	return market.Errorf(market.NotFound, "%s %s not found", what, id)
+}
+
+// Item implements app.Store.
+func (s *Store) Item(_ context.Context, itemID string) (*market.Item, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.items[itemID]
+	if !ok {
+		return nil, notFound("item", itemID)
+	}
+	return market.RestoreItem(cloneItem(st)), nil
+}
+
+// Reservation implements app.Store.
+func (s *Store) Reservation(_ context.Context, rsvID string) (*market.Reservation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.reservations[rsvID]
+	if !ok {
+		return nil, notFound("reservation", rsvID)
+	}
+	return market.RestoreReservation(st), nil
+}
+
+// Payment implements app.Store.
+func (s *Store) Payment(_ context.Context, payID string) (*market.Payment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.payments[payID]
+	if !ok {
+		return nil, notFound("payment", payID)
+	}
+	return market.RestorePayment(st), nil
+}
+
+// Review returns the review of a reservation, market.NotFound when none.
+func (s *Store) Review(_ context.Context, rsvID string) (market.Review, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rv, ok := s.reviews[rsvID]
+	if !ok {
+		return market.Review{}, notFound("review of reservation", rsvID)
+	}
+	return rv, nil
+}
+
+// Seller returns a seller's score record, a zero one when none.
+func (s *Store) Seller(_ context.Context, sellerID string) (*market.Seller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl, ok := s.sellers[sellerID]
+	if !ok {
+		sl = market.Seller{ID: sellerID}
+	}
+	return &sl, nil
+}
+
+// Items implements app.Store: items in id order (creation order for
+// time-ordered ids).
+func (s *Store) Items(_ context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := strings.ToLower(f.Query)
+	matches := func(st market.ItemState) bool {
+		return (f.Status == "" || st.Status == f.Status) &&
+			(f.Category == "" || st.Details.Category == f.Category) &&
+			(f.SellerID == "" || st.SellerID == f.SellerID) &&
+			(q == "" || strings.Contains(strings.ToLower(st.Details.Name+"\n"+st.Details.Description), q))
+	}
+	return page(s.items, p, matches, func(st market.ItemState) *market.Item { return market.RestoreItem(cloneItem(st)) })
+}
+
+// Messages implements app.Store.
+func (s *Store) Messages(_ context.Context, rsvID string, p app.Page) ([]market.Message, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byID := map[string]market.Message{}
+	for _, m := range s.messages[rsvID] {
+		byID[m.ID] = m
+	}
+	return page(byID, p, nil, func(m market.Message) market.Message { return m })
+}
+
+// Row implements app.ViewStore.
+func (s *Store) Row(_ context.Context, itemID string) (*app.PageRow, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	row, ok := s.rows[itemID]
+	if !ok {
+		return nil, notFound("item", itemID)
+	}
+	return &row, nil
+}
+
+// Rows implements app.ViewStore.
+func (s *Store) Rows(_ context.Context, p app.Page) ([]app.PageRow, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return page(s.rows, p, nil, same[app.PageRow])
+}
+
+// RowsBySeller implements app.ViewStore.
+func (s *Store) RowsBySeller(_ context.Context, sellerID string, p app.Page) ([]app.PageRow, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return page(s.rows, p, func(r app.PageRow) bool { return r.SellerID == sellerID }, same[app.PageRow])
+}
+
+// DealsByBuyer implements app.ViewStore.
+func (s *Store) DealsByBuyer(_ context.Context, buyerID string, p app.Page) ([]app.PageDeal, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := map[string]app.PageDeal{}
+	for _, deals := range s.deals {
+		for rsvID, d := range deals {
+			if d.BuyerID == buyerID {
+				all[rsvID] = d
+			}
+		}
+	}
+	return page(all, p, nil, same[app.PageDeal])
+}
+
+func same[T any](v T) T { return v }
+
+// page returns one page of the rows of m that match, in key order. The
+// cursor is the last key of the previous page.
+func page[V, T any](m map[string]V, p app.Page, match func(V) bool, convert func(V) T) ([]T, string, error) {
+	limit, err := app.PageLimit(p)
+	if err != nil {
+		return nil, "", err
+	}
+	after := ""
+	if p.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+		if err != nil || !strings.HasPrefix(string(b), "m:") {
+			return nil, "", app.BadCursor()
+		}
+		after = strings.TrimPrefix(string(b), "m:")
+	}
+	keys := slices.Collect(maps.Keys(m))
+	sort.Strings(keys)
+	var (
+		out  []T
+		last string
+	)
+	for _, k := range keys {
+		if after != "" && k <= after || match != nil && !match(m[k]) {
+			continue
+		}
+		if len(out) == limit {
+			return out, base64.RawURLEncoding.EncodeToString([]byte("m:" + last)), nil
+		}
+		out, last = append(out, convert(m[k])), k
+	}
+	return out, "", nil
+}
