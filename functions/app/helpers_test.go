@@ -1,0 +1,178 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/memory"
+)
+
+const (
+	seller = "u-seller"
+	buyer  = "u-buyer"
+	other  = "u-other"
+)
+
+var meeting = market.Meeting{Date: "2026-03-07", Time: "14:30", Place: "Mangwon station exit 2"}
+
+// market is carrot on one in-memory store: a Service per function, as the
+// functions run, and a log of every event published, which deliver hands
+// to the consumers as the broker's triggers would.
+type system struct {
+	t     *testing.T
+	store *memory.Store
+	log   *eventLog
+	// Per function, as each has its own event source.
+	cmd, reservationPolicy, itemPolicy, mypage *app.Service
+}
+
+// eventLog is the Publisher of every Service: it keeps what was published,
+// in order.
+type eventLog struct {
+	mu     sync.Mutex
+	events []cloudevents.Event
+	read   int
+}
+
+func (l *eventLog) Publish(_ context.Context, evs []cloudevents.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, evs...)
+}
+
+// unread returns the events published since the last call.
+func (l *eventLog) unread() []cloudevents.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	evs := l.events[l.read:]
+	l.read = len(l.events)
+	return evs
+}
+
+func (l *eventLog) types() []events.Type {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ts []events.Type
+	for _, e := range l.events {
+		ts = append(ts, events.Type(e.Type()))
+	}
+	return ts
+}
+
+func newSystem(t *testing.T) *system {
+	t.Helper()
+	store, log := memory.New(), &eventLog{}
+	var ids atomic.Int64
+	clock := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	svc := func(source string) *app.Service {
+		return &app.Service{Store: store, Views: store, Publisher: log, Source: "/carrot/" + source,
+			Now:   func() time.Time { return clock.Add(time.Duration(ids.Load()) * time.Second) },
+			NewID: func() string { return fmt.Sprintf("id-%06d", ids.Add(1)) }}
+	}
+	return &system{t: t, store: store, log: log, cmd: svc("cmd"),
+		reservationPolicy: svc("reservation-policy"), itemPolicy: svc("item-policy"), mypage: svc("mypage")}
+}
+
+// deliver hands every unread event to each consumer that takes it, as
+// the triggers do, until no consumer publishes anything new.
+func (s *system) deliver() {
+	s.t.Helper()
+	consumers := []struct {
+		svc *app.Service
+		c   app.Consumer
+	}{{s.reservationPolicy, app.ReservationPolicy}, {s.itemPolicy, app.ItemPolicy}, {s.mypage, app.MyPageProjector}}
+	for evs := s.log.unread(); len(evs) > 0; evs = s.log.unread() {
+		for _, e := range evs {
+			for _, c := range consumers {
+				if _, ok := c.c[events.Type(e.Type())]; ok {
+					err := c.svc.Handler(c.c)(context.Background(), e)
+					require.NoError(s.t, err, "%s handling %s", c.svc.Source, e.Type())
+				}
+			}
+		}
+	}
+}
+
+func (s *system) item(sellerID string) *market.Item {
+	s.t.Helper()
+	it, err := s.cmd.RegisterItem(context.Background(), sellerID, market.ItemDetails{Name: "armchair", Category: "furniture", Price: 25_000})
+	require.NoError(s.t, err)
+	return it
+}
+
+func (s *system) chat(buyerID, itemID string) *market.Reservation {
+	s.t.Helper()
+	r, created, err := s.cmd.RequestChat(context.Background(), buyerID, itemID, "")
+	require.NoError(s.t, err)
+	require.True(s.t, created)
+	return r
+}
+
+func (s *system) confirmed(itemID string) *market.Reservation {
+	s.t.Helper()
+	r := s.chat(buyer, itemID)
+	_, err := s.cmd.ConfirmReservation(context.Background(), seller, r.ID(), meeting)
+	require.NoError(s.t, err)
+	return r
+}
+
+// paid is a deal of a new item through payment, with every policy run.
+func (s *system) paid() (*market.Item, *market.Reservation, *market.Payment) {
+	s.t.Helper()
+	it := s.item(seller)
+	r := s.confirmed(it.ID())
+	p, err := s.cmd.Pay(context.Background(), buyer, r.ID(), "")
+	require.NoError(s.t, err)
+	s.deliver()
+	return it, r, p
+}
+
+func (s *system) itemNow(id string) *market.Item {
+	s.t.Helper()
+	it, err := s.store.Item(context.Background(), id)
+	require.NoError(s.t, err)
+	return it
+}
+
+func (s *system) rsvNow(id string) *market.Reservation {
+	s.t.Helper()
+	r, err := s.store.Reservation(context.Background(), id)
+	require.NoError(s.t, err)
+	return r
+}
+
+func assertCode(t *testing.T, code market.Code, err error) {
+	t.Helper()
+	assert.Equal(t, code, market.ErrorCode(err), "error: %v", err)
+}
+
+// concurrently runs f n times at once and returns how many returned nil.
+func concurrently(n int, f func(i int) error) (ok int) {
+	var wg sync.WaitGroup
+	var wins atomic.Int64
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if f(i) == nil {
+				wins.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return int(wins.Load())
+}
