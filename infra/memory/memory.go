@@ -95,7 +95,13 @@ func (s *Store) UpdateView(ctx context.Context, change func(app.ViewTx) error) e
 // commit checks every condition of t and applies its writes, all or none.
 // A redelivered event wins over a lost race: it is acknowledged as a
 // duplicate rather than retried.
+//
+// An attempt that writes nothing commits nothing and checks nothing, as a
+// DynamoDB transaction of no writes is never sent.
 func (s *Store) commit(t *tx) error {
+	if len(t.writes) == 0 && len(t.handled) == 0 && len(t.published) == 0 {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, k := range t.handled {
@@ -189,7 +195,7 @@ func (s *Store) Items(_ context.Context, f app.ItemFilter, p app.Page) ([]*marke
 			(f.SellerID == "" || st.SellerID == f.SellerID) &&
 			(q == "" || strings.Contains(strings.ToLower(st.Details.Name+"\n"+st.Details.Description), q))
 	}
-	return page(s.items, p, matches, func(st market.ItemState) *market.Item { return market.RestoreItem(cloneItem(st)) })
+	return page("items|"+f.SellerID, s.items, p, matches, func(st market.ItemState) *market.Item { return market.RestoreItem(cloneItem(st)) })
 }
 
 // Messages implements app.Store.
@@ -200,7 +206,7 @@ func (s *Store) Messages(_ context.Context, rsvID string, p app.Page) ([]market.
 	for _, m := range s.messages[rsvID] {
 		byID[m.ID] = m
 	}
-	return page(byID, p, nil, func(m market.Message) market.Message { return m })
+	return page("messages|"+rsvID, byID, p, nil, func(m market.Message) market.Message { return m })
 }
 
 // Row implements app.ViewStore.
@@ -218,14 +224,14 @@ func (s *Store) Row(_ context.Context, itemID string) (*app.PageRow, error) {
 func (s *Store) Rows(_ context.Context, p app.Page) ([]app.PageRow, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return page(s.rows, p, nil, same[app.PageRow])
+	return page("rows", s.rows, p, nil, same[app.PageRow])
 }
 
 // RowsBySeller implements app.ViewStore.
 func (s *Store) RowsBySeller(_ context.Context, sellerID string, p app.Page) ([]app.PageRow, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return page(s.rows, p, func(r app.PageRow) bool { return r.SellerID == sellerID }, same[app.PageRow])
+	return page("rows|"+sellerID, s.rows, p, func(r app.PageRow) bool { return r.SellerID == sellerID }, same[app.PageRow])
 }
 
 // DealsByBuyer implements app.ViewStore.
@@ -240,25 +246,28 @@ func (s *Store) DealsByBuyer(_ context.Context, buyerID string, p app.Page) ([]a
 			}
 		}
 	}
-	return page(all, p, nil, same[app.PageDeal])
+	return page("deals|"+buyerID, all, p, nil, same[app.PageDeal])
 }
 
 func same[T any](v T) T { return v }
 
 // page returns one page of the rows of m that match, in key order. The
-// cursor is the last key of the previous page.
-func page[V, T any](m map[string]V, p app.Page, match func(V) bool, convert func(V) T) ([]T, string, error) {
+// cursor is the last key of the previous page, with the listing it belongs
+// to: scope names the listing and its partition (a seller, a buyer, a
+// chat), and a cursor of another scope is refused as DynamoDB's are.
+func page[V, T any](scope string, m map[string]V, p app.Page, match func(V) bool, convert func(V) T) ([]T, string, error) {
 	limit, err := app.PageLimit(p)
 	if err != nil {
 		return nil, "", err
 	}
+	prefix := "m:" + scope + "\x00"
 	after := ""
 	if p.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
-		if err != nil || !strings.HasPrefix(string(b), "m:") {
+		if err != nil || !strings.HasPrefix(string(b), prefix) || len(b) == len(prefix) {
 			return nil, "", app.BadCursor()
 		}
-		after = strings.TrimPrefix(string(b), "m:")
+		after = strings.TrimPrefix(string(b), prefix)
 	}
 	keys := slices.Collect(maps.Keys(m))
 	sort.Strings(keys)
@@ -271,7 +280,7 @@ func page[V, T any](m map[string]V, p app.Page, match func(V) bool, convert func
 			continue
 		}
 		if len(out) == limit {
-			return out, base64.RawURLEncoding.EncodeToString([]byte("m:" + last)), nil
+			return out, base64.RawURLEncoding.EncodeToString([]byte(prefix + last)), nil
 		}
 		out, last = append(out, convert(m[k])), k
 	}

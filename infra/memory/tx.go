@@ -11,8 +11,9 @@ import (
 )
 
 // tx is one attempt of a unit of work. Reads take the store's lock one at
-// a time and remember a condition that what they saw still holds; writes
-// are kept with the condition they need and applied by Store.commit.
+// a time and remember a condition that what they saw still holds (a load
+// that finds nothing, that there is still nothing); writes are kept with
+// the condition they need and applied by Store.commit.
 type tx struct {
 	s         *Store
 	reads     map[rowKey]func() bool
@@ -120,28 +121,28 @@ func lockedGet[K comparable, V any](s *Store, m map[K]V, k K) (V, bool) {
 
 func (t *tx) Item(itemID string) (*market.Item, error) {
 	st, ok := lockedGet(t.s, t.s.items, itemID)
+	t.read(rowKey{"items", itemID}, hasVersion(t.s.items, itemID, st.Version, itemVersion))
 	if !ok {
 		return nil, notFound("item", itemID)
 	}
-	t.read(rowKey{"items", itemID}, hasVersion(t.s.items, itemID, st.Version, itemVersion))
 	return market.RestoreItem(cloneItem(st)), nil
 }
 
 func (t *tx) Reservation(rsvID string) (*market.Reservation, error) {
 	st, ok := lockedGet(t.s, t.s.reservations, rsvID)
+	t.read(rowKey{"reservations", rsvID}, hasVersion(t.s.reservations, rsvID, st.Version, rsvVersion))
 	if !ok {
 		return nil, notFound("reservation", rsvID)
 	}
-	t.read(rowKey{"reservations", rsvID}, hasVersion(t.s.reservations, rsvID, st.Version, rsvVersion))
 	return market.RestoreReservation(st), nil
 }
 
 func (t *tx) Payment(payID string) (*market.Payment, error) {
 	st, ok := lockedGet(t.s, t.s.payments, payID)
+	t.read(rowKey{"payments", payID}, hasVersion(t.s.payments, payID, st.Version, payVersion))
 	if !ok {
 		return nil, notFound("payment", payID)
 	}
-	t.read(rowKey{"payments", payID}, hasVersion(t.s.payments, payID, st.Version, payVersion))
 	return market.RestorePayment(st), nil
 }
 
