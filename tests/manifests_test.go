@@ -68,8 +68,8 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
-	"github.com/carrot-market/carrot/infra/boot/boottest"
 	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/deploy"
 	"github.com/carrot-market/carrot/infra/dynamo"
@@ -155,21 +155,17 @@ func TestManifestsMatchTheFunctions(t *testing.T) {
 
 	mains := mfMainPackages(t, filepath.Join(repoRoot, "functions"))
 	assert.ElementsMatch(t, mains, slices.Sorted(maps.Keys(set.services)), "one Service per folder of functions/ with a package main, and back")
-	var declared, booted []string
-	for _, f := range deploy.Functions {
+	var declared []string
+	for _, f := range registry.All {
 		declared = append(declared, f.Name)
 	}
-	for _, f := range boottest.Functions {
-		booted = append(booted, f.Name)
-	}
-	assert.ElementsMatch(t, mains, declared, "infra/deploy.Functions lists every function")
-	assert.ElementsMatch(t, mains, booted, "boottest.Functions lists every function")
+	assert.ElementsMatch(t, mains, declared, "functions/registry declares every function")
 
 	config := set.configMaps["carrot-config"]
 	require.NotNil(t, config, "knative/config.yaml defines carrot-config")
 	for name, svc := range set.services {
-		fn, ok := deploy.FunctionNamed(name)
-		if !assert.True(t, ok, "Service %s is no function of infra/deploy", name) {
+		fn, ok := registry.Named(name)
+		if !assert.True(t, ok, "Service %s is no function of functions/registry", name) {
 			continue
 		}
 		tmpl := svc.Spec.Template
@@ -314,9 +310,9 @@ func TestManifestsWireTheEvents(t *testing.T) {
 
 	handlers := map[string][]events.Type{} // what each function's POST / handles
 	relays := map[string]bool{}
-	for _, f := range boottest.Functions {
-		if f.Events != nil {
-			handlers[f.Name] = f.Events.Types()
+	for _, f := range registry.All {
+		if f.Consumes != nil {
+			handlers[f.Name] = f.Consumes.Types()
 		}
 		relays[f.Name] = f.Relay
 	}
@@ -418,7 +414,7 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 
 	sink := httptest.NewServer(c)
 	t.Cleanup(sink.Close)
-	for _, f := range boottest.Functions {
+	for _, f := range registry.All {
 		client := dynamodb.New(base.Options(), deploy.RecordRequests(func(reqs []deploy.Request, err error) { c.record(f.Name, reqs, err) }))
 		// Wiring checks every table, as boot.FromEnv does at start.
 		require.NoError(t, dynamo.CheckTables(ctx, client, prefix))
@@ -488,13 +484,13 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 		assert.Contains(t, emits[from], events.Type(e.Type()), "%s emitted %s, which the emits table does not list", from, e.Type())
 	}
 
-	for _, f := range deploy.Functions {
+	for _, f := range registry.All {
 		policy := deploy.PolicyFor(f, prefix)
-		used := map[string]deploy.Access{}
+		used := map[registry.Table]registry.Access{}
 		for _, req := range c.requests[f.Name] {
 			assert.True(t, policy.Allows(req.Action, req.Resource), "the IAM policy of %s does not allow %s", f.Name, req)
 			table, _ := strings.CutPrefix(req.TableOf(), prefix)
-			used[table] |= mfAccessOf(req.Action)
+			used[registry.Table(table)] |= mfAccessOf(req.Action)
 		}
 		for table, access := range f.Tables {
 			want := access &^ mfRarelyUsed[table].access
@@ -502,7 +498,7 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 		}
 		for table := range used {
 			if table != "" && used[table] != 0 {
-				assert.Contains(t, f.Tables, table, "%s uses %s, which infra/deploy does not list", f.Name, table)
+				assert.Contains(t, f.Tables, table, "%s uses %s, which functions/registry does not list", f.Name, table)
 			}
 		}
 	}
@@ -510,22 +506,22 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 
 // mfRarelyUsed are grants a run like the one above need not exercise,
 // because the code needs them only on a rare path.
-var mfRarelyUsed = map[string]struct {
-	access deploy.Access
+var mfRarelyUsed = map[registry.Table]struct {
+	access registry.Access
 	why    string
 }{
-	dynamo.TableOutbox:      {deploy.Read, "a publisher scans the outbox only after it fell behind (the run does it to register-item and the relay alone)"},
-	dynamo.TableIdempotency: {deploy.Read, "a retry reads the stored answer only when DynamoDB does not return it with the failed condition"},
+	registry.TableOutbox:      {registry.Read, "a publisher scans the outbox only after it fell behind (the run does it to register-item and the relay alone)"},
+	registry.TableIdempotency: {registry.Read, "a retry reads the stored answer only when DynamoDB does not return it with the failed condition"},
 }
 
 // mfAccessOf classifies an IAM action as deploy does; DescribeTable, which
 // every function needs on every table, is neither.
-func mfAccessOf(action string) deploy.Access {
+func mfAccessOf(action string) registry.Access {
 	switch strings.TrimPrefix(action, "dynamodb:") {
 	case "GetItem", "Query", "Scan", "ConditionCheckItem":
-		return deploy.Read
+		return registry.Read
 	case "PutItem", "DeleteItem", "BatchWriteItem", "UpdateItem":
-		return deploy.Write
+		return registry.Write
 	}
 	return 0
 }

@@ -16,26 +16,20 @@ import (
 	"knative.dev/eventing/pkg/eventfilter/subscriptionsapi"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/broker"
 )
 
-// emits is what each function publishes, as README's Functions table
-// says; the source of its events is "/carrot/<function>". The outbox relay
-// publishes nothing of its own: it sends other functions' events, under
-// their sources. TestEventsComeToRest checks this table against the
-// events a real deal puts on the broker topic.
-var emits = map[string][]events.Type{
-	"register-item":       {events.ItemRegistered, events.ItemUpdated, events.ItemDeleted},
-	"request-chat":        {events.ReservationRequested, events.ChatMessagePosted},
-	"confirm-reservation": {events.ReservationConfirmed, events.ItemReserved, events.ReservationDeleted},
-	"pay":                 {events.PaymentApproved},
-	"cancel-payment":      {events.PaymentCancelled},
-	"write-review":        {events.ReviewWritten},
-	"reservation-policy":  {events.ReservationCompleted, events.ReservationReopened},
-	"item-policy":         {events.ItemSoldOut, events.ItemReserved, events.ItemReleased, events.ItemScored},
-	"mypage":              nil,
-	"outbox-relay":        nil,
-}
+// emits is what each function publishes, as functions/registry declares
+// it. TestManifestsGrantWhatFunctionsUse checks the declarations against
+// what the functions publish through a whole deal.
+var emits = func() map[string][]events.Type {
+	m := map[string][]events.Type{}
+	for _, f := range registry.All {
+		m[f.Name] = f.Emits
+	}
+	return m
+}()
 
 // TestTriggersCannotLoop reads the triggers of knative/eventing, as the
 // runtime does, and checks that no event can travel in a circle: no

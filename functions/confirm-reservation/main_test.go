@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/events"
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
@@ -22,7 +22,7 @@ func TestPatchReservation(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	patch := func(t *testing.T, user, rsvID string, body any) boottest.Response {
-		return sys.Do(t, sys.URL[rest.ConfirmReservation], user, http.MethodPatch, "/reservations/"+rsvID, body)
+		return sys.Do(t, sys.URL[registry.ConfirmReservation.Name], user, http.MethodPatch, "/reservations/"+rsvID, body)
 	}
 
 	t.Run("the seller fixes the meeting and the item is reserved", func(t *testing.T) {
@@ -59,7 +59,7 @@ func TestPatchReservation(t *testing.T) {
 		assert.Equal(t, "RESERVED", d.item(t)["status"])
 		assert.Len(t, sys.EventsAbout(events.ReservationConfirmed, d.id), 2, "each confirmation is a fact")
 		assert.Len(t, sys.EventsAbout(events.ItemReserved, d.id), 1, "the item was reserved once")
-		row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
+		row := sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
 		assert.Equal(t, "2026-12-02", row["rsvDate"], "MyPage shows the moved meeting")
 		assert.Equal(t, "cafe", row["rsvPlace"])
 	})
@@ -67,7 +67,7 @@ func TestPatchReservation(t *testing.T) {
 	t.Run("a meeting without a place keeps the chat's place", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id, "rsvPlace": "seoul"}, http.StatusCreated)["rsvId"].(string)
+		rsvID := sys.MustCall(t, registry.RequestChat.Name, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id, "rsvPlace": "seoul"}, http.StatusCreated)["rsvId"].(string)
 		res := patch(t, "sally", rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "00:00"})
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		assert.Equal(t, "seoul", res.JSON(t)["rsvPlace"])
@@ -152,11 +152,11 @@ func TestDeleteReservation(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	del := func(t *testing.T, user, rsvID string) boottest.Response {
-		return sys.Do(t, sys.URL[rest.ConfirmReservation], user, http.MethodDelete, "/reservations/"+rsvID, nil)
+		return sys.Do(t, sys.URL[registry.ConfirmReservation.Name], user, http.MethodDelete, "/reservations/"+rsvID, nil)
 	}
 	gone := func(t *testing.T, rsvID string) {
 		t.Helper()
-		sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/"+rsvID, nil).RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[registry.RequestChat.Name], "bob", http.MethodGet, "/reservations/"+rsvID, nil).RequireProblem(t, http.StatusNotFound)
 	}
 
 	t.Run("the buyer closes an open chat", func(t *testing.T) {
@@ -184,7 +184,7 @@ func TestDeleteReservation(t *testing.T) {
 			item := d.item(t)
 			assert.Equal(t, "CREATED", item["status"], "the item policy put the item on sale again")
 			assert.Len(t, sys.EventsAbout(events.ItemReleased, d.id), 1)
-			row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
+			row := sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
 			assert.Equal(t, "CREATED", row["itemStatus"])
 			assert.Empty(t, row["rsvId"])
 			assert.EqualValues(t, 1, row["openChats"])
@@ -221,7 +221,7 @@ func TestDeleteReservation(t *testing.T) {
 		d := newDeal(t, sys)
 		rsvID := d.confirmed(t, "bob")
 		payID := sys.MustPay(t, "bob", rsvID)
-		sys.MustCall(t, rest.CancelPayment, "bob", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
+		sys.MustCall(t, registry.CancelPayment.Name, "bob", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
 		require.Equal(t, "RESERVED", d.item(t)["status"], "SPEC 3.3: a cancelled payment leaves the item reserved")
 		require.Equal(t, http.StatusNoContent, del(t, "sally", rsvID).Status)
 		gone(t, rsvID)
@@ -266,7 +266,7 @@ func TestConfirmRace(t *testing.T) {
 
 	token := "Bearer " + sys.Token(t, "sally")
 	res := boottest.Burst(t, n, func(i int) (boottest.Response, error) {
-		return boottest.Send(http.MethodPatch, sys.URL[rest.ConfirmReservation]+"/reservations/"+rsvIDs[i],
+		return boottest.Send(http.MethodPatch, sys.URL[registry.ConfirmReservation.Name]+"/reservations/"+rsvIDs[i],
 			boottest.Meeting("2026-12-01", fmt.Sprintf("%02d:00", i), ""), "Authorization", token)
 	})
 
@@ -349,7 +349,7 @@ func holder(t *testing.T, sys *boottest.System, itemID string) string {
 			rsvID = p.RsvID
 		}
 	}
-	row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)
+	row := sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)
 	assert.Equal(t, rsvID, row["rsvId"], "MyPage agrees on the holder")
 	return rsvID
 }

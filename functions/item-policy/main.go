@@ -3,10 +3,10 @@
 package main
 
 import (
-	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 )
 
 func main() {
-	boot.Main(boot.Function{Name: "item-policy", Events: app.ItemPolicy})
+	boot.Main(registry.ItemPolicy)
 }

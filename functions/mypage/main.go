@@ -3,11 +3,10 @@
 package main
 
 import (
-	"github.com/carrot-market/carrot/functions/app"
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 )
 
 func main() {
-	boot.Main(boot.Function{Name: rest.MyPage, Events: app.MyPageProjector})
+	boot.Main(registry.MyPage)
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
@@ -63,23 +63,23 @@ func TestGetMyPages(t *testing.T) {
 
 	t.Run("400 for a bad limit or cursor", func(t *testing.T) {
 		for _, q := range []string{"limit=0", "limit=201", "limit=abc"} {
-			sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?"+q, nil).RequireProblem(t, http.StatusBadRequest, "limit")
+			sys.Do(t, sys.URL[registry.MyPage.Name], "sally", http.MethodGet, "/myPages?"+q, nil).RequireProblem(t, http.StatusBadRequest, "limit")
 		}
-		sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?cursor=garbage", nil).RequireProblem(t, http.StatusBadRequest, "cursor")
+		sys.Do(t, sys.URL[registry.MyPage.Name], "sally", http.MethodGet, "/myPages?cursor=garbage", nil).RequireProblem(t, http.StatusBadRequest, "cursor")
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
-		sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages", nil).RequireProblem(t, http.StatusUnauthorized)
-		sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages/"+items[0], nil).RequireProblem(t, http.StatusUnauthorized)
-		sys.Do(t, sys.URL[rest.MyPage], "", http.MethodGet, "/myPages?userId=sally", nil).RequireProblem(t, http.StatusUnauthorized)
+		sys.Do(t, sys.URL[registry.MyPage.Name], "", http.MethodGet, "/myPages", nil).RequireProblem(t, http.StatusUnauthorized)
+		sys.Do(t, sys.URL[registry.MyPage.Name], "", http.MethodGet, "/myPages/"+items[0], nil).RequireProblem(t, http.StatusUnauthorized)
+		sys.Do(t, sys.URL[registry.MyPage.Name], "", http.MethodGet, "/myPages?userId=sally", nil).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	t.Run("a deleted item leaves the listing", func(t *testing.T) {
-		sys.MustCall(t, rest.RegisterItem, "ben", http.MethodDelete, "/items/"+items[4], nil, http.StatusNoContent)
+		sys.MustCall(t, registry.RegisterItem.Name, "ben", http.MethodDelete, "/items/"+items[4], nil, http.StatusNoContent)
 		rows := byItem(allRows(t, sys, "sally", 2))
 		assert.Len(t, rows, len(items)-1)
 		assert.NotContains(t, rows, items[4])
-		sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages/"+items[4], nil).RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[registry.MyPage.Name], "sally", http.MethodGet, "/myPages/"+items[4], nil).RequireProblem(t, http.StatusNotFound)
 	})
 }
 
@@ -95,7 +95,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	sys.MustChat(t, "carl", bike)
 
 	page := func(t *testing.T, user, query string) map[string]any {
-		return sys.MustCall(t, rest.MyPage, user, http.MethodGet, "/myPages?userId="+user+query, nil, http.StatusOK)
+		return sys.MustCall(t, registry.MyPage.Name, user, http.MethodGet, "/myPages?userId="+user+query, nil, http.StatusOK)
 	}
 
 	t.Run("a seller who buys nothing", func(t *testing.T) {
@@ -142,7 +142,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	})
 
 	t.Run("a deleted item shows as DELETED to its buyers", func(t *testing.T) {
-		sys.MustCall(t, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+other, nil, http.StatusNoContent)
+		sys.MustCall(t, registry.RegisterItem.Name, "ann", http.MethodDelete, "/items/"+other, nil, http.StatusNoContent)
 		buying := byKey(page(t, "bob", "")["buying"], "rsvId")
 		assert.Equal(t, "DELETED", buying[atDesk]["itemStatus"])
 		assert.Equal(t, "RESERVED", buying[atTV]["itemStatus"])
@@ -155,7 +155,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	})
 
 	t.Run("403 for another user's page", func(t *testing.T) {
-		res := sys.Do(t, sys.URL[rest.MyPage], "sally", http.MethodGet, "/myPages?userId=bob", nil)
+		res := sys.Do(t, sys.URL[registry.MyPage.Name], "sally", http.MethodGet, "/myPages?userId=bob", nil)
 		res.RequireProblem(t, http.StatusForbidden)
 		assert.NotContains(t, string(res.Body), atTV, "nothing of bob's page leaks")
 	})
@@ -166,7 +166,7 @@ func TestGetMyPage(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	item := newItem(t, sys, "sally", "TV")
 	row := func() map[string]any {
-		return sys.MustCall(t, rest.MyPage, "carl", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
+		return sys.MustCall(t, registry.MyPage.Name, "carl", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
 	}
 	assert.Equal(t, map[string]any{"itemId": item, "itemName": "TV", "itemStatus": "CREATED", "price": float64(1000),
 		"sellerId": "sally", "score": float64(0), "reviewCount": float64(0), "openChats": float64(0), "updatedAt": row()["updatedAt"]}, row())
@@ -176,7 +176,7 @@ func TestGetMyPage(t *testing.T) {
 	assert.EqualValues(t, 2, row()["openChats"])
 	confirm(t, sys, rsvID)
 	payID := sys.MustPay(t, "bob", rsvID)
-	sys.MustCall(t, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4}, http.StatusCreated)
+	sys.MustCall(t, registry.WriteReview.Name, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4}, http.StatusCreated)
 
 	got := row()
 	assert.NotEmpty(t, got["updatedAt"])
@@ -188,14 +188,14 @@ func TestGetMyPage(t *testing.T) {
 		"payId": payID, "payStatus": "APPROVED", "openChats": float64(2), "updatedAt": got["updatedAt"],
 	}, got)
 
-	sys.MustCall(t, rest.CancelPayment, "sally", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
+	sys.MustCall(t, registry.CancelPayment.Name, "sally", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
 	got = row()
 	assert.Equal(t, "RESERVED", got["itemStatus"])
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
 	assert.Equal(t, payID, got["payId"])
 	assert.Equal(t, "DELETED", got["payStatus"])
 
-	sys.MustCall(t, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
+	sys.MustCall(t, registry.ConfirmReservation.Name, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
 	got = row()
 	assert.Equal(t, "CREATED", got["itemStatus"])
 	assert.EqualValues(t, 1, got["openChats"])
@@ -204,7 +204,7 @@ func TestGetMyPage(t *testing.T) {
 	}
 	assert.EqualValues(t, 4, got["score"], "the reviews stay with the item")
 
-	sys.Do(t, sys.URL[rest.MyPage], "carl", http.MethodGet, "/myPages/no-such-item", nil).RequireProblem(t, http.StatusNotFound)
+	sys.Do(t, sys.URL[registry.MyPage.Name], "carl", http.MethodGet, "/myPages/no-such-item", nil).RequireProblem(t, http.StatusNotFound)
 }
 
 // TestProjectorIdempotent redelivers every event the system published: an
@@ -223,11 +223,11 @@ func TestProjectorIdempotent(t *testing.T) {
 
 	requested := sys.EventsOf(events.ReservationRequested)
 	require.Len(t, requested, 2)
-	assert.Equal(t, http.StatusOK, sys.Deliver(t, rest.MyPage, requested[0]))
+	assert.Equal(t, http.StatusOK, sys.Deliver(t, registry.MyPage.Name, requested[0]))
 	assert.Equal(t, before, snapshot(t, sys, "sally", "bob", "carl"), "a redelivered request does not count a chat twice")
 
 	for _, e := range projected(sys.Events()) {
-		twice := boottest.Burst(t, 2, func(int) (boottest.Response, error) { return sys.SendEvent(rest.MyPage, e) })
+		twice := boottest.Burst(t, 2, func(int) (boottest.Response, error) { return sys.SendEvent(registry.MyPage.Name, e) })
 		for _, res := range twice {
 			if res.Status != http.StatusOK {
 				t.Errorf("redelivering %s answered %d", e.Type(), res.Status)
@@ -263,13 +263,13 @@ func TestProjectorPoison(t *testing.T) {
 		"reservation without a buyer":     poison(events.ReservationConfirmed, map[string]any{"rsvId": rsvID, "itemId": item, "sellerId": "sally", "rsvStatus": "CONFIRMED"}),
 		"payment that is a list":          poison(events.PaymentApproved, []any{"pay", rsvID}),
 	} {
-		assert.Equal(t, http.StatusBadRequest, sys.Deliver(t, rest.MyPage, e), name)
+		assert.Equal(t, http.StatusBadRequest, sys.Deliver(t, registry.MyPage.Name, e), name)
 	}
 	assert.Equal(t, before, snapshot(t, sys, "sally", "bob"), "poison changed nothing")
 
 	valid := poison(events.ItemUpdated, hacked)
-	require.Equal(t, http.StatusOK, sys.Deliver(t, rest.MyPage, valid), "a well-formed event of the same shape is applied")
-	assert.Equal(t, "HACKED", sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)["itemName"])
+	require.Equal(t, http.StatusOK, sys.Deliver(t, registry.MyPage.Name, valid), "a well-formed event of the same shape is applied")
+	assert.Equal(t, "HACKED", sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)["itemName"])
 }
 
 // TestProjectorReplay rebuilds the view in a second system, whose
@@ -288,19 +288,19 @@ func TestProjectorReplay(t *testing.T) {
 	live.MustChat(t, "carl", sold)
 	confirm(t, live, rsv)
 	payID := live.MustPay(t, "bob", rsv)
-	live.MustCall(t, rest.CancelPayment, "bob", http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
+	live.MustCall(t, registry.CancelPayment.Name, "bob", http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
 	live.MustPay(t, "bob", rsv)
-	live.MustCall(t, rest.WriteReview, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
+	live.MustCall(t, registry.WriteReview.Name, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
 
 	released := newItem(t, live, "sally", "lamp")
 	gone := live.MustChat(t, "carl", released)
 	confirm(t, live, gone)
-	live.MustCall(t, rest.ConfirmReservation, "sally", http.MethodDelete, "/reservations/"+gone, nil, http.StatusNoContent)
-	live.MustCall(t, rest.RegisterItem, "sally", http.MethodPatch, "/items/"+released, map[string]any{"name": "brass lamp", "price": 900}, http.StatusOK)
+	live.MustCall(t, registry.ConfirmReservation.Name, "sally", http.MethodDelete, "/reservations/"+gone, nil, http.StatusNoContent)
+	live.MustCall(t, registry.RegisterItem.Name, "sally", http.MethodPatch, "/items/"+released, map[string]any{"name": "brass lamp", "price": 900}, http.StatusOK)
 
 	deleted := newItem(t, live, "ann", "desk")
 	live.MustChat(t, "bob", deleted)
-	live.MustCall(t, rest.RegisterItem, "ann", http.MethodDelete, "/items/"+deleted, nil, http.StatusNoContent)
+	live.MustCall(t, registry.RegisterItem.Name, "ann", http.MethodDelete, "/items/"+deleted, nil, http.StatusNoContent)
 	newItem(t, live, "bob", "bike")
 
 	users := []string{"sally", "ann", "bob", "carl"}
@@ -312,7 +312,7 @@ func TestProjectorReplay(t *testing.T) {
 	require.Greater(t, len(log), 15)
 	assert.Empty(t, snapshot(t, replay, users...).rows, "nothing reaches the second view by itself")
 	for _, e := range log {
-		require.Equal(t, http.StatusOK, replay.Deliver(t, rest.MyPage, e), "%s %s", e.Type(), e.ID())
+		require.Equal(t, http.StatusOK, replay.Deliver(t, registry.MyPage.Name, e), "%s %s", e.Type(), e.ID())
 	}
 	assert.Equal(t, want, snapshot(t, replay, users...))
 }
@@ -328,7 +328,7 @@ func snapshot(t *testing.T, sys *boottest.System, users ...string) view {
 	t.Helper()
 	v := view{rows: byItem(allRows(t, sys, users[0], 200)), users: map[string]map[string]any{}}
 	for _, u := range users {
-		p := sys.MustCall(t, rest.MyPage, u, http.MethodGet, "/myPages?limit=200&userId="+u, nil, http.StatusOK)
+		p := sys.MustCall(t, registry.MyPage.Name, u, http.MethodGet, "/myPages?limit=200&userId="+u, nil, http.StatusOK)
 		for _, list := range []string{"selling", "buying"} {
 			l, _ := p[list].([]any)
 			key := func(i int) string { return fmt.Sprint(l[i].(map[string]any)["itemId"], l[i].(map[string]any)["rsvId"]) }
@@ -358,7 +358,7 @@ func allRows(t *testing.T, sys *boottest.System, user string, limit int) []map[s
 	cursor := ""
 	for pages := 0; ; pages++ {
 		require.Less(t, pages, 20, "the cursor must end the listing")
-		page := sys.MustCall(t, rest.MyPage, user, http.MethodGet, "/myPages?limit="+strconv.Itoa(limit)+"&cursor="+url.QueryEscape(cursor), nil, http.StatusOK)
+		page := sys.MustCall(t, registry.MyPage.Name, user, http.MethodGet, "/myPages?limit="+strconv.Itoa(limit)+"&cursor="+url.QueryEscape(cursor), nil, http.StatusOK)
 		got := page["items"].([]any)
 		assert.LessOrEqual(t, len(got), limit)
 		for _, r := range got {

@@ -3,8 +3,11 @@
 // by a broker outage, to the broker.
 package main
 
-import "github.com/carrot-market/carrot/infra/boot"
+import (
+	"github.com/carrot-market/carrot/functions/registry"
+	"github.com/carrot-market/carrot/infra/boot"
+)
 
 func main() {
-	boot.Main(boot.Function{Name: "outbox-relay", Relay: true})
+	boot.Main(registry.OutboxRelay)
 }

@@ -2,10 +2,10 @@
 package main
 
 import (
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 )
 
 func main() {
-	boot.Main(boot.Function{Name: rest.Pay})
+	boot.Main(registry.Pay)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
@@ -23,7 +23,7 @@ func TestPostItems(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	post := func(t *testing.T, user string, body any, header ...string) boottest.Response {
-		return sys.Do(t, sys.URL[rest.RegisterItem], user, http.MethodPost, "/items", body, header...)
+		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodPost, "/items", body, header...)
 	}
 
 	t.Run("registers an item on sale for the caller", func(t *testing.T) {
@@ -45,7 +45,7 @@ func TestPostItems(t *testing.T) {
 		assert.EqualValues(t, 0, item["reviewCount"])
 		assert.NotEmpty(t, item["createdAt"])
 
-		got := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, res.Header.Get("Location"), nil)
+		got := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, res.Header.Get("Location"), nil)
 		require.Equal(t, http.StatusOK, got.Status, "%s", got.Body)
 		assert.Equal(t, item, got.JSON(t), "the Location answers the item as it was created")
 	})
@@ -224,7 +224,7 @@ func TestGetItems(t *testing.T) {
 			var seen []string
 			cursor, pages := "", 0
 			for {
-				res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?"+filter+"limit=2&cursor="+url.QueryEscape(cursor), nil)
+				res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?"+filter+"limit=2&cursor="+url.QueryEscape(cursor), nil)
 				require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 				page := res.JSON(t)
 				items := page["items"].([]any)
@@ -249,26 +249,26 @@ func TestGetItems(t *testing.T) {
 	for _, q := range []string{"limit=0", "limit=201", "limit=abc", "limit=-1", "limit=1.5"} {
 		t.Run("400 for "+q, func(t *testing.T) {
 			t.Parallel()
-			res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?"+q, nil)
+			res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?"+q, nil)
 			res.RequireProblem(t, http.StatusBadRequest, "limit")
 		})
 	}
 	t.Run("limit 200 is allowed", func(t *testing.T) {
 		t.Parallel()
-		res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?limit=200", nil)
+		res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?limit=200", nil)
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		assert.Len(t, res.JSON(t)["items"], 5)
 	})
 	t.Run("400 for a cursor that is not one", func(t *testing.T) {
 		t.Parallel()
 		for _, q := range []string{"cursor=garbage", "sellerId=ben&cursor=" + firstCursor(t, sys, "sellerId=ann&limit=1")} {
-			res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?"+q, nil)
+			res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?"+q, nil)
 			res.RequireProblem(t, http.StatusBadRequest, "cursor")
 		}
 	})
 	t.Run("400 for an unknown status", func(t *testing.T) {
 		t.Parallel()
-		res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items?status=DELETED", nil)
+		res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?status=DELETED", nil)
 		res.RequireProblem(t, http.StatusBadRequest, "status")
 	})
 }
@@ -278,18 +278,18 @@ func TestGetItem(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	id := sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
 
-	res := sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/"+id, nil)
+	res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items/"+id, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	assert.Equal(t, id, res.JSON(t)["itemId"])
 	assert.Equal(t, "sally", res.JSON(t)["sellerId"])
 
-	res = sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/no-such-item", nil)
+	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items/no-such-item", nil)
 	res.RequireProblem(t, http.StatusNotFound)
 
-	res = sys.Do(t, sys.URL[rest.RegisterItem], "sally", http.MethodPut, "/items/"+id, map[string]any{"name": "TV"})
+	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], "sally", http.MethodPut, "/items/"+id, map[string]any{"name": "TV"})
 	res.RequireProblem(t, http.StatusMethodNotAllowed)
 	assert.NotEmpty(t, res.Header.Get("Allow"))
-	res = sys.Do(t, sys.URL[rest.RegisterItem], "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id})
+	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id})
 	res.RequireProblem(t, http.StatusNotFound) // register-item serves only its own routes
 }
 
@@ -297,7 +297,7 @@ func TestPatchItem(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	patch := func(t *testing.T, user, id string, body any) boottest.Response {
-		return sys.Do(t, sys.URL[rest.RegisterItem], user, http.MethodPatch, "/items/"+id, body)
+		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodPatch, "/items/"+id, body)
 	}
 	newItem := func(t *testing.T) string {
 		return sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000, "region": "seoul/mapo"})
@@ -365,7 +365,7 @@ func TestDeleteItem(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	del := func(t *testing.T, user, id string) boottest.Response {
-		return sys.Do(t, sys.URL[rest.RegisterItem], user, http.MethodDelete, "/items/"+id, nil)
+		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodDelete, "/items/"+id, nil)
 	}
 	newItem := func(t *testing.T) string {
 		return sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
@@ -385,7 +385,7 @@ func TestDeleteItem(t *testing.T) {
 		res := del(t, "sally", id)
 		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
 		assert.Empty(t, res.Body)
-		sys.Do(t, sys.URL[rest.RegisterItem], "", http.MethodGet, "/items/"+id, nil).RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items/"+id, nil).RequireProblem(t, http.StatusNotFound)
 		del(t, "sally", id).RequireProblem(t, http.StatusNotFound) // deleting again finds nothing
 	})
 
@@ -438,7 +438,7 @@ func TestDeleteItem(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
 		rsvID := confirmed(t, id)
-		sys.MustCall(t, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
+		sys.MustCall(t, registry.ConfirmReservation.Name, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
 		require.Equal(t, "CREATED", status(t, id))
 		assert.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
 	})
@@ -447,7 +447,7 @@ func TestDeleteItem(t *testing.T) {
 // listItems reads one page of GET /items?query of up to 200 items.
 func listItems(t *testing.T, sys *boottest.System, query string) []map[string]any {
 	t.Helper()
-	page := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items?limit=200&"+query, nil, http.StatusOK)
+	page := sys.MustCall(t, registry.RegisterItem.Name, "", http.MethodGet, "/items?limit=200&"+query, nil, http.StatusOK)
 	require.Empty(t, page["nextCursor"], "the listing fits one page")
 	var out []map[string]any
 	for _, it := range page["items"].([]any) {
@@ -458,7 +458,7 @@ func listItems(t *testing.T, sys *boottest.System, query string) []map[string]an
 
 func firstCursor(t *testing.T, sys *boottest.System, query string) string {
 	t.Helper()
-	next, _ := sys.MustCall(t, rest.RegisterItem, "", http.MethodGet, "/items?"+query, nil, http.StatusOK)["nextCursor"].(string)
+	next, _ := sys.MustCall(t, registry.RegisterItem.Name, "", http.MethodGet, "/items?"+query, nil, http.StatusOK)["nextCursor"].(string)
 	require.NotEmpty(t, next)
 	return next
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/events"
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
@@ -21,7 +21,7 @@ func TestPostReservations(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	post := func(t *testing.T, buyer string, body any) boottest.Response {
-		return sys.Do(t, sys.URL[rest.RequestChat], buyer, http.MethodPost, "/reservations", body)
+		return sys.Do(t, sys.URL[registry.RequestChat.Name], buyer, http.MethodPost, "/reservations", body)
 	}
 
 	t.Run("opens a chat on an item on sale", func(t *testing.T) {
@@ -69,7 +69,7 @@ func TestPostReservations(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
 		first := sys.MustChat(t, "bob", item)
-		sys.MustCall(t, rest.ConfirmReservation, "bob", http.MethodDelete, "/reservations/"+first, nil, http.StatusNoContent)
+		sys.MustCall(t, registry.ConfirmReservation.Name, "bob", http.MethodDelete, "/reservations/"+first, nil, http.StatusNoContent)
 		again := sys.MustChat(t, "bob", item)
 		assert.NotEqual(t, first, again)
 	})
@@ -110,7 +110,7 @@ func TestPostReservations(t *testing.T) {
 		t.Parallel()
 		item := mustItem(t, sys, "sally")
 		sys.MustChat(t, "bob", item)
-		sys.MustCall(t, rest.RegisterItem, "sally", http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
+		sys.MustCall(t, registry.RegisterItem.Name, "sally", http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
 		post(t, "bob", map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
 		post(t, "carl", map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
 	})
@@ -162,18 +162,18 @@ func TestGetReservation(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := mustItem(t, sys, "sally")
-	rsv := sys.MustCall(t, rest.RequestChat, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item, "rsvPlace": "seoul"}, http.StatusCreated)
+	rsv := sys.MustCall(t, registry.RequestChat.Name, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item, "rsvPlace": "seoul"}, http.StatusCreated)
 	id := rsv["rsvId"].(string)
 
 	for _, user := range []string{"bob", "sally"} {
 		got := sys.MustGetReservation(t, user, id)
 		assert.Equal(t, rsv, got, "%s sees the reservation", user)
 	}
-	sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusForbidden)
-	sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/no-such-rsv", nil).RequireProblem(t, http.StatusNotFound)
-	sys.Do(t, sys.URL[rest.RequestChat], "", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusUnauthorized)
+	sys.Do(t, sys.URL[registry.RequestChat.Name], "mallory", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusForbidden)
+	sys.Do(t, sys.URL[registry.RequestChat.Name], "bob", http.MethodGet, "/reservations/no-such-rsv", nil).RequireProblem(t, http.StatusNotFound)
+	sys.Do(t, sys.URL[registry.RequestChat.Name], "", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusUnauthorized)
 
-	sys.MustCall(t, rest.ConfirmReservation, "sally", http.MethodPatch, "/reservations/"+id,
+	sys.MustCall(t, registry.ConfirmReservation.Name, "sally", http.MethodPatch, "/reservations/"+id,
 		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30"}, http.StatusOK)
 	got := sys.MustGetReservation(t, "bob", id)
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
@@ -190,7 +190,7 @@ func TestMessages(t *testing.T) {
 		return sys.MustChat(t, buyer, item)
 	}
 	post := func(t *testing.T, user, rsvID string, body any) boottest.Response {
-		return sys.Do(t, sys.URL[rest.RequestChat], user, http.MethodPost, "/reservations/"+rsvID+"/messages", body)
+		return sys.Do(t, sys.URL[registry.RequestChat.Name], user, http.MethodPost, "/reservations/"+rsvID+"/messages", body)
 	}
 
 	t.Run("participants talk and read the chat in order", func(t *testing.T) {
@@ -211,7 +211,7 @@ func TestMessages(t *testing.T) {
 			want = append(want, from+": "+text)
 		}
 		for _, reader := range []string{"bob", "sally"} {
-			page := sys.MustCall(t, rest.RequestChat, reader, http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+			page := sys.MustCall(t, registry.RequestChat.Name, reader, http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
 			assert.Equal(t, want, texts(page), "%s reads every message in posting order", reader)
 			assert.Empty(t, page["nextCursor"])
 		}
@@ -219,7 +219,7 @@ func TestMessages(t *testing.T) {
 		var paged []string
 		cursor, pages := "", 0
 		for {
-			page := sys.MustCall(t, rest.RequestChat, "bob", http.MethodGet, "/reservations/"+rsvID+"/messages?limit=3&cursor="+cursor, nil, http.StatusOK)
+			page := sys.MustCall(t, registry.RequestChat.Name, "bob", http.MethodGet, "/reservations/"+rsvID+"/messages?limit=3&cursor="+cursor, nil, http.StatusOK)
 			got := texts(page)
 			assert.LessOrEqual(t, len(got), 3)
 			paged = append(paged, got...)
@@ -239,12 +239,12 @@ func TestMessages(t *testing.T) {
 		t.Parallel()
 		rsvID := open(t, "gus")
 		path := "/reservations/" + rsvID + "/messages"
-		first := sys.Do(t, sys.URL[rest.RequestChat], "gus", http.MethodPost, path, map[string]any{"text": "still there?"}, "Idempotency-Key", "m-1")
+		first := sys.Do(t, sys.URL[registry.RequestChat.Name], "gus", http.MethodPost, path, map[string]any{"text": "still there?"}, "Idempotency-Key", "m-1")
 		require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
-		again := sys.Do(t, sys.URL[rest.RequestChat], "gus", http.MethodPost, path, map[string]any{"text": "still there?"}, "Idempotency-Key", "m-1")
+		again := sys.Do(t, sys.URL[registry.RequestChat.Name], "gus", http.MethodPost, path, map[string]any{"text": "still there?"}, "Idempotency-Key", "m-1")
 		require.Equal(t, http.StatusCreated, again.Status, "%s", again.Body)
 		assert.Equal(t, first.JSON(t), again.JSON(t))
-		page := sys.MustCall(t, rest.RequestChat, "gus", http.MethodGet, path, nil, http.StatusOK)
+		page := sys.MustCall(t, registry.RequestChat.Name, "gus", http.MethodGet, path, nil, http.StatusOK)
 		assert.Equal(t, []string{"gus: still there?"}, texts(page))
 		assert.Equal(t, 1, posted(sys, rsvID))
 	})
@@ -253,7 +253,7 @@ func TestMessages(t *testing.T) {
 		t.Parallel()
 		a, b := open(t, "ann"), open(t, "ben")
 		require.Equal(t, http.StatusCreated, post(t, "ann", a, map[string]any{"text": "for a"}).Status)
-		page := sys.MustCall(t, rest.RequestChat, "ben", http.MethodGet, "/reservations/"+b+"/messages", nil, http.StatusOK)
+		page := sys.MustCall(t, registry.RequestChat.Name, "ben", http.MethodGet, "/reservations/"+b+"/messages", nil, http.StatusOK)
 		assert.Empty(t, texts(page))
 	})
 
@@ -269,22 +269,22 @@ func TestMessages(t *testing.T) {
 		rsvID := open(t, "dan")
 		require.Equal(t, http.StatusCreated, post(t, "dan", rsvID, map[string]any{"text": "private"}).Status)
 		post(t, "mallory", rsvID, map[string]any{"text": "hi"}).RequireProblem(t, http.StatusForbidden)
-		sys.Do(t, sys.URL[rest.RequestChat], "mallory", http.MethodGet, "/reservations/"+rsvID+"/messages", nil).RequireProblem(t, http.StatusForbidden)
-		page := sys.MustCall(t, rest.RequestChat, "dan", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+		sys.Do(t, sys.URL[registry.RequestChat.Name], "mallory", http.MethodGet, "/reservations/"+rsvID+"/messages", nil).RequireProblem(t, http.StatusForbidden)
+		page := sys.MustCall(t, registry.RequestChat.Name, "dan", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
 		assert.Equal(t, []string{"dan: private"}, texts(page))
 	})
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
 		post(t, "bob", "no-such-rsv", map[string]any{"text": "hi"}).RequireProblem(t, http.StatusNotFound)
-		sys.Do(t, sys.URL[rest.RequestChat], "bob", http.MethodGet, "/reservations/no-such-rsv/messages", nil).RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[registry.RequestChat.Name], "bob", http.MethodGet, "/reservations/no-such-rsv/messages", nil).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		rsvID := open(t, "eve")
 		post(t, "", rsvID, map[string]any{"text": "hi"}).RequireProblem(t, http.StatusUnauthorized)
-		sys.Do(t, sys.URL[rest.RequestChat], "", http.MethodGet, "/reservations/"+rsvID+"/messages", nil).RequireProblem(t, http.StatusUnauthorized)
+		sys.Do(t, sys.URL[registry.RequestChat.Name], "", http.MethodGet, "/reservations/"+rsvID+"/messages", nil).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	for _, tc := range []struct {
@@ -303,7 +303,7 @@ func TestMessages(t *testing.T) {
 			t.Parallel()
 			rsvID := open(t, "bad-"+strings.ReplaceAll(tc.name, " ", "-"))
 			post(t, "sally", rsvID, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
-			page := sys.MustCall(t, rest.RequestChat, "sally", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+			page := sys.MustCall(t, registry.RequestChat.Name, "sally", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
 			assert.Empty(t, texts(page), "nothing was posted")
 		})
 	}
@@ -311,7 +311,7 @@ func TestMessages(t *testing.T) {
 		t.Parallel()
 		rsvID := open(t, "fay")
 		for _, q := range []string{"limit=0", "limit=201", "limit=abc"} {
-			sys.Do(t, sys.URL[rest.RequestChat], "fay", http.MethodGet, "/reservations/"+rsvID+"/messages?"+q, nil).RequireProblem(t, http.StatusBadRequest, "limit")
+			sys.Do(t, sys.URL[registry.RequestChat.Name], "fay", http.MethodGet, "/reservations/"+rsvID+"/messages?"+q, nil).RequireProblem(t, http.StatusBadRequest, "limit")
 		}
 	})
 }
@@ -327,7 +327,7 @@ func TestRequestChatRace(t *testing.T) {
 
 	token := "Bearer " + sys.Token(t, "bob")
 	res := boottest.Burst(t, n, func(int) (boottest.Response, error) {
-		return boottest.Send(http.MethodPost, sys.URL[rest.RequestChat]+"/reservations", map[string]any{"itemId": item}, "Authorization", token)
+		return boottest.Send(http.MethodPost, sys.URL[registry.RequestChat.Name]+"/reservations", map[string]any{"itemId": item}, "Authorization", token)
 	})
 
 	statuses := map[int]int{}
@@ -346,7 +346,7 @@ func TestRequestChatRace(t *testing.T) {
 		assert.Equal(t, id, evs[0].Subject())
 		sys.MustGetReservation(t, "bob", id)
 	}
-	row := sys.MustCall(t, rest.MyPage, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
+	row := sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
 	assert.EqualValues(t, 1, row["openChats"], "MyPage counts one open chat")
 }
 

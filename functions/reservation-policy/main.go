@@ -4,10 +4,10 @@
 package main
 
 import (
-	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 )
 
 func main() {
-	boot.Main(boot.Function{Name: "reservation-policy", Events: app.ReservationPolicy})
+	boot.Main(registry.ReservationPolicy)
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -16,75 +18,53 @@ type Handler struct {
 	App *app.Service
 }
 
-// Route is one method and path of the API and the Knative function that
-// serves it. Public routes need no token; every other one does.
-type Route struct {
-	Function string
-	Method   string
-	Path     string
-	Public   bool
-	Handle   http.HandlerFunc
-}
+// handlers binds every route of the API (functions/registry) to the
+// method of h that serves it.
+func (h *Handler) handlers() map[registry.Route]http.HandlerFunc {
+	return map[registry.Route]http.HandlerFunc{
+		registry.PostItems:  h.PostItems,
+		registry.GetItems:   h.GetItems,
+		registry.GetItem:    h.GetItem,
+		registry.PatchItem:  h.PatchItem,
+		registry.DeleteItem: h.DeleteItem,
 
-// The functions that serve the HTTP API.
-const (
-	RegisterItem       = "register-item"
-	RequestChat        = "request-chat"
-	ConfirmReservation = "confirm-reservation"
-	Pay                = "pay"
-	CancelPayment      = "cancel-payment"
-	WriteReview        = "write-review"
-	MyPage             = "mypage"
-)
+		registry.PostReservations:  h.PostReservations,
+		registry.GetReservation:    h.GetReservation,
+		registry.PatchReservation:  h.PatchReservation,
+		registry.DeleteReservation: h.DeleteReservation,
+		registry.PostMessages:      h.PostMessages,
+		registry.GetMessages:       h.GetMessages,
 
-// Routes is the whole API, SPEC section 4, with the function that owns each
-// route. It is the one list: functions mount their share of it and the
-// local gateway routes by it.
-func (h *Handler) Routes() []Route {
-	return []Route{
-		{RegisterItem, http.MethodPost, "/items", false, h.PostItems},
-		{RegisterItem, http.MethodGet, "/items", true, h.GetItems},
-		{RegisterItem, http.MethodGet, "/items/{itemId}", true, h.GetItem},
-		{RegisterItem, http.MethodPatch, "/items/{itemId}", false, h.PatchItem},
-		{RegisterItem, http.MethodDelete, "/items/{itemId}", false, h.DeleteItem},
+		registry.PostPayments:  h.PostPayments,
+		registry.GetPayment:    h.GetPayment,
+		registry.PatchPayment:  h.PatchPayment,
+		registry.DeletePayment: h.DeletePayment,
 
-		{RequestChat, http.MethodPost, "/reservations", false, h.PostReservations},
-		{RequestChat, http.MethodGet, "/reservations/{rsvId}", false, h.GetReservation},
-		{RequestChat, http.MethodPost, "/reservations/{rsvId}/messages", false, h.PostMessages},
-		{RequestChat, http.MethodGet, "/reservations/{rsvId}/messages", false, h.GetMessages},
+		registry.PostReviews: h.PostReviews,
 
-		{ConfirmReservation, http.MethodPatch, "/reservations/{rsvId}", false, h.PatchReservation},
-		{ConfirmReservation, http.MethodDelete, "/reservations/{rsvId}", false, h.DeleteReservation},
-
-		{Pay, http.MethodPost, "/payments", false, h.PostPayments},
-		{Pay, http.MethodGet, "/payments/{payId}", false, h.GetPayment},
-
-		{CancelPayment, http.MethodPatch, "/payments/{payId}", false, h.PatchPayment},
-		{CancelPayment, http.MethodDelete, "/payments/{payId}", false, h.DeletePayment},
-
-		{WriteReview, http.MethodPost, "/reviews", false, h.PostReviews},
-
-		{MyPage, http.MethodGet, "/myPages", false, h.GetMyPages},
-		{MyPage, http.MethodGet, "/myPages/{itemId}", false, h.GetMyPage},
+		registry.GetMyPages: h.GetMyPages,
+		registry.GetMyPage:  h.GetMyPage,
 	}
 }
 
-// Mount adds the routes of function to r ("" mounts every route). Routes
-// that are not public require a bearer token, and POSTs honour the
-// Idempotency-Key header.
-func Mount(r *mux.Router, routes []Route, function string, auth *web.Auth, idem web.IdempotencyStore) {
+// Mount adds routes to r, served by h. Routes that are not public require
+// a bearer token, and POSTs honour the Idempotency-Key header. A route
+// without a handler is a wiring bug and panics.
+func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, idem web.IdempotencyStore) {
+	handlers := h.handlers()
 	for _, rt := range routes {
-		if function != "" && rt.Function != function {
-			continue
+		handle, ok := handlers[rt]
+		if !ok {
+			panic(fmt.Sprintf("rest: no handler for %s %s", rt.Method, rt.Path))
 		}
-		var h http.Handler = rt.Handle
+		var hh http.Handler = handle
 		if rt.Method == http.MethodPost {
-			h = web.Idempotent(idem)(h)
+			hh = web.Idempotent(idem)(hh)
 		}
 		if !rt.Public {
-			h = auth.Require(h)
+			hh = auth.Require(hh)
 		}
-		r.Handle(rt.Path, h).Methods(rt.Method)
+		r.Handle(rt.Path, hh).Methods(rt.Method)
 	}
 }
 

@@ -16,25 +16,12 @@ import (
 	"knative.dev/pkg/signals"
 
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/web"
 )
-
-// Function describes one Knative function.
-type Function struct {
-	// Name is the Knative Service name; it selects the REST routes the
-	// function serves (rest.Route.Function) and makes its event source
-	// "/carrot/<Name>".
-	Name string
-	// Events, when set, is what the function does with the event types
-	// its trigger delivers to POST /.
-	Events app.Consumer
-	// Relay makes POST / send every pending outbox event to the broker;
-	// a PingSource calls it on a schedule.
-	Relay bool
-}
 
 // Deps are the adapters a function runs on.
 type Deps struct {
@@ -47,7 +34,7 @@ type Deps struct {
 // Main wires f from the environment and serves it until SIGTERM. Wiring
 // fails fast: a missing secret, a bad sink URL or a missing table stops
 // the process before it answers readiness.
-func Main(f Function) {
+func Main(f registry.Function) {
 	ctx := signals.NewContext()
 	log := web.Logger(f.Name)
 	deps, err := FromEnv(ctx, f)
@@ -71,7 +58,7 @@ func Main(f Function) {
 // AWS_REGION and DYNAMODB_TABLE_PREFIX for storage, CARROT_JWT_SECRET for
 // auth and K_SINK for the broker. With DYNAMODB_CREATE_TABLES=true missing
 // tables are created (local use); otherwise they must exist.
-func FromEnv(ctx context.Context, f Function) (Deps, error) {
+func FromEnv(ctx context.Context, f registry.Function) (Deps, error) {
 	cfg := dynamo.ConfigFromEnv()
 	client, err := dynamo.NewClient(ctx, cfg)
 	if err != nil {
@@ -101,15 +88,15 @@ func FromEnv(ctx context.Context, f Function) (Deps, error) {
 
 // Handler returns f's HTTP handler on deps: its REST routes, and POST /
 // for the CloudEvents its trigger delivers.
-func Handler(f Function, d Deps) http.Handler {
-	svc := &app.Service{Store: d.Store, Views: d.Store, Publisher: d.Publisher, Source: "/carrot/" + f.Name, Now: d.Now}
+func Handler(f registry.Function, d Deps) http.Handler {
+	svc := &app.Service{Store: d.Store, Views: d.Store, Publisher: d.Publisher, Source: f.Source(), Now: d.Now}
 	r := web.NewRouter()
-	rest.Mount(r, (&rest.Handler{App: svc}).Routes(), f.Name, d.Auth, d.Store)
+	(&rest.Handler{App: svc}).Mount(r, f.Routes, d.Auth, d.Store)
 	switch {
 	case f.Relay:
 		r.Handle("/", web.Events(relay(d.Publisher))).Methods(http.MethodPost)
-	case f.Events != nil:
-		r.Handle("/", web.Events(svc.Handler(f.Events))).Methods(http.MethodPost)
+	case f.Consumes != nil:
+		r.Handle("/", web.Events(svc.Handler(f.Consumes))).Methods(http.MethodPost)
 	}
 	return r
 }

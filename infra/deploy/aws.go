@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/dynamo"
 )
 
@@ -45,7 +46,7 @@ func AWSFiles(prefix string) (map[string][]byte, error) {
 			}
 		}
 	}
-	for _, f := range Functions {
+	for _, f := range registry.All {
 		if err := add(path.Join(IAMDir, f.RoleName()+".json"), PolicyFor(f, prefix)); err != nil {
 			return nil, err
 		}
@@ -171,19 +172,19 @@ func indexARN(name string) string { return TableARN(name) + "/index/*" }
 // DescribeTable on every table (functions check all tables at start), and
 // on each table f lists, the actions of its Access; reads cover the
 // table's indexes too.
-func PolicyFor(f Function, prefix string) Policy {
+func PolicyFor(f registry.Function, prefix string) Policy {
 	var all, read, write []string
 	for _, t := range dynamo.Tables(prefix) {
 		all = append(all, TableARN(t.Name))
 		logical := t.Name[len(prefix):]
-		access := f.Tables[logical]
-		if access&Read != 0 {
+		access := f.Tables[registry.Table(logical)]
+		if access&registry.Read != 0 {
 			read = append(read, TableARN(t.Name))
 			if len(t.Indexes) > 0 {
 				read = append(read, indexARN(t.Name))
 			}
 		}
-		if access&Write != 0 {
+		if access&registry.Write != 0 {
 			write = append(write, TableARN(t.Name))
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/deploy"
 	"github.com/carrot-market/carrot/infra/dynamo"
 )
@@ -26,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite knative/aws from the generator"
 var awsDir = filepath.Join("..", "..", "knative", "aws")
 
 // TestAWSFilesAreGenerated keeps knative/aws equal to what the generator
-// makes of dynamo.Tables and deploy.Functions. Run `go generate
+// makes of dynamo.Tables and registry.All. Run `go generate
 // ./infra/deploy` (this test with -update) to rewrite them.
 func TestAWSFilesAreGenerated(t *testing.T) {
 	want, err := deploy.AWSFiles(deploy.DefaultPrefix)
@@ -93,11 +94,11 @@ func TestFunctionsAreWellFormed(t *testing.T) {
 	for _, table := range dynamo.Tables("") {
 		logical[table.Name] = true
 	}
-	names := make([]string, 0, len(deploy.Functions))
-	for _, f := range deploy.Functions {
+	names := make([]string, 0, len(registry.All))
+	for _, f := range registry.All {
 		names = append(names, f.Name)
 		for table, access := range f.Tables {
-			assert.True(t, logical[table], "%s: %q is not a table of dynamo.Tables", f.Name, table)
+			assert.True(t, logical[string(table)], "%s: %q is not a table of dynamo.Tables", f.Name, table)
 			assert.NotZero(t, access, "%s: %s", f.Name, table)
 		}
 	}
@@ -106,10 +107,10 @@ func TestFunctionsAreWellFormed(t *testing.T) {
 }
 
 func TestPolicyGrantsExactlyTheListedAccess(t *testing.T) {
-	f := deploy.Function{Name: "x", Tables: map[string]deploy.Access{
-		dynamo.TableItems:   deploy.Read,
-		dynamo.TableHandled: deploy.Write,
-		dynamo.TableOutbox:  deploy.ReadWrite,
+	f := registry.Function{Name: "x", Tables: map[registry.Table]registry.Access{
+		registry.TableItems:   registry.Read,
+		registry.TableHandled: registry.Write,
+		registry.TableOutbox:  registry.ReadWrite,
 	}}
 	p := deploy.PolicyFor(f, "carrot-")
 	arn := func(table string) string { return "arn:aws:dynamodb:ap-northeast-2:111122223333:table/" + table }

@@ -10,7 +10,6 @@ import (
 	"github.com/carrot-market/carrot/functions/app"
 )
 
-
 // A cursor is the key of the last row of a page, as base64url of a JSON
 // object of its key attributes (all strings). It names the listing it came
 // from only through its attributes: a cursor of another listing whose key

@@ -9,23 +9,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/carrot-market/carrot/functions/registry"
 )
 
-// Logical table names; the physical name of each is the table prefix
-// followed by one of these, e.g. "carrot-items".
+// Logical table names (declared by functions/registry); the physical name
+// of each is the table prefix followed by one of these, e.g.
+// "carrot-items".
 const (
-	TableItems        = "items"
-	TableReservations = "reservations"
-	TableMessages     = "messages"
-	TablePayments     = "payments"
-	TableReviews      = "reviews"
-	TableSellers      = "sellers"
-	TableClaims       = "claims"
-	TableOutbox       = "outbox"
-	TableHandled      = "handled"
-	TableIdempotency  = "idempotency"
-	TableMyPage       = "mypage"
-	TableMyPageDeals  = "mypage-deals"
+	TableItems        = string(registry.TableItems)
+	TableReservations = string(registry.TableReservations)
+	TableMessages     = string(registry.TableMessages)
+	TablePayments     = string(registry.TablePayments)
+	TableReviews      = string(registry.TableReviews)
+	TableSellers      = string(registry.TableSellers)
+	TableClaims       = string(registry.TableClaims)
+	TableOutbox       = string(registry.TableOutbox)
+	TableHandled      = string(registry.TableHandled)
+	TableIdempotency  = string(registry.TableIdempotency)
+	TableMyPage       = string(registry.TableMyPage)
+	TableMyPageDeals  = string(registry.TableMyPageDeals)
 )
 
 // Index names of the global secondary indexes.

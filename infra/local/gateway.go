@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/carrot-market/carrot/functions/market"
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -42,13 +42,13 @@ const devTokenTTL = 24 * time.Hour
 
 // Gateway is the public entry of the local runtime, as the seed's gateway
 // on :8088: every route of the API goes to the function that owns it
-// (rest.Routes is the one table), plus local-only routes: POST
+// (functions/registry declares them), plus local-only routes: POST
 // /auth/dev-token, GET /_local/status, and the drills' controls (see
 // controls.go).
 func Gateway(fns Functions, kafka KafkaSwitch, auth *web.Auth, status func() any) http.Handler {
 	r := web.NewRouter()
-	for _, rt := range (&rest.Handler{}).Routes() {
-		r.Handle(rt.Path, fns.Handler(rt.Function)).Methods(rt.Method)
+	for rt, f := range registry.Routes() {
+		r.Handle(rt.Path, fns.Handler(f.Name)).Methods(rt.Method)
 	}
 	r.Handle("/auth/dev-token", devToken(auth)).Methods(http.MethodPost)
 	r.HandleFunc("/_local/status", func(w http.ResponseWriter, _ *http.Request) {

@@ -51,8 +51,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/carrot-market/carrot/events"
-	"github.com/carrot-market/carrot/functions/app"
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/outbox"
@@ -81,33 +80,33 @@ type deal struct {
 var meeting = map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
 
 var steps = []step{
-	{Name: "register item", Function: rest.RegisterItem, Method: http.MethodPost, Who: "seller",
+	{Name: "register item", Function: registry.RegisterItem.Name, Method: http.MethodPost, Who: "seller",
 		Path: func(*deal) string { return "/items" },
 		Body: func(*deal) any {
 			return map[string]any{"name": "tv", "category": "electronics", "price": 30000, "region": "seoul/mapo"}
 		},
 		keep: func(d *deal, b map[string]any) { d.Item, _ = b["itemId"].(string) }},
-	{Name: "request chat", Function: rest.RequestChat, Method: http.MethodPost, Who: "buyer",
+	{Name: "request chat", Function: registry.RequestChat.Name, Method: http.MethodPost, Who: "buyer",
 		Path: func(*deal) string { return "/reservations" },
 		Body: func(d *deal) any { return map[string]any{"itemId": d.Item, "rsvPlace": "seoul"} },
 		keep: func(d *deal, b map[string]any) { d.Rsv, _ = b["rsvId"].(string) }},
-	{Name: "post message", Function: rest.RequestChat, Method: http.MethodPost, Who: "buyer",
+	{Name: "post message", Function: registry.RequestChat.Name, Method: http.MethodPost, Who: "buyer",
 		Path: func(d *deal) string { return "/reservations/" + d.Rsv + "/messages" },
 		Body: func(*deal) any { return map[string]any{"text": "still there?"} }},
-	{Name: "confirm reservation", Function: rest.ConfirmReservation, Method: http.MethodPatch, Who: "seller",
+	{Name: "confirm reservation", Function: registry.ConfirmReservation.Name, Method: http.MethodPatch, Who: "seller",
 		Path: func(d *deal) string { return "/reservations/" + d.Rsv },
 		Body: func(*deal) any { return meeting }},
-	{Name: "pay", Function: rest.Pay, Method: http.MethodPost, Who: "buyer",
+	{Name: "pay", Function: registry.Pay.Name, Method: http.MethodPost, Who: "buyer",
 		Path: func(*deal) string { return "/payments" },
 		Body: func(d *deal) any { return map[string]any{"rsvId": d.Rsv} },
 		keep: func(d *deal, b map[string]any) { d.Pay, _ = b["payId"].(string) }},
-	{Name: "write review", Function: rest.WriteReview, Method: http.MethodPost, Who: "buyer",
+	{Name: "write review", Function: registry.WriteReview.Name, Method: http.MethodPost, Who: "buyer",
 		Path: func(*deal) string { return "/reviews" },
 		Body: func(d *deal) any { return map[string]any{"rsvId": d.Rsv, "score": 5, "comment": "great"} }},
-	{Name: "cancel payment", Function: rest.CancelPayment, Method: http.MethodPatch, Who: "buyer",
+	{Name: "cancel payment", Function: registry.CancelPayment.Name, Method: http.MethodPatch, Who: "buyer",
 		Path: func(d *deal) string { return "/payments/" + d.Pay },
 		Body: func(*deal) any { return map[string]any{"status": "DELETED"} }},
-	{Name: "get item", Function: rest.RegisterItem, Method: http.MethodGet, Who: "",
+	{Name: "get item", Function: registry.RegisterItem.Name, Method: http.MethodGet, Who: "",
 		Path: func(d *deal) string { return "/items/" + d.Item }},
 }
 
@@ -196,16 +195,12 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer sink.Close()
-	functions := []boot.Function{
-		{Name: rest.RegisterItem}, {Name: rest.RequestChat}, {Name: rest.ConfirmReservation}, {Name: rest.Pay},
-		{Name: rest.CancelPayment}, {Name: rest.WriteReview},
-		{Name: "item-policy", Events: app.ItemPolicy},
-		{Name: "reservation-policy", Events: app.ReservationPolicy},
-		{Name: rest.MyPage, Events: app.MyPageProjector},
-	}
 	urls := map[string]string{}
 	var pubs []*outbox.Publisher
-	for _, f := range functions {
+	for _, f := range registry.All {
+		if f.Relay {
+			continue // the capture relays nothing
+		}
 		store := dynamo.New(dynamodb.New(base.Options(), record(f.Name)), prefix)
 		pub, err := outbox.New(store, outbox.Config{Sink: sink.URL, RetryBackoff: time.Millisecond})
 		if err != nil {
@@ -215,8 +210,8 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 		srv := httptest.NewServer(boot.Handler(f, boot.Deps{Store: store, Auth: auth, Publisher: pub}))
 		defer srv.Close()
 		urls[f.Name] = srv.URL
-		if f.Events != nil {
-			for _, t := range f.Events.Types() {
+		if f.Consumes != nil {
+			for _, t := range f.Consumes.Types() {
 				routes[t] = append(routes[t], srv.URL)
 			}
 		}

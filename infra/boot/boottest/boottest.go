@@ -23,6 +23,7 @@ import (
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/boot"
 	"github.com/carrot-market/carrot/infra/dynamo"
@@ -30,20 +31,6 @@ import (
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/web"
 )
-
-// Functions are every function of carrot, as their mains declare them.
-var Functions = []boot.Function{
-	{Name: rest.RegisterItem},
-	{Name: rest.RequestChat},
-	{Name: rest.ConfirmReservation},
-	{Name: rest.Pay},
-	{Name: rest.CancelPayment},
-	{Name: rest.WriteReview},
-	{Name: rest.MyPage, Events: app.MyPageProjector},
-	{Name: "item-policy", Events: app.ItemPolicy},
-	{Name: "reservation-policy", Events: app.ReservationPolicy},
-	{Name: "outbox-relay", Relay: true},
-}
 
 // System is carrot's functions running in one test.
 type System struct {
@@ -94,19 +81,22 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 		require.NoError(tb, err)
 		return pub
 	}
-	for _, f := range Functions {
+	for _, f := range registry.All {
 		deps := boot.Deps{Store: store, Auth: auth, Publisher: publisher()}
 		srv := httptest.NewServer(boot.Handler(f, deps))
 		tb.Cleanup(srv.Close)
 		s.URL[f.Name] = srv.URL
-		if f.Events != nil {
-			for _, t := range f.Events.Types() {
+		if f.Consumes != nil {
+			for _, t := range f.Consumes.Types() {
 				s.sink.routes[t] = append(s.sink.routes[t], srv.URL)
 			}
 		}
 	}
 	gw := web.NewRouter()
-	rest.Mount(gw, (&rest.Handler{App: &app.Service{Store: store, Views: store, Publisher: publisher(), Source: "/carrot/gateway"}}).Routes(), "", auth, store)
+	api := &rest.Handler{App: &app.Service{Store: store, Views: store, Publisher: publisher(), Source: "/carrot/gateway"}}
+	for _, f := range registry.All {
+		api.Mount(gw, f.Routes, auth, store)
+	}
 	gwSrv := httptest.NewServer(gw)
 	tb.Cleanup(gwSrv.Close)
 	s.Gateway = gwSrv.URL

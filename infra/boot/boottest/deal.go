@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/carrot-market/carrot/functions/rest"
+	"github.com/carrot-market/carrot/functions/registry"
 )
 
 // The steps of a deal, each through the function that owns its route. Each
@@ -15,7 +15,7 @@ import (
 // 201 and returns the item's id. item is the body of POST /items.
 func (s *System) MustItem(tb testing.TB, sellerID string, item map[string]any) string {
 	tb.Helper()
-	return s.MustCall(tb, rest.RegisterItem, sellerID, http.MethodPost, "/items", item, http.StatusCreated)["itemId"].(string)
+	return s.MustCall(tb, registry.RegisterItem.Name, sellerID, http.MethodPost, "/items", item, http.StatusCreated)["itemId"].(string)
 }
 
 // MustChat opens buyerID's chat on itemID through request-chat, requires
@@ -23,21 +23,21 @@ func (s *System) MustItem(tb testing.TB, sellerID string, item map[string]any) s
 // reservation's id.
 func (s *System) MustChat(tb testing.TB, buyerID, itemID string) string {
 	tb.Helper()
-	return s.MustCall(tb, rest.RequestChat, buyerID, http.MethodPost, "/reservations", map[string]any{"itemId": itemID}, http.StatusCreated)["rsvId"].(string)
+	return s.MustCall(tb, registry.RequestChat.Name, buyerID, http.MethodPost, "/reservations", map[string]any{"itemId": itemID}, http.StatusCreated)["rsvId"].(string)
 }
 
 // MustConfirm has sellerID confirm rsvID with meeting (see Meeting) through
 // confirm-reservation and requires 200.
 func (s *System) MustConfirm(tb testing.TB, sellerID, rsvID string, meeting map[string]any) {
 	tb.Helper()
-	s.MustCall(tb, rest.ConfirmReservation, sellerID, http.MethodPatch, "/reservations/"+rsvID, meeting, http.StatusOK)
+	s.MustCall(tb, registry.ConfirmReservation.Name, sellerID, http.MethodPatch, "/reservations/"+rsvID, meeting, http.StatusOK)
 }
 
 // MustPay has buyerID pay rsvID through pay, requires 201 and returns the
 // payment's id.
 func (s *System) MustPay(tb testing.TB, buyerID, rsvID string) string {
 	tb.Helper()
-	return s.MustCall(tb, rest.Pay, buyerID, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
+	return s.MustCall(tb, registry.Pay.Name, buyerID, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID}, http.StatusCreated)["payId"].(string)
 }
 
 // MustConfirmedDeal registers item for sellerID, opens buyerID's chat on
@@ -71,19 +71,19 @@ func Meeting(date, clock, place string) map[string]any {
 // anyone sees it, and requires 200.
 func (s *System) MustGetItem(tb testing.TB, itemID string) map[string]any {
 	tb.Helper()
-	return s.MustCall(tb, rest.RegisterItem, "", http.MethodGet, "/items/"+itemID, nil, http.StatusOK)
+	return s.MustCall(tb, registry.RegisterItem.Name, "", http.MethodGet, "/items/"+itemID, nil, http.StatusOK)
 }
 
 // MustGetReservation reads rsvID through request-chat as userID, one of
 // its two sides, and requires 200.
 func (s *System) MustGetReservation(tb testing.TB, userID, rsvID string) map[string]any {
 	tb.Helper()
-	return s.MustCall(tb, rest.RequestChat, userID, http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
+	return s.MustCall(tb, registry.RequestChat.Name, userID, http.MethodGet, "/reservations/"+rsvID, nil, http.StatusOK)
 }
 
 // MustGetPayment reads payID through pay as userID, one of the two sides
 // of its deal, and requires 200.
 func (s *System) MustGetPayment(tb testing.TB, userID, payID string) map[string]any {
 	tb.Helper()
-	return s.MustCall(tb, rest.Pay, userID, http.MethodGet, "/payments/"+payID, nil, http.StatusOK)
+	return s.MustCall(tb, registry.Pay.Name, userID, http.MethodGet, "/payments/"+payID, nil, http.StatusOK)
 }

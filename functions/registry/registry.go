@@ -1,0 +1,213 @@
+// Package registry declares each of carrot's Knative functions once: its
+// name, the HTTP routes it serves, the event types it consumes and emits,
+// and the tables it touches. The functions' mains, the local gateway and
+// runtime, infra/deploy (IAM policies), the component-test harness and the
+// manifest checks all read it, so adding a function means declaring it
+// here plus its main and its manifest under knative/services.
+package registry
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/app"
+)
+
+// Function is one Knative function.
+type Function struct {
+	// Name is the Knative Service's name. Its event source is Source(),
+	// its ServiceAccount and IAM role RoleName().
+	Name string
+	// Routes are the routes of the HTTP API the function serves.
+	Routes []Route
+	// Consumes is what the function does with each event type its trigger
+	// delivers to POST /; nil when it has no trigger.
+	Consumes app.Consumer
+	// Emits are the event types the function publishes, sorted.
+	Emits []events.Type
+	// Relay makes POST / send every pending outbox event to the broker; a
+	// PingSource calls it on a schedule.
+	Relay bool
+	// Tables are the tables the function touches and what it does there.
+	// Every function also describes every table at start, which is not
+	// listed.
+	Tables map[Table]Access
+}
+
+// Source is the CloudEvents source of the events the function emits.
+func (f Function) Source() string { return "/carrot/" + f.Name }
+
+// RoleName is the name of the function's ServiceAccount and IAM role.
+func (f Function) RoleName() string { return "carrot-" + f.Name }
+
+// Route is one method and path of the HTTP API (SPEC section 4). Public
+// routes need no token; every other one does.
+type Route struct {
+	Method string
+	Path   string
+	Public bool
+}
+
+// Table is the logical name of one of carrot's tables; the physical name
+// is a prefix followed by it (infra/dynamo defines each table).
+type Table string
+
+// The tables.
+const (
+	TableItems        Table = "items"
+	TableReservations Table = "reservations"
+	TableMessages     Table = "messages"
+	TablePayments     Table = "payments"
+	TableReviews      Table = "reviews"
+	TableSellers      Table = "sellers"
+	TableClaims       Table = "claims" // uniqueness: one open chat per buyer and item, one approved payment per reservation
+	TableOutbox       Table = "outbox"
+	TableHandled      Table = "handled" // consumers' dedupe records
+	TableIdempotency  Table = "idempotency"
+	TableMyPage       Table = "mypage"
+	TableMyPageDeals  Table = "mypage-deals"
+)
+
+// Access is what a function does with one table.
+type Access uint8
+
+// Read covers GetItem, Query and Scan (of the table and its indexes) and
+// the ConditionCheck of a transaction; Write covers PutItem and DeleteItem,
+// alone or in a transaction, and BatchWriteItem. Conditional writes need no
+// Read: the condition is evaluated by the database, not read by the caller.
+const (
+	Read Access = 1 << iota
+	Write
+
+	ReadWrite = Read | Write
+)
+
+// The routes of the HTTP API.
+var (
+	PostItems  = Route{http.MethodPost, "/items", false}
+	GetItems   = Route{http.MethodGet, "/items", true}
+	GetItem    = Route{http.MethodGet, "/items/{itemId}", true}
+	PatchItem  = Route{http.MethodPatch, "/items/{itemId}", false}
+	DeleteItem = Route{http.MethodDelete, "/items/{itemId}", false}
+
+	PostReservations  = Route{http.MethodPost, "/reservations", false}
+	GetReservation    = Route{http.MethodGet, "/reservations/{rsvId}", false}
+	PatchReservation  = Route{http.MethodPatch, "/reservations/{rsvId}", false}
+	DeleteReservation = Route{http.MethodDelete, "/reservations/{rsvId}", false}
+	PostMessages      = Route{http.MethodPost, "/reservations/{rsvId}/messages", false}
+	GetMessages       = Route{http.MethodGet, "/reservations/{rsvId}/messages", false}
+
+	PostPayments  = Route{http.MethodPost, "/payments", false}
+	GetPayment    = Route{http.MethodGet, "/payments/{payId}", false}
+	PatchPayment  = Route{http.MethodPatch, "/payments/{payId}", false}
+	DeletePayment = Route{http.MethodDelete, "/payments/{payId}", false}
+
+	PostReviews = Route{http.MethodPost, "/reviews", false}
+
+	GetMyPages = Route{http.MethodGet, "/myPages", false}
+	GetMyPage  = Route{http.MethodGet, "/myPages/{itemId}", false}
+)
+
+// emitter adds what publishing events needs: the outbox row is written
+// with the command's transaction, deleted once sent, and the outbox is
+// scanned to relay what is left when the publisher fell behind.
+func emitter(tables map[Table]Access) map[Table]Access {
+	tables[TableOutbox] = ReadWrite
+	return tables
+}
+
+// The functions of carrot.
+var (
+	RegisterItem = Function{
+		Name:   "register-item",
+		Routes: []Route{PostItems, GetItems, GetItem, PatchItem, DeleteItem},
+		Emits:  []events.Type{events.ItemDeleted, events.ItemRegistered, events.ItemUpdated},
+		Tables: emitter(map[Table]Access{TableItems: ReadWrite, TableIdempotency: ReadWrite}),
+	}
+	RequestChat = Function{
+		Name:   "request-chat",
+		Routes: []Route{PostReservations, GetReservation, PostMessages, GetMessages},
+		Emits:  []events.Type{events.ChatMessagePosted, events.ReservationRequested},
+		Tables: emitter(map[Table]Access{TableItems: Read, TableClaims: ReadWrite, TableReservations: ReadWrite, TableMessages: ReadWrite, TableIdempotency: ReadWrite}),
+	}
+	ConfirmReservation = Function{
+		Name:   "confirm-reservation",
+		Routes: []Route{PatchReservation, DeleteReservation},
+		Emits:  []events.Type{events.ItemReserved, events.ReservationConfirmed, events.ReservationDeleted},
+		// Claims: requires the payment claim free, frees the chat claim.
+		Tables: emitter(map[Table]Access{TableReservations: ReadWrite, TableItems: ReadWrite, TableClaims: ReadWrite}),
+	}
+	Pay = Function{
+		Name:   "pay",
+		Routes: []Route{PostPayments, GetPayment},
+		Emits:  []events.Type{events.PaymentApproved},
+		Tables: emitter(map[Table]Access{TableReservations: Read, TableItems: Read, TableClaims: ReadWrite, TablePayments: ReadWrite, TableIdempotency: ReadWrite}),
+	}
+	CancelPayment = Function{
+		Name:   "cancel-payment",
+		Routes: []Route{PatchPayment, DeletePayment},
+		Emits:  []events.Type{events.PaymentCancelled},
+		// Claims: frees the payment claim.
+		Tables: emitter(map[Table]Access{TablePayments: ReadWrite, TableClaims: Write}),
+	}
+	WriteReview = Function{
+		Name:   "write-review",
+		Routes: []Route{PostReviews},
+		Emits:  []events.Type{events.ReviewWritten},
+		Tables: emitter(map[Table]Access{TableReservations: Read, TableReviews: ReadWrite, TableIdempotency: ReadWrite}),
+	}
+	ReservationPolicy = Function{
+		Name:     "reservation-policy",
+		Consumes: app.ReservationPolicy,
+		Emits:    []events.Type{events.ReservationCompleted, events.ReservationReopened},
+		Tables:   emitter(map[Table]Access{TableReservations: ReadWrite, TableHandled: Write}),
+	}
+	ItemPolicy = Function{
+		Name:     "item-policy",
+		Consumes: app.ItemPolicy,
+		Emits:    []events.Type{events.ItemReleased, events.ItemReserved, events.ItemScored, events.ItemSoldOut},
+		Tables:   emitter(map[Table]Access{TableItems: ReadWrite, TableSellers: ReadWrite, TableHandled: Write}),
+	}
+	MyPage = Function{
+		Name:     "mypage",
+		Routes:   []Route{GetMyPages, GetMyPage},
+		Consumes: app.MyPageProjector,
+		Tables:   map[Table]Access{TableMyPage: ReadWrite, TableMyPageDeals: ReadWrite, TableHandled: Write},
+	}
+	OutboxRelay = Function{
+		Name:   "outbox-relay",
+		Relay:  true,
+		Tables: emitter(map[Table]Access{}),
+	}
+)
+
+// All is every function, sorted by name.
+var All = sorted(RegisterItem, RequestChat, ConfirmReservation, Pay, CancelPayment, WriteReview,
+	ReservationPolicy, ItemPolicy, MyPage, OutboxRelay)
+
+func sorted(fns ...Function) []Function {
+	slices.SortFunc(fns, func(a, b Function) int { return strings.Compare(a.Name, b.Name) })
+	return fns
+}
+
+// Named returns the function called name.
+func Named(name string) (Function, bool) {
+	i := slices.IndexFunc(All, func(f Function) bool { return f.Name == name })
+	if i < 0 {
+		return Function{}, false
+	}
+	return All[i], true
+}
+
+// Routes returns every route of the API with the function that serves it.
+func Routes() map[Route]Function {
+	routes := map[Route]Function{}
+	for _, f := range All {
+		for _, rt := range f.Routes {
+			routes[rt] = f
+		}
+	}
+	return routes
+}
