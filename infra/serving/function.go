@@ -37,6 +37,8 @@ type function struct {
 	outage bool
 }
 
+var _ lifecycle = (*function)(nil)
+
 func newFunction(s *Serving, spec Spec) *function {
 	spec = spec.withDefaults()
 	if s.opts.IdleGrace > 0 {

@@ -1,8 +1,11 @@
 package serving
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,4 +79,54 @@ func TestEnvironLetsKnativesVariablesWinOverEveryOther(t *testing.T) {
 	assert.Equal(t, "8080", last["PORT"])
 	assert.Equal(t, "fn-00002", last["K_REVISION"])
 	assert.True(t, slices.Contains(env, "K_SERVICE=fn") && slices.Contains(env, "K_CONFIGURATION=fn"))
+}
+
+// fakeOwner records what a supervisor reports.
+type fakeOwner struct {
+	mu        sync.Mutex
+	refuse    error
+	failures  []error
+	forgotten []int
+}
+
+func (o *fakeOwner) startable() error                   { return o.refuse }
+func (o *fakeOwner) launched(*instance, int, int) error { return o.refuse }
+func (o *fakeOwner) markReady(*instance) bool           { return true }
+func (o *fakeOwner) setRoutable(*instance, bool, error) {}
+func (o *fakeOwner) inFlightOf(*instance) int           { return 0 }
+func (o *fakeOwner) fail(_ *instance, cause error) {
+	o.mu.Lock()
+	o.failures = append(o.failures, cause)
+	o.mu.Unlock()
+}
+
+func (o *fakeOwner) forget(inst *instance) {
+	o.mu.Lock()
+	o.forgotten = append(o.forgotten, inst.id)
+	o.mu.Unlock()
+}
+
+func TestSupervisorStartsNothingTheOwnerRefuses(t *testing.T) {
+	t.Parallel()
+	owner := &fakeOwner{refuse: errors.New("outage")}
+	s := &supervisor{spec: Spec{Name: "fn"}, opts: fakeOptions(t).withDefaults(), owner: owner}
+	s.opts.Binary = func(Spec) (string, error) { t.Fatal("no binary is needed"); return "", nil }
+
+	s.run(newInstance(context.Background(), 1, &revision{name: "fn-00001"}, time.Now()))
+
+	assert.Equal(t, []error{owner.refuse}, owner.failures, "the refusal is the instance's failure")
+	assert.Equal(t, []int{1}, owner.forgotten)
+}
+
+func TestSupervisorOfAnInstanceStoppedBeforeItStartedOnlyForgetsIt(t *testing.T) {
+	t.Parallel()
+	owner := &fakeOwner{}
+	s := &supervisor{spec: Spec{Name: "fn"}, opts: fakeOptions(t).withDefaults(), owner: owner}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	s.run(newInstance(ctx, 7, &revision{name: "fn-00001"}, time.Now()))
+
+	assert.Empty(t, owner.failures)
+	assert.Equal(t, []int{7}, owner.forgotten)
 }
