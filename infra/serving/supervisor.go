@@ -182,15 +182,13 @@ func (s *supervisor) supervise(inst *instance) error {
 	}
 	readinessTicker := time.NewTicker(s.spec.Readiness.Period)
 	defer readinessTicker.Stop()
+	readiness := probeCounter{threshold: s.spec.Readiness.FailureThreshold}
+	var liveness probeCounter
 	var livenessTicks <-chan time.Time
 	if s.spec.Liveness != nil {
 		t := time.NewTicker(s.spec.Liveness.Period)
 		defer t.Stop()
 		livenessTicks = t.C
-	}
-	readiness := probeCounter{threshold: s.spec.Readiness.FailureThreshold}
-	var liveness probeCounter
-	if s.spec.Liveness != nil {
 		liveness.threshold = s.spec.Liveness.FailureThreshold
 	}
 	for {
