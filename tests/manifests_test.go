@@ -20,11 +20,8 @@ package tests
 // not the API server's full validation, which lives in k8s.io/kubernetes.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -55,7 +52,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	eventingcfg "knative.dev/eventing/pkg/apis/config"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
@@ -65,7 +61,6 @@ import (
 	servingcfg "knative.dev/serving/pkg/apis/config"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	asconfig "knative.dev/serving/pkg/autoscaler/config"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/registry"
@@ -75,6 +70,7 @@ import (
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/dynamo/dynamotest"
 	"github.com/carrot-market/carrot/infra/local"
+	"github.com/carrot-market/carrot/infra/manifest"
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
@@ -570,24 +566,7 @@ type mfDelivery = eventingduckv1.DeliverySpec
 // mfKafkaSink is the shape of eventing-kafka-broker's KafkaSink
 // (eventing.knative.dev/v1alpha1), whose Go type cannot be fetched here:
 // decoded strictly, so an unknown or misspelt field still fails.
-type mfKafkaSink struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              struct {
-		Topic             string   `json:"topic"`
-		NumPartitions     *int32   `json:"numPartitions,omitempty"`
-		ReplicationFactor *int16   `json:"replicationFactor,omitempty"`
-		BootstrapServers  []string `json:"bootstrapServers"`
-		ContentMode       *string  `json:"contentMode,omitempty"`
-		Auth              *struct {
-			Secret *struct {
-				Ref *struct {
-					Name string `json:"name"`
-				} `json:"ref,omitempty"`
-			} `json:"secret,omitempty"`
-		} `json:"auth,omitempty"`
-	} `json:"spec"`
-}
+type mfKafkaSink = manifest.KafkaSink
 
 // mfLoad reads every YAML document under knative/ into its API type. A
 // kind the test does not know fails it: add the kind here first. Files
@@ -613,123 +592,71 @@ func mfLoad(t *testing.T) *mfSet {
 		default:
 			return fmt.Errorf("%s is not a manifest; only knative/aws may hold other files", rel)
 		}
-		raw, err := os.ReadFile(path)
+		docs, err := manifest.Load(path)
 		if err != nil {
 			return err
 		}
-		reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
-		for i := 1; ; i++ {
-			doc, err := reader.Read()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", rel, err)
-			}
-			if err := set.add(fmt.Sprintf("%s#%d", rel, i), doc); err != nil {
-				return fmt.Errorf("%s, document %d: %w", rel, i, err)
+		for _, doc := range docs {
+			if err := set.add(fmt.Sprintf("%s#%d", rel, doc.Index), doc); err != nil {
+				return fmt.Errorf("%s, document %d: %w", rel, doc.Index, err)
 			}
 		}
+		return nil
 	})
 	require.NoError(t, err)
 	return set
 }
 
-// add decodes one document strictly; empty documents are skipped.
-func (s *mfSet) add(path string, doc []byte) error {
-	var head struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
+// add files one document, which package manifest decoded strictly.
+func (s *mfSet) add(path string, doc manifest.Document) error {
+	knative := func(o mfValidatable) {
+		s.knative = append(s.knative, mfKnativeObject{path, doc.Kind, o})
 	}
-	var probe map[string]any
-	if err := sigsyaml.Unmarshal(doc, &probe); err != nil {
-		return err
+	core := func(meta *metav1.ObjectMeta, rule apivalidation.ValidateNameFunc) {
+		s.core = append(s.core, mfCoreObject{path, doc.Kind, meta, rule})
 	}
-	if len(probe) == 0 {
-		return nil
-	}
-	if err := sigsyaml.Unmarshal(doc, &head); err != nil {
-		return err
-	}
-	decode := func(into any) error { return sigsyaml.UnmarshalStrict(doc, into) }
-	knative := func(o mfValidatable) error {
-		if err := decode(o); err != nil {
-			return err
-		}
-		s.knative = append(s.knative, mfKnativeObject{path, head.Kind, o})
-		return nil
-	}
-	core := func(meta *metav1.ObjectMeta, rule apivalidation.ValidateNameFunc, into any) error {
-		if err := decode(into); err != nil {
-			return err
-		}
-		s.core = append(s.core, mfCoreObject{path, head.Kind, meta, rule})
-		return nil
-	}
-	switch head.APIVersion + " " + head.Kind {
-	case "serving.knative.dev/v1 Service":
-		o := &servingv1.Service{}
-		if err := knative(o); err != nil {
-			return err
-		}
+	switch o := doc.Object.(type) {
+	case *servingv1.Service:
+		knative(o)
 		if _, dup := s.services[o.Name]; dup {
 			return fmt.Errorf("Service %s is defined twice", o.Name)
 		}
 		s.services[o.Name] = o
-	case "eventing.knative.dev/v1 Broker":
-		o := &eventingv1.Broker{}
+	case *eventingv1.Broker:
 		s.brokers = append(s.brokers, o)
-		return knative(o)
-	case "eventing.knative.dev/v1 Trigger":
-		o := &eventingv1.Trigger{}
+		knative(o)
+	case *eventingv1.Trigger:
 		s.triggers = append(s.triggers, o)
-		return knative(o)
-	case "sources.knative.dev/v1 PingSource":
-		o := &sourcesv1.PingSource{}
+		knative(o)
+	case *sourcesv1.PingSource:
 		s.pings = append(s.pings, o)
-		return knative(o)
-	case "sources.knative.dev/v1 SinkBinding":
-		o := &sourcesv1.SinkBinding{}
+		knative(o)
+	case *sourcesv1.SinkBinding:
 		s.bindings = append(s.bindings, o)
-		return knative(o)
-	case mfKafkaSinkAPIVersion + " KafkaSink":
-		o := &mfKafkaSink{}
-		if err := core(&o.ObjectMeta, apivalidation.NameIsDNSLabel, o); err != nil {
-			return err
-		}
+		knative(o)
+	case *mfKafkaSink:
+		core(&o.ObjectMeta, apivalidation.NameIsDNSLabel)
 		s.kafkaSinks[o.Name] = o
-	case "v1 ServiceAccount":
-		o := &corev1.ServiceAccount{}
-		if err := core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain, o); err != nil {
-			return err
-		}
+	case *corev1.ServiceAccount:
+		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.serviceAccounts[o.Name] = o
-	case "v1 ConfigMap":
-		o := &corev1.ConfigMap{}
-		if err := core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain, o); err != nil {
-			return err
-		}
+	case *corev1.ConfigMap:
+		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.configMaps[o.Name] = o
-	case "v1 PersistentVolumeClaim":
-		o := &corev1.PersistentVolumeClaim{}
-		if err := core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain, o); err != nil {
-			return err
-		}
+	case *corev1.PersistentVolumeClaim:
+		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.pvcs[o.Name] = o
-	case "v1 Service":
-		o := &corev1.Service{}
+	case *corev1.Service:
 		s.coreServices = append(s.coreServices, o)
-		return core(&o.ObjectMeta, apivalidation.NameIsDNS1035Label, o)
-	case "apps/v1 Deployment":
-		o := &appsv1.Deployment{}
+		core(&o.ObjectMeta, apivalidation.NameIsDNS1035Label)
+	case *appsv1.Deployment:
 		s.deployments = append(s.deployments, o)
-		return core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain, o)
-	case "batch/v1 Job":
-		o := &batchv1.Job{}
+		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
+	case *batchv1.Job:
 		s.jobs = append(s.jobs, o)
-		return core(&o.ObjectMeta, apivalidation.NameIsDNSLabel, o)
+		core(&o.ObjectMeta, apivalidation.NameIsDNSLabel)
 	default:
-		return fmt.Errorf("%s %s: a kind this test does not know; teach mfSet.add to decode and check it", head.APIVersion, head.Kind)
+		return fmt.Errorf("%s %s: a kind this test does not know; teach package manifest to decode it and mfSet.add to check it", doc.APIVersion, doc.Kind)
 	}
 	return nil
 }

@@ -2,34 +2,24 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/eventing/pkg/apis/feature"
-	"sigs.k8s.io/yaml"
+
+	"github.com/carrot-market/carrot/infra/manifest"
 )
 
 const (
-	kindBroker    = "Broker"
-	kindTrigger   = "Trigger"
 	kindKafkaSink = "KafkaSink"
 	kindConfigMap = "ConfigMap"
 
-	eventingV1       = "eventing.knative.dev/v1"
-	eventingV1alpha1 = "eventing.knative.dev/v1alpha1"
-
 	partitionsKey = "default.topic.partitions"
 )
-
-// documentSeparator splits a multi-document YAML file.
-var documentSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 
 // LoadConfig reads every .yaml and .yml file directly in dir (for carrot,
 // knative/eventing) and returns the one Broker, its Triggers and the
@@ -37,33 +27,26 @@ var documentSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 // SinkBinding, other ConfigMaps...) are skipped; the broker's ConfigMap is
 // read for default.topic.partitions.
 //
-// It fails fast on a manifest Knative would refuse: Broker and Trigger are
-// decoded strictly into Knative's API types and checked with their own
-// Validate (with Knative's default feature flags, plus delivery-retryafter
-// so that retryAfterMax may be set). It also fails on what the broker
-// could not run: no broker or several, a trigger of another broker, a
-// dead-letter KafkaSink that is not in dir, a bad delivery.order value.
+// It fails fast on a manifest Knative would refuse: every document is
+// decoded strictly into its API type (package manifest), and Broker and
+// Trigger are checked with their own Validate (with Knative's default
+// feature flags, plus delivery-retryafter so that retryAfterMax may be
+// set). It also fails on what the broker could not run: no broker or
+// several, a trigger of another broker, a dead-letter KafkaSink that is
+// not in dir, a bad delivery.order value.
 func LoadConfig(dir string) (*Config, error) {
-	entries, err := os.ReadDir(dir)
+	docs, err := manifest.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("broker: read manifests: %w", err)
 	}
-	var m manifests
-	for _, entry := range entries {
-		ext := filepath.Ext(entry.Name())
-		if entry.IsDir() || (ext != ".yaml" && ext != ".yml") {
-			continue
-		}
-		path := filepath.Join(dir, entry.Name())
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("broker: read manifests: %w", err)
-		}
-		for i, doc := range documentSeparator.Split(string(data), -1) {
-			if err := m.add([]byte(doc)); err != nil {
-				return nil, fmt.Errorf("broker: %s, document %d: %w", path, i+1, err)
-			}
-		}
+	m := manifests{
+		brokers:    manifest.Objects[*eventingv1.Broker](docs),
+		triggers:   manifest.Objects[*eventingv1.Trigger](docs),
+		sinks:      manifest.Objects[*manifest.KafkaSink](docs),
+		configMaps: map[string]map[string]string{},
+	}
+	for _, c := range manifest.Objects[*corev1.ConfigMap](docs) {
+		m.configMaps[c.Name] = c.Data
 	}
 	cfg, err := m.config(validationContext())
 	if err != nil {
@@ -72,81 +55,13 @@ func LoadConfig(dir string) (*Config, error) {
 	return cfg, nil
 }
 
-// manifests collects the documents LoadConfig reads, before they are
-// checked against each other.
+// manifests are the documents LoadConfig reads, before they are checked
+// against each other.
 type manifests struct {
-	brokers    []eventingv1.Broker
-	triggers   []eventingv1.Trigger
-	sinks      []kafkaSinkManifest
+	brokers    []*eventingv1.Broker
+	triggers   []*eventingv1.Trigger
+	sinks      []*manifest.KafkaSink
 	configMaps map[string]map[string]string
-}
-
-// kafkaSinkManifest holds the fields of a KafkaSink the broker uses. The
-// KafkaSink API type lives in a module that cannot be fetched here.
-type kafkaSinkManifest struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Metadata   struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Spec struct {
-		Topic       string `json:"topic"`
-		ContentMode string `json:"contentMode"`
-	} `json:"spec"`
-}
-
-type configMapManifest struct {
-	Metadata struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Data map[string]string `json:"data"`
-}
-
-// add decodes one YAML document. An empty or comment-only document is
-// skipped; a document without kind is an error.
-func (m *manifests) add(doc []byte) error {
-	var head map[string]any
-	if err := yaml.Unmarshal(doc, &head); err != nil {
-		return err
-	}
-	if len(head) == 0 {
-		return nil
-	}
-	apiVersion, _ := head["apiVersion"].(string)
-	kind, _ := head["kind"].(string)
-	if kind == "" || apiVersion == "" {
-		return errors.New("a manifest needs apiVersion and kind")
-	}
-	switch {
-	case apiVersion == eventingV1 && kind == kindBroker:
-		var b eventingv1.Broker
-		if err := yaml.UnmarshalStrict(doc, &b); err != nil {
-			return fmt.Errorf("Broker: %w", err)
-		}
-		m.brokers = append(m.brokers, b)
-	case apiVersion == eventingV1 && kind == kindTrigger:
-		var t eventingv1.Trigger
-		if err := yaml.UnmarshalStrict(doc, &t); err != nil {
-			return fmt.Errorf("Trigger: %w", err)
-		}
-		m.triggers = append(m.triggers, t)
-	case apiVersion == eventingV1alpha1 && kind == kindKafkaSink:
-		var s kafkaSinkManifest
-		if err := yaml.Unmarshal(doc, &s); err != nil {
-			return fmt.Errorf("KafkaSink: %w", err)
-		}
-		m.sinks = append(m.sinks, s)
-	case apiVersion == "v1" && kind == kindConfigMap:
-		var c configMapManifest
-		if err := yaml.Unmarshal(doc, &c); err != nil {
-			return fmt.Errorf("ConfigMap: %w", err)
-		}
-		if m.configMaps == nil {
-			m.configMaps = map[string]map[string]string{}
-		}
-		m.configMaps[c.Metadata.Name] = c.Data
-	}
-	return nil
 }
 
 // config checks the documents against each other and builds the Config.
@@ -154,7 +69,7 @@ func (m *manifests) config(ctx context.Context) (*Config, error) {
 	if len(m.brokers) != 1 {
 		return nil, fmt.Errorf("want exactly one Broker, found %d", len(m.brokers))
 	}
-	broker, err := m.broker(ctx, m.brokers[0])
+	broker, err := m.broker(ctx, *m.brokers[0])
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +82,7 @@ func (m *manifests) config(ctx context.Context) (*Config, error) {
 		cfg.KafkaSinks[sink.Name] = sink
 	}
 	for _, t := range m.triggers {
-		trigger, err := m.trigger(ctx, broker, t)
+		trigger, err := m.trigger(ctx, broker, *t)
 		if err != nil {
 			return nil, err
 		}
@@ -240,10 +155,10 @@ func (m *manifests) trigger(ctx context.Context, broker BrokerConfig, t eventing
 	}, nil
 }
 
-func kafkaSinkFrom(s kafkaSinkManifest) (KafkaSink, error) {
-	sink := KafkaSink{Name: s.Metadata.Name, Topic: s.Spec.Topic, ContentMode: s.Spec.ContentMode}
-	if sink.ContentMode == "" {
-		sink.ContentMode = ContentModeBinary
+func kafkaSinkFrom(s *manifest.KafkaSink) (KafkaSink, error) {
+	sink := KafkaSink{Name: s.Name, Topic: s.Spec.Topic, ContentMode: ContentModeBinary}
+	if s.Spec.ContentMode != nil && *s.Spec.ContentMode != "" {
+		sink.ContentMode = *s.Spec.ContentMode
 	}
 	switch {
 	case sink.Name == "" || sink.Topic == "":

@@ -2,9 +2,9 @@ package local
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -13,7 +13,8 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
-	"sigs.k8s.io/yaml"
+
+	"github.com/carrot-market/carrot/infra/manifest"
 )
 
 // PingSourceType is the CloudEvents type Knative's PingSource sends.
@@ -28,16 +29,18 @@ type Ping struct {
 	Sink     string // the name of the Knative Service it sends to
 }
 
-// LoadPing reads the PingSource manifest at path.
+// LoadPing reads the one PingSource of the manifest file at path, whose
+// documents are all decoded strictly (package manifest).
 func LoadPing(path string) (Ping, error) {
-	raw, err := os.ReadFile(path)
+	docs, err := manifest.Load(path)
 	if err != nil {
 		return Ping{}, err
 	}
-	var src sourcesv1.PingSource
-	if err := yaml.UnmarshalStrict(raw, &src); err != nil {
-		return Ping{}, err
+	sources := manifest.Objects[*sourcesv1.PingSource](docs)
+	if len(sources) != 1 {
+		return Ping{}, fmt.Errorf("%s: want exactly one PingSource, found %d", filepath.Base(path), len(sources))
 	}
+	src := sources[0]
 	sched, err := cron.ParseStandard(src.Spec.Schedule)
 	if err != nil {
 		return Ping{}, err

@@ -77,4 +77,14 @@
 // (Linux), so instances die with a runtime that crashes, and Close stops
 // every group. Each line an instance prints is copied to Options.Output
 // behind a prefix naming the function and instance.
+//
+// # Code layout
+//
+// Each part above is a small type in its own file, without a lock of its
+// own: queue.go holds the activator's router and the queue-proxy's queue,
+// autoscaler.go the scaler, supervisor.go the supervisor with its start
+// backoff and probe counters, revision.go the revisions and rollouts.
+// function.go owns one Service's routing state and the mutex that guards
+// it, and wires the parts; proxy.go is the HTTP side, controls.go the
+// drills (Rollout, SetOutage).
 package serving

@@ -10,69 +10,34 @@ import (
 	"time"
 )
 
-// Start backoff: an instance that fails before it has been ready for
-// stableAfter delays the next start of its function, so that a binary that
-// crashes at once does not spin. The first failure delays nothing; then
-// the delay doubles from firstBackoff up to maxBackoff.
-const (
-	stableAfter  = 10 * time.Second
-	firstBackoff = 250 * time.Millisecond
-	maxBackoff   = 5 * time.Second
-)
-
-var (
-	errQueueFull = errors.New("queue full")
-	errClosed    = errors.New("the local runtime is shutting down")
-)
-
-// noInstanceError answers the queued requests of a function whose last
-// instance failed while no other could be started; they get 503 with
-// Retry-After.
-type noInstanceError struct{ cause error }
-
-func (e noInstanceError) Error() string { return "no instance could be started: " + e.cause.Error() }
-
-// function is the activator, queue-proxy and autoscaler of one Service.
-// Every field after mu is guarded by it; instances' routing fields too.
+// function is one Service: it owns the routing state of its instances
+// and the mutex that guards it, and wires the parts the package comment
+// names: the activator's router and the queue-proxy's queue (queue.go),
+// the autoscaler's scaler (autoscaler.go), the kubelet's supervisor
+// (supervisor.go) and the Configuration's revisions (revision.go). The
+// parts hold no lock of their own; every field after mu, and the routing
+// fields of its instances, are guarded by mu.
 type function struct {
-	serving  *Serving
-	spec     Spec // with defaults applied
-	minScale int
-	maxScale int
-
-	binaryMu sync.Mutex
-	binary   string
+	serving    *Serving
+	spec       Spec // with defaults applied
+	router     router
+	scaler     scaler
+	supervisor *supervisor
 
 	mu          sync.Mutex
 	closed      bool
 	instances   []*instance // by id; stopping ones stay until their process is gone
-	queue       []*waiter   // first come, first served
+	queue       queue
+	revisions   revisions
+	backoff     backoff
 	nextID      int
-	failures    int       // consecutive failures, for the start backoff
-	notBefore   time.Time // no instance starts before this
 	lastFailure error
 	counters    struct{ started, stopped, replaced, rejected, timedOut int64 }
-
-	// revision takes every new request; only its instances are routed to,
-	// scaled and counted live.
-	revision *revision
-	// pending is the rollout in progress, nil when there is none.
-	pending *rollout
-	// revisions counts the revisions created, failed ones included, so
-	// that names are never reused (as Knative's Configuration does).
-	revisions int
 	// outage makes every instance start fail at once (SetOutage).
 	outage bool
 }
 
-// waiter is a queued request. It receives exactly one grant: an instance
-// with a slot already reserved for it, or an error.
-type waiter struct{ grant chan grant }
-
-type grant struct {
-	inst *instance
-	err  error
-}
+var _ lifecycle = (*function)(nil)
 
 func newFunction(s *Serving, spec Spec) *function {
 	spec = spec.withDefaults()
@@ -82,30 +47,16 @@ func newFunction(s *Serving, spec Spec) *function {
 	if cc := spec.ContainerConcurrency; cc > 0 {
 		spec.Target = math.Min(spec.Target, float64(cc))
 	}
-	maxScale := spec.MaxScale
-	if maxScale == 0 || maxScale > s.opts.MaxScaleLimit {
-		maxScale = s.opts.MaxScaleLimit
+	f := &function{
+		serving:   s,
+		spec:      spec,
+		router:    newRouter(spec),
+		scaler:    newScaler(spec, s.opts.MaxScaleLimit),
+		queue:     newQueue(spec),
+		revisions: newRevisions(spec.Name),
 	}
-	return &function{
-		serving: s, spec: spec, minScale: min(spec.MinScale, maxScale), maxScale: maxScale,
-		revision: &revision{name: revisionName(spec.Name, 1)}, revisions: 1,
-	}
-}
-
-// resolveBinary returns the function's executable, asking Options.Binary
-// until it succeeds once.
-func (f *function) resolveBinary() (string, error) {
-	f.binaryMu.Lock()
-	defer f.binaryMu.Unlock()
-	if f.binary != "" {
-		return f.binary, nil
-	}
-	path, err := f.serving.opts.Binary(f.spec)
-	if err != nil {
-		return "", fmt.Errorf("serving: binary of %s: %w", f.spec.Name, err)
-	}
-	f.binary = path
-	return path, nil
+	f.supervisor = &supervisor{spec: spec, opts: s.opts, output: s.output, ctx: s.ctx, owner: f}
+	return f
 }
 
 // acquire returns a ready instance with a slot reserved for the caller,
@@ -118,26 +69,24 @@ func (f *function) acquire(ctx context.Context) (*instance, error) {
 		f.mu.Unlock()
 		return nil, errClosed
 	}
-	if len(f.queue) == 0 {
-		if inst := f.pickLocked(); inst != nil {
-			inst.inFlight++
+	if f.queue.len() == 0 {
+		if inst := f.takeSlotLocked(); inst != nil {
 			f.mu.Unlock()
 			return inst, nil
 		}
 	}
-	if len(f.queue) >= f.queueCapacityLocked() {
+	w := f.queue.push(f.liveLocked())
+	if w == nil {
 		f.counters.rejected++
 		f.mu.Unlock()
 		return nil, errQueueFull
 	}
-	w := &waiter{grant: make(chan grant, 1)}
-	f.queue = append(f.queue, w)
 	f.scaleUpLocked(time.Now())
 	f.dispatchLocked()
 	if f.outage && f.liveLocked() == 0 {
 		// No instance can start before the outage ends: answer now
 		// rather than once the start backoff has passed.
-		f.failQueueLocked(noInstanceError{cause: f.outageError()})
+		f.queue.failAll(noInstanceError{cause: f.outageError()})
 	}
 	f.mu.Unlock()
 
@@ -151,8 +100,7 @@ func (f *function) acquire(ctx context.Context) (*instance, error) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		f.counters.timedOut++
 	}
-	if i := slices.Index(f.queue, w); i >= 0 {
-		f.queue = slices.Delete(f.queue, i, i+1)
+	if f.queue.remove(w) {
 		return nil, ctx.Err()
 	}
 	// The grant was sent before the request could leave the queue.
@@ -175,130 +123,54 @@ func (f *function) releaseLocked(inst *instance) {
 	f.dispatchLocked()
 }
 
-// pickLocked chooses the ready instance for the next request: the first
-// one, by id, below the target, so that extra instances fall idle and are
-// stopped; else the least busy one below containerConcurrency; else nil.
-func (f *function) pickLocked() *instance {
-	soft := int(math.Ceil(f.spec.Target))
-	hard := f.spec.ContainerConcurrency
-	var least *instance
-	for _, inst := range f.instances {
-		if inst.state != stateReady || inst.rev != f.revision || (hard > 0 && inst.inFlight >= hard) {
-			continue
-		}
-		if inst.inFlight < soft {
-			return inst
-		}
-		if least == nil || inst.inFlight < least.inFlight {
-			least = inst
-		}
+// takeSlotLocked reserves a slot on the instance the router picks, or
+// returns nil when none has one free.
+func (f *function) takeSlotLocked() *instance {
+	inst := f.router.pick(f.instances, f.revisions.serving)
+	if inst != nil {
+		inst.inFlight++
 	}
-	return least
+	return inst
 }
 
 // dispatchLocked hands free slots to queued requests in arrival order.
-func (f *function) dispatchLocked() {
-	for len(f.queue) > 0 {
-		inst := f.pickLocked()
-		if inst == nil {
-			return
-		}
-		inst.inFlight++
-		w := f.queue[0]
-		f.queue = slices.Delete(f.queue, 0, 1)
-		w.grant <- grant{inst: inst}
-	}
-}
-
-// failQueueLocked answers every queued request with err.
-func (f *function) failQueueLocked(err error) {
-	for _, w := range f.queue {
-		w.grant <- grant{err: err}
-	}
-	f.queue = nil
-}
-
-// queueCapacityLocked is the queue-proxy's depth, 10 per unit of
-// concurrency, times the live instances (at least one, so that a function
-// scaled to zero can queue the requests that start it).
-func (f *function) queueCapacityLocked() int {
-	return QueueDepthPerConcurrency * f.spec.concurrencyUnits() * max(1, f.liveLocked())
-}
+func (f *function) dispatchLocked() { f.queue.dispatch(f.takeSlotLocked) }
 
 // liveLocked counts the instances of the serving revision that are not
 // stopping.
-func (f *function) liveLocked() int {
-	n := 0
-	for _, inst := range f.instances {
-		if inst.state != stateStopping && inst.rev == f.revision {
-			n++
-		}
-	}
-	return n
-}
+func (f *function) liveLocked() int { return countLive(f.instances, f.revisions.serving) }
 
-// desiredLocked is the instance count the function needs now:
-// ceil((in flight + queued) / target), within min-scale and max-scale.
-// Requests still draining on a stopping instance count too, so that an
-// instance replaced while busy (liveness, a rollout) has its successor
-// started at once.
-func (f *function) desiredLocked() int {
-	demand := len(f.queue)
-	for _, inst := range f.instances {
-		demand += inst.inFlight
-	}
-	desired := int(math.Ceil(float64(demand) / f.spec.Target))
-	return min(max(desired, f.minScale), f.maxScale)
-}
+func (f *function) demandLocked() int { return demand(f.queue.len(), f.instances) }
 
 // autoscale stops idle instances and starts the ones that are due.
 func (f *function) autoscale(now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.scaleDownLocked(now)
+	for _, inst := range f.scaler.toStop(f.instances, f.revisions.serving, f.demandLocked(), now) {
+		f.stopLocked(inst, "idle for "+f.spec.IdleGrace.String())
+	}
 	f.scaleUpLocked(now)
 }
 
 // scaleUpLocked starts instances until there are as many live ones as
 // desired, unless a recent failure asks to wait.
 func (f *function) scaleUpLocked(now time.Time) {
-	if f.closed || now.Before(f.notBefore) {
+	if f.closed || f.backoff.holds(now) {
 		return
 	}
-	for live := f.liveLocked(); live < f.desiredLocked(); live++ {
-		f.startLocked(now)
+	for range f.scaler.toStart(f.liveLocked(), f.demandLocked()) {
+		f.startLocked(now, f.revisions.serving)
 	}
 }
 
-// scaleDownLocked stops, newest first, the instances that served nothing
-// for the idle grace, as long as more are live than desired.
-func (f *function) scaleDownLocked(now time.Time) {
-	live, desired := f.liveLocked(), f.desiredLocked()
-	for i := len(f.instances) - 1; i >= 0 && live > desired; i-- {
-		inst := f.instances[i]
-		idle := inst.rev == f.revision && (inst.state == stateReady || inst.state == stateUnready) &&
-			inst.inFlight == 0 && now.Sub(inst.lastActive) >= f.spec.IdleGrace
-		if idle {
-			f.stopLocked(inst, "idle for "+f.spec.IdleGrace.String())
-			live--
-		}
-	}
-}
-
-// startLocked adds an instance of the serving revision and starts its
+// startLocked adds an instance of rev and has a supervisor start its
 // process in the background.
-func (f *function) startLocked(now time.Time) {
-	f.startRevisionLocked(now, f.revision)
-}
-
-// startRevisionLocked adds an instance of rev and starts its process in
-// the background.
-func (f *function) startRevisionLocked(now time.Time, rev *revision) {
+func (f *function) startLocked(now time.Time, rev *revision) {
 	f.nextID++
 	inst := newInstance(f.serving.ctx, f.nextID, rev, now)
 	f.instances = append(f.instances, inst)
 	f.counters.started++
-	f.serving.processes.Go(func() { f.run(inst) })
+	f.serving.processes.Go(func() { f.supervisor.run(inst) })
 }
 
 // stopLocked takes inst out of routing and has its supervisor stop the
@@ -313,7 +185,28 @@ func (f *function) stopLocked(inst *instance, reason string) {
 	f.serving.opts.Logger.Infow("stopping instance", "function", f.spec.Name, "instance", inst.id, "pid", inst.pid, "reason", reason)
 }
 
-// markReady lets inst take requests; false means it was stopped meanwhile.
+// startable implements lifecycle: no instance starts during an outage.
+func (f *function) startable() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.outage {
+		return f.outageError()
+	}
+	return nil
+}
+
+// launched implements lifecycle.
+func (f *function) launched(inst *instance, pid, port int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	inst.pid, inst.port = pid, port
+	if f.outage {
+		return f.outageError()
+	}
+	return nil
+}
+
+// markReady implements lifecycle.
 func (f *function) markReady(inst *instance) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -323,14 +216,14 @@ func (f *function) markReady(inst *instance) bool {
 	now := time.Now()
 	inst.state, inst.readyAt, inst.lastActive = stateReady, now, now
 	f.serving.opts.Logger.Infow("instance ready", "function", f.spec.Name, "revision", inst.rev.name, "instance", inst.id, "pid", inst.pid, "port", inst.port)
-	if ro := f.pending; ro != nil && inst.rev == ro.rev {
+	if ro := f.revisions.rolloutOf(inst.rev); ro != nil {
 		ro.instanceReady()
 	}
 	f.dispatchLocked()
 	return true
 }
 
-// setRoutable follows a readiness change of a running instance.
+// setRoutable implements lifecycle.
 func (f *function) setRoutable(inst *instance, ready bool, cause error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -346,21 +239,21 @@ func (f *function) setRoutable(inst *instance, ready bool, cause error) {
 	}
 }
 
-// fail discards an instance that failed, unless it was being stopped
-// anyway, and starts another when demand or min-scale needs one. When no
-// instance is left, queued requests get the failure rather than waiting
-// for their timeout.
+// fail implements lifecycle: it discards an instance that failed, unless
+// it was being stopped anyway, and starts another when demand or
+// min-scale needs one. When no instance is left, queued requests get the
+// failure rather than waiting for their timeout.
 func (f *function) fail(inst *instance, cause error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if inst.state == stateStopping {
 		return
 	}
-	if inst.rev != f.revision {
+	if inst.rev != f.revisions.serving {
 		// An instance of a revision that does not serve: a rollout's,
 		// which fails with it, or a failed rollout's.
 		f.stopLocked(inst, "failed: "+cause.Error())
-		if ro := f.pending; ro != nil && inst.rev == ro.rev {
+		if ro := f.revisions.rolloutOf(inst.rev); ro != nil {
 			ro.fail(fmt.Errorf("instance %d: %w", inst.id, cause))
 		}
 		return
@@ -370,29 +263,15 @@ func (f *function) fail(inst *instance, cause error) {
 	inst.stop()
 	f.counters.replaced++
 	f.lastFailure = fmt.Errorf("instance %d: %w", inst.id, cause)
-	if inst.readyAt.IsZero() || now.Sub(inst.readyAt) < stableAfter {
-		f.failures++
-	} else {
-		f.failures = 1
-	}
-	f.notBefore = now.Add(startBackoff(f.failures))
+	f.backoff.failed(now, inst.readyAt)
 	f.serving.opts.Logger.Warnw("instance failed", "function", f.spec.Name, "instance", inst.id, "pid", inst.pid, "error", cause)
 	f.scaleUpLocked(now)
-	if f.liveLocked() == 0 && len(f.queue) > 0 {
-		f.failQueueLocked(noInstanceError{cause: f.lastFailure})
+	if f.liveLocked() == 0 && f.queue.len() > 0 {
+		f.queue.failAll(noInstanceError{cause: f.lastFailure})
 	}
 }
 
-// startBackoff is the delay before the next start after n consecutive
-// failures.
-func startBackoff(n int) time.Duration {
-	if n <= 1 {
-		return 0
-	}
-	return min(firstBackoff<<min(n-2, 16), maxBackoff)
-}
-
-// forget drops an instance whose process is gone.
+// forget implements lifecycle.
 func (f *function) forget(inst *instance) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -401,13 +280,20 @@ func (f *function) forget(inst *instance) {
 	}
 }
 
+// inFlightOf implements lifecycle.
+func (f *function) inFlightOf(inst *instance) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return inst.inFlight
+}
+
 // close refuses new requests, answers queued ones and stops every
 // instance; the caller waits for the processes.
 func (f *function) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closed = true
-	f.failQueueLocked(errClosed)
+	f.queue.failAll(errClosed)
 	for _, inst := range f.instances {
 		f.stopLocked(inst, "closing")
 	}

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,20 +18,16 @@ import (
 	asconfig "knative.dev/serving/pkg/autoscaler/config"
 	"knative.dev/serving/pkg/autoscaler/config/autoscalerconfig"
 	"knative.dev/serving/pkg/reconciler/autoscaling/resources"
-	"sigs.k8s.io/yaml"
+
+	"github.com/carrot-market/carrot/infra/manifest"
 )
 
 const (
-	servingV1   = "serving.knative.dev/v1"
-	kindService = "Service"
-	koScheme    = "ko://"
+	koScheme = "ko://"
 	// defaultNamespace is where kubectl apply puts a manifest that names
 	// no namespace; Knative's validation wants one.
 	defaultNamespace = "default"
 )
-
-// documentSeparator splits a multi-document YAML file.
-var documentSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 
 // LoadOption supplies what a Service's environment refers to.
 type LoadOption func(*references)
@@ -59,7 +52,8 @@ type references struct {
 
 // LoadServices reads every Knative Service in the .yaml and .yml files
 // directly in dir (for carrot, knative/services) and returns one Spec per
-// Service, sorted by name. Other kinds are skipped.
+// Service, sorted by name. Every document is decoded strictly into its API
+// type (package manifest); other kinds are skipped.
 //
 // It fails fast on what Knative would refuse, with Knative's own
 // SetDefaults and Validate (whose warnings are ignored), and on what cannot run locally: an image that
@@ -72,25 +66,21 @@ func LoadServices(dir string, opts ...LoadOption) ([]Spec, error) {
 	for _, opt := range opts {
 		opt(&refs)
 	}
-	paths, err := manifestFiles(dir)
+	docs, err := manifest.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("serving: read manifests: %w", err)
 	}
 	var specs []Spec
-	for _, path := range paths {
-		data, err := os.ReadFile(path)
+	for _, doc := range docs {
+		svc, ok := doc.Object.(*servingv1.Service)
+		if !ok {
+			continue
+		}
+		spec, err := specOf(context.Background(), svc, refs)
 		if err != nil {
-			return nil, fmt.Errorf("serving: read manifests: %w", err)
+			return nil, fmt.Errorf("serving: %s: Service %s: %w", doc, svc.Name, err)
 		}
-		for i, doc := range documentSeparator.Split(string(data), -1) {
-			spec, ok, err := decodeService([]byte(doc), refs)
-			if err != nil {
-				return nil, fmt.Errorf("serving: %s, document %d: %w", path, i+1, err)
-			}
-			if ok {
-				specs = append(specs, spec)
-			}
-		}
+		specs = append(specs, spec)
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	for i := 1; i < len(specs); i++ {
@@ -99,47 +89,6 @@ func LoadServices(dir string, opts ...LoadOption) ([]Spec, error) {
 		}
 	}
 	return specs, nil
-}
-
-// manifestFiles lists the .yaml and .yml files directly in dir. A missing
-// dir is an error, not an empty list.
-func manifestFiles(dir string) ([]string, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, err
-	}
-	var paths []string
-	for _, pattern := range []string{"*.yaml", "*.yml"} {
-		matches, err := filepath.Glob(filepath.Join(dir, pattern))
-		if err != nil {
-			return nil, err
-		}
-		paths = append(paths, matches...)
-	}
-	return paths, nil
-}
-
-// decodeService turns one YAML document into a Spec; ok is false for an
-// empty document or another kind.
-func decodeService(doc []byte, refs references) (spec Spec, ok bool, err error) {
-	var head struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-	}
-	if err := yaml.Unmarshal(doc, &head); err != nil {
-		return Spec{}, false, err
-	}
-	if head.APIVersion != servingV1 || head.Kind != kindService {
-		return Spec{}, false, nil
-	}
-	var svc servingv1.Service
-	if err := yaml.UnmarshalStrict(doc, &svc); err != nil {
-		return Spec{}, false, fmt.Errorf("Service: %w", err)
-	}
-	spec, err = specOf(context.Background(), &svc, refs)
-	if err != nil {
-		return Spec{}, false, fmt.Errorf("Service %s: %w", svc.Name, err)
-	}
-	return spec, true, nil
 }
 
 // specOf defaults and validates svc as Knative's webhook would, then reads

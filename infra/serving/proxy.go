@@ -102,17 +102,17 @@ func (f *function) refuse(w http.ResponseWriter, err error) {
 	web.WriteProblem(w, p)
 }
 
-// newProxy returns the reverse proxy to one instance. It keeps the Host
+// newProxy returns the reverse proxy to one instance, at its endpoint. It keeps the Host
 // header and the forwarding headers of the hop before it, as the
 // queue-proxy does. Streamed responses (no Content-Length, or
 // text/event-stream) reach the caller as they are produced: the proxy
 // flushes those at once by itself. A response of known length is copied
 // without a flush per write, which cost 40% of the gateway's CPU per
 // request when every write was flushed (FlushInterval -1).
-func (f *function) newProxy(inst *instance, target *url.URL, transport http.RoundTripper) *httputil.ReverseProxy {
+func newProxy(spec Spec, log *zap.SugaredLogger, inst *instance) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
+			pr.SetURL(inst.endpoint.base)
 			pr.Out.Host = pr.In.Host
 			for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
 				if v, ok := pr.In.Header[h]; ok {
@@ -120,22 +120,22 @@ func (f *function) newProxy(inst *instance, target *url.URL, transport http.Roun
 				}
 			}
 		},
-		Transport: transport,
-		ErrorLog:  zap.NewStdLog(f.serving.opts.Logger.Desugar()),
+		Transport: inst.endpoint.transport,
+		ErrorLog:  zap.NewStdLog(log.Desugar()),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 				web.WriteProblem(w, web.NewProblem(http.StatusGatewayTimeout,
-					fmt.Sprintf("%s did not answer within %s", f.spec.Name, f.spec.Timeout)))
+					fmt.Sprintf("%s did not answer within %s", spec.Name, spec.Timeout)))
 				return
 			}
 			if cf, ok := r.Context().Value(connectFailureKey{}).(*connectFailure); ok && cf.retry && !cf.connected.Load() && isConnectError(err) {
 				cf.err = err
-				f.serving.opts.Logger.Infow("instance refused the connection; trying another", "function", f.spec.Name, "instance", inst.id, "error", err)
+				log.Infow("instance refused the connection; trying another", "function", spec.Name, "instance", inst.id, "error", err)
 				return
 			}
-			f.serving.opts.Logger.Infow("proxy failed", "function", f.spec.Name, "instance", inst.id, "error", err)
+			log.Infow("proxy failed", "function", spec.Name, "instance", inst.id, "error", err)
 			web.WriteProblem(w, web.NewProblem(http.StatusBadGateway,
-				fmt.Sprintf("instance %d of %s failed: %v", inst.id, f.spec.Name, err)))
+				fmt.Sprintf("instance %d of %s failed: %v", inst.id, spec.Name, err)))
 		},
 	}
 }

@@ -1,24 +1,9 @@
 package serving
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"sync"
-	"syscall"
-	"time"
-)
-
-// Errors of the runtime controls (Rollout, SetOutage).
-var (
-	// ErrUnknownFunction is returned for a name no Spec has.
-	ErrUnknownFunction = errors.New("no such function")
-	// ErrRolloutInProgress is returned by a Rollout that would overlap
-	// another of the same function.
-	ErrRolloutInProgress = errors.New("a rollout of this function is in progress")
-	// ErrClosed is returned by the controls once Close has started.
-	ErrClosed = errClosed
 )
 
 // revision is one immutable version of a function, as Knative's Revision:
@@ -34,15 +19,75 @@ func revisionName(function string, n int) string {
 	return fmt.Sprintf("%s-%05d", function, n)
 }
 
-// rollout is a new revision waiting for its instances to be ready. Its
-// fields are guarded by the function's mutex.
+// revisions is a function's Configuration: the revision that serves, the
+// rollout in progress, and how many revisions were made. It holds no lock
+// of its own; its function's mutex guards it.
+type revisions struct {
+	function string
+	// serving takes every new request; only its instances are routed to,
+	// scaled and counted live.
+	serving *revision
+	// pending is the rollout in progress, nil when there is none.
+	pending *rollout
+	// made counts the revisions created, failed ones included, so that
+	// names are never reused (as Knative's Configuration does).
+	made int
+}
+
+func newRevisions(function string) revisions {
+	return revisions{function: function, serving: &revision{name: revisionName(function, 1)}, made: 1}
+}
+
+// begin makes the next revision, with the serving revision's environment
+// and env set over it, as a rollout that waits for want ready instances.
+// It fails with ErrRolloutInProgress while another rollout is pending.
+func (r *revisions) begin(env map[string]string, want int) (*rollout, error) {
+	if r.pending != nil {
+		return nil, fmt.Errorf("serving: %s: %w", r.function, ErrRolloutInProgress)
+	}
+	merged := maps.Clone(r.serving.env)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	maps.Copy(merged, env)
+	r.made++
+	r.pending = &rollout{
+		rev:      &revision{name: revisionName(r.function, r.made), env: merged},
+		previous: r.serving,
+		want:     want,
+		done:     make(chan struct{}),
+	}
+	return r.pending, nil
+}
+
+// end closes the pending rollout: without cause its revision serves from
+// now on; with one the previous revision keeps serving.
+func (r *revisions) end(cause error) {
+	if cause == nil {
+		r.serving = r.pending.rev
+	}
+	r.pending = nil
+}
+
+// rolloutOf returns the pending rollout that starts rev, or nil.
+func (r *revisions) rolloutOf(rev *revision) *rollout {
+	if r.pending != nil && r.pending.rev == rev {
+		return r.pending
+	}
+	return nil
+}
+
+// rollout is a new revision waiting for its instances to be ready; done
+// is closed once all are, or once one failed. Its fields are guarded by
+// the function's mutex.
 type rollout struct {
-	rev   *revision
-	want  int // instances that must be ready
-	ready int
-	err   error // the first failure of one of its instances
-	done  chan struct{}
-	once  sync.Once
+	rev      *revision
+	previous *revision
+	want     int // instances that must be ready
+	ready    int
+	err      error // the first failure of one of its instances
+	done     chan struct{}
+	once     sync.Once
 }
 
 func (ro *rollout) instanceReady() {
@@ -59,166 +104,5 @@ func (ro *rollout) fail(err error) {
 	ro.once.Do(func() { close(ro.done) })
 }
 
-// RolloutResult says which revision took a function's traffic over from
-// which.
-type RolloutResult struct {
-	Function string `json:"function"`
-	Revision string `json:"revision"`
-	Previous string `json:"previous"`
-}
-
-// RolloutError is returned when a new revision could not become ready:
-// its instances were stopped and Previous kept all the traffic.
-type RolloutError struct {
-	Function string
-	Revision string // the revision that failed
-	Previous string // the revision that still serves
-	Cause    error
-}
-
-func (e *RolloutError) Error() string {
-	return fmt.Sprintf("revision %s did not become ready, %s keeps serving %s: %v", e.Revision, e.Previous, e.Function, e.Cause)
-}
-
-func (e *RolloutError) Unwrap() error { return e.Cause }
-
-// Rollout creates a new revision of the function called name, as `kn
-// service update` does: the same binary, the environment of the serving
-// revision with env set over it, and K_REVISION <name>-0000N. It starts
-// as many instances of it as the serving revision has live (at least
-// one), waits until every one is ready, then moves all traffic to it at
-// once, Knative's behaviour with no rollout duration: new and queued
-// requests go only to the new revision, and the old instances stop once
-// their requests in flight are done. No request fails because of a
-// rollout.
-//
-// When an instance of the new revision fails or is not ready within
-// Options.StartTimeout, or ctx ends first, the new revision's instances
-// are stopped, the serving revision keeps all traffic, and a *RolloutError
-// is returned; the failed revision's name is not reused. Rollout returns
-// ErrUnknownFunction, ErrRolloutInProgress while another rollout of the
-// function runs, and ErrClosed after Close.
-func (s *Serving) Rollout(ctx context.Context, name string, env map[string]string) (RolloutResult, error) {
-	f, ok := s.functions[name]
-	if !ok {
-		return RolloutResult{}, fmt.Errorf("serving: %w: %s", ErrUnknownFunction, name)
-	}
-	return f.rollout(ctx, env)
-}
-
-func (f *function) rollout(ctx context.Context, env map[string]string) (RolloutResult, error) {
-	f.mu.Lock()
-	switch {
-	case f.closed:
-		f.mu.Unlock()
-		return RolloutResult{}, ErrClosed
-	case f.pending != nil:
-		f.mu.Unlock()
-		return RolloutResult{}, fmt.Errorf("serving: %s: %w", f.spec.Name, ErrRolloutInProgress)
-	}
-	previous := f.revision
-	merged := maps.Clone(previous.env)
-	if merged == nil {
-		merged = map[string]string{}
-	}
-	maps.Copy(merged, env)
-	f.revisions++
-	ro := &rollout{
-		rev:  &revision{name: revisionName(f.spec.Name, f.revisions), env: merged},
-		want: max(1, f.liveLocked()),
-		done: make(chan struct{}),
-	}
-	f.pending = ro
-	now := time.Now()
-	for range ro.want {
-		f.startRevisionLocked(now, ro.rev)
-	}
-	f.serving.opts.Logger.Infow("rolling out", "function", f.spec.Name, "revision", ro.rev.name, "previous", previous.name, "instances", ro.want)
-	f.mu.Unlock()
-
-	select {
-	case <-ro.done:
-	case <-ctx.Done():
-	}
-
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.pending = nil
-	cause := ro.err
-	switch {
-	case f.closed:
-		cause = errClosed
-	case cause == nil && ro.ready < ro.want:
-		cause = ctx.Err()
-	}
-	if cause != nil {
-		for _, inst := range f.instances {
-			if inst.rev == ro.rev {
-				f.stopLocked(inst, "its revision failed")
-			}
-		}
-		f.serving.opts.Logger.Warnw("rollout failed", "function", f.spec.Name, "revision", ro.rev.name, "error", cause)
-		return RolloutResult{}, &RolloutError{Function: f.spec.Name, Revision: ro.rev.name, Previous: previous.name, Cause: cause}
-	}
-	f.revision = ro.rev
-	for _, inst := range f.instances {
-		if inst.rev != ro.rev {
-			f.stopLocked(inst, "traffic moved to "+ro.rev.name)
-		}
-	}
-	f.dispatchLocked()
-	f.serving.opts.Logger.Infow("traffic moved", "function", f.spec.Name, "revision", ro.rev.name, "previous", previous.name)
-	return RolloutResult{Function: f.spec.Name, Revision: ro.rev.name, Previous: previous.name}, nil
-}
-
-// SetOutage starts (on) or ends an outage of the function called name, a
-// drill of "its instances cannot start", as when its nodes are lost.
-//
-// Starting one kills every running instance with SIGKILL (requests in
-// flight on them fail with 502) and from then on every instance start
-// fails at once with "instances of <name> cannot start: outage", through
-// the same path as a binary that crashes at start: the failure is counted
-// in Replaced and shown as LastFailure, the start backoff grows, and
-// requests get 503 with Retry-After at once instead of waiting for their
-// timeout. Ending it resets the start backoff, so the next request starts
-// an instance at once, and starts min-scale instances again. Both are
-// idempotent.
-func (s *Serving) SetOutage(name string, on bool) error {
-	f, ok := s.functions[name]
-	if !ok {
-		return fmt.Errorf("serving: %w: %s", ErrUnknownFunction, name)
-	}
-	f.setOutage(on)
-	return nil
-}
-
-func (f *function) setOutage(on bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.outage == on {
-		return
-	}
-	f.outage = on
-	if on {
-		f.serving.opts.Logger.Warnw("outage: killing every instance; none can start", "function", f.spec.Name)
-		for _, inst := range f.instances {
-			if inst.pid != 0 {
-				_ = signalGroup(inst.pid, syscall.SIGKILL) // ESRCH when it is gone already.
-			}
-		}
-		return
-	}
-	f.serving.opts.Logger.Infow("outage over: instances may start", "function", f.spec.Name)
-	f.failures, f.notBefore = 0, time.Time{}
-	f.scaleUpLocked(time.Now())
-}
-
-func (f *function) inOutage() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.outage
-}
-
-func (f *function) outageError() error {
-	return fmt.Errorf("instances of %s cannot start: outage", f.spec.Name)
-}
+// complete reports whether every instance the rollout waits for is ready.
+func (ro *rollout) complete() bool { return ro.err == nil && ro.ready >= ro.want }

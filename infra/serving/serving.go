@@ -184,7 +184,7 @@ func (s *Serving) Start(ctx context.Context) error {
 	}
 	s.started = true
 	for _, name := range s.names {
-		if _, err := s.functions[name].resolveBinary(); err != nil {
+		if _, err := s.functions[name].supervisor.resolveBinary(); err != nil {
 			return err
 		}
 	}

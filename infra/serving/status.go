@@ -51,10 +51,10 @@ func (f *function) status() FunctionStatus {
 	defer f.mu.Unlock()
 	st := FunctionStatus{
 		Name:      f.spec.Name,
-		Revision:  f.revision.name,
+		Revision:  f.revisions.serving.name,
 		Outage:    f.outage,
 		Instances: make([]InstanceStatus, 0, len(f.instances)),
-		Queued:    len(f.queue),
+		Queued:    f.queue.len(),
 		Started:   f.counters.started,
 		Stopped:   f.counters.stopped,
 		Replaced:  f.counters.replaced,
@@ -64,8 +64,8 @@ func (f *function) status() FunctionStatus {
 	if f.lastFailure != nil {
 		st.LastFailure = f.lastFailure.Error()
 	}
-	if f.pending != nil {
-		st.RollingOut = f.pending.rev.name
+	if ro := f.revisions.pending; ro != nil {
+		st.RollingOut = ro.rev.name
 	}
 	for _, inst := range f.instances {
 		st.InFlight += inst.inFlight
@@ -75,7 +75,7 @@ func (f *function) status() FunctionStatus {
 			PID:       inst.pid,
 			Port:      inst.port,
 			State:     inst.state.String(),
-			Ready:     inst.state == stateReady && inst.rev == f.revision,
+			Ready:     inst.state == stateReady && inst.rev == f.revisions.serving,
 			InFlight:  inst.inFlight,
 			StartedAt: inst.startedAt,
 		})
