@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -25,34 +26,34 @@ func (h *Handler) GetMyPages(w http.ResponseWriter, r *http.Request) {
 	if userID == "" {
 		p, err := page(r)
 		if err != nil {
-			web.Error(w, r, err)
+			edge.Error(w, r, err)
 			return
 		}
 		rows, next, err := h.App.MyPage(r.Context(), p)
 		if err != nil {
-			web.Error(w, r, err)
+			edge.Error(w, r, err)
 			return
 		}
 		web.JSON(w, http.StatusOK, listOf(rows, next, toPageRow))
 		return
 	}
 	if userID != user(r) {
-		web.Error(w, r, market.Errorf(market.Forbidden, "a user's MyPage is theirs alone"))
+		edge.Error(w, r, market.Errorf(market.Forbidden, "a user's MyPage is theirs alone"))
 		return
 	}
 	selling, err := pageOf(r, "limit", "sellingCursor")
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	buying, err := pageOf(r, "limit", "buyingCursor")
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	pg, nextSelling, nextBuying, err := h.App.MyPageOf(r.Context(), userID, selling, buying)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	out := userPage{UserID: userID, SellingCursor: nextSelling, BuyingCursor: nextBuying,
@@ -63,7 +64,7 @@ func (h *Handler) GetMyPages(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) GetMyPage(w http.ResponseWriter, r *http.Request) {
 	row, err := h.App.MyPageRow(r.Context(), vars(r, "itemId"))
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, toPageRow(*row))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -79,7 +80,7 @@ func Mount(r *mux.Router, routes []Route, function string, auth *web.Auth, idem 
 		}
 		var h http.Handler = rt.Handle
 		if rt.Method == http.MethodPost {
-			h = web.Idempotent(idem)(h)
+			h = edge.Idempotent(idem)(h)
 		}
 		if !rt.Public {
 			h = auth.Require(h)

@@ -19,6 +19,7 @@ import (
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -105,12 +106,12 @@ func FromEnv(ctx context.Context, f Function) (Deps, error) {
 func Handler(f Function, d Deps) http.Handler {
 	svc := &app.Service{Store: d.Store, Views: d.Store, Publisher: d.Publisher, Source: "/carrot/" + f.Name, Now: d.Now}
 	r := web.NewRouter()
-	rest.Mount(r, (&rest.Handler{App: svc}).Routes(), f.Name, d.Auth, d.Store)
+	rest.Mount(r, (&rest.Handler{App: svc}).Routes(), f.Name, d.Auth, Idempotency(d.Store))
 	switch {
 	case f.Relay:
-		r.Handle("/", web.Events(relay(d.Publisher))).Methods(http.MethodPost)
+		r.Handle("/", edge.Events(relay(d.Publisher))).Methods(http.MethodPost)
 	case f.Events != nil:
-		r.Handle("/", web.Events(app.Dispatch(f.Events(svc)))).Methods(http.MethodPost)
+		r.Handle("/", edge.Events(app.Dispatch(f.Events(svc)))).Methods(http.MethodPost)
 	}
 	return r
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
-
-	"github.com/carrot-market/carrot/functions/market"
 )
 
 // mustProblem checks that rec holds a problem+json answer with status and
@@ -30,35 +28,30 @@ func mustProblem(tb testing.TB, rec *httptest.ResponseRecorder, status int) Prob
 	return p
 }
 
+// TestError covers the plumbing's own translation; infra/edge's tests
+// cover the domain's.
 func TestError(t *testing.T) {
 	t.Parallel()
-	fields := market.Fields{}
-	fields.Add("price", "must be at most %d", 1000000000)
 	tests := []struct {
 		name       string
 		err        error
 		status     int
 		typ        string
 		detail     string
-		fields     []market.FieldError
+		fields     []FieldError
 		header     string
 		headerWant string
 	}{
-		{name: "invalid with fields", err: fields.Err(), status: 400, typ: "invalid",
-			detail: "the request has invalid fields", fields: []market.FieldError{{Field: "price", Message: "must be at most 1000000000"}}},
-		{name: "unauthorized", err: market.Errorf(market.Unauthorized, "log in"), status: 401, typ: "unauthorized",
+		{name: "invalid with fields", err: invalidField("price", "must be at most 1000000000"), status: 400, typ: "invalid",
+			detail: "the request has invalid fields", fields: []FieldError{{Field: "price", Message: "must be at most 1000000000"}}},
+		{name: "unauthorized", err: &StatusError{Status: 401, Detail: "log in"}, status: 401, typ: "unauthorized",
 			detail: "log in", header: "WWW-Authenticate", headerWant: `Bearer realm="carrot"`},
-		{name: "forbidden", err: market.Errorf(market.Forbidden, "not yours"), status: 403, typ: "forbidden", detail: "not yours"},
-		{name: "not found", err: market.Errorf(market.NotFound, "no item 7"), status: 404, typ: "not-found", detail: "no item 7"},
-		{name: "conflict wrapped", err: fmt.Errorf("use case: %w", market.Errorf(market.Conflict, "item is reserved")),
-			status: 409, typ: "conflict", detail: "item is reserved"},
-		{name: "unavailable", err: market.Errorf(market.Unavailable, "try later"), status: 503, typ: "unavailable",
-			detail: "try later", header: "Retry-After", headerWant: "2"},
-		{name: "market internal hides its message", err: market.Errorf(market.Internal, "dynamo: secret table arn"),
-			status: 500, typ: "internal", detail: internalDetail},
+		{name: "unavailable wrapped", err: fmt.Errorf("store: %w", &StatusError{Status: 503, Detail: "try later"}), status: 503,
+			typ: "unavailable", detail: "try later", header: "Retry-After", headerWant: "2"},
 		{name: "plain error hides its text", err: errors.New("operation error DynamoDB: PutItem, https response error"),
-			status: 500, typ: "internal", detail: internalDetail},
-		{name: "unknown market code", err: &market.Error{Code: "weird", Message: "x"}, status: 500, typ: "internal", detail: internalDetail},
+			status: 500, typ: "internal", detail: InternalDetail},
+		{name: "wrapping status error keeps its own answer", err: &StatusError{Status: 400, Detail: "wrong form", Err: errors.New("dynamo")},
+			status: 400, typ: "invalid", detail: "wrong form"},
 		{name: "status error 413", err: errTooLarge, status: 413, typ: "payload-too-large", detail: "the body exceeds 65536 bytes"},
 		{name: "status error with title", err: &StatusError{Status: 415, Title: "Not JSON", Detail: "send JSON"},
 			status: 415, typ: "unsupported-media-type", detail: "send JSON"},
@@ -96,7 +89,7 @@ func TestErrorKeepsAChallengeSetBefore(t *testing.T) {
 	t.Parallel()
 	rec := httptest.NewRecorder()
 	rec.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	Error(rec, httptest.NewRequest(http.MethodGet, "/", nil), market.Errorf(market.Unauthorized, "x"))
+	Error(rec, httptest.NewRequest(http.MethodGet, "/", nil), &StatusError{Status: http.StatusUnauthorized, Detail: "x"})
 	assert.Equal(t, `Bearer error="invalid_token"`, rec.Header().Get("WWW-Authenticate"))
 }
 
@@ -111,7 +104,7 @@ func TestJSON(t *testing.T) {
 	rec = httptest.NewRecorder()
 	JSON(rec, http.StatusOK, map[string]any{"bad": make(chan int)})
 	p := mustProblem(t, rec, http.StatusInternalServerError)
-	assert.Equal(t, internalDetail, p.Detail)
+	assert.Equal(t, InternalDetail, p.Detail)
 }
 
 func TestRouterProblems(t *testing.T) {

@@ -106,7 +106,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 		}
 	}
 	gw := web.NewRouter()
-	rest.Mount(gw, (&rest.Handler{App: &app.Service{Store: store, Views: store, Publisher: publisher(), Source: "/carrot/gateway"}}).Routes(), "", auth, store)
+	rest.Mount(gw, (&rest.Handler{App: &app.Service{Store: store, Views: store, Publisher: publisher(), Source: "/carrot/gateway"}}).Routes(), "", auth, boot.Idempotency(store))
 	gwSrv := httptest.NewServer(gw)
 	tb.Cleanup(gwSrv.Close)
 	s.Gateway = gwSrv.URL
