@@ -22,6 +22,7 @@ import (
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/web"
+	"github.com/carrot-market/carrot/infra/web/webtest"
 )
 
 const testTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -143,7 +144,7 @@ func TestEventsRejectsPoisonRequests(t *testing.T) {
 			h := Events(func(context.Context, cloudevents.Event) error { called = true; return nil })
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, tt.request(t))
-			p := mustProblem(t, rec, http.StatusBadRequest)
+			p := webtest.MustProblem(t, rec, http.StatusBadRequest)
 			assert.Contains(t, p.Detail, tt.detail)
 			assert.False(t, called)
 		})
@@ -154,7 +155,7 @@ func TestEventsOnlyTakesPost(t *testing.T) {
 	t.Parallel()
 	rec := httptest.NewRecorder()
 	Events(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	mustProblem(t, rec, http.StatusMethodNotAllowed)
+	webtest.MustProblem(t, rec, http.StatusMethodNotAllowed)
 	assert.Equal(t, http.MethodPost, rec.Header().Get("Allow"))
 }
 
@@ -195,10 +196,10 @@ func TestEventsRetryContract(t *testing.T) {
 				assert.Equal(t, http.StatusOK, rec.Code)
 				assert.Empty(t, rec.Body.String())
 			case tt.status >= 500:
-				p := mustProblem(t, rec, tt.status)
+				p := webtest.MustProblem(t, rec, tt.status)
 				assert.Equal(t, web.InternalDetail, p.Detail)
 			default:
-				p := mustProblem(t, rec, tt.status)
+				p := webtest.MustProblem(t, rec, tt.status)
 				assert.Equal(t, tt.err.Error(), p.Detail, "dead letters say why")
 			}
 			if tt.log == "" {

@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,91 +13,40 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/web"
+	"github.com/carrot-market/carrot/infra/web/webtest"
 )
-
-// mustProblem checks that rec holds a problem+json answer with status and
-// returns its body.
-func mustProblem(tb testing.TB, rec *httptest.ResponseRecorder, status int) web.Problem {
-	tb.Helper()
-	require.Equal(tb, status, rec.Code, "body: %s", rec.Body.String())
-	require.Equal(tb, "application/problem+json", rec.Header().Get("Content-Type"))
-	var p web.Problem
-	require.NoError(tb, json.Unmarshal(rec.Body.Bytes(), &p))
-	assert.Equal(tb, status, p.Status)
-	assert.NotEmpty(tb, p.Title)
-	assert.Regexp(tb, `^https://carrot\.dev/problems/[a-z-]+$`, p.Type)
-	return p
-}
 
 func TestError(t *testing.T) {
 	t.Parallel()
 	fields := market.Fields{}
 	fields.Add("price", "must be at most %d", 1000000000)
-	tests := []struct {
-		name       string
-		err        error
-		status     int
-		typ        string
-		detail     string
-		fields     []web.FieldError
-		header     string
-		headerWant string
-	}{
-		{name: "invalid with fields", err: fields.Err(), status: 400, typ: "invalid",
-			detail: "the request has invalid fields", fields: []web.FieldError{{Field: "price", Message: "must be at most 1000000000"}}},
-		{name: "unauthorized", err: market.Errorf(market.Unauthorized, "log in"), status: 401, typ: "unauthorized",
-			detail: "log in", header: "WWW-Authenticate", headerWant: `Bearer realm="carrot"`},
-		{name: "forbidden", err: market.Errorf(market.Forbidden, "not yours"), status: 403, typ: "forbidden", detail: "not yours"},
-		{name: "not found", err: market.Errorf(market.NotFound, "no item 7"), status: 404, typ: "not-found", detail: "no item 7"},
-		{name: "conflict wrapped", err: fmt.Errorf("use case: %w", market.Errorf(market.Conflict, "item is reserved")),
-			status: 409, typ: "conflict", detail: "item is reserved"},
-		{name: "unavailable", err: market.Errorf(market.Unavailable, "try later"), status: 503, typ: "unavailable",
-			detail: "try later", header: "Retry-After", headerWant: "2"},
-		{name: "market internal hides its message", err: market.Errorf(market.Internal, "dynamo: secret table arn"),
-			status: 500, typ: "internal", detail: web.InternalDetail},
-		{name: "plain error hides its text", err: errors.New("operation error DynamoDB: PutItem, https response error"),
-			status: 500, typ: "internal", detail: web.InternalDetail},
-		{name: "unknown market code", err: &market.Error{Code: "weird", Message: "x"}, status: 500, typ: "internal", detail: web.InternalDetail},
-		{name: "status error 413", err: &web.StatusError{Status: 413, Detail: "the body exceeds 65536 bytes"},
-			status: 413, typ: "payload-too-large", detail: "the body exceeds 65536 bytes"},
-		{name: "status error with title", err: &web.StatusError{Status: 415, Title: "Not JSON", Detail: "send JSON"},
-			status: 415, typ: "unsupported-media-type", detail: "send JSON"},
-		{name: "status error wrapping a market error", err: &web.StatusError{Status: 400, Detail: "wrong form", Err: fields.Err()},
-			status: 400, typ: "invalid", detail: "the request has invalid fields",
-			fields: []web.FieldError{{Field: "price", Message: "must be at most 1000000000"}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			core, logs := observer.New(zap.DebugLevel)
-			r := httptest.NewRequest(http.MethodGet, "/items/7", nil)
-			r = r.WithContext(web.WithLogger(r.Context(), zap.New(core).Sugar()))
-			rec := httptest.NewRecorder()
-
-			Error(rec, r, tt.err)
-
-			p := mustProblem(t, rec, tt.status)
-			assert.Equal(t, web.ProblemType+tt.typ, p.Type)
-			assert.Equal(t, tt.detail, p.Detail)
-			assert.Equal(t, tt.fields, p.Errors)
-			if tt.header != "" {
-				assert.Equal(t, tt.headerWant, rec.Header().Get(tt.header))
-			}
-			if tt.status >= 500 {
-				assert.NotContains(t, rec.Body.String(), "dynamo")
-				assert.NotContains(t, rec.Body.String(), "DynamoDB")
-				require.Equal(t, 1, logs.Len(), "a hidden error must be logged")
-				assert.Equal(t, tt.err.Error(), logs.All()[0].ContextMap()["error"])
-			} else {
-				assert.Zero(t, logs.Len())
-			}
-		})
-	}
+	webtest.CheckErrors(t, Error, []webtest.ErrorCase{
+		{Name: "invalid with fields", Err: fields.Err(), Status: 400, Type: "invalid",
+			Detail: "the request has invalid fields", Fields: []web.FieldError{{Field: "price", Message: "must be at most 1000000000"}}},
+		{Name: "unauthorized", Err: market.Errorf(market.Unauthorized, "log in"), Status: 401, Type: "unauthorized",
+			Detail: "log in", Header: "WWW-Authenticate", HeaderWant: `Bearer realm="carrot"`},
+		{Name: "forbidden", Err: market.Errorf(market.Forbidden, "not yours"), Status: 403, Type: "forbidden", Detail: "not yours"},
+		{Name: "not found", Err: market.Errorf(market.NotFound, "no item 7"), Status: 404, Type: "not-found", Detail: "no item 7"},
+		{Name: "conflict wrapped", Err: fmt.Errorf("use case: %w", market.Errorf(market.Conflict, "item is reserved")),
+			Status: 409, Type: "conflict", Detail: "item is reserved"},
+		{Name: "unavailable", Err: market.Errorf(market.Unavailable, "try later"), Status: 503, Type: "unavailable",
+			Detail: "try later", Header: "Retry-After", HeaderWant: "2"},
+		{Name: "market internal hides its message", Err: market.Errorf(market.Internal, "dynamo: secret table arn"),
+			Status: 500, Type: "internal", Detail: web.InternalDetail},
+		{Name: "plain error hides its text", Err: errors.New("operation error DynamoDB: PutItem, https response error"),
+			Status: 500, Type: "internal", Detail: web.InternalDetail},
+		{Name: "unknown market code", Err: &market.Error{Code: "weird", Message: "x"}, Status: 500, Type: "internal", Detail: web.InternalDetail},
+		{Name: "status error 413", Err: &web.StatusError{Status: 413, Detail: "the body exceeds 65536 bytes"},
+			Status: 413, Type: "payload-too-large", Detail: "the body exceeds 65536 bytes"},
+		{Name: "status error with title", Err: &web.StatusError{Status: 415, Title: "Not JSON", Detail: "send JSON"},
+			Status: 415, Type: "unsupported-media-type", Detail: "send JSON"},
+		{Name: "status error wrapping a market error", Err: &web.StatusError{Status: 400, Detail: "wrong form", Err: fields.Err()},
+			Status: 400, Type: "invalid", Detail: "the request has invalid fields",
+			Fields: []web.FieldError{{Field: "price", Message: "must be at most 1000000000"}}},
+	})
 }
 
 func TestErrorKeepsAChallengeSetBefore(t *testing.T) {
@@ -156,7 +104,7 @@ func TestDecodeRule(t *testing.T) {
 				assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 				return
 			}
-			p := mustProblem(t, rec, tt.status)
+			p := webtest.MustProblem(t, rec, tt.status)
 			if tt.field == "" {
 				assert.Empty(t, p.Errors)
 				return
@@ -197,7 +145,7 @@ func TestIdempotentStoreFailures(t *testing.T) {
 			r.Header.Set(web.IdempotencyKeyHeader, "k")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r.WithContext(web.WithUserID(r.Context(), "u1")))
-			mustProblem(t, rec, tt.status)
+			webtest.MustProblem(t, rec, tt.status)
 			if tt.header != "" {
 				assert.NotEmpty(t, rec.Header().Get(tt.header))
 			}

@@ -2,16 +2,12 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 )
 
 // mustProblem checks that rec holds a problem+json answer with status and
@@ -26,63 +22,6 @@ func mustProblem(tb testing.TB, rec *httptest.ResponseRecorder, status int) Prob
 	assert.NotEmpty(tb, p.Title)
 	assert.Regexp(tb, `^https://carrot\.dev/problems/[a-z-]+$`, p.Type)
 	return p
-}
-
-// TestError covers the plumbing's own translation; infra/edge's tests
-// cover the domain's.
-func TestError(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name       string
-		err        error
-		status     int
-		typ        string
-		detail     string
-		fields     []FieldError
-		header     string
-		headerWant string
-	}{
-		{name: "invalid with fields", err: invalidField("price", "must be at most 1000000000"), status: 400, typ: "invalid",
-			detail: "the request has invalid fields", fields: []FieldError{{Field: "price", Message: "must be at most 1000000000"}}},
-		{name: "unauthorized", err: &StatusError{Status: 401, Detail: "log in"}, status: 401, typ: "unauthorized",
-			detail: "log in", header: "WWW-Authenticate", headerWant: `Bearer realm="carrot"`},
-		{name: "unavailable wrapped", err: fmt.Errorf("store: %w", &StatusError{Status: 503, Detail: "try later"}), status: 503,
-			typ: "unavailable", detail: "try later", header: "Retry-After", headerWant: "2"},
-		{name: "plain error hides its text", err: errors.New("operation error DynamoDB: PutItem, https response error"),
-			status: 500, typ: "internal", detail: InternalDetail},
-		{name: "wrapping status error keeps its own answer", err: &StatusError{Status: 400, Detail: "wrong form", Err: errors.New("dynamo")},
-			status: 400, typ: "invalid", detail: "wrong form"},
-		{name: "status error 413", err: errTooLarge, status: 413, typ: "payload-too-large", detail: "the body exceeds 65536 bytes"},
-		{name: "status error with title", err: &StatusError{Status: 415, Title: "Not JSON", Detail: "send JSON"},
-			status: 415, typ: "unsupported-media-type", detail: "send JSON"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			core, logs := observer.New(zap.DebugLevel)
-			r := httptest.NewRequest(http.MethodGet, "/items/7", nil)
-			r = r.WithContext(WithLogger(r.Context(), zap.New(core).Sugar()))
-			rec := httptest.NewRecorder()
-
-			Error(rec, r, tt.err)
-
-			p := mustProblem(t, rec, tt.status)
-			assert.Equal(t, ProblemType+tt.typ, p.Type)
-			assert.Equal(t, tt.detail, p.Detail)
-			assert.Equal(t, tt.fields, p.Errors)
-			if tt.header != "" {
-				assert.Equal(t, tt.headerWant, rec.Header().Get(tt.header))
-			}
-			if tt.status >= 500 {
-				assert.NotContains(t, rec.Body.String(), "dynamo")
-				assert.NotContains(t, rec.Body.String(), "DynamoDB")
-				require.Equal(t, 1, logs.Len(), "a hidden error must be logged")
-				assert.Equal(t, tt.err.Error(), logs.All()[0].ContextMap()["error"])
-			} else {
-				assert.Zero(t, logs.Len())
-			}
-		})
-	}
 }
 
 func TestErrorKeepsAChallengeSetBefore(t *testing.T) {
