@@ -83,12 +83,6 @@ func Types() []Type {
 	return types
 }
 
-// Known reports whether t is one of carrot's facts.
-func Known(t string) bool {
-	_, ok := payloadOf[Type(t)]
-	return ok
-}
-
 // Payload is the data of one fact. Subject is the aggregate id the event is
 // about; PartitionKey is the item id that orders it.
 type Payload interface {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,8 +16,9 @@ const module = "github.com/carrot-market/carrot"
 
 // TestDependenciesPointInward keeps the layers honest (STYLE.md rule 1):
 // the domain knows no transport, storage or event package, the published
-// language knows no domain, use cases know no adapter, and only the
-// functions' wiring names concrete adapters.
+// language knows no domain, use cases know no adapter, the HTTP plumbing
+// knows no domain, no adapter names another, and only the functions'
+// wiring names concrete adapters.
 func TestDependenciesPointInward(t *testing.T) {
 	pkgs := listPackages(t)
 	rules := []struct {
@@ -27,6 +29,9 @@ func TestDependenciesPointInward(t *testing.T) {
 		{module + "/events", []string{module + "/functions", module + "/infra", "github.com/aws/", "net/http"}},
 		{module + "/functions/app", []string{"net/http", "github.com/aws/", "github.com/twmb/", module + "/infra", module + "/functions/rest"}},
 		{module + "/functions/rest", []string{"github.com/aws/", "github.com/twmb/", module + "/infra/dynamo"}},
+		// The HTTP plumbing is domain-free: infra/edge hands it the
+		// translation of the domain's errors. It may use events (traceparent).
+		{module + "/infra/web", []string{module + "/functions", module + "/infra"}},
 	}
 	for _, rule := range rules {
 		imports, ok := pkgs[rule.pkg]
@@ -34,6 +39,33 @@ func TestDependenciesPointInward(t *testing.T) {
 		for _, imp := range imports {
 			for _, bad := range rule.forbidden {
 				assert.False(t, strings.HasPrefix(imp, bad), "%s must not import %s", rule.pkg, imp)
+			}
+		}
+	}
+	// No adapter names another adapter: only the wiring (infra/boot,
+	// infra/local) puts them together. Each may import its own packages
+	// and those listed: broker and serving answer problems and log through
+	// infra/web, the domain-free HTTP plumbing, and through no other.
+	adapters := map[string][]string{
+		"dynamo":  nil,
+		"outbox":  nil,
+		"broker":  {"web"},
+		"serving": {"web"},
+	}
+	for adapter, allowed := range adapters {
+		root := module + "/infra/" + adapter
+		_, ok := pkgs[root]
+		require.True(t, ok, "package %s is missing", root)
+		for pkg, imports := range pkgs {
+			if pkg != root && !strings.HasPrefix(pkg, root+"/") {
+				continue
+			}
+			for _, imp := range imports {
+				if !strings.HasPrefix(imp, module+"/infra/") || imp == root || strings.HasPrefix(imp, root+"/") {
+					continue
+				}
+				assert.True(t, slices.Contains(allowed, strings.TrimPrefix(imp, module+"/infra/")),
+					"adapter %s must not import the adapter %s", pkg, imp)
 			}
 		}
 	}

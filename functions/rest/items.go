@@ -5,6 +5,7 @@ import (
 
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -30,12 +31,12 @@ type itemPatch struct {
 func (h *Handler) PostItems(w http.ResponseWriter, r *http.Request) {
 	var in newItem
 	if err := web.Decode(r, &in); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	it, err := h.App.RegisterItem(r.Context(), user(r), market.ItemDetails(in))
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	created(w, "/items/"+it.ID(), toItem(it))
@@ -44,18 +45,18 @@ func (h *Handler) PostItems(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) GetItems(w http.ResponseWriter, r *http.Request) {
 	p, err := page(r)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	q := r.URL.Query()
 	f := app.ItemFilter{Status: market.ItemStatus(q.Get("status")), Category: q.Get("category"), SellerID: q.Get("sellerId"), Query: q.Get("q")}
 	if err := checkStatusFilter(f.Status); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	items, next, err := h.App.Items(r.Context(), f, p)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, listOf(items, next, toItem))
@@ -64,7 +65,7 @@ func (h *Handler) GetItems(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) GetItem(w http.ResponseWriter, r *http.Request) {
 	it, err := h.App.Item(r.Context(), vars(r, "itemId"))
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, toItem(it))
@@ -73,19 +74,19 @@ func (h *Handler) GetItem(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) PatchItem(w http.ResponseWriter, r *http.Request) {
 	var in itemPatch
 	if err := web.Decode(r, &in); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	if in.Status != nil {
 		var f market.Fields
 		f.Add("status", "is changed by reservations and payments, not by editing the item")
-		web.Error(w, r, f.Err())
+		edge.Error(w, r, f.Err())
 		return
 	}
 	p := market.ItemPatch{Name: in.Name, Category: in.Category, Price: in.Price, Description: in.Description, Region: in.Region, Photos: in.Photos}
 	it, err := h.App.UpdateItem(r.Context(), user(r), vars(r, "itemId"), p)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, toItem(it))
@@ -93,7 +94,7 @@ func (h *Handler) PatchItem(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) DeleteItem(w http.ResponseWriter, r *http.Request) {
 	if err := h.App.DeleteItem(r.Context(), user(r), vars(r, "itemId")); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -24,12 +25,12 @@ func (h *Handler) GetMyPages(w http.ResponseWriter, r *http.Request) {
 	if userID == "" {
 		p, err := page(r)
 		if err != nil {
-			web.Error(w, r, err)
+			edge.Error(w, r, err)
 			return
 		}
 		rows, next, err := h.App.MyPage(r.Context(), p)
 		if err != nil {
-			web.Error(w, r, err)
+			edge.Error(w, r, err)
 			return
 		}
 		web.JSON(w, http.StatusOK, listOf(rows, next, toPageRow))
@@ -37,17 +38,17 @@ func (h *Handler) GetMyPages(w http.ResponseWriter, r *http.Request) {
 	}
 	selling, err := pageOf(r, "limit", "sellingCursor")
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	buying, err := pageOf(r, "limit", "buyingCursor")
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	pg, nextSelling, nextBuying, err := h.App.MyPageOf(r.Context(), user(r), userID, selling, buying)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	out := userPage{UserID: userID, SellingCursor: nextSelling, BuyingCursor: nextBuying,
@@ -58,7 +59,7 @@ func (h *Handler) GetMyPages(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) GetMyPage(w http.ResponseWriter, r *http.Request) {
 	row, err := h.App.MyPageRow(r.Context(), vars(r, "itemId"))
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, toPageRow(*row))

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -28,7 +29,7 @@ type newReview struct {
 func (h *Handler) PostPayments(w http.ResponseWriter, r *http.Request) {
 	var in newPayment
 	if err := web.Decode(r, &in); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	var f market.Fields
@@ -39,12 +40,12 @@ func (h *Handler) PostPayments(w http.ResponseWriter, r *http.Request) {
 		f.Add("status", "a new payment is APPROVED; cancel it with PATCH or DELETE")
 	}
 	if err := f.Err(); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	p, err := h.App.Pay(r.Context(), user(r), string(in.RsvID), string(in.ItemID))
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	created(w, "/payments/"+p.ID(), toPayment(p))
@@ -53,7 +54,7 @@ func (h *Handler) PostPayments(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) GetPayment(w http.ResponseWriter, r *http.Request) {
 	p, err := h.App.Payment(r.Context(), user(r), vars(r, "payId"))
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, toPayment(p))
@@ -63,13 +64,13 @@ func (h *Handler) GetPayment(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) PatchPayment(w http.ResponseWriter, r *http.Request) {
 	var in paymentPatch
 	if err := web.Decode(r, &in); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	if in.Status != string(market.PayDeleted) {
 		var f market.Fields
 		f.Add("status", "must be DELETED to cancel the payment")
-		web.Error(w, r, f.Err())
+		edge.Error(w, r, f.Err())
 		return
 	}
 	h.cancel(w, r, string(in.RsvID), string(in.ItemID))
@@ -82,7 +83,7 @@ func (h *Handler) DeletePayment(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, rsvID, itemID string) {
 	p, err := h.App.CancelPayment(r.Context(), user(r), vars(r, "payId"), rsvID, itemID)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, toPayment(p))
@@ -91,18 +92,18 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, rsvID, itemID s
 func (h *Handler) PostReviews(w http.ResponseWriter, r *http.Request) {
 	var in newReview
 	if err := web.Decode(r, &in); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	if in.RsvID == "" {
 		var f market.Fields
 		f.Add("rsvId", "is required")
-		web.Error(w, r, f.Err())
+		edge.Error(w, r, f.Err())
 		return
 	}
 	rv, err := h.App.WriteReview(r.Context(), user(r), string(in.RsvID), in.Score, in.Comment)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	created(w, "/reviews/"+rv.ID, toReview(rv))

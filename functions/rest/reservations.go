@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -29,7 +30,7 @@ type newMessage struct {
 func (h *Handler) PostReservations(w http.ResponseWriter, r *http.Request) {
 	var in newReservation
 	if err := web.Decode(r, &in); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	var f market.Fields
@@ -40,12 +41,12 @@ func (h *Handler) PostReservations(w http.ResponseWriter, r *http.Request) {
 		f.Add("rsvStatus", "a new reservation is CREATED; confirm it with PATCH")
 	}
 	if err := f.Err(); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	rsv, isNew, err := h.App.RequestChat(r.Context(), user(r), string(in.ItemID), in.RsvPlace)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	if !isNew {
@@ -58,7 +59,7 @@ func (h *Handler) PostReservations(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) GetReservation(w http.ResponseWriter, r *http.Request) {
 	rsv, err := h.App.Reservation(r.Context(), user(r), vars(r, "rsvId"))
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, toReservation(rsv))
@@ -69,19 +70,19 @@ func (h *Handler) GetReservation(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) PatchReservation(w http.ResponseWriter, r *http.Request) {
 	var in reservationPatch
 	if err := web.Decode(r, &in); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	if in.RsvStatus != string(market.RsvConfirmed) {
 		var f market.Fields
 		f.Add("rsvStatus", "must be CONFIRMED; DELETE the reservation to cancel it")
-		web.Error(w, r, f.Err())
+		edge.Error(w, r, f.Err())
 		return
 	}
 	m := market.Meeting{Date: in.RsvDate, Time: in.RsvTime, Place: in.RsvPlace}
 	rsv, err := h.App.ConfirmReservation(r.Context(), user(r), vars(r, "rsvId"), m)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, toReservation(rsv))
@@ -89,7 +90,7 @@ func (h *Handler) PatchReservation(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) DeleteReservation(w http.ResponseWriter, r *http.Request) {
 	if err := h.App.DeleteReservation(r.Context(), user(r), vars(r, "rsvId")); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -98,12 +99,12 @@ func (h *Handler) DeleteReservation(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) PostMessages(w http.ResponseWriter, r *http.Request) {
 	var in newMessage
 	if err := web.Decode(r, &in); err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	m, err := h.App.PostMessage(r.Context(), user(r), vars(r, "rsvId"), in.Text)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	created(w, "/reservations/"+m.RsvID+"/messages", toMessage(m))
@@ -112,12 +113,12 @@ func (h *Handler) PostMessages(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) GetMessages(w http.ResponseWriter, r *http.Request) {
 	p, err := page(r)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	msgs, next, err := h.App.Messages(r.Context(), user(r), vars(r, "rsvId"), p)
 	if err != nil {
-		web.Error(w, r, err)
+		edge.Error(w, r, err)
 		return
 	}
 	web.JSON(w, http.StatusOK, listOf(msgs, next, toMessage))

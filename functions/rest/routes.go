@@ -10,6 +10,7 @@ import (
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -59,7 +60,7 @@ func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, 
 		}
 		var hh http.Handler = handle
 		if rt.Method == http.MethodPost {
-			hh = web.Idempotent(idem)(hh)
+			hh = edge.Idempotent(idem)(hh)
 		}
 		if !rt.Public {
 			hh = auth.Require(hh)

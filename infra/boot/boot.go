@@ -19,6 +19,7 @@ import (
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -91,12 +92,12 @@ func FromEnv(ctx context.Context, f registry.Function) (Deps, error) {
 func Handler(f registry.Function, d Deps) http.Handler {
 	svc := &app.Service{Store: d.Store, Views: d.Store, Publisher: d.Publisher, Source: f.Source(), Now: d.Now}
 	r := web.NewRouter()
-	(&rest.Handler{App: svc}).Mount(r, f.Routes, d.Auth, d.Store)
+	(&rest.Handler{App: svc}).Mount(r, f.Routes, d.Auth, Idempotency(d.Store))
 	switch {
 	case f.Relay:
-		r.Handle("/", web.Events(relay(d.Publisher))).Methods(http.MethodPost)
+		r.Handle("/", edge.Events(relay(d.Publisher))).Methods(http.MethodPost)
 	case f.Consumes != nil:
-		r.Handle("/", web.Events(svc.Handler(f.Consumes))).Methods(http.MethodPost)
+		r.Handle("/", edge.Events(svc.Handler(f.Consumes))).Methods(http.MethodPost)
 	}
 	return r
 }

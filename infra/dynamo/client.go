@@ -1,8 +1,8 @@
 // Package dynamo stores carrot's aggregates, its outbox, its consumer
 // dedupe records, its HTTP idempotency records and the MyPage view in
-// DynamoDB (Amazon's or DynamoDB Local). It implements app.Store,
-// app.ViewStore and web.IdempotencyStore; Tables is the one definition of
-// the schema.
+// DynamoDB (Amazon's or DynamoDB Local). It implements app.Store and
+// app.ViewStore, and keeps Idempotency-Key records that infra/boot adapts
+// to web.IdempotencyStore; Tables is the one definition of the schema.
 package dynamo
 
 import (

@@ -10,15 +10,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/dynamo/dynamotest"
-	"github.com/carrot-market/carrot/infra/web"
 )
 
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
 	s := dynamotest.MustStore(t)
 	ctx := context.Background()
-	answer := web.StoredResponse{Fingerprint: "sha256:abc", Status: 201,
+	answer := dynamo.StoredResponse{Fingerprint: "sha256:abc", Status: 201,
 		Header: map[string]string{"Content-Type": "application/json", "Location": "/items/1"}, Body: []byte(`{"itemId":"1"}`)}
 
 	t.Run("begin, finish, replay", func(t *testing.T) {
@@ -29,7 +29,7 @@ func TestIdempotency(t *testing.T) {
 		require.Nil(t, got, "the first caller wins")
 
 		_, err = s.Begin(ctx, k, "sha256:abc", time.Minute)
-		require.ErrorIs(t, err, web.ErrInProgress)
+		require.ErrorIs(t, err, dynamo.ErrInProgress)
 
 		require.NoError(t, s.Finish(ctx, k, answer))
 		got, err = s.Begin(ctx, k, "sha256:other", time.Minute)
@@ -66,7 +66,7 @@ func TestIdempotency(t *testing.T) {
 		require.NoError(t, err)
 		assert.Nil(t, got, "the holder crashed; the retry wins")
 		_, err = s.Begin(ctx, k, "f", time.Minute)
-		assert.ErrorIs(t, err, web.ErrInProgress)
+		assert.ErrorIs(t, err, dynamo.ErrInProgress)
 	})
 
 	t.Run("an empty answer round-trips", func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestIdempotency(t *testing.T) {
 		k := uid()
 		_, err := s.Begin(ctx, k, "f", time.Minute)
 		require.NoError(t, err)
-		require.NoError(t, s.Finish(ctx, k, web.StoredResponse{Fingerprint: "f", Status: 204}))
+		require.NoError(t, s.Finish(ctx, k, dynamo.StoredResponse{Fingerprint: "f", Status: 204}))
 		got, err := s.Begin(ctx, k, "f", time.Minute)
 		require.NoError(t, err)
 		require.NotNil(t, got)
@@ -100,7 +100,7 @@ func TestIdempotency(t *testing.T) {
 				switch {
 				case err == nil && got == nil:
 					won++
-				case errors.Is(err, web.ErrInProgress):
+				case errors.Is(err, dynamo.ErrInProgress):
 					busy++
 				default:
 					t.Errorf("unexpected answer %v, %v", got, err)

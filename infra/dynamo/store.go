@@ -15,7 +15,6 @@ import (
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/infra/optimistic"
-	"github.com/carrot-market/carrot/infra/web"
 )
 
 // Store keeps carrot's state in DynamoDB. It is safe for concurrent use by
@@ -30,9 +29,8 @@ type Store struct {
 }
 
 var (
-	_ app.Store            = (*Store)(nil)
-	_ app.ViewStore        = (*Store)(nil)
-	_ web.IdempotencyStore = (*Store)(nil)
+	_ app.Store     = (*Store)(nil)
+	_ app.ViewStore = (*Store)(nil)
 )
 
 type tableNames struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -41,7 +42,7 @@ func (c controls) rollout(w http.ResponseWriter, r *http.Request) {
 	if len(bytes.TrimSpace(body)) > 0 {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := web.Decode(r, &in); err != nil {
-			web.Error(w, r, err)
+			edge.Error(w, r, err)
 			return
 		}
 	}

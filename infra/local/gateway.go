@@ -8,6 +8,7 @@ import (
 
 	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
+	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -72,20 +73,20 @@ func devToken(auth *web.Auth) http.Handler {
 			UserID string `json:"userId"`
 		}
 		if err := web.Decode(r, &in); err != nil {
-			web.Error(w, r, err)
+			edge.Error(w, r, err)
 			return
 		}
 		if in.UserID == "" {
 			var f market.Fields
 			f.Add("userId", "is required")
-			web.Error(w, r, f.Err())
+			edge.Error(w, r, f.Err())
 			return
 		}
 		tok, err := auth.Issue(in.UserID, devTokenTTL)
 		if err != nil {
 			var f market.Fields
 			f.Add("userId", "%v", err)
-			web.Error(w, r, f.Err())
+			edge.Error(w, r, f.Err())
 			return
 		}
 		web.JSON(w, http.StatusOK, map[string]string{"token": tok, "userId": in.UserID})

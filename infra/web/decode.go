@@ -11,24 +11,25 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/carrot-market/carrot/functions/market"
 )
 
 // MaxBodyBytes is the largest request body carrot reads: 64 KiB.
 const MaxBodyBytes = 64 << 10
 
-// Decode reads the JSON body of r into dst strictly. Every failure is an
-// error Error answers correctly, and none is a 5xx:
+// Decode reads the JSON body of r into dst strictly. Every failure is a
+// *StatusError that Error answers correctly, and none is a 5xx:
 //   - a Content-Type other than application/json (a charset parameter is
-//     allowed when it is utf-8) is a 415 *StatusError;
-//   - a body over MaxBodyBytes is a 413 *StatusError, whatever it holds;
+//     allowed when it is utf-8) is a 415;
+//   - a body over MaxBodyBytes is a 413, whatever it holds;
 //   - an empty body, a literal null, malformed JSON, or more than one JSON
-//     value is a market.Invalid error;
-//   - a value of the wrong type or a field dst does not declare is a
-//     market.Invalid error whose Fields name the JSON field by its path;
-//   - a *market.Error returned by a custom UnmarshalJSON of dst passes
-//     through unchanged, so DTOs can report their own field rules.
+//     value is a 400;
+//   - a value of the wrong type or a field dst does not declare is a 400
+//     whose Fields name the JSON field by its path;
+//   - a *StatusError returned by a custom UnmarshalJSON of dst passes
+//     through unchanged; any other error of one is a 400 that hides its
+//     text and wraps it as Err, so a translation that knows it (infra/edge
+//     knows the domain's errors) answers it instead, and DTOs can report
+//     their own field rules.
 //
 // Decode consumes r.Body, reading all of it before parsing. dst may be
 // partly filled when Decode fails; callers must not use it after an error.
@@ -96,13 +97,13 @@ var errTooLarge = &StatusError{
 
 func decodeError(err error) error {
 	var (
-		me     *market.Error
+		se     *StatusError
 		syntax *json.SyntaxError
 		typ    *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &me):
-		return me
+	case errors.As(err, &se):
+		return se
 	case errors.As(err, &syntax):
 		return invalidBody(fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.Offset))
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -111,18 +112,16 @@ func decodeError(err error) error {
 		if typ.Field == "" {
 			return invalidBody(fmt.Sprintf("the body must be %s, not %s", jsonKind(typ.Type), typ.Value))
 		}
-		var f market.Fields
-		f.Add(typ.Field, "must be %s, not %s", jsonKind(typ.Type), typ.Value)
-		return f.Err()
+		return invalidField(typ.Field, fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), typ.Value))
 	}
 	if name, ok := unknownField(err); ok {
-		var f market.Fields
-		f.Add(name, "is not a known field")
-		return f.Err()
+		return invalidField(name, "is not a known field")
 	}
 	// Another error of a custom UnmarshalJSON (a time that does not parse,
-	// say). Its text comes from library code, so it stays out of the answer.
-	return invalidBody("the body has a value of the wrong form")
+	// or a domain rule of the DTO). Its text may come from library code, so
+	// it stays out of this answer; a translation that knows it may answer
+	// it instead.
+	return &StatusError{Status: http.StatusBadRequest, Detail: "the body has a value of the wrong form", Err: err}
 }
 
 // unknownField extracts the field name from encoding/json's error for
@@ -140,8 +139,17 @@ func unknownField(err error) (string, bool) {
 }
 
 func invalidBody(msg string) error {
-	return &market.Error{Code: market.Invalid, Message: msg}
+	return &StatusError{Status: http.StatusBadRequest, Detail: msg}
 }
+
+// invalidField is a 400 naming one offending field.
+func invalidField(field, message string) error {
+	return &StatusError{Status: http.StatusBadRequest, Detail: invalidFieldsDetail,
+		Fields: []FieldError{{Field: field, Message: message}}}
+}
+
+// invalidFieldsDetail is the detail of a 400 that names its fields.
+const invalidFieldsDetail = "the request has invalid fields"
 
 // jsonKind names the JSON value a Go type accepts, for field messages.
 func jsonKind(t reflect.Type) string {

@@ -9,8 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/carrot-market/carrot/functions/market"
 )
 
 // listing is a realistic request DTO: strings, integers, a slice, a
@@ -30,14 +28,13 @@ type meeting struct {
 	Time string `json:"time"`
 }
 
-// validated reports its own rule as a market error, as DTOs may.
+// validated reports its own rule as a *StatusError, as DTOs may; infra/edge
+// tests a rule reported as a market error.
 type validated string
 
 func (v *validated) UnmarshalJSON(b []byte) error {
 	if string(b) == `"bad"` {
-		var f market.Fields
-		f.Add("code", "must not be bad")
-		return f.Err()
+		return invalidField("code", "must not be bad")
 	}
 	*v = validated(strings.Trim(string(b), `"`))
 	return nil

@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/carrot-market/carrot/functions/market"
 )
 
 // IdempotencyKeyHeader is the request header naming a retryable POST.
@@ -50,9 +48,12 @@ var storedHeaders = []string{"Content-Type", "Location"}
 //     answer (or a panic) aborts the key so that a retry runs again.
 //
 // The body is read up to MaxBodyBytes (413 beyond) to fingerprint it and is
-// handed on unchanged. Failing to store an answer is logged, not returned:
-// the command has run, and the caller gets its answer.
-func Idempotent(store IdempotencyStore) func(http.Handler) http.Handler {
+// handed on unchanged. A failure of the store, and every refusal above
+// that is an error, is answered by fail, which knows the store's errors
+// (infra/edge.Error knows the domain's). Failing to store an answer is
+// logged, not returned: the command has run, and the caller gets its
+// answer.
+func Idempotent(store IdempotencyStore, fail ErrorFunc) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			values := r.Header.Values(IdempotencyKeyHeader)
@@ -61,14 +62,13 @@ func Idempotent(store IdempotencyStore) func(http.Handler) http.Handler {
 				return
 			}
 			if len(values) > 1 || !validIdempotencyKey(values[0]) {
-				var f market.Fields
-				f.Add(IdempotencyKeyHeader, "must be one value of 1 to %d printable ASCII characters", maxIdempotencyKey)
-				Error(w, r, f.Err())
+				fail(w, r, invalidField(IdempotencyKeyHeader,
+					fmt.Sprintf("must be one value of 1 to %d printable ASCII characters", maxIdempotencyKey)))
 				return
 			}
 			body, err := readBody(r)
 			if err != nil {
-				Error(w, r, err)
+				fail(w, r, err)
 				return
 			}
 			sum := sha256.Sum256(body)
@@ -83,7 +83,7 @@ func Idempotent(store IdempotencyStore) func(http.Handler) http.Handler {
 				WriteProblem(w, NewProblem(http.StatusConflict, "a request with this Idempotency-Key is still running; retry later"))
 				return
 			case err != nil:
-				Error(w, r, err)
+				fail(w, r, err)
 				return
 			case stored != nil && stored.Fingerprint != fingerprint:
 				WriteProblem(w, NewProblem(http.StatusUnprocessableEntity,

@@ -13,8 +13,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/carrot-market/carrot/functions/market"
 )
 
 // memoryStore is an in-memory IdempotencyStore for unit tests. Leases do
@@ -128,7 +126,7 @@ func serveIdem(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 func TestIdempotentReplaysTheFirstAnswer(t *testing.T) {
 	t.Parallel()
 	store, handler := newMemoryStore(), &counting{}
-	h := Idempotent(store)(handler)
+	h := Idempotent(store, Error)(handler)
 
 	first := serveIdem(h, idemRequest("u1", "k-1", `{"name":"desk"}`))
 	require.Equal(t, http.StatusCreated, first.Code)
@@ -148,7 +146,7 @@ func TestIdempotentReplaysTheFirstAnswer(t *testing.T) {
 func TestIdempotentScopes(t *testing.T) {
 	t.Parallel()
 	store, handler := newMemoryStore(), &counting{}
-	h := Idempotent(store)(handler)
+	h := Idempotent(store, Error)(handler)
 
 	serveIdem(h, idemRequest("u1", "k", `{"name":"a"}`))
 	other := serveIdem(h, idemRequest("u2", "k", `{"name":"a"}`))
@@ -170,7 +168,7 @@ func TestIdempotentScopes(t *testing.T) {
 func TestIdempotentWithoutKeyRunsEveryTime(t *testing.T) {
 	t.Parallel()
 	store, handler := newMemoryStore(), &counting{}
-	h := Idempotent(store)(handler)
+	h := Idempotent(store, Error)(handler)
 	for range 3 {
 		rec := serveIdem(h, idemRequest("u1", "", `{"name":"a"}`))
 		assert.Equal(t, http.StatusCreated, rec.Code)
@@ -198,7 +196,9 @@ func TestIdempotentRefusals(t *testing.T) {
 		{name: "in progress", keys: []string{"k"}, body: `{}`, status: 409, header: "Retry-After",
 			prepare: func(m *memoryStore) { m.held[`"u1" POST /items k`] = "x" }},
 		{name: "store unavailable", keys: []string{"k"}, body: `{}`, status: 503, header: "Retry-After",
-			prepare: func(m *memoryStore) { m.beginErr = market.Errorf(market.Unavailable, "try later") }},
+			prepare: func(m *memoryStore) {
+				m.beginErr = &StatusError{Status: http.StatusServiceUnavailable, Detail: "try later"}
+			}},
 		{name: "store broken", keys: []string{"k"}, body: `{}`, status: 500,
 			prepare: func(m *memoryStore) { m.beginErr = errors.New("dynamo exploded") }},
 	}
@@ -213,7 +213,7 @@ func TestIdempotentRefusals(t *testing.T) {
 			for _, k := range tt.keys {
 				r.Header.Add(IdempotencyKeyHeader, k)
 			}
-			rec := serveIdem(Idempotent(store)(handler), r)
+			rec := serveIdem(Idempotent(store, Error)(handler), r)
 			p := mustProblem(t, rec, tt.status)
 			if tt.field != "" {
 				require.Len(t, p.Errors, 1)
@@ -230,7 +230,7 @@ func TestIdempotentRefusals(t *testing.T) {
 func TestIdempotentKeyReusedWithAnotherBody(t *testing.T) {
 	t.Parallel()
 	store, handler := newMemoryStore(), &counting{}
-	h := Idempotent(store)(handler)
+	h := Idempotent(store, Error)(handler)
 	serveIdem(h, idemRequest("u1", "k", `{"name":"desk"}`))
 	rec := serveIdem(h, idemRequest("u1", "k", `{"name":"chair"}`))
 	p := mustProblem(t, rec, http.StatusUnprocessableEntity)
@@ -254,7 +254,7 @@ func TestIdempotentStoresClientErrorsAndAbortsServerErrors(t *testing.T) {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
 			t.Parallel()
 			store, handler := newMemoryStore(), &counting{status: tt.status}
-			h := Idempotent(store)(handler)
+			h := Idempotent(store, Error)(handler)
 			first := serveIdem(h, idemRequest("u1", "k", `{"name":"a"}`))
 			assert.Equal(t, tt.status, first.Code)
 			second := serveIdem(h, idemRequest("u1", "k", `{"name":"a"}`))
@@ -268,14 +268,14 @@ func TestIdempotentStoresClientErrorsAndAbortsServerErrors(t *testing.T) {
 func TestIdempotentHandsTheBodyOn(t *testing.T) {
 	t.Parallel()
 	store, handler := newMemoryStore(), &counting{}
-	serveIdem(Idempotent(store)(handler), idemRequest("u1", "k", `{"name":"lamp"}`))
+	serveIdem(Idempotent(store, Error)(handler), idemRequest("u1", "k", `{"name":"lamp"}`))
 	assert.Equal(t, "lamp", handler.body)
 }
 
 func TestIdempotentAbortsAfterAPanic(t *testing.T) {
 	t.Parallel()
 	store := newMemoryStore()
-	h := Idempotent(store)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	h := Idempotent(store, Error)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
 	assert.Panics(t, func() { serveIdem(h, idemRequest("u1", "k", `{}`)) })
 	assert.Equal(t, 1, store.aborts)
 	assert.Empty(t, store.held, "the key is free for a retry")
@@ -286,7 +286,7 @@ func TestIdempotentConcurrentRetriesRunOnce(t *testing.T) {
 	store := newMemoryStore()
 	release := make(chan struct{})
 	var runs atomic.Int32
-	h := Idempotent(store)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	h := Idempotent(store, Error)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		runs.Add(1)
 		<-release
 		JSON(w, http.StatusCreated, map[string]string{"ok": "yes"})

@@ -1,12 +1,12 @@
-// Package web is the HTTP and CloudEvents plumbing every carrot function
+// Package web is the domain-free HTTP plumbing every carrot process
 // shares: problem responses, strict JSON decoding, bearer-token auth,
-// idempotent POSTs, the CloudEvents edge with its retry contract, and the
-// server runtime Knative expects ($PORT, health probes, drain on SIGTERM).
+// idempotent POSTs, request logging, the router, traceparent propagation,
+// and the server runtime Knative expects ($PORT, health probes, drain on
+// SIGTERM).
 //
-// It translates the one error vocabulary, market.Error, exactly once per
-// edge: Error turns it into an RFC 9457 problem for REST callers, and
-// Events turns it into a status the Knative broker reads as "done",
-// "poison" or "retry". Handlers stay thin: decode, call, respond.
+// It knows no domain. Its own failures are *StatusError values, and its
+// problem writer takes the translation of any other error as a ProblemFunc:
+// infra/edge hands it the one that maps the domain's error codes.
 package web
 
 import (
@@ -14,8 +14,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-
-	"github.com/carrot-market/carrot/functions/market"
 )
 
 // ProblemType is the prefix of every problem type URI carrot answers; the
@@ -28,26 +26,38 @@ const RetryAfterSeconds = 2
 // Problem is an RFC 9457 problem details body. Errors is set only for
 // invalid input and names each offending field.
 type Problem struct {
-	Type   string              `json:"type"`
-	Title  string              `json:"title"`
-	Status int                 `json:"status"`
-	Detail string              `json:"detail,omitempty"`
-	Errors []market.FieldError `json:"errors,omitempty"`
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail,omitempty"`
+	Errors []FieldError `json:"errors,omitempty"`
 }
 
-// StatusError is an HTTP-level failure that has no place in the domain's
-// vocabulary, such as 413 or 415. Error answers it with Status, its Title
-// (the status text when empty) and Detail, which must be safe to show.
-// Domain failures are market.Error values, never StatusError.
+// FieldError names one offending field of an invalid request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// StatusError is an HTTP-level failure, such as 413, 415 or a body that is
+// not valid JSON. ProblemOf answers it with Status, its Title (the status
+// text when empty), Detail, which must be safe to show, and Fields, which
+// only a 400 should carry. Err is the cause, never shown; Unwrap returns
+// it, so a translation that knows the cause (see infra/edge) may answer
+// it instead. Domain failures are the domain's errors, never StatusError.
 type StatusError struct {
 	Status int
 	Title  string
 	Detail string
+	Fields []FieldError
+	Err    error
 }
 
 func (e *StatusError) Error() string {
 	return strconv.Itoa(e.Status) + " " + e.title() + ": " + e.Detail
 }
+
+func (e *StatusError) Unwrap() error { return e.Err }
 
 func (e *StatusError) title() string {
 	if e.Title != "" {
@@ -78,19 +88,8 @@ var kinds = map[int]kind{
 	http.StatusServiceUnavailable:    {"unavailable", "Service unavailable"},
 }
 
-// statusOf is the one table that turns a market code into an HTTP status.
-var statusOf = map[market.Code]int{
-	market.Invalid:      http.StatusBadRequest,
-	market.Unauthorized: http.StatusUnauthorized,
-	market.Forbidden:    http.StatusForbidden,
-	market.NotFound:     http.StatusNotFound,
-	market.Conflict:     http.StatusConflict,
-	market.Unavailable:  http.StatusServiceUnavailable,
-	market.Internal:     http.StatusInternalServerError,
-}
-
-// internalDetail is all a caller learns about an unexpected failure.
-const internalDetail = "an unexpected error occurred; it has been logged"
+// InternalDetail is all a caller learns about an unexpected failure.
+const InternalDetail = "an unexpected error occurred; it has been logged"
 
 // NewProblem returns the problem for status with the standard type and
 // title of that status.
@@ -102,42 +101,42 @@ func NewProblem(status int, detail string) Problem {
 	return Problem{Type: ProblemType + k.slug, Title: k.title, Status: status, Detail: detail}
 }
 
-// ProblemOf translates err into the problem a REST caller sees. A
-// *StatusError keeps its status; a market.Error maps by its code; anything
-// else, and every Internal error, becomes a 500 whose detail hides the
-// error text. The second result reports whether err must be logged
-// because the caller is not told what happened.
+// ProblemFunc translates err into the problem a caller sees. The second
+// result reports whether err must be logged because the caller is not
+// told what happened. ProblemOf is the plumbing's own; infra/edge's adds
+// the domain's error codes.
+type ProblemFunc func(err error) (Problem, bool)
+
+// ErrorFunc answers err as a problem; Error and infra/edge's Error are two.
+type ErrorFunc func(w http.ResponseWriter, r *http.Request, err error)
+
+// ProblemOf translates err knowing no domain: a *StatusError keeps its
+// status, title, detail and fields; anything else becomes a 500 whose
+// detail hides the error text, and must be logged.
 func ProblemOf(err error) (Problem, bool) {
 	var se *StatusError
-	if errors.As(err, &se) {
-		p := NewProblem(se.Status, se.Detail)
-		if se.Title != "" {
-			p.Title = se.Title
-		}
-		return p, se.Status >= http.StatusInternalServerError
+	if !errors.As(err, &se) {
+		return NewProblem(http.StatusInternalServerError, InternalDetail), true
 	}
-	var me *market.Error
-	if !errors.As(err, &me) || me.Code == market.Internal {
-		return NewProblem(http.StatusInternalServerError, internalDetail), true
+	p := NewProblem(se.Status, se.Detail)
+	if se.Title != "" {
+		p.Title = se.Title
 	}
-	status, ok := statusOf[me.Code]
-	if !ok {
-		return NewProblem(http.StatusInternalServerError, internalDetail), true
-	}
-	p := NewProblem(status, me.Message)
-	if me.Code == market.Invalid {
-		p.Errors = me.Fields
-	}
-	return p, status >= http.StatusInternalServerError
+	p.Errors = se.Fields
+	return p, se.Status >= http.StatusInternalServerError
 }
 
-// Error answers err as an application/problem+json response. It is the only
-// place REST handlers turn errors into statuses. A 401 carries
-// WWW-Authenticate (unless the caller set one already), a 503 carries
-// Retry-After, and a 500 never shows the error text: it is logged with the
-// request's logger instead.
+// Error answers err, translated by ProblemOf, as WriteError does.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
-	p, log := ProblemOf(err)
+	WriteError(w, r, err, ProblemOf)
+}
+
+// WriteError answers err, translated by translate, as an
+// application/problem+json response. A 401 carries WWW-Authenticate
+// (unless the caller set one already), a 503 carries Retry-After, and an
+// error the caller is not told about is logged with the request's logger.
+func WriteError(w http.ResponseWriter, r *http.Request, err error, translate ProblemFunc) {
+	p, log := translate(err)
 	if log {
 		Log(r.Context()).Errorw("request failed", "error", err, "status", p.Status)
 	}
@@ -171,7 +170,7 @@ func write(w http.ResponseWriter, contentType string, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		contentType, status = "application/problem+json", http.StatusInternalServerError
-		body, _ = json.Marshal(NewProblem(status, internalDetail))
+		body, _ = json.Marshal(NewProblem(status, InternalDetail))
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -184,7 +184,7 @@ func LogRequests(log *zap.SugaredLogger) func(http.Handler) http.Handler {
 					log.Errorw("handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()),
 						"method", r.Method, "path", r.URL.Path)
 					if sw.status == 0 {
-						WriteProblem(sw, NewProblem(http.StatusInternalServerError, internalDetail))
+						WriteProblem(sw, NewProblem(http.StatusInternalServerError, InternalDetail))
 					}
 				}
 				log.Infow("request", "method", r.Method, "path", r.URL.Path, "status", sw.code(),

@@ -138,7 +138,7 @@ func TestLogRequestsRecoversPanics(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/items", nil))
 
 	p := mustProblem(t, rec, http.StatusInternalServerError)
-	assert.Equal(t, internalDetail, p.Detail)
+	assert.Equal(t, InternalDetail, p.Detail)
 	require.Equal(t, 1, logs.FilterMessage("handler panicked").Len())
 	assert.Contains(t, logs.FilterMessage("handler panicked").All()[0].ContextMap()["stack"], "server_test.go")
 	line := logs.FilterMessage("request").All()

@@ -13,17 +13,18 @@ import (
 // dropped, as the W3C Trace Context spec asks, rather than propagated.
 func Traceparent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if tp := r.Header.Get("traceparent"); validTraceparent(tp) {
+		if tp := r.Header.Get("traceparent"); ValidTraceparent(tp) {
 			r = r.WithContext(events.WithTraceparent(r.Context(), tp))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// validTraceparent checks the version-traceid-parentid-flags form of W3C
-// Trace Context level 1: lowercase hex fields of 2, 32, 16 and 2 digits,
-// version ff and all-zero ids invalid. A later version may append fields.
-func validTraceparent(tp string) bool {
+// ValidTraceparent reports whether tp has the version-traceid-parentid-flags
+// form of W3C Trace Context level 1: lowercase hex fields of 2, 32, 16 and
+// 2 digits, version ff and all-zero ids invalid. A later version may append
+// fields.
+func ValidTraceparent(tp string) bool {
 	if len(tp) < 55 || (len(tp) > 55 && (tp[:2] == "00" || tp[55] != '-')) {
 		return false
 	}

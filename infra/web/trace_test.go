@@ -10,6 +10,8 @@ import (
 	"github.com/carrot-market/carrot/events"
 )
 
+const testTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
 func TestTraceparent(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -1,4 +1,4 @@
-package web
+package edge
 
 import (
 	"context"
@@ -21,6 +21,8 @@ import (
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/web"
+	"github.com/carrot-market/carrot/infra/web/webtest"
 )
 
 const testTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -142,7 +144,7 @@ func TestEventsRejectsPoisonRequests(t *testing.T) {
 			h := Events(func(context.Context, cloudevents.Event) error { called = true; return nil })
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, tt.request(t))
-			p := mustProblem(t, rec, http.StatusBadRequest)
+			p := webtest.MustProblem(t, rec, http.StatusBadRequest)
 			assert.Contains(t, p.Detail, tt.detail)
 			assert.False(t, called)
 		})
@@ -153,13 +155,12 @@ func TestEventsOnlyTakesPost(t *testing.T) {
 	t.Parallel()
 	rec := httptest.NewRecorder()
 	Events(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	mustProblem(t, rec, http.StatusMethodNotAllowed)
+	webtest.MustProblem(t, rec, http.StatusMethodNotAllowed)
 	assert.Equal(t, http.MethodPost, rec.Header().Get("Allow"))
 }
 
 func TestEventsRetryContract(t *testing.T) {
 	t.Parallel()
-	decodeErr := errors.New("carrot.payment.approved.v1 data: json: cannot unmarshal")
 	tests := []struct {
 		name   string
 		err    error
@@ -172,8 +173,6 @@ func TestEventsRetryContract(t *testing.T) {
 		{name: "not found", err: market.Errorf(market.NotFound, "no reservation r1"), status: 200, log: "event ignored"},
 		{name: "conflict", err: market.Errorf(market.Conflict, "already completed"), status: 200, log: "event ignored"},
 		{name: "forbidden", err: market.Errorf(market.Forbidden, "not the buyer"), status: 200, log: "event ignored"},
-		{name: "poison", err: Poison(decodeErr), status: 400, log: "poison event dead-lettered"},
-		{name: "wrapped poison", err: fmt.Errorf("policy: %w", Poison(decodeErr)), status: 400, log: "poison event dead-lettered"},
 		{name: "invalid", err: market.Errorf(market.Invalid, "poison event: bad payload"), status: 400, log: "poison event dead-lettered"},
 		{name: "unauthorized", err: market.Errorf(market.Unauthorized, "no actor"), status: 400, log: "poison event dead-lettered"},
 		{name: "stale after retries", err: app.ErrStale, status: 503, log: "event failed; the broker will retry it"},
@@ -188,7 +187,7 @@ func TestEventsRetryContract(t *testing.T) {
 			core, logs := observer.New(zap.InfoLevel)
 			h := Events(func(context.Context, cloudevents.Event) error { return tt.err })
 			r := eventRequest(t, MustEvent(t), false)
-			r = r.WithContext(WithLogger(r.Context(), zap.New(core).Sugar()))
+			r = r.WithContext(web.WithLogger(r.Context(), zap.New(core).Sugar()))
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)
 
@@ -197,10 +196,10 @@ func TestEventsRetryContract(t *testing.T) {
 				assert.Equal(t, http.StatusOK, rec.Code)
 				assert.Empty(t, rec.Body.String())
 			case tt.status >= 500:
-				p := mustProblem(t, rec, tt.status)
-				assert.Equal(t, internalDetail, p.Detail)
+				p := webtest.MustProblem(t, rec, tt.status)
+				assert.Equal(t, web.InternalDetail, p.Detail)
 			default:
-				p := mustProblem(t, rec, tt.status)
+				p := webtest.MustProblem(t, rec, tt.status)
 				assert.Equal(t, tt.err.Error(), p.Detail, "dead letters say why")
 			}
 			if tt.log == "" {
@@ -214,14 +213,4 @@ func TestEventsRetryContract(t *testing.T) {
 			assert.Equal(t, string(events.PaymentApproved), line.ContextMap()["ce-type"])
 		})
 	}
-}
-
-func TestPoison(t *testing.T) {
-	t.Parallel()
-	assert.NoError(t, Poison(nil))
-	base := errors.New("bad data")
-	err := Poison(base)
-	assert.ErrorIs(t, err, ErrPoison)
-	assert.ErrorIs(t, err, base)
-	assert.Equal(t, "poison event: bad data", err.Error())
 }

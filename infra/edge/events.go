@@ -1,4 +1,4 @@
-package web
+package edge
 
 import (
 	"context"
@@ -13,24 +13,12 @@ import (
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/web"
 )
 
 // MaxEventBytes is the largest CloudEvent the edge reads: Kafka's default
 // message size, far above any carrot event.
 const MaxEventBytes = 1 << 20
-
-// ErrPoison marks an event that can never be processed, however often it
-// is delivered. Events answers 400 for any error wrapping it.
-var ErrPoison = errors.New("poison event")
-
-// Poison wraps err as poison, for errors that carry no market code, such as
-// those of events.Decode. It returns nil for nil.
-func Poison(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", ErrPoison, err)
-}
 
 // Events returns the HTTP edge of a Knative trigger: it reads one
 // CloudEvent, in binary or structured mode, validates it, and calls handle
@@ -46,8 +34,7 @@ func Poison(err error) error {
 //	market not_found, conflict, forbidden           200     ignored: a stale event is done; logged
 //	a request that is not one valid CloudEvent,     400     poison: never retried, dead-lettered
 //	  a batch, an event over MaxEventBytes,
-//	  ErrPoison (see Poison), market invalid,
-//	  market unauthorized
+//	  market invalid, market unauthorized
 //	app.ErrStale (a race lost on every attempt),    503     transient: the broker retries
 //	  market unavailable
 //	market internal, any other error                500     the broker retries
@@ -59,25 +46,25 @@ func Events(handle func(context.Context, cloudevents.Event) error) http.Handler 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			MethodNotAllowed(w, r)
+			web.MethodNotAllowed(w, r)
 			return
 		}
 		ev, err := readEvent(r)
 		if err != nil {
-			Log(r.Context()).Warnw("poison event rejected", "error", err)
-			WriteProblem(w, NewProblem(http.StatusBadRequest, err.Error()))
+			web.Log(r.Context()).Warnw("poison event rejected", "error", err)
+			web.WriteProblem(w, web.NewProblem(http.StatusBadRequest, err.Error()))
 			return
 		}
 		ctx := r.Context()
 		tp, _ := ev.Extensions()[events.TraceparentExtension].(string)
-		if !validTraceparent(tp) {
+		if !web.ValidTraceparent(tp) {
 			tp = r.Header.Get("traceparent")
 		}
-		if validTraceparent(tp) {
+		if web.ValidTraceparent(tp) {
 			ctx = events.WithTraceparent(ctx, tp)
 		}
-		log := Log(ctx).With("ce-id", ev.ID(), "ce-type", ev.Type(), "ce-source", ev.Source(), "ce-subject", ev.Subject())
-		ctx = WithLogger(ctx, log)
+		log := web.Log(ctx).With("ce-id", ev.ID(), "ce-type", ev.Type(), "ce-source", ev.Source(), "ce-subject", ev.Subject())
+		ctx = web.WithLogger(ctx, log)
 
 		err = handle(ctx, *ev)
 		status, outcome := eventOutcome(err)
@@ -89,10 +76,10 @@ func Events(handle func(context.Context, cloudevents.Event) error) http.Handler 
 			w.WriteHeader(status)
 		case status == http.StatusBadRequest:
 			log.Warnw("poison event dead-lettered", "error", err)
-			WriteProblem(w, NewProblem(status, err.Error()))
+			web.WriteProblem(w, web.NewProblem(status, err.Error()))
 		default:
 			log.Errorw("event failed; the broker will retry it", "error", err, "status", status)
-			WriteProblem(w, NewProblem(status, internalDetail))
+			web.WriteProblem(w, web.NewProblem(status, web.InternalDetail))
 		}
 	})
 }
@@ -128,8 +115,6 @@ func eventOutcome(err error) (int, string) {
 		return http.StatusOK, "handled"
 	case errors.Is(err, app.ErrDuplicate):
 		return http.StatusOK, "duplicate acknowledged"
-	case errors.Is(err, ErrPoison):
-		return http.StatusBadRequest, "poison"
 	case errors.Is(err, app.ErrStale):
 		return http.StatusServiceUnavailable, "retry"
 	}
