@@ -29,6 +29,9 @@ func TestDependenciesPointInward(t *testing.T) {
 		{module + "/events", []string{module + "/functions", module + "/infra", "github.com/aws/", "net/http"}},
 		{module + "/functions/app", []string{"net/http", "github.com/aws/", "github.com/twmb/", module + "/infra", module + "/functions/rest"}},
 		{module + "/functions/rest", []string{"github.com/aws/", "github.com/twmb/", module + "/infra/dynamo"}},
+		// The registry is data that wiring, deploy and tests read; it names
+		// no adapter.
+		{module + "/functions/registry", []string{"github.com/aws/", "github.com/twmb/", module + "/infra", module + "/functions/rest"}},
 		// The HTTP plumbing is domain-free: infra/edge hands it the
 		// translation of the domain's errors. It may use events (traceparent).
 		{module + "/infra/web", []string{module + "/functions", module + "/infra"}},
@@ -45,12 +48,15 @@ func TestDependenciesPointInward(t *testing.T) {
 	// No adapter names another adapter: only the wiring (infra/boot,
 	// infra/local) puts them together. Each may import its own packages
 	// and those listed: broker and serving answer problems and log through
-	// infra/web, the domain-free HTTP plumbing, and through no other.
+	// infra/web, the domain-free HTTP plumbing, and through no other; the
+	// stores run units of work with infra/optimistic, and broker and serving
+	// read knative/ with infra/manifest; neither is an adapter.
 	adapters := map[string][]string{
-		"dynamo":  nil,
+		"dynamo":  {"optimistic"},
+		"memory":  {"optimistic"},
 		"outbox":  nil,
-		"broker":  {"web"},
-		"serving": {"web"},
+		"broker":  {"web", "manifest"},
+		"serving": {"web", "manifest"},
 	}
 	for adapter, allowed := range adapters {
 		root := module + "/infra/" + adapter
