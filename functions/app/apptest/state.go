@@ -1,6 +1,7 @@
 package apptest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -38,65 +39,68 @@ func roundTrip[S any](t *testing.T, s Stores, save func(app.Tx) int64, want S, v
 	})
 }
 
+// testAggregate saves a fresh aggregate, changes it and saves it again,
+// and checks that both loads (through a unit of work and through the
+// Store) return what was saved, at versions 1 and 2.
+func testAggregate[S any, A interface{ State() S }](t *testing.T, s Stores, fresh A, id string,
+	restore func(S) A, withVersion func(S, int64) S, save func(app.Tx, A) int64,
+	load func(app.Tx, string) (A, error), get func(context.Context, string) (A, error), change func(A)) {
+	t.Helper()
+	loads := []func(app.Tx) (S, error){
+		func(tx app.Tx) (S, error) { return stateOf(load(tx, id)) },
+		func(app.Tx) (S, error) { return stateOf(get(ctx, id)) },
+	}
+	a := fresh
+	for version := int64(1); ; version++ {
+		want := withVersion(a.State(), version)
+		saved := a
+		roundTrip(t, s, func(tx app.Tx) int64 { return save(tx, saved) }, want, version, loads...)
+		if version == 2 {
+			return
+		}
+		a = restore(want)
+		change(a)
+	}
+}
+
 func testRoundTrips(t *testing.T, s Stores) {
 	t.Run("item", func(t *testing.T) {
 		t.Parallel()
 		it := newItem(uid(), "seller-1", market.ItemDetails{Name: "자전거 Bike", Category: "sports", Price: 15000,
 			Description: "a red bike", Region: "seoul/mapo", Photos: []string{"https://img.example/1.jpg"}})
-		loads := []func(app.Tx) (market.ItemState, error){
-			func(tx app.Tx) (market.ItemState, error) { return stateOf(tx.Item(it.ID())) },
-			func(app.Tx) (market.ItemState, error) { return stateOf(s.Store.Item(ctx, it.ID())) },
-		}
-		want := it.State()
-		want.Version = 1
-		roundTrip(t, s, func(tx app.Tx) int64 { return tx.SaveItem(it) }, want, 1, loads...)
-
-		changed := market.RestoreItem(want)
-		require.NoError(t, changed.Reserve("rsv-1", now()))
-		changed.AddReview(4, now())
-		want = changed.State()
-		want.Version = 2
-		roundTrip(t, s, func(tx app.Tx) int64 { return tx.SaveItem(changed) }, want, 2, loads...)
+		testAggregate(t, s, it, it.ID(), market.RestoreItem,
+			func(st market.ItemState, v int64) market.ItemState { st.Version = v; return st },
+			app.Tx.SaveItem, app.Tx.Item, s.Store.Item,
+			func(it *market.Item) {
+				require.NoError(t, it.Reserve("rsv-1", now()))
+				it.AddReview(4, now())
+			})
 	})
 
 	t.Run("reservation", func(t *testing.T) {
 		t.Parallel()
 		r := newReservation(uid(), "item-1")
-		loads := []func(app.Tx) (market.ReservationState, error){
-			func(tx app.Tx) (market.ReservationState, error) { return stateOf(tx.Reservation(r.ID())) },
-			func(app.Tx) (market.ReservationState, error) { return stateOf(s.Store.Reservation(ctx, r.ID())) },
-		}
-		want := r.State()
-		want.Version = 1
-		roundTrip(t, s, func(tx app.Tx) int64 { return tx.SaveReservation(r) }, want, 1, loads...)
-
-		changed := market.RestoreReservation(want)
-		require.NoError(t, changed.Confirm("seller", market.Meeting{Date: "2026-12-24", Time: "18:30", Place: "Hapjeong station"}, now()))
-		_, err := changed.Complete("pay-1", now())
-		require.NoError(t, err)
-		want = changed.State()
-		want.Version = 2
-		roundTrip(t, s, func(tx app.Tx) int64 { return tx.SaveReservation(changed) }, want, 2, loads...)
+		testAggregate(t, s, r, r.ID(), market.RestoreReservation,
+			func(st market.ReservationState, v int64) market.ReservationState { st.Version = v; return st },
+			app.Tx.SaveReservation, app.Tx.Reservation, s.Store.Reservation,
+			func(r *market.Reservation) {
+				require.NoError(t, r.Confirm("seller", market.Meeting{Date: "2026-12-24", Time: "18:30", Place: "Hapjeong station"}, now()))
+				_, err := r.Complete("pay-1", now())
+				require.NoError(t, err)
+			})
 	})
 
 	t.Run("payment", func(t *testing.T) {
 		t.Parallel()
 		p := newPayment(uid(), "rsv-1")
-		loads := []func(app.Tx) (market.PaymentState, error){
-			func(tx app.Tx) (market.PaymentState, error) { return stateOf(tx.Payment(p.ID())) },
-			func(app.Tx) (market.PaymentState, error) { return stateOf(s.Store.Payment(ctx, p.ID())) },
-		}
-		want := p.State()
-		want.Version = 1
-		roundTrip(t, s, func(tx app.Tx) int64 { return tx.SavePayment(p) }, want, 1, loads...)
-
-		changed := market.RestorePayment(want)
-		cancelled, err := changed.Cancel("buyer", now())
-		require.NoError(t, err)
-		require.True(t, cancelled)
-		want = changed.State()
-		want.Version = 2
-		roundTrip(t, s, func(tx app.Tx) int64 { return tx.SavePayment(changed) }, want, 2, loads...)
+		testAggregate(t, s, p, p.ID(), market.RestorePayment,
+			func(st market.PaymentState, v int64) market.PaymentState { st.Version = v; return st },
+			app.Tx.SavePayment, app.Tx.Payment, s.Store.Payment,
+			func(p *market.Payment) {
+				cancelled, err := p.Cancel("buyer", now())
+				require.NoError(t, err)
+				require.True(t, cancelled)
+			})
 	})
 
 	t.Run("seller", func(t *testing.T) {
