@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -81,7 +82,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 		require.NoError(tb, err)
 		return pub
 	}
-	for _, f := range registry.All {
+	for _, f := range consumersFirst(registry.All) {
 		deps := boot.Deps{Store: store, Auth: auth, Publisher: publisher()}
 		srv := httptest.NewServer(boot.Handler(f, deps))
 		tb.Cleanup(srv.Close)
@@ -101,6 +102,17 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 	tb.Cleanup(gwSrv.Close)
 	s.Gateway = gwSrv.URL
 	return s
+}
+
+// consumersFirst orders fns so that the sink hands each event to the
+// consumers that react with nothing (the MyPage projector) before the
+// policies, whose reactions it delivers at once, within the same call: a
+// view then applies a fact before the facts it causes, in the order of
+// the sink's log.
+func consumersFirst(fns []registry.Function) []registry.Function {
+	ordered := slices.Clone(fns)
+	slices.SortStableFunc(ordered, func(a, b registry.Function) int { return min(len(a.Emits), 1) - min(len(b.Emits), 1) })
+	return ordered
 }
 
 // Token returns a bearer token for userID.
