@@ -174,7 +174,7 @@ func Start(ctx context.Context, opts Options) (*System, error) {
 		for k, v := range opts.Env {
 			env[k] = v
 		}
-		s.env = environ(env)
+		s.env = Environ(env)
 		err = s.start(ctx)
 		if err == nil {
 			return s, nil
@@ -378,9 +378,9 @@ func freeAddrs() (gateway, cluster, kafka string, err error) {
 	return addrs[0], addrs[1], addrs[2], nil
 }
 
-// environ is this process's environment with vars set (an empty value
+// Environ is this process's environment with vars set (an empty value
 // unsets one).
-func environ(vars map[string]string) []string {
+func Environ(vars map[string]string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
