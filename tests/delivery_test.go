@@ -86,7 +86,7 @@ func TestTriggerDelivery(t *testing.T) {
 		require.NoError(t, e.SetData(cloudevents.ApplicationJSON, map[string]any{"itemId": "no-such-item", "name": "ghost"}))
 		client, err := cloudevents.NewClientHTTP()
 		require.NoError(t, err)
-		result := client.Send(binding.WithForceBinary(cloudevents.ContextWithTarget(ctx, sys.Cluster+brokerIngressURI)), e)
+		result := client.Send(binding.WithForceBinary(cloudevents.ContextWithTarget(ctx, sys.Cluster+system.BrokerIngressPath)), e)
 		require.True(t, cloudevents.IsACK(result), "the broker ingress refused the event: %v", result)
 
 		require.EventuallyWithT(t, func(c *assert.CollectT) {

@@ -110,8 +110,7 @@ func MustStart(t *testing.T, opts system.Options) *System {
 // that it leaves no function process behind (see system.System.Stop).
 func (s *System) MustStop(t *testing.T) {
 	t.Helper()
-	_, _ = s.Status(t.Context()) // records the pids of the instances running now
-	require.NotEmpty(t, s.SeenPIDs(), "no function instance ever ran")
+	s.requireInstancesRan(t)
 	require.NoError(t, s.Stop())
 }
 
@@ -119,9 +118,16 @@ func (s *System) MustStop(t *testing.T) {
 // the same ports, data folder and tables.
 func (s *System) MustRestart(t *testing.T) {
 	t.Helper()
-	_, _ = s.Status(t.Context())
-	require.NotEmpty(t, s.SeenPIDs(), "no function instance ever ran")
+	s.requireInstancesRan(t)
 	require.NoError(t, s.Restart(t.Context()))
+}
+
+// requireInstancesRan fails the test when no function instance ever ran,
+// which would leave Stop's check of leftover processes without pids.
+func (s *System) requireInstancesRan(t *testing.T) {
+	t.Helper()
+	_, _ = s.Status(t.Context()) // records the pids of the instances running now
+	require.NotEmpty(t, s.SeenPIDs(), "no function instance ever ran")
 }
 
 // MustDo is Do that fails the test when no answer comes.
@@ -189,9 +195,8 @@ func (s *System) EventuallyQuiet(t *testing.T) system.Status {
 
 // Topic names of the running system, as knative/eventing names them.
 const (
-	brokerTopic      = "knative-broker-default-carrot"
-	deadLetterTopic  = "carrot-dead-letters"
-	brokerIngressURI = "/broker/default/carrot"
+	brokerTopic     = "knative-broker-default-carrot"
+	deadLetterTopic = "carrot-dead-letters"
 )
 
 // Events reads topic from its start to its end as of now, from the

@@ -113,7 +113,7 @@ func bareStart(sys *system.System, fn string, client *http.Client) (time.Duratio
 	cmd.Env = system.Environ(map[string]string{
 		"PORT": strconv.Itoa(port), dynamo.EnvEndpoint: sys.Endpoint, dynamo.EnvRegion: "us-east-1",
 		dynamo.EnvTablePrefix: sys.Prefix, web.SecretEnv: benchSecret, "DRAIN_SECONDS": "0",
-		"K_SINK": sys.Cluster + "/broker/default/carrot",
+		"K_SINK": sys.Cluster + system.BrokerIngressPath,
 	})
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {

@@ -16,10 +16,6 @@ import (
 	"github.com/carrot-market/carrot/tests/system"
 )
 
-// BrokerIngressPath is the broker's ingress on the cluster listener, as
-// knative/eventing names the broker.
-const BrokerIngressPath = "/broker/default/carrot"
-
 // Config says what the drills know of the system beyond how to reach it.
 type Config struct {
 	// Services is the folder of the Knative Services (knative/services),
@@ -190,7 +186,7 @@ func (e *Env) SendEvent(ctx context.Context, ev cloudevents.Event) error {
 	if err != nil {
 		return err
 	}
-	target := cloudevents.ContextWithTarget(ctx, e.Cluster+BrokerIngressPath)
+	target := cloudevents.ContextWithTarget(ctx, e.Cluster+system.BrokerIngressPath)
 	if result := client.Send(binding.WithForceBinary(target), ev); !cloudevents.IsACK(result) {
 		return fmt.Errorf("the broker ingress refused event %s: %w", ev.ID(), result)
 	}

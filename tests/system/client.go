@@ -15,6 +15,10 @@ import (
 	"github.com/carrot-market/carrot/infra/web"
 )
 
+// BrokerIngressPath is the broker's ingress on the cluster listener, as
+// knative/eventing names the broker.
+const BrokerIngressPath = "/broker/default/carrot"
+
 // tokenTTL is how long a token signed by the harness itself stays valid:
 // longer than any test, drill or bench run.
 const tokenTTL = 2 * time.Hour
