@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // TestKilledInstanceLeavesConsistentState kills request-chat's busy
@@ -29,7 +30,7 @@ import (
 // requests, each buyer still holding exactly one reservation.
 func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 	t.Parallel()
-	sys := MustStart(t, Options{})
+	sys := MustStart(t, system.Options{})
 	const seller, buyers = "sally", 20
 	const fn = "request-chat"
 
@@ -50,7 +51,7 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 
 	// The killed instance is replaced as soon as requests need one.
 	for buyer, rsvID := range created {
-		res := sys.Do(t, buyer, http.MethodGet, "/reservations/"+rsvID, nil)
+		res := sys.MustDo(t, buyer, http.MethodGet, "/reservations/"+rsvID, nil)
 		if assert.Equal(t, http.StatusOK, res.Status, "reservation %s of %s answered 201: %s", rsvID, buyer, res) {
 			rsv := res.JSON(t)
 			assert.Equal(t, itemID, rsv["itemId"])
@@ -59,7 +60,7 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 		}
 	}
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		st, err := sys.Status()
+		st, err := sys.Status(t.Context())
 		if !assert.NoError(c, err) {
 			return
 		}
@@ -76,8 +77,8 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 	var existing map[string]string
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		existing = reservationsOf(t, sys, itemID)
-		res, err := sys.Send(seller, http.MethodGet, "/myPages/"+itemID, nil)
-		if !assert.NoError(c, err) || !assert.Equal(c, http.StatusOK, res.Status, "%s", res) {
+		res := sys.Do(t.Context(), seller, http.MethodGet, "/myPages/"+itemID, nil)
+		if !assert.NoError(c, res.Err) || !assert.Equal(c, http.StatusOK, res.Status, "%s", res) {
 			return
 		}
 		row := res.JSON(c)
@@ -91,7 +92,7 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 	// Asking again answers the reservation that exists, or opens one.
 	for i := range buyers {
 		buyer := buyerName(i)
-		res := sys.Do(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+		res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
 		if rsvID, ok := existing[buyer]; ok {
 			if assert.Equal(t, http.StatusOK, res.Status, "%s asked again: %s", buyer, res) {
 				assert.Equal(t, rsvID, res.JSON(t)["rsvId"], "%s asked again", buyer)
@@ -105,7 +106,7 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 	sys.EventuallyQuiet(t)
 	sys.EventuallyPage(t, seller, itemID, map[string]any{"openChats": buyers})
 
-	sys.Stop(t)
+	sys.MustStop(t)
 }
 
 // TestQueuedRequestsOutliveAKilledInstance kills request-chat's instance
@@ -116,20 +117,20 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 // requests in flight on a discarded instance fail with 502.
 func TestQueuedRequestsOutliveAKilledInstance(t *testing.T) {
 	t.Parallel()
-	sys := MustStart(t, Options{})
+	sys := MustStart(t, system.Options{})
 	_, answers, killed := killDuringChats(t, sys, "sally", 20, "request-chat")
 	t.Logf("killed pid %d; answers: %v", killed, statusCounts(answers))
 	for i, res := range answers {
 		assert.NotContains(t, string(res.Body), "connection refused", "%s never reached the killed instance, yet failed", buyerName(i))
 	}
-	sys.Stop(t)
+	sys.MustStop(t)
 }
 
 // killDuringChats registers an item of seller and runs chatStorm on it.
 // The storm must meet a request in flight to kill; on a fast machine it
 // may be over first, so it runs again on a new item until it does. It
 // returns the item, each buyer's answer and the pid it killed.
-func killDuringChats(t *testing.T, sys *System, seller string, buyers int, fn string) (string, []Response, int) {
+func killDuringChats(t *testing.T, sys *System, seller string, buyers int, fn string) (string, []system.Response, int) {
 	t.Helper()
 	for round := 1; ; round++ {
 		require.LessOrEqual(t, round, 5, "no request of %s was ever seen in flight", fn)
@@ -146,25 +147,25 @@ func buyerName(i int) string { return fmt.Sprintf("buyer-%02d", i) }
 // instance of fn as soon as the runtime's status shows it serving one of
 // their requests. It returns each buyer's answer and the pid it killed, 0
 // when it saw no request in flight.
-func chatStorm(t *testing.T, sys *System, itemID string, round, n int, fn string) ([]Response, int) {
+func chatStorm(t *testing.T, sys *System, itemID string, round, n int, fn string) ([]system.Response, int) {
 	t.Helper()
 	for i := range n {
-		_, err := sys.Token(buyerName(i)) // only the chats are in the storm
+		_, err := sys.Token(t.Context(), buyerName(i)) // only the chats are in the storm
 		require.NoError(t, err)
 	}
 	// A request warms fn up, so that the storm finds an instance ready.
-	res := sys.Do(t, buyerName(0), http.MethodGet, "/reservations/none", nil)
+	res := sys.MustDo(t, buyerName(0), http.MethodGet, "/reservations/none", nil)
 	require.Equal(t, http.StatusNotFound, res.Status, "%s", res)
 
-	answers := make([]Response, n)
+	answers := make([]system.Response, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			res, err := sys.Send(buyerName(i), http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
-			if err != nil {
-				res = Response{Status: -1, Body: []byte(err.Error())}
+			res := sys.Do(t.Context(), buyerName(i), http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+			if res.Err != nil {
+				res = system.Response{Status: -1, Body: []byte(res.Err.Error())}
 			}
 			answers[i] = res
 		})
@@ -183,11 +184,11 @@ func chatStorm(t *testing.T, sys *System, itemID string, round, n int, fn string
 			return answers, 0
 		default:
 		}
-		st, err := sys.Status()
+		st, err := sys.Status(t.Context())
 		require.NoError(t, err)
 		for _, inst := range st.Function(fn).Instances {
 			if inst.InFlight > 0 && inst.PID > 0 {
-				require.NoError(t, signal(inst.PID, syscall.SIGKILL))
+				require.NoError(t, system.Signal(inst.PID, syscall.SIGKILL))
 				killed = inst.PID
 				break
 			}
@@ -230,7 +231,7 @@ func reservationsOf(t *testing.T, sys *System, itemID string) map[string]string 
 }
 
 // statusCounts counts answers by status, for the log.
-func statusCounts(answers []Response) map[int]int {
+func statusCounts(answers []system.Response) map[int]int {
 	counts := map[int]int{}
 	for _, res := range answers {
 		counts[res.Status]++

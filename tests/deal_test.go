@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // TestDealFlow walks one deal through the running system's gateway with
@@ -14,17 +16,17 @@ import (
 // there by events through Kafka and the mypage trigger.
 func TestDealFlow(t *testing.T) {
 	t.Parallel()
-	sys := MustStart(t, Options{})
+	sys := MustStart(t, system.Options{})
 	d := walkDeal(t, sys)
 
-	res := sys.Do(t, "", http.MethodGet, "/items/"+d.itemID, nil)
+	res := sys.MustDo(t, "", http.MethodGet, "/items/"+d.itemID, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	item := res.JSON(t)
 	assert.Equal(t, "SOLDOUT", item["status"])
 	assert.EqualValues(t, 4, item["score"])
 	assert.EqualValues(t, 1, item["reviewCount"])
 
-	res = sys.Do(t, d.buyer, http.MethodGet, "/myPages?userId="+d.buyer, nil)
+	res = sys.MustDo(t, d.buyer, http.MethodGet, "/myPages?userId="+d.buyer, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	buying, _ := res.JSON(t)["buying"].([]any)
 	require.Len(t, buying, 1)
@@ -34,7 +36,7 @@ func TestDealFlow(t *testing.T) {
 	assert.Equal(t, "APPROVED", deal["payStatus"])
 	assert.Equal(t, "SOLDOUT", deal["itemStatus"])
 
-	sys.Stop(t)
+	sys.MustStop(t)
 }
 
 // deal names what walkDeal created.
@@ -53,12 +55,12 @@ func walkDeal(t *testing.T, sys *System) deal {
 		"itemName": "TV", "itemStatus": "CREATED", "price": 50000, "sellerId": d.seller, "openChats": 0,
 	})
 
-	res := sys.Do(t, d.buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.itemID, "rsvStatus": "CREATED", "rsvPlace": "seoul"})
+	res := sys.MustDo(t, d.buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.itemID, "rsvStatus": "CREATED", "rsvPlace": "seoul"})
 	require.Equal(t, http.StatusCreated, res.Status, "chat: %s", res)
 	d.rsvID = res.JSON(t)["rsvId"].(string)
 	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{"itemStatus": "CREATED", "openChats": 1})
 
-	res = sys.Do(t, d.seller, http.MethodPatch, "/reservations/"+d.rsvID, map[string]any{
+	res = sys.MustDo(t, d.seller, http.MethodPatch, "/reservations/"+d.rsvID, map[string]any{
 		"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
 	})
 	require.Equal(t, http.StatusOK, res.Status, "confirm: %s", res)
@@ -67,7 +69,7 @@ func walkDeal(t *testing.T, sys *System) deal {
 		"rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
 	})
 
-	res = sys.Do(t, d.buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "APPROVED"})
+	res = sys.MustDo(t, d.buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "APPROVED"})
 	require.Equal(t, http.StatusCreated, res.Status, "pay: %s", res)
 	firstPay := res.JSON(t)
 	assert.EqualValues(t, 50000, firstPay["amount"])
@@ -75,7 +77,7 @@ func walkDeal(t *testing.T, sys *System) deal {
 		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payId": firstPay["payId"], "payStatus": "APPROVED",
 	})
 
-	res = sys.Do(t, d.buyer, http.MethodPatch, "/payments/"+firstPay["payId"].(string), map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "DELETED"})
+	res = sys.MustDo(t, d.buyer, http.MethodPatch, "/payments/"+firstPay["payId"].(string), map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "DELETED"})
 	require.Equal(t, http.StatusOK, res.Status, "cancel: %s", res)
 	assert.Equal(t, "DELETED", res.JSON(t)["status"])
 	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
@@ -85,8 +87,8 @@ func walkDeal(t *testing.T, sys *System) deal {
 	// Paying again needs the reservation CONFIRMED again in its own table,
 	// which the reservation-policy does on the cancelled payment's event.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		res, err := sys.Send(d.buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID})
-		if assert.NoError(c, err) && assert.Equal(c, http.StatusCreated, res.Status, "pay again: %s", res) {
+		res := sys.Do(t.Context(), d.buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID})
+		if assert.NoError(c, res.Err) && assert.Equal(c, http.StatusCreated, res.Status, "pay again: %s", res) {
 			d.payID = res.JSON(c)["payId"].(string)
 		}
 	}, settle, tick)
@@ -97,8 +99,8 @@ func walkDeal(t *testing.T, sys *System) deal {
 
 	// A review needs the reservation COMPLETED, again by an event.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		res, err := sys.Send(d.buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": d.rsvID, "score": 4, "comment": "works great"})
-		if assert.NoError(c, err) {
+		res := sys.Do(t.Context(), d.buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": d.rsvID, "score": 4, "comment": "works great"})
+		if assert.NoError(c, res.Err) {
 			assert.Equal(c, http.StatusCreated, res.Status, "review: %s", res)
 		}
 	}, settle, tick)
@@ -113,28 +115,28 @@ func walkDeal(t *testing.T, sys *System) deal {
 // once sold). Each refusal is a 409 problem and leaves the item as it was.
 func TestSeedRules(t *testing.T) {
 	t.Parallel()
-	sys := MustStart(t, Options{})
+	sys := MustStart(t, system.Options{})
 	const seller, buyer, lateBuyer = "sally", "bob", "carol"
 
 	reserved := sys.MustRegister(t, seller, "lamp", 10000)
-	res := sys.Do(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": reserved})
+	res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": reserved})
 	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
 	rsvID := res.JSON(t)["rsvId"].(string)
-	res = sys.Do(t, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "10:00", "rsvPlace": "here"})
+	res = sys.MustDo(t, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "10:00", "rsvPlace": "here"})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 
 	soldOut := sys.MustRegister(t, seller, "chair", 20000)
-	res = sys.Do(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": soldOut})
+	res = sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": soldOut})
 	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
 	soldRsv := res.JSON(t)["rsvId"].(string)
-	res = sys.Do(t, seller, http.MethodPatch, "/reservations/"+soldRsv, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-02", "rsvTime": "11:00", "rsvPlace": "there"})
+	res = sys.MustDo(t, seller, http.MethodPatch, "/reservations/"+soldRsv, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-02", "rsvTime": "11:00", "rsvPlace": "there"})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
-	res = sys.Do(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": soldRsv})
+	res = sys.MustDo(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": soldRsv})
 	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
 	// The item turns SOLDOUT when the payment's events have gone round.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		res, err := sys.Send("", http.MethodGet, "/items/"+soldOut, nil)
-		if assert.NoError(c, err) && assert.Equal(c, http.StatusOK, res.Status) {
+		res := sys.Do(t.Context(), "", http.MethodGet, "/items/"+soldOut, nil)
+		if assert.NoError(c, res.Err) && assert.Equal(c, http.StatusOK, res.Status) {
 			assert.Equal(c, "SOLDOUT", res.JSON(c)["status"])
 		}
 	}, settle, tick)
@@ -149,7 +151,7 @@ func TestSeedRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := sys.Do(t, tt.user, tt.method, tt.path, tt.body)
+			res := sys.MustDo(t, tt.user, tt.method, tt.path, tt.body)
 			assert.Equal(t, http.StatusConflict, res.Status, "%s", res)
 			assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
 			assert.EqualValues(t, http.StatusConflict, res.JSON(t)["status"])
@@ -157,14 +159,14 @@ func TestSeedRules(t *testing.T) {
 	}
 
 	for item, status := range map[string]string{reserved: "RESERVED", soldOut: "SOLDOUT"} {
-		res := sys.Do(t, "", http.MethodGet, "/items/"+item, nil)
+		res := sys.MustDo(t, "", http.MethodGet, "/items/"+item, nil)
 		require.Equal(t, http.StatusOK, res.Status, "the refused delete removed item %s: %s", item, res)
 		assert.Equal(t, status, res.JSON(t)["status"])
 		sys.EventuallyPage(t, seller, item, map[string]any{"itemStatus": status, "openChats": 1})
 	}
-	res = sys.Do(t, lateBuyer, http.MethodGet, "/myPages?userId="+lateBuyer, nil)
+	res = sys.MustDo(t, lateBuyer, http.MethodGet, "/myPages?userId="+lateBuyer, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	assert.Empty(t, res.JSON(t)["buying"], "the refused chat opened a reservation")
 
-	sys.Stop(t)
+	sys.MustStop(t)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // TestTriggerDelivery drives the mypage trigger's delivery contract on a
@@ -25,7 +26,7 @@ import (
 // knativeerrorcode 400.
 func TestTriggerDelivery(t *testing.T) {
 	t.Parallel()
-	sys := MustStart(t, Options{})
+	sys := MustStart(t, system.Options{})
 	const seller = "sally"
 
 	// A first item warms the mypage function up, so that what follows
@@ -85,11 +86,11 @@ func TestTriggerDelivery(t *testing.T) {
 		require.NoError(t, e.SetData(cloudevents.ApplicationJSON, map[string]any{"itemId": "no-such-item", "name": "ghost"}))
 		client, err := cloudevents.NewClientHTTP()
 		require.NoError(t, err)
-		result := client.Send(binding.WithForceBinary(cloudevents.ContextWithTarget(ctx, sys.Cluster+brokerIngressURI)), e)
+		result := client.Send(binding.WithForceBinary(cloudevents.ContextWithTarget(ctx, sys.Cluster+system.BrokerIngressPath)), e)
 		require.True(t, cloudevents.IsACK(result), "the broker ingress refused the event: %v", result)
 
 		require.EventuallyWithT(t, func(c *assert.CollectT) {
-			st, err := sys.Status()
+			st, err := sys.Status(t.Context())
 			if assert.NoError(c, err) {
 				assert.Equal(c, before.Trigger("mypage").DeadLettered+1, st.Trigger("mypage").DeadLettered)
 			}
@@ -116,9 +117,9 @@ func TestTriggerDelivery(t *testing.T) {
 		assert.Equal(t, e.Source(), letter.Source())
 		assert.JSONEq(t, string(e.Data()), string(letter.Data()))
 
-		res := sys.Do(t, seller, http.MethodGet, "/myPages/no-such-item", nil)
+		res := sys.MustDo(t, seller, http.MethodGet, "/myPages/no-such-item", nil)
 		assert.Equal(t, http.StatusNotFound, res.Status, "the poison event reached MyPage: %s", res)
 	})
 
-	sys.Stop(t)
+	sys.MustStop(t)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/tests/drill"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // TestDrill runs the shortened form of every drill of tests/drill on
@@ -29,14 +30,14 @@ import (
 func TestDrill(t *testing.T) {
 	t.Parallel()
 	groups := map[string]struct {
-		opts   Options
+		opts   system.Options
 		drills []string
 	}{
 		// Load and scaling: the functions' instances come and go.
-		"scaling": {Options{IdleGrace: 3 * time.Second}, []string{"autoscale", "coldstart", "rollout", "selfheal"}},
+		"scaling": {system.Options{IdleGrace: 3 * time.Second}, []string{"autoscale", "coldstart", "rollout", "selfheal"}},
 		// Failures of a function and of the broker, deliveries, and a
 		// function beyond its capacity.
-		"failures": {Options{IdleGrace: 3 * time.Second, MaxScale: 1}, []string{"paymentdown", "brokerdown", "retry", "overload"}},
+		"failures": {system.Options{IdleGrace: 3 * time.Second, MaxScale: 1}, []string{"paymentdown", "brokerdown", "retry", "overload"}},
 	}
 	for name, group := range groups {
 		t.Run(name, func(t *testing.T) {
@@ -46,22 +47,18 @@ func TestDrill(t *testing.T) {
 			for _, name := range group.drills {
 				t.Run(name, func(t *testing.T) { runDrill(t, sys, env, name) })
 			}
-			sys.Stop(t)
+			sys.MustStop(t)
 		})
 	}
 }
 
 // mustDrillEnv points the drills at sys, started with opts.
-func mustDrillEnv(t *testing.T, sys *System, opts Options) *drill.Env {
+func mustDrillEnv(t *testing.T, sys *System, opts system.Options) *drill.Env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	env, err := drill.NewEnv(ctx, drill.Config{
-		BaseURL: sys.Gateway, ClusterURL: sys.Cluster,
+	env := drill.NewEnv(sys.Client, drill.Config{
 		Services:      filepath.Join(repoRoot, "knative", "services"),
 		MaxScaleLimit: opts.MaxScale,
 	})
-	require.NoError(t, err)
 	require.True(t, env.Local, "the runtime's /_local routes do not answer")
 	require.NotEmpty(t, env.Specs, "the manifests were not read")
 	return env

@@ -18,6 +18,7 @@ import (
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/broker"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // emits is what each function publishes, as functions/registry declares
@@ -89,7 +90,7 @@ func TestTriggersCannotLoop(t *testing.T) {
 // handled exactly once by each trigger (no event ping-pong).
 func TestEventsComeToRest(t *testing.T) {
 	t.Parallel()
-	sys := MustStart(t, Options{})
+	sys := MustStart(t, system.Options{})
 	cfg, err := broker.LoadConfig(filepath.Join(repoRoot, "knative", "eventing"))
 	require.NoError(t, err)
 
@@ -132,7 +133,7 @@ func TestEventsComeToRest(t *testing.T) {
 		assert.EqualValues(t, want, status.Delivered, "trigger %s delivered", tr.Name)
 	}
 
-	sys.Stop(t)
+	sys.MustStop(t)
 }
 
 // eventOf returns an event of type typ as function from would publish it.

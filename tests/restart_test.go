@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // TestRestartLosesNothing stops the runtime with SIGINT in the middle of a
@@ -19,31 +20,31 @@ import (
 // (one open chat, one review counted).
 func TestRestartLosesNothing(t *testing.T) {
 	t.Parallel()
-	sys := MustStart(t, Options{})
+	sys := MustStart(t, system.Options{})
 	const seller, buyer = "sally", "bob"
 
 	itemID := sys.MustRegister(t, seller, "bicycle", 120000)
-	res := sys.Do(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID, "rsvPlace": "park"})
+	res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID, "rsvPlace": "park"})
 	require.Equal(t, http.StatusCreated, res.Status, "chat: %s", res)
 	rsvID := res.JSON(t)["rsvId"].(string)
-	res = sys.Do(t, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", "rsvTime": "09:00", "rsvPlace": "park gate"})
+	res = sys.MustDo(t, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", "rsvTime": "09:00", "rsvPlace": "park gate"})
 	require.Equal(t, http.StatusOK, res.Status, "confirm: %s", res)
 
-	sys.Restart(t)
+	sys.MustRestart(t)
 
 	sys.EventuallyPage(t, seller, itemID, map[string]any{
 		"itemName": "bicycle", "itemStatus": "RESERVED", "rsvId": rsvID, "rsvStatus": "CONFIRMED", "buyerId": buyer,
 		"rsvPlace": "park gate", "openChats": 1,
 	})
-	res = sys.Do(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+	res = sys.MustDo(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 	require.Equal(t, http.StatusCreated, res.Status, "pay: %s", res)
 	payID := res.JSON(t)["payId"].(string)
 	sys.EventuallyPage(t, seller, itemID, map[string]any{
 		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payId": payID, "payStatus": "APPROVED", "openChats": 1,
 	})
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		res, err := sys.Send(buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 5})
-		if assert.NoError(c, err) {
+		res := sys.Do(t.Context(), buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 5})
+		if assert.NoError(c, res.Err) {
 			assert.Equal(c, http.StatusCreated, res.Status, "review: %s", res)
 		}
 	}, settle, tick)
@@ -53,15 +54,15 @@ func TestRestartLosesNothing(t *testing.T) {
 	// Quiet now, the view and the items table still count everything once.
 	row := sys.EventuallyPage(t, seller, itemID, map[string]any{"reviewCount": 1, "openChats": 1})
 	assert.Equal(t, "APPROVED", row["payStatus"])
-	res = sys.Do(t, "", http.MethodGet, "/items/"+itemID, nil)
+	res = sys.MustDo(t, "", http.MethodGet, "/items/"+itemID, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	item := res.JSON(t)
 	assert.Equal(t, "SOLDOUT", item["status"])
 	assert.EqualValues(t, 5, item["score"])
 	assert.EqualValues(t, 1, item["reviewCount"])
-	res = sys.Do(t, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 1})
+	res = sys.MustDo(t, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 1})
 	assert.Equal(t, http.StatusConflict, res.Status, "a second review: %s", res)
-	res = sys.Do(t, buyer, http.MethodGet, "/myPages?userId="+buyer, nil)
+	res = sys.MustDo(t, buyer, http.MethodGet, "/myPages?userId="+buyer, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	buying, _ := res.JSON(t)["buying"].([]any)
 	assert.Len(t, buying, 1)
@@ -79,5 +80,5 @@ func TestRestartLosesNothing(t *testing.T) {
 		assert.True(t, types[string(typ)], "the broker topic has no %s of the item", typ)
 	}
 
-	sys.Stop(t)
+	sys.MustStop(t)
 }

@@ -3,12 +3,13 @@ package tests
 import (
 	"io"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // TestScaleFromZeroAndBack watches a function in /_local/status: with no
@@ -17,9 +18,8 @@ import (
 // request starts a new one from zero again.
 func TestScaleFromZeroAndBack(t *testing.T) {
 	t.Parallel()
-	sys := MustStart(t, Options{IdleGrace: 3 * time.Second})
+	sys := MustStart(t, system.Options{IdleGrace: 3 * time.Second})
 	const fn, seller = "register-item", "sally"
-	binDir := filepath.Join(sys.DataDir, "bin") + string(filepath.Separator)
 
 	st := sys.MustStatus(t).Function(fn)
 	require.Equal(t, fn, st.Name)
@@ -28,24 +28,24 @@ func TestScaleFromZeroAndBack(t *testing.T) {
 
 	// The request's body is held back until the status has been read, so
 	// the instance is seen serving it whatever the machine's speed.
-	tok, err := sys.Token(seller)
+	tok, err := sys.Token(t.Context(), seller)
 	require.NoError(t, err)
 	body, writeBody := io.Pipe()
 	req, err := http.NewRequest(http.MethodPost, sys.Gateway+"/items", body)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tok)
-	answered := make(chan Response, 1)
+	answered := make(chan system.Response, 1)
 	go func() {
-		res, err := sys.roundTrip(req)
-		if err != nil {
-			res = Response{Status: -1, Body: []byte(err.Error())}
+		res := sys.RoundTrip(req)
+		if res.Err != nil {
+			res = system.Response{Status: -1, Body: []byte(res.Err.Error())}
 		}
 		answered <- res
 	}()
 	var pid int
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		st, err := sys.Status()
+		st, err := sys.Status(t.Context())
 		if !assert.NoError(c, err) {
 			return
 		}
@@ -59,7 +59,7 @@ func TestScaleFromZeroAndBack(t *testing.T) {
 		}
 		assert.EqualValues(c, 1, f.Started)
 	}, settle, tick, "%s did not scale from zero to one", fn)
-	assert.True(t, alive(pid, binDir), "instance process %d", pid)
+	assert.True(t, sys.Runs(pid), "instance process %d", pid)
 	_, err = io.WriteString(writeBody, `{"name":"kettle","category":"kitchen","price":7000}`)
 	require.NoError(t, err)
 	require.NoError(t, writeBody.Close())
@@ -68,16 +68,16 @@ func TestScaleFromZeroAndBack(t *testing.T) {
 	itemID := res.JSON(t)["itemId"].(string)
 
 	eventuallyScaledToZero(t, sys, fn, 1)
-	assert.Eventually(t, func() bool { return !alive(pid, binDir) }, 15*time.Second, tick, "the idle instance's process %d still runs", pid)
+	assert.Eventually(t, func() bool { return !sys.Runs(pid) }, 15*time.Second, tick, "the idle instance's process %d still runs", pid)
 
-	res = sys.Do(t, "", http.MethodGet, "/items/"+itemID, nil)
+	res = sys.MustDo(t, "", http.MethodGet, "/items/"+itemID, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	assert.Equal(t, "kettle", res.JSON(t)["name"])
 	st = sys.MustStatus(t).Function(fn)
 	assert.EqualValues(t, 2, st.Started, "the second request did not start an instance from zero: %+v", st)
 	eventuallyScaledToZero(t, sys, fn, 2)
 
-	sys.Stop(t)
+	sys.MustStop(t)
 }
 
 // eventuallyScaledToZero waits until fn has no instance and its stopped
@@ -85,7 +85,7 @@ func TestScaleFromZeroAndBack(t *testing.T) {
 func eventuallyScaledToZero(t *testing.T, sys *System, fn string, stopped int64) {
 	t.Helper()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		st, err := sys.Status()
+		st, err := sys.Status(t.Context())
 		if !assert.NoError(c, err) {
 			return
 		}

@@ -5,6 +5,7 @@ package main
 // on its readiness probe.
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/web"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 var coldFunctions = []string{"register-item", "request-chat", "confirm-reservation", "pay", "cancel-payment",
@@ -23,7 +25,7 @@ var coldFunctions = []string{"register-item", "request-chat", "confirm-reservati
 
 // measureColdStarts scales every function from zero rounds times. sys
 // must run with a short CARROT_IDLE_GRACE.
-func measureColdStarts(sys *system, rounds int, samples map[string]any) (map[string]Summary, error) {
+func measureColdStarts(sys *system.System, rounds int, samples map[string]any) (map[string]Summary, error) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	lat := map[string][]time.Duration{}
 	errs := map[string]int{}
@@ -54,10 +56,10 @@ func measureColdStarts(sys *system, rounds int, samples map[string]any) (map[str
 	return out, nil
 }
 
-func waitScaledToZero(sys *system, max time.Duration) error {
+func waitScaledToZero(sys *system.System, max time.Duration) error {
 	deadline := time.Now().Add(max)
 	for time.Now().Before(deadline) {
-		st, err := sys.status()
+		st, err := sys.Status(context.Background())
 		if err == nil {
 			running := 0
 			for _, f := range st.Functions {
@@ -75,7 +77,7 @@ func waitScaledToZero(sys *system, max time.Duration) error {
 // measureBareStarts starts each function's binary itself, rounds times,
 // and times it from exec to the first 2xx of its readiness probe, polled
 // every millisecond.
-func measureBareStarts(sys *system, rounds int, samples map[string]any) (map[string]Summary, error) {
+func measureBareStarts(sys *system.System, rounds int, samples map[string]any) (map[string]Summary, error) {
 	progress("3 bare starts")
 	out := map[string]Summary{}
 	client := &http.Client{Timeout: time.Second}
@@ -100,7 +102,7 @@ func measureBareStarts(sys *system, rounds int, samples map[string]any) (map[str
 	return out, nil
 }
 
-func bareStart(sys *system, fn string, client *http.Client) (time.Duration, error) {
+func bareStart(sys *system.System, fn string, client *http.Client) (time.Duration, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -108,10 +110,10 @@ func bareStart(sys *system, fn string, client *http.Client) (time.Duration, erro
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	cmd := exec.Command(filepath.Join(sys.DataDir, "bin", fn))
-	cmd.Env = environ(map[string]string{
+	cmd.Env = system.Environ(map[string]string{
 		"PORT": strconv.Itoa(port), dynamo.EnvEndpoint: sys.Endpoint, dynamo.EnvRegion: "us-east-1",
 		dynamo.EnvTablePrefix: sys.Prefix, web.SecretEnv: benchSecret, "DRAIN_SECONDS": "0",
-		"K_SINK": sys.Cluster + "/broker/default/carrot",
+		"K_SINK": sys.Cluster + system.BrokerIngressPath,
 	})
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {

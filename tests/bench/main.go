@@ -29,7 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
@@ -40,6 +39,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 type config struct {
@@ -111,10 +111,8 @@ func run(ctx context.Context, c config) error {
 	}
 	binary := filepath.Join(work, "carrot")
 	progress("building the runtime")
-	build := exec.CommandContext(ctx, "go", "build", "-o", binary, "./infra/local/cmd/carrot")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the runtime: %v\n%s", err, out)
+	if err := system.Build(ctx, root, binary); err != nil {
+		return err
 	}
 	ddb, err := dynamo.NewClient(ctx, dynamo.Config{Endpoint: endpoint})
 	if err != nil {
@@ -289,15 +287,15 @@ func coldRows(cold, bare map[string]Summary) []Row {
 // instances keep the manifests' idle windows.
 func warmSystem(ctx context.Context, c config, binary, root, work, prefixA, prefixCap, endpoint string, ddb *dynamodb.Client, samples map[string]any, rows *[]Row) (map[string]stepResult, error) {
 	// The warm system: the manifests' idle windows, so instances stay.
-	sysA, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+prefixA), prefixA, endpoint, nil)
+	sysA, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+prefixA), prefixA, endpoint, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer sysA.stop()
+	defer sysA.Close()
 
 	// 7. Memory, idle: one instance that has served one request, left
 	// alone for a few seconds.
-	pid, _, err := sysA.instance("register-item")
+	pid, _, err := instance(sysA, "register-item")
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +344,7 @@ func warmSystem(ctx context.Context, c config, binary, root, work, prefixA, pref
 
 	// 4. Event path.
 	if c.want("4") {
-		sysA.waitQuiet(30 * time.Second)
+		waitQuiet(sysA, 30*time.Second)
 		ep, cmds, err := measureEventPath(sysA, c.eventRate, c.eventFor, 5*time.Millisecond, samples)
 		if err != nil {
 			return nil, err
@@ -358,7 +356,7 @@ func warmSystem(ctx context.Context, c config, binary, root, work, prefixA, pref
 
 	// 6. MyPage.
 	if c.want("6") {
-		sysA.waitQuiet(30 * time.Second)
+		waitQuiet(sysA, 30*time.Second)
 		mp, mpRaw, err := measureMyPage(ctx, sysA, ddb, c.myPageRows, c.reads, samples)
 		if err != nil {
 			return nil, err
@@ -374,7 +372,7 @@ func warmSystem(ctx context.Context, c config, binary, root, work, prefixA, pref
 			*rows = append(*rows, Row{Section: "7", Name: "register-item instance under load (peak VmRSS)", Carrot: mib(loaded), Raw: "idle: " + mib(idle)})
 		}
 	}
-	sysA.stop()
+	sysA.Close()
 
 	return uc, nil
 }
@@ -383,11 +381,11 @@ func warmSystem(ctx context.Context, c config, binary, root, work, prefixA, pref
 // one second idle.
 func coldSystem(ctx context.Context, c config, binary, root, work, prefixB, endpoint string, samples map[string]any, rows *[]Row) error {
 	// 3. Cold starts, on a system whose instances stop after 1 s idle.
-	sysB, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+prefixB), prefixB, endpoint, map[string]string{"CARROT_IDLE_GRACE": "1s"})
+	sysB, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+prefixB), prefixB, endpoint, time.Second)
 	if err != nil {
 		return err
 	}
-	defer sysB.stop()
+	defer sysB.Close()
 	cold, err := measureColdStarts(sysB, c.coldRounds, samples)
 	if err != nil {
 		return err
@@ -396,7 +394,7 @@ func coldSystem(ctx context.Context, c config, binary, root, work, prefixB, endp
 	if err != nil {
 		return err
 	}
-	sysB.stop()
+	sysB.Close()
 	*rows = append(*rows, coldRows(cold, bare)...)
 
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 func bytesReader(b []byte) io.Reader {
@@ -60,15 +61,15 @@ func timed(client *http.Client, r request) (time.Duration, bool) {
 // measureOverhead (2) times the same read through the gateway and straight
 // to the instance's port, one request at a time, alternating, so both see
 // the same machine.
-func measureOverhead(sys *system, n int, samples map[string]any) (gw, direct Summary, err error) {
+func measureOverhead(sys *system.System, n int, samples map[string]any) (gw, direct Summary, err error) {
 	progress("2 gateway vs direct")
-	code, body, err := sys.do(http.MethodPost, sys.Gateway+"/items", "overhead-seller", map[string]any{"name": "lamp", "category": "furniture", "price": 1000})
-	if err != nil || code != http.StatusCreated {
-		return gw, direct, fmt.Errorf("overhead: create item: %d %s %v", code, body, err)
+	res := sys.Do(context.Background(), "overhead-seller", http.MethodPost, "/items", map[string]any{"name": "lamp", "category": "furniture", "price": 1000})
+	if res.Status != http.StatusCreated {
+		return gw, direct, fmt.Errorf("overhead: create item: %s", res)
 	}
 	var item struct{ ItemID string }
-	_ = json.Unmarshal(body, &item)
-	_, port, err := sys.instance("register-item")
+	_ = res.Decode(&item)
+	_, port, err := instance(sys, "register-item")
 	if err != nil {
 		return gw, direct, err
 	}
@@ -109,14 +110,14 @@ func measureOverhead(sys *system, n int, samples map[string]any) (gw, direct Sum
 // measureEventPath (4) registers items at rate per second for dur and
 // times each from its 201 to the moment GET /myPages/{itemId} shows it,
 // polling every poll.
-func measureEventPath(sys *system, rate int, dur, poll time.Duration, samples map[string]any) (Summary, Summary, error) {
+func measureEventPath(sys *system.System, rate int, dur, poll time.Duration, samples map[string]any) (Summary, Summary, error) {
 	progress(fmt.Sprintf("4 event path at %d commands/s", rate))
 	n := int(float64(rate) * dur.Seconds())
 	seller := "ep-" + uuid.NewString()
 	reqs := make([]request, n)
 	for i := range reqs {
 		body, _ := json.Marshal(map[string]any{"name": "chair", "category": "furniture", "price": 500 + i})
-		reqs[i] = request{Method: http.MethodPost, URL: sys.Gateway + "/items", Header: sys.header(seller), Body: body}
+		reqs[i] = request{Method: http.MethodPost, URL: sys.Gateway + "/items", Header: header(sys, seller), Body: body}
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var mu sync.Mutex
@@ -128,7 +129,7 @@ func measureEventPath(sys *system, rate int, dur, poll time.Duration, samples ma
 		deadline := acked.Add(10 * time.Second)
 		for time.Now().Before(deadline) {
 			req, _ := http.NewRequest(http.MethodGet, sys.Gateway+"/myPages/"+itemID, nil)
-			req.Header = sys.header(seller)
+			req.Header = header(sys, seller)
 			code, _, err := readAll(client.Do(req))
 			if err == nil && code == http.StatusOK {
 				d := time.Since(acked)
@@ -171,7 +172,7 @@ func measureEventPath(sys *system, rate int, dur, poll time.Duration, samples ma
 // measureMyPage (6) fills the view with rows rows through the MyPage
 // projector (as the events would), then reads pages of 100 through the
 // gateway, following cursors, and the same pages from the Store directly.
-func measureMyPage(ctx context.Context, sys *system, ddb *dynamodb.Client, rows, reads int, samples map[string]any) (gw, raw Summary, err error) {
+func measureMyPage(ctx context.Context, sys *system.System, ddb *dynamodb.Client, rows, reads int, samples map[string]any) (gw, raw Summary, err error) {
 	progress(fmt.Sprintf("6 MyPage: filling %d rows", rows))
 	store := dynamo.New(ddb, sys.Prefix)
 	svc := &app.Service{Store: store, Views: store, Source: "/carrot/bench"}
@@ -215,7 +216,7 @@ func measureMyPage(ctx context.Context, sys *system, ddb *dynamodb.Client, rows,
 		if c := cursors[i%len(cursors)]; c != "" {
 			u += "&cursor=" + url.QueryEscape(c)
 		}
-		return request{Method: http.MethodGet, URL: u, Header: sys.header("mp-reader")}
+		return request{Method: http.MethodGet, URL: u, Header: header(sys, "mp-reader")}
 	}
 	for i := 0; i < 20; i++ {
 		timed(client, page(i))
@@ -241,14 +242,14 @@ func measureMyPage(ctx context.Context, sys *system, ddb *dynamodb.Client, rows,
 
 // sampleRSS reads fn's instances' resident size every period until stop
 // is closed, and returns the largest.
-func sampleRSS(sys *system, fn string, period time.Duration, stop <-chan struct{}) <-chan int64 {
+func sampleRSS(sys *system.System, fn string, period time.Duration, stop <-chan struct{}) <-chan int64 {
 	out := make(chan int64, 1)
 	go func() {
 		var peak int64
 		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
-			if st, err := sys.status(); err == nil {
+			if st, err := sys.Status(context.Background()); err == nil {
 				for _, in := range st.Function(fn).Instances {
 					if r, err := rss(in.PID); err == nil && r > peak {
 						peak = r

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // clockTick is the unit of utime and stime in /proc/<pid>/stat: USER_HZ,
@@ -130,13 +133,13 @@ func listener(endpoint string) (int, error) {
 // one function. Beside DynamoDB Local's it shows what the HTTP hops cost
 // on a machine whose cores they share with the storage.
 type goCPU struct {
-	sys *system
+	sys *system.System
 	fn  string
 	at  map[int]time.Duration // CPU time per pid when the run started
 }
 
 // startGoCPU notes the CPU time of the runtime and of fn's instances.
-func startGoCPU(sys *system, fn string) goCPU {
+func startGoCPU(sys *system.System, fn string) goCPU {
 	g := goCPU{sys: sys, fn: fn, at: map[int]time.Duration{}}
 	for _, pid := range g.pids() {
 		g.at[pid], _ = cpuTime(pid)
@@ -158,10 +161,10 @@ func (g goCPU) used() time.Duration {
 
 func (g goCPU) pids() []int {
 	var pids []int
-	if g.sys.cmd != nil && g.sys.cmd.Process != nil {
-		pids = append(pids, g.sys.cmd.Process.Pid)
+	if pid := g.sys.PID(); pid != 0 {
+		pids = append(pids, pid)
 	}
-	st, err := g.sys.status()
+	st, err := g.sys.Status(context.Background())
 	if err != nil {
 		return pids
 	}

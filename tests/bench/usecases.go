@@ -56,6 +56,7 @@ import (
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/web"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // step is one use case of a deal, as a client calls it.
@@ -307,7 +308,7 @@ func perCommand(cpu time.Duration, s Summary) time.Duration {
 // workers requests at once, and the captured DynamoDB calls of 2n other
 // deals directly, step by step, with as many workers: n deals for the run
 // of all the calls, n for the run of the own calls.
-func measureUseCases(ctx context.Context, sys *system, ddb *dynamodb.Client, capPrefix string, n, workers int, onLoad func(step string, running bool), samples map[string]any) (map[string]stepResult, error) {
+func measureUseCases(ctx context.Context, sys *system.System, ddb *dynamodb.Client, capPrefix string, n, workers int, onLoad func(step string, running bool), samples map[string]any) (map[string]stepResult, error) {
 	capt, err := captureDeal(ctx, ddb, capPrefix)
 	if err != nil {
 		return nil, err
@@ -328,11 +329,11 @@ func measureUseCases(ctx context.Context, sys *system, ddb *dynamodb.Client, cap
 	for _, st := range steps {
 		var reqs []request
 		for _, d := range warm {
-			reqs = append(reqs, st.httpRequest(sys.Gateway, d, sys.header))
+			reqs = append(reqs, st.httpRequest(sys.Gateway, d, func(user string) http.Header { return header(sys, user) }))
 		}
 		as, _ := attack("warm "+st.Name, reqs, workers, 0)
 		keepAll(st, warm, as)
-		sys.waitQuiet(30 * time.Second)
+		waitQuiet(sys, 30*time.Second)
 	}
 
 	if cpu.known() {
@@ -357,7 +358,7 @@ func measureUseCases(ctx context.Context, sys *system, ddb *dynamodb.Client, cap
 	for _, st := range steps {
 		var reqs []request
 		for _, d := range deals {
-			reqs = append(reqs, st.httpRequest(sys.Gateway, d, sys.header))
+			reqs = append(reqs, st.httpRequest(sys.Gateway, d, func(user string) http.Header { return header(sys, user) }))
 		}
 		progress("1 gateway: " + st.Name)
 		onLoad(st.Function, true)
@@ -367,7 +368,7 @@ func measureUseCases(ctx context.Context, sys *system, ddb *dynamodb.Client, cap
 		keepAll(st, deals, as)
 		// The follow-on work runs after the answers; its CPU counts once
 		// the events are all handled.
-		sys.waitQuiet(60 * time.Second)
+		waitQuiet(sys, 60*time.Second)
 		used, goUsed := cpu.now()-cpu0, goCPU0.used()
 		sum, lat := summarizeAnswers(as, wall)
 		r := results[st.Name]

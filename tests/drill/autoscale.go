@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carrot-market/carrot/infra/serving"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // itemsFunction serves GET /items, the autoscale, rollout and self-healing
@@ -43,7 +44,7 @@ func (r *run) autoscale(ctx context.Context, concurrency int, duration time.Dura
 		defer close(watched)
 		// The peak is read at every look, not only at the timeline's
 		// samples, so that a short peak is not missed.
-		r.waitStatus(watchCtx, duration+time.Minute, func(st Status) bool {
+		r.waitStatus(watchCtx, duration+time.Minute, func(st system.Status) bool {
 			peak = max(peak, len(st.Function(itemsFunction).Instances))
 			return false
 		})
@@ -70,7 +71,7 @@ func (r *run) autoscale(ctx context.Context, concurrency int, duration time.Dura
 		r.check("scaled out", peak >= 1, "peak %d instances (manifests not found: target unknown)", peak)
 	}
 	began := time.Now()
-	_, zero := r.waitStatus(ctx, r.opts.ScaleDownWait, func(st Status) bool {
+	_, zero := r.waitStatus(ctx, r.opts.ScaleDownWait, func(st system.Status) bool {
 		return len(st.Function(itemsFunction).Instances) == 0
 	})
 	r.mark("scaled to zero")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // BrokerDown stops the local runtime's Kafka while a seller lists items and
@@ -38,7 +40,7 @@ func (r *run) brokerDown(ctx context.Context, n int) error {
 	}
 	r.mark("Kafka down")
 	defer func() { _ = r.env.SetKafka(context.WithoutCancel(ctx), true) }()
-	st, down := r.waitStatus(ctx, 10*time.Second, func(st Status) bool { return !st.Kafka.Up })
+	st, down := r.waitStatus(ctx, 10*time.Second, func(st system.Status) bool { return !st.Kafka.Up })
 	r.check("the status shows Kafka down", down, "kafka: %+v", st.Kafka)
 
 	var created []deal

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // coldRequest is a request that one function answers 2xx.
@@ -73,7 +75,7 @@ func (r *run) coldStart(ctx context.Context) error {
 // checks that it started an instance and answered 2xx.
 func (r *run) coldAnswer(ctx context.Context, req coldRequest) (time.Duration, error) {
 	r.logf("waiting for %s to scale to zero", req.function)
-	before, zero := r.waitStatus(ctx, r.opts.ScaleDownWait, func(st Status) bool {
+	before, zero := r.waitStatus(ctx, r.opts.ScaleDownWait, func(st system.Status) bool {
 		return len(st.Function(req.function).Instances) == 0
 	})
 	r.mark("cold " + req.function)

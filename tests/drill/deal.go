@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // The steps of a deal through the public API. Each returns an error when
@@ -65,7 +67,7 @@ type deal struct{ item, rsv, pay string }
 
 // expect checks that res has one of statuses and decodes it into out
 // (nil skips decoding).
-func expect(res Response, what string, out any, statuses ...int) error {
+func expect(res system.Response, what string, out any, statuses ...int) error {
 	for _, s := range statuses {
 		if res.Status == s {
 			if out == nil {
@@ -109,8 +111,8 @@ func (r *run) eventuallyPage(ctx context.Context, user, itemID string, ok func(p
 
 // retrying sends a request until it answers 2xx, as a client honouring
 // Retry-After would, within Options.Settle; it returns the last answer.
-func (r *run) retrying(ctx context.Context, user, method, path string, body any) Response {
-	var res Response
+func (r *run) retrying(ctx context.Context, user, method, path string, body any) system.Response {
+	var res system.Response
 	_ = eventually(ctx, r.opts.Settle, func() error {
 		res = r.do(ctx, user, method, path, body)
 		if res.OK() {

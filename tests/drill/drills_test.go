@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // TestNotLocal points the drills at a server without /_local routes, as a
@@ -17,9 +19,10 @@ func TestNotLocal(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
 	ctx := context.Background()
-	env, err := NewEnv(ctx, Config{BaseURL: srv.URL})
+	client, err := system.Attach(ctx, system.ClientConfig{Gateway: srv.URL})
 	require.NoError(t, err)
-	assert.False(t, env.Local)
+	assert.False(t, client.Local)
+	env := NewEnv(client, Config{})
 	for _, d := range All {
 		if !d.NeedsLocal {
 			continue

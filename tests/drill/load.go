@@ -95,7 +95,7 @@ func (r *run) targeter(ctx context.Context, next func(uint64) Request) (vegeta.T
 			}
 			header.Set("Content-Type", "application/json")
 		}
-		*t = vegeta.Target{Method: req.Method, URL: r.env.BaseURL + req.Path, Body: body, Header: header}
+		*t = vegeta.Target{Method: req.Method, URL: r.env.Gateway + req.Path, Body: body, Header: header}
 		return nil
 	}, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // payFunction serves POST /payments.
@@ -42,7 +44,7 @@ func (r *run) paymentDown(ctx context.Context, outage time.Duration) error {
 	}
 	r.mark("pay outage")
 	defer func() { _ = r.env.SetOutage(context.WithoutCancel(ctx), payFunction, false) }()
-	st, down := r.waitStatus(ctx, 10*time.Second, func(st Status) bool {
+	st, down := r.waitStatus(ctx, 10*time.Second, func(st system.Status) bool {
 		f := st.Function(payFunction)
 		return f.Outage && len(f.Instances) == 0
 	})
@@ -81,7 +83,7 @@ func (r *run) paymentDown(ctx context.Context, outage time.Duration) error {
 
 // outageTraffic is what the use cases answered during an outage.
 type outageTraffic struct {
-	refusals []Response // the answers of the function that is down
+	refusals []system.Response // the answers of the function that is down
 	others   int
 	failed   []string // other use cases that did not answer 2xx
 }
@@ -92,7 +94,7 @@ type outageTraffic struct {
 // what they answered and the new deal.
 func (r *run) keepWorking(ctx context.Context, seller, buyer string, waiting, paid deal, outage time.Duration) (outageTraffic, deal, error) {
 	var t outageTraffic
-	other := func(res Response, what string) {
+	other := func(res system.Response, what string) {
 		t.others++
 		if !res.OK() {
 			t.failed = append(t.failed, what+": "+res.String())
@@ -119,7 +121,7 @@ func (r *run) keepWorking(ctx context.Context, seller, buyer string, waiting, pa
 
 // checkRefusals checks that the function that is down answered only 503
 // with Retry-After, and fast.
-func (r *run) checkRefusals(refusals []Response) {
+func (r *run) checkRefusals(refusals []system.Response) {
 	var wrong []string
 	var slowest time.Duration
 	for _, res := range refusals {
@@ -135,10 +137,10 @@ func (r *run) checkRefusals(refusals []Response) {
 
 // quiet waits until every trigger has caught up with the broker topic
 // (lag 0) and its counts have not moved for 2 s, and returns that status.
-func (r *run) quiet(ctx context.Context) (Status, error) {
-	var last Status
+func (r *run) quiet(ctx context.Context) (system.Status, error) {
+	var last system.Status
 	var since time.Time
-	st, ok := r.waitStatus(ctx, r.opts.Settle, func(st Status) bool {
+	st, ok := r.waitStatus(ctx, r.opts.Settle, func(st system.Status) bool {
 		caughtUp := st.CaughtUp()
 		if !caughtUp || !st.SameTriggerCounts(last) {
 			since = time.Now()
@@ -155,7 +157,7 @@ func (r *run) quiet(ctx context.Context) (Status, error) {
 // checkNoEventLost reconciles the trigger counts of two quiet moments:
 // everything was delivered (lag 0 at both), nothing dead-lettered or
 // dropped in between.
-func (r *run) checkNoEventLost(before, after Status) {
+func (r *run) checkNoEventLost(before, after system.Status) {
 	var lost []string
 	for _, tr := range after.Triggers {
 		b := before.Trigger(tr.Name)

@@ -9,6 +9,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // viewFunction is the mypage trigger's subscriber.
@@ -51,7 +52,7 @@ func (r *run) retry(ctx context.Context) error {
 
 // transientFailure lists an item while mypage is down and checks that its
 // event is retried and eventually applied.
-func (r *run) transientFailure(ctx context.Context, seller string, before Status) error {
+func (r *run) transientFailure(ctx context.Context, seller string, before system.Status) error {
 	if err := r.env.SetOutage(ctx, viewFunction, true); err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (r *run) poison(ctx context.Context) error {
 	}
 	r.mark("poison event sent")
 	want := before.Trigger(viewFunction).DeadLettered + 1
-	_, ok := r.waitStatus(ctx, r.opts.Settle, func(st Status) bool { return st.Trigger(viewFunction).DeadLettered >= want })
+	_, ok := r.waitStatus(ctx, r.opts.Settle, func(st system.Status) bool { return st.Trigger(viewFunction).DeadLettered >= want })
 	r.check("the poison event was dead-lettered", ok, "event %s; mypage trigger dead-lettered count reached %d: %t", e.ID(), want, ok)
 	after, err := r.quiet(ctx)
 	if err != nil {

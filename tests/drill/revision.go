@@ -1,10 +1,13 @@
 package drill
 
-import "github.com/carrot-market/carrot/infra/serving"
+import (
+	"github.com/carrot-market/carrot/infra/serving"
+	"github.com/carrot-market/carrot/tests/system"
+)
 
 // revisions returns the revision each function serves, nil when the
 // status shows none.
-func revisions(st Status) map[string]string {
+func revisions(st system.Status) map[string]string {
 	out := make(map[string]string, len(st.Functions))
 	for _, f := range st.Functions {
 		if rev := functionRevision(f); rev != "" {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // Options say how hard and how long a drill runs.
@@ -120,7 +122,7 @@ func (r *run) sample(ctx context.Context) {
 }
 
 // record keeps a status as a sample of the timeline.
-func (r *run) record(st Status) {
+func (r *run) record(st system.Status) {
 	s := sample{at: time.Now(), instances: st.Instances(), revisions: revisions(st)}
 	r.mu.Lock()
 	r.samples = append(r.samples, s)
@@ -206,13 +208,13 @@ func quantileMs(ds []time.Duration, q float64) float64 {
 }
 
 // do sends one request of the drill and records it.
-func (r *run) do(ctx context.Context, user, method, path string, body any) Response {
+func (r *run) do(ctx context.Context, user, method, path string, body any) system.Response {
 	res := r.env.Do(ctx, user, method, path, body)
 	r.add(toResult(method, path, res))
 	return res
 }
 
-func toResult(method, path string, res Response) vegeta.Result {
+func toResult(method, path string, res system.Response) vegeta.Result {
 	out := vegeta.Result{
 		Method: method, URL: path, Code: uint16(res.Status), Timestamp: res.Sent,
 		Latency: res.Latency, Headers: res.Header,
@@ -275,7 +277,7 @@ func (r *run) logf(format string, args ...any) {
 }
 
 // status asks /_local/status, bounded by a few seconds.
-func (r *run) status(ctx context.Context) (Status, error) {
+func (r *run) status(ctx context.Context) (system.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	st, err := r.env.Status(ctx)
@@ -287,9 +289,9 @@ func (r *run) status(ctx context.Context) (Status, error) {
 
 // waitStatus polls /_local/status until cond holds or within passes, and
 // returns the last status seen and whether cond held.
-func (r *run) waitStatus(ctx context.Context, within time.Duration, cond func(Status) bool) (Status, bool) {
+func (r *run) waitStatus(ctx context.Context, within time.Duration, cond func(system.Status) bool) (system.Status, bool) {
 	deadline := time.Now().Add(within)
-	var last Status
+	var last system.Status
 	for {
 		st, err := r.status(ctx)
 		if err == nil {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/carrot-market/carrot/infra/serving"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // SelfHealing keeps GET /items under load from 4 clients (2 in the short
@@ -55,7 +58,7 @@ func (r *run) selfHeal(ctx context.Context, concurrency int) error {
 	r.mark(fmt.Sprintf("pid %d unhealthy", pid))
 	began := time.Now()
 	replacedBefore := before.Function(itemsFunction).Replaced
-	st, healed := r.waitStatus(ctx, healBound, func(st Status) bool {
+	st, healed := r.waitStatus(ctx, healBound, func(st system.Status) bool {
 		f := st.Function(itemsFunction)
 		return !hasPID(f, pid) && f.Replaced > replacedBefore
 	})
@@ -72,4 +75,23 @@ func (r *run) selfHeal(ctx context.Context, concurrency int) error {
 	r.timing("replaced within 30 s", healed && took < 30*time.Second, "%s", took.Round(100*time.Millisecond))
 	r.check("no failed request while healing", l.failed == 0 && l.n > 0, "%d of %d answers were not 2xx (%s)", l.failed, l.n, l.codes)
 	return nil
+}
+
+// hasPID reports whether an instance of f runs as pid.
+func hasPID(f serving.FunctionStatus, pid int) bool {
+	for _, inst := range f.Instances {
+		if inst.PID == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// pids lists the pids of instances, for a report.
+func pids(instances []serving.InstanceStatus) []int {
+	out := make([]int, 0, len(instances))
+	for _, inst := range instances {
+		out = append(out, inst.PID)
+	}
+	return out
 }

@@ -27,7 +27,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/carrot-market/carrot/infra/web"
 	"github.com/carrot-market/carrot/tests/drill"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 func main() {
@@ -56,11 +58,12 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "drill:", err)
 		return 2
 	}
-	env, err := drill.NewEnv(ctx, drill.Config{BaseURL: *url, ClusterURL: *cluster, JWTSecret: os.Getenv("CARROT_JWT_SECRET"), MaxScaleLimit: maxScale})
+	client, err := system.Attach(ctx, system.ClientConfig{Gateway: *url, Cluster: *cluster, JWTSecret: os.Getenv(web.SecretEnv)})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, "drill:", err)
 		return 1
 	}
+	env := drill.NewEnv(client, drill.Config{MaxScaleLimit: maxScale})
 	if !env.Local {
 		fmt.Printf("%s has no /_local routes: not the local runtime; drills that need its controls are skipped\n\n", *url)
 	}

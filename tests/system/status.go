@@ -1,4 +1,4 @@
-package drill
+package system
 
 import (
 	"github.com/carrot-market/carrot/infra/broker"
@@ -75,23 +75,4 @@ func (st Status) Instances() map[string]int {
 		counts[f.Name] = len(f.Instances)
 	}
 	return counts
-}
-
-// hasPID reports whether an instance of f runs as pid.
-func hasPID(f serving.FunctionStatus, pid int) bool {
-	for _, inst := range f.Instances {
-		if inst.PID == pid {
-			return true
-		}
-	}
-	return false
-}
-
-// pids lists the pids of instances, for a report.
-func pids(instances []serving.InstanceStatus) []int {
-	out := make([]int, 0, len(instances))
-	for _, inst := range instances {
-		out = append(out, inst.PID)
-	}
-	return out
 }
