@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -153,6 +154,9 @@ func TestOutageRefusesRequestsUntilItEnds(t *testing.T) {
 	require.NoError(t, h.serving.SetOutage("fake", true))
 
 	require.Eventually(t, func() bool { return processGone(pid) }, eventually, tick, "the running instance is killed")
+	require.Eventually(t, func() bool {
+		return !slices.ContainsFunc(h.status().Instances, func(i InstanceStatus) bool { return i.PID == pid })
+	}, eventually, tick, "and forgotten: its process exit is seen a moment after it is gone")
 	for range 3 {
 		r := h.get("/pid")
 		assert.Equal(t, http.StatusServiceUnavailable, r.status, r.body)
