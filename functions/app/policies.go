@@ -140,37 +140,42 @@ type move[A any] func(a A, id string, now time.Time) (bool, error)
 
 // moveReservation applies a payment fact to the payment's reservation.
 func (s *Service) moveReservation(ctx context.Context, e cloudevents.Event, emits events.Type, m move[*market.Reservation]) error {
-	p, err := decode[*events.Payment](e)
-	if err != nil {
-		return err
-	}
-	return s.follow(ctx, e, emits, func(tx Tx) (events.Payload, error) {
-		r, err := tx.Reservation(p.RsvID)
-		if err != nil {
-			return nil, err
-		}
-		if changed, err := m(r, p.PayID, s.now()); err != nil || !changed {
-			return nil, err
-		}
-		return reservationPayload(r, tx.SaveReservation(r)), nil
-	})
+	return moveOne(s, ctx, e, emits, m,
+		func(tx Tx, p *events.Payment) (*market.Reservation, string, error) {
+			r, err := tx.Reservation(p.RsvID)
+			return r, p.PayID, err
+		},
+		func(tx Tx, r *market.Reservation) events.Payload { return reservationPayload(r, tx.SaveReservation(r)) })
 }
 
 // moveItem applies a reservation fact to the reservation's item.
 func (s *Service) moveItem(ctx context.Context, e cloudevents.Event, emits events.Type, m move[*market.Item]) error {
-	r, err := decode[*events.Reservation](e)
+	return moveOne(s, ctx, e, emits, m,
+		func(tx Tx, r *events.Reservation) (*market.Item, string, error) {
+			it, err := tx.Item(r.ItemID)
+			return it, r.RsvID, err
+		},
+		func(tx Tx, it *market.Item) events.Payload { return itemPayload(it, tx.SaveItem(it)) })
+}
+
+// moveOne runs a policy step that moves one aggregate: load finds the
+// aggregate the fact is about and the id the move takes, save stores the
+// moved aggregate and returns the payload of the fact it emits.
+func moveOne[P events.Payload, A any](s *Service, ctx context.Context, e cloudevents.Event, emits events.Type, m move[A],
+	load func(Tx, P) (A, string, error), save func(Tx, A) events.Payload) error {
+	p, err := decode[P](e)
 	if err != nil {
 		return err
 	}
 	return s.follow(ctx, e, emits, func(tx Tx) (events.Payload, error) {
-		it, err := tx.Item(r.ItemID)
+		a, id, err := load(tx, p)
 		if err != nil {
 			return nil, err
 		}
-		if changed, err := m(it, r.RsvID, s.now()); err != nil || !changed {
+		if changed, err := m(a, id, s.now()); err != nil || !changed {
 			return nil, err
 		}
-		return itemPayload(it, tx.SaveItem(it)), nil
+		return save(tx, a), nil
 	})
 }
 

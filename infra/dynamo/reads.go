@@ -30,81 +30,40 @@ func (s *Store) get(ctx context.Context, table string, k map[string]types.Attrib
 	return true, nil
 }
 
+// one reads the row of id from table into a record of type R and returns
+// it converted; market.NotFound when there is none.
+func one[R, T any](ctx context.Context, s *Store, table, pk, id, what string, convert func(R) T) (T, error) {
+	var rec R
+	found, err := s.get(ctx, table, key(pk, id), &rec, what)
+	if err == nil && !found {
+		err = market.Errorf(market.NotFound, "%s %s not found", what, id)
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return convert(rec), nil
+}
+
 // Item loads an item, market.NotFound when there is none.
 func (s *Store) Item(ctx context.Context, itemID string) (*market.Item, error) {
-	var rec itemRecord
-	ok, err := s.get(ctx, s.t.items, key("itemId", itemID), &rec, "item")
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, market.Errorf(market.NotFound, "item %s not found", itemID)
-	}
-	return market.RestoreItem(rec.state()), nil
+	return one(ctx, s, s.t.items, "itemId", itemID, "item", itemRecord.item)
 }
 
 // Reservation loads a reservation, market.NotFound when there is none.
 func (s *Store) Reservation(ctx context.Context, rsvID string) (*market.Reservation, error) {
-	var rec reservationRecord
-	ok, err := s.get(ctx, s.t.reservations, key("rsvId", rsvID), &rec, "reservation")
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, market.Errorf(market.NotFound, "reservation %s not found", rsvID)
-	}
-	return market.RestoreReservation(rec.state()), nil
+	return one(ctx, s, s.t.reservations, "rsvId", rsvID, "reservation", reservationRecord.reservation)
 }
 
 // Payment loads a payment, market.NotFound when there is none.
 func (s *Store) Payment(ctx context.Context, payID string) (*market.Payment, error) {
-	var rec paymentRecord
-	ok, err := s.get(ctx, s.t.payments, key("payId", payID), &rec, "payment")
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, market.Errorf(market.NotFound, "payment %s not found", payID)
-	}
-	return market.RestorePayment(rec.state()), nil
+	return one(ctx, s, s.t.payments, "payId", payID, "payment", paymentRecord.payment)
 }
 
 // Review loads the review of a reservation, market.NotFound when it has
 // none. It is not part of app.Store; tests and tools use it.
 func (s *Store) Review(ctx context.Context, rsvID string) (market.Review, error) {
-	var rec reviewRecord
-	ok, err := s.get(ctx, s.t.reviews, key("rsvId", rsvID), &rec, "review")
-	if err != nil {
-		return market.Review{}, err
-	}
-	if !ok {
-		return market.Review{}, market.Errorf(market.NotFound, "review of reservation %s not found", rsvID)
-	}
-	return rec.review(), nil
-}
-
-// Seller loads a seller's score record; a seller without one gets a zero
-// record with Version 0, which the next SaveSeller creates.
-func (s *Store) Seller(ctx context.Context, sellerID string) (*market.Seller, error) {
-	var rec sellerRecord
-	ok, err := s.get(ctx, s.t.sellers, key("sellerId", sellerID), &rec, "seller")
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return &market.Seller{ID: sellerID}, nil
-	}
-	return &market.Seller{ID: rec.SellerID, ScoreSum: rec.ScoreSum, ReviewCount: rec.ReviewCount, Version: rec.Version}, nil
-}
-
-// Claimed returns the owner of a claim key, "" when it is free.
-func (s *Store) Claimed(ctx context.Context, claimKey string) (string, error) {
-	var rec claimRecord
-	ok, err := s.get(ctx, s.t.claims, key("key", claimKey), &rec, "claim")
-	if err != nil || !ok {
-		return "", err
-	}
-	return rec.Owner, nil
+	return one(ctx, s, s.t.reviews, "rsvId", rsvID, "review of reservation", reviewRecord.review)
 }
 
 // Items pages through items. With a SellerID it reads the bySeller index

@@ -85,6 +85,24 @@ func toReservationRecord(s market.ReservationState) reservationRecord {
 		PayID: s.PayID, Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 
+func (r itemRecord) item() *market.Item { return market.RestoreItem(r.state()) }
+
+func (r itemRecord) version() int64        { return r.Version }
+func (r reservationRecord) version() int64 { return r.Version }
+func (r paymentRecord) version() int64     { return r.Version }
+func (r sellerRecord) version() int64      { return r.Version }
+func (r rowRecord) version() int64         { return r.Version }
+
+func (r sellerRecord) seller() *market.Seller {
+	return &market.Seller{ID: r.SellerID, ScoreSum: r.ScoreSum, ReviewCount: r.ReviewCount, Version: r.Version}
+}
+
+func (r reservationRecord) reservation() *market.Reservation {
+	return market.RestoreReservation(r.state())
+}
+
+func (r paymentRecord) payment() *market.Payment { return market.RestorePayment(r.state()) }
+
 func (r reservationRecord) state() market.ReservationState {
 	return market.ReservationState{ID: r.RsvID, ItemID: r.ItemID, BuyerID: r.BuyerID, SellerID: r.SellerID,
 		Status: market.RsvStatus(r.Status), Meeting: market.Meeting{Date: r.Date, Time: r.Time, Place: r.Place},

@@ -74,30 +74,13 @@ const handledTTL = 7 * 24 * time.Hour
 // The SDK retries a transaction with the same client token, so a retry
 // after a lost response does not fail its own conditions.
 func (s *Store) Update(ctx context.Context, change func(app.Tx) error) ([]cloudevents.Event, error) {
-	var published []cloudevents.Event
-	err := optimistic.Retry(ctx, func() error {
-		t := s.begin(ctx)
-		if err := change(t); err != nil {
-			return err
-		}
-		if err := t.commit(); err != nil {
-			return err
-		}
-		published = t.published
-		return nil
-	})
-	return published, err
+	return optimistic.Update(ctx, func() *tx { return s.begin(ctx) }, func(t *tx) error { return change(t) })
 }
 
 // UpdateView implements app.ViewStore, as Update does.
 func (s *Store) UpdateView(ctx context.Context, change func(app.ViewTx) error) error {
-	return optimistic.Retry(ctx, func() error {
-		t := s.begin(ctx)
-		if err := change(t); err != nil {
-			return err
-		}
-		return t.commit()
-	})
+	_, err := optimistic.Update(ctx, func() *tx { return s.begin(ctx) }, func(t *tx) error { return change(t) })
+	return err
 }
 
 // expectVersion is the condition that a row is as it was loaded: absent

@@ -76,9 +76,12 @@ func (t *tx) add(row string, item types.TransactWriteItem, err error) {
 	t.actions = append(t.actions, action{row: row, item: item})
 }
 
-// commit writes the actions and checks the rows read and not written, in
-// one transaction.
-func (t *tx) commit() error {
+// Published implements optimistic.Attempt.
+func (t *tx) Published() []cloudevents.Event { return t.published }
+
+// Commit implements optimistic.Attempt: it writes the actions and checks
+// the rows read and not written, in one transaction.
+func (t *tx) Commit() error {
 	if t.err != nil {
 		return t.err
 	}
@@ -113,58 +116,51 @@ func (t *tx) commit() error {
 	return nil
 }
 
-// versioned reads one row of a versioned table into rec and remembers its
-// version; found is false when there is none.
-func (t *tx) versioned(table, pk, id string, rec any, version func() int64, what string) (bool, error) {
+// versionedRecord is the stored form of a row that carries a version.
+type versionedRecord interface{ version() int64 }
+
+// versioned reads the row of id into a record of type R, remembers its
+// version for the commit to check (0, absent, when there is none) and
+// returns it converted; found is false when there is none.
+func versioned[R versionedRecord, T any](t *tx, table, pk, id, what string, convert func(R) T) (v T, found bool, err error) {
+	var rec R
 	k := key(pk, id)
-	found, err := t.s.get(t.ctx, table, k, rec, what)
-	if err != nil {
-		return false, err
+	if found, err = t.s.get(t.ctx, table, k, &rec, what); err != nil {
+		return v, false, err
 	}
-	t.read(rowID(table, id), table, k, expectVersion(pk, version()))
-	return found, nil
+	t.read(rowID(table, id), table, k, expectVersion(pk, rec.version()))
+	return convert(rec), found, nil
+}
+
+// existing is versioned for a row that must exist: market.NotFound when
+// there is none.
+func existing[R versionedRecord, T any](t *tx, table, pk, id, what string, convert func(R) T) (T, error) {
+	v, found, err := versioned(t, table, pk, id, what, convert)
+	if err == nil && !found {
+		var zero T
+		return zero, market.Errorf(market.NotFound, "%s %s not found", what, id)
+	}
+	return v, err
 }
 
 func (t *tx) Item(itemID string) (*market.Item, error) {
-	var rec itemRecord
-	found, err := t.versioned(t.s.t.items, "itemId", itemID, &rec, func() int64 { return rec.Version }, "item")
-	if err != nil || !found {
-		return nil, orNotFound(err, "item", itemID)
-	}
-	return market.RestoreItem(rec.state()), nil
+	return existing(t, t.s.t.items, "itemId", itemID, "item", itemRecord.item)
 }
 
 func (t *tx) Reservation(rsvID string) (*market.Reservation, error) {
-	var rec reservationRecord
-	found, err := t.versioned(t.s.t.reservations, "rsvId", rsvID, &rec, func() int64 { return rec.Version }, "reservation")
-	if err != nil || !found {
-		return nil, orNotFound(err, "reservation", rsvID)
-	}
-	return market.RestoreReservation(rec.state()), nil
+	return existing(t, t.s.t.reservations, "rsvId", rsvID, "reservation", reservationRecord.reservation)
 }
 
 func (t *tx) Payment(payID string) (*market.Payment, error) {
-	var rec paymentRecord
-	found, err := t.versioned(t.s.t.payments, "payId", payID, &rec, func() int64 { return rec.Version }, "payment")
-	if err != nil || !found {
-		return nil, orNotFound(err, "payment", payID)
-	}
-	return market.RestorePayment(rec.state()), nil
+	return existing(t, t.s.t.payments, "payId", payID, "payment", paymentRecord.payment)
 }
 
 func (t *tx) Seller(sellerID string) (*market.Seller, error) {
-	rec := sellerRecord{SellerID: sellerID}
-	if _, err := t.versioned(t.s.t.sellers, "sellerId", sellerID, &rec, func() int64 { return rec.Version }, "seller"); err != nil {
-		return nil, err
+	sl, found, err := versioned(t, t.s.t.sellers, "sellerId", sellerID, "seller", sellerRecord.seller)
+	if err == nil && !found {
+		sl = &market.Seller{ID: sellerID}
 	}
-	return &market.Seller{ID: rec.SellerID, ScoreSum: rec.ScoreSum, ReviewCount: rec.ReviewCount, Version: rec.Version}, nil
-}
-
-func orNotFound(err error, what, id string) error {
-	if err != nil {
-		return err
-	}
-	return market.Errorf(market.NotFound, "%s %s not found", what, id)
+	return sl, err
 }
 
 func (t *tx) Reviewed(rsvID string) (bool, error) {
@@ -315,12 +311,10 @@ func (t *tx) MarkHandled(consumer string, e cloudevents.Event) {
 
 // Row implements app.ViewTx.
 func (t *tx) Row(itemID string) (*app.PageRow, error) {
-	var rec rowRecord
-	found, err := t.versioned(t.s.t.mypage, "itemId", itemID, &rec, func() int64 { return rec.Version }, "page row")
+	row, found, err := versioned(t, t.s.t.mypage, "itemId", itemID, "page row", rowRecord.row)
 	if err != nil || !found {
 		return nil, err
 	}
-	row := rec.row()
 	return &row, nil
 }
 

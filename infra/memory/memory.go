@@ -66,31 +66,22 @@ func (s *Store) Outbox() []cloudevents.Event {
 
 // Update implements app.Store.
 func (s *Store) Update(ctx context.Context, change func(app.Tx) error) ([]cloudevents.Event, error) {
-	var published []cloudevents.Event
-	err := optimistic.Retry(ctx, func() error {
-		t := &tx{s: s}
-		if err := change(t); err != nil {
-			return err
-		}
-		if err := s.commit(t); err != nil {
-			return err
-		}
-		published = t.published
-		return nil
-	})
-	return published, err
+	return optimistic.Update(ctx, s.begin, func(t *tx) error { return change(t) })
 }
 
 // UpdateView implements app.ViewStore.
 func (s *Store) UpdateView(ctx context.Context, change func(app.ViewTx) error) error {
-	return optimistic.Retry(ctx, func() error {
-		t := &tx{s: s}
-		if err := change(t); err != nil {
-			return err
-		}
-		return s.commit(t)
-	})
+	_, err := optimistic.Update(ctx, s.begin, func(t *tx) error { return change(t) })
+	return err
 }
+
+func (s *Store) begin() *tx { return &tx{s: s} }
+
+// Commit implements optimistic.Attempt.
+func (t *tx) Commit() error { return t.s.commit(t) }
+
+// Published implements optimistic.Attempt.
+func (t *tx) Published() []cloudevents.Event { return t.published }
 
 // commit checks every condition of t and applies its writes, all or none.
 // A redelivered event wins over a lost race: it is acknowledged as a

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
 	"github.com/carrot-market/carrot/functions/app"
 )
 
@@ -34,4 +36,32 @@ func Retry(ctx context.Context, attempt func() error) error {
 		}
 	}
 	return err
+}
+
+// Attempt is one attempt of a unit of work as a storage adapter runs it.
+type Attempt interface {
+	// Commit writes what the attempt did in one transaction; app.ErrStale
+	// when it lost a race.
+	Commit() error
+	// Published returns the events the attempt wrote to the outbox.
+	Published() []cloudevents.Event
+}
+
+// Update runs change on a fresh attempt from begin and commits it, again
+// while it loses races (Retry's rules), and returns the events of the
+// attempt that committed.
+func Update[A Attempt](ctx context.Context, begin func() A, change func(A) error) ([]cloudevents.Event, error) {
+	var published []cloudevents.Event
+	err := Retry(ctx, func() error {
+		a := begin()
+		if err := change(a); err != nil {
+			return err
+		}
+		if err := a.Commit(); err != nil {
+			return err
+		}
+		published = a.Published()
+		return nil
+	})
+	return published, err
 }
