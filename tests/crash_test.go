@@ -29,7 +29,6 @@ import (
 // and a new instance replaces the killed one and serves the buyers' next
 // requests, each buyer still holding exactly one reservation.
 func TestKilledInstanceLeavesConsistentState(t *testing.T) {
-	t.Parallel()
 	sys := MustStart(t, system.Options{})
 	const seller, buyers = "sally", 20
 	const fn = "request-chat"
@@ -116,7 +115,6 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 // Knative's activator sends again, and infra/serving's doc says only the
 // requests in flight on a discarded instance fail with 502.
 func TestQueuedRequestsOutliveAKilledInstance(t *testing.T) {
-	t.Parallel()
 	sys := MustStart(t, system.Options{})
 	_, answers, killed := killDuringChats(t, sys, "sally", 20, "request-chat")
 	t.Logf("killed pid %d; answers: %v", killed, statusCounts(answers))

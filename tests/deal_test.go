@@ -15,7 +15,6 @@ import (
 // cancel, pay again, review. After each step MyPage shows it, carried
 // there by events through Kafka and the mypage trigger.
 func TestDealFlow(t *testing.T) {
-	t.Parallel()
 	sys := MustStart(t, system.Options{})
 	d := walkDeal(t, sys)
 
@@ -114,7 +113,6 @@ func walkDeal(t *testing.T, sys *System) deal {
 // on a sold-out item, and no deleting an item while it is reserved (nor
 // once sold). Each refusal is a 409 problem and leaves the item as it was.
 func TestSeedRules(t *testing.T) {
-	t.Parallel()
 	sys := MustStart(t, system.Options{})
 	const seller, buyer, lateBuyer = "sally", "bob", "carol"
 

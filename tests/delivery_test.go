@@ -25,7 +25,6 @@ import (
 // ingress is not retried but lands in the dead-letter topic with
 // knativeerrorcode 400.
 func TestTriggerDelivery(t *testing.T) {
-	t.Parallel()
 	sys := MustStart(t, system.Options{})
 	const seller = "sally"
 

@@ -41,7 +41,6 @@ func TestDrill(t *testing.T) {
 	}
 	for name, group := range groups {
 		t.Run(name, func(t *testing.T) {
-			t.Parallel()
 			sys := MustStart(t, group.opts)
 			env := mustDrillEnv(t, sys, group.opts)
 			for _, name := range group.drills {

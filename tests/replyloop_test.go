@@ -89,7 +89,6 @@ func TestTriggersCannotLoop(t *testing.T) {
 // lag 0, counts that stop growing, and each record of the broker topic
 // handled exactly once by each trigger (no event ping-pong).
 func TestEventsComeToRest(t *testing.T) {
-	t.Parallel()
 	sys := MustStart(t, system.Options{})
 	cfg, err := broker.LoadConfig(filepath.Join(repoRoot, "knative", "eventing"))
 	require.NoError(t, err)

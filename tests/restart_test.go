@@ -19,7 +19,6 @@ import (
 // consumer's effect is applied once even when events are delivered again
 // (one open chat, one review counted).
 func TestRestartLosesNothing(t *testing.T) {
-	t.Parallel()
 	sys := MustStart(t, system.Options{})
 	const seller, buyer = "sally", "bob"
 

@@ -17,7 +17,6 @@ import (
 // (CARROT_IDLE_GRACE=3s) it is stopped, its process gone, and the next
 // request starts a new one from zero again.
 func TestScaleFromZeroAndBack(t *testing.T) {
-	t.Parallel()
 	sys := MustStart(t, system.Options{IdleGrace: 3 * time.Second})
 	const fn, seller = "register-item", "sally"
 

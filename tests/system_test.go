@@ -81,9 +81,12 @@ type System struct {
 // MaxScale; the rest is chosen here) on fresh ports, data folder and
 // tables, waits until it answers, and stops it and deletes its tables when
 // the test ends. It skips the test when DynamoDB Local is not there,
-// except under CI=true, where it fails.
+// except under CI=true, where it fails. It marks the test parallel: each
+// system has ports, a data folder and tables of its own, and a test that
+// waits for one alone would hold the others up for minutes.
 func MustStart(t *testing.T, opts system.Options) *System {
 	t.Helper()
+	t.Parallel()
 	ddb := dynamotest.MustClient(t)
 	opts.Binary, opts.Root = carrotBinary, repoRoot
 	opts.DataDir, opts.Prefix = t.TempDir(), system.RandomPrefix("e2e")

@@ -12,8 +12,7 @@ import (
 
 func TestNewCreatesTheBrokerAndDeadLetterTopics(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	MustBroker(t, cluster, MustConfig(t, ""), nil)
+	cluster, _ := MustStart(t, "", nil)
 
 	client, err := kgo.NewClient(kgo.SeedBrokers(cluster.Seeds()...))
 	require.NoError(t, err)

@@ -42,19 +42,18 @@ const ordered = "kafka.eventing.knative.dev/delivery.order: ordered"
 
 func TestFiltersDeliverOnlyMatchingEvents(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	cfg := MustConfig(t, trigger("exact", "", `filters: [{exact: {type: carrot.item.registered.v1}}]`, "")+
-		trigger("any-of", "", `filters: [{any: [{exact: {type: carrot.payment.approved.v1}}, {exact: {type: carrot.payment.cancelled.v1}}]}]`, "")+
-		trigger("prefix", "", `filters: [{prefix: {type: carrot.reservation.}}]`, "")+
-		trigger("attributes", "", `filter: {attributes: {type: carrot.item.registered.v1, partitionkey: item-1}}`, "")+
-		trigger("everything", "", "", ""))
+	triggers := trigger("exact", "", `filters: [{exact: {type: carrot.item.registered.v1}}]`, "") +
+		trigger("any-of", "", `filters: [{any: [{exact: {type: carrot.payment.approved.v1}}, {exact: {type: carrot.payment.cancelled.v1}}]}]`, "") +
+		trigger("prefix", "", `filters: [{prefix: {type: carrot.reservation.}}]`, "") +
+		trigger("attributes", "", `filter: {attributes: {type: carrot.item.registered.v1, partitionkey: item-1}}`, "") +
+		trigger("everything", "", "", "")
 	subscribers := map[string]*fakeSubscriber{}
 	urls := map[string]string{}
 	for _, name := range []string{"exact", "any-of", "prefix", "attributes", "everything"} {
 		subscribers[name] = newFakeSubscriber(t, nil)
 		urls[name] = subscribers[name].URL
 	}
-	b := MustBroker(t, cluster, cfg, urls)
+	_, b := MustStart(t, triggers, urls)
 
 	published := []cloudevents.Event{
 		newEvent("1", "carrot.item.registered.v1", "item-1"),
@@ -88,11 +87,10 @@ func TestFiltersDeliverOnlyMatchingEvents(t *testing.T) {
 
 func TestOrderedTriggerKeepsEachItemInOrder(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	cfg := MustConfig(t, trigger("ordered", ordered, "", `    retry: 10
+	triggers := trigger("ordered", ordered, "", `    retry: 10
     backoffPolicy: linear
     backoffDelay: PT0.1S
-`))
+`)
 	var mu sync.Mutex
 	failed := map[string]bool{}
 	subscriber := newFakeSubscriber(t, func(_ int, e cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
@@ -109,7 +107,7 @@ func TestOrderedTriggerKeepsEachItemInOrder(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	b := MustBroker(t, cluster, cfg, map[string]string{"ordered": subscriber.URL})
+	_, b := MustStart(t, triggers, map[string]string{"ordered": subscriber.URL})
 
 	const items, perItem = 12, 15
 	want := map[string][]string{}
@@ -138,13 +136,11 @@ func TestOrderedTriggerKeepsEachItemInOrder(t *testing.T) {
 
 func TestUnorderedTriggerDeliversConcurrentlyWithinItsBound(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	cfg := MustConfig(t, trigger("unordered", "", "", ""))
 	subscriber := newFakeSubscriber(t, func(_ int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
 		time.Sleep(30 * time.Millisecond)
 		w.WriteHeader(http.StatusOK)
 	})
-	b := MustBroker(t, cluster, cfg, map[string]string{"unordered": subscriber.URL}, WithMaxInFlight(4))
+	_, b := MustStart(t, trigger("unordered", "", "", ""), map[string]string{"unordered": subscriber.URL}, WithMaxInFlight(4))
 
 	for i := range 24 {
 		MustPublish(t, b.Ingress(), newEvent(fmt.Sprintf("u-%d", i), "carrot.item.updated.v1", "one-item"))
@@ -159,15 +155,14 @@ func TestUnorderedTriggerDeliversConcurrentlyWithinItsBound(t *testing.T) {
 
 func TestDeliveryIsBinaryUnlessTheFormatIsJSON(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	cfg := MustConfig(t, trigger("binary", "", "", "")+trigger("json", "", "", "    format: json\n"))
 	headers := make(chan http.Header, 2)
 	record := func(_ int, _ cloudevents.Event, w http.ResponseWriter, r *http.Request) {
 		headers <- r.Header.Clone()
 		w.WriteHeader(http.StatusAccepted)
 	}
 	binary, structured := newFakeSubscriber(t, record), newFakeSubscriber(t, record)
-	b := MustBroker(t, cluster, cfg, map[string]string{"binary": binary.URL, "json": structured.URL})
+	_, b := MustStart(t, trigger("binary", "", "", "")+trigger("json", "", "", "    format: json\n"),
+		map[string]string{"binary": binary.URL, "json": structured.URL})
 
 	MustPublish(t, b.Ingress(), newEvent("f-1", "carrot.item.updated.v1", "item-1"))
 	MustIdle(t, b)

@@ -53,6 +53,14 @@ func MustBroker(tb testing.TB, cluster *Cluster, cfg *Config, subscribers map[st
 	return b
 }
 
+// MustStart starts a cluster and, on it, a broker for MustConfig(extra),
+// both closed when the test ends.
+func MustStart(tb testing.TB, extra string, subscribers map[string]string, opts ...Option) (*Cluster, *Broker) {
+	tb.Helper()
+	cluster := MustCluster(tb)
+	return cluster, MustBroker(tb, cluster, MustConfig(tb, extra), subscribers, opts...)
+}
+
 // MustConfig loads MustManifests with extra.
 func MustConfig(tb testing.TB, extra string) *Config {
 	tb.Helper()

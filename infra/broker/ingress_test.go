@@ -17,9 +17,7 @@ import (
 
 func TestIngressWritesAcknowledgedEventsKeyedByPartitionKey(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	cfg := MustConfig(t, "")
-	b := MustBroker(t, cluster, cfg, nil)
+	cluster, b := MustStart(t, "", nil)
 
 	binary := newEvent("e-1", "carrot.item.registered.v1", "item-7")
 	structured := newEvent("e-2", "carrot.item.updated.v1", "item-7")
@@ -53,8 +51,7 @@ func TestIngressWritesAcknowledgedEventsKeyedByPartitionKey(t *testing.T) {
 
 func TestIngressRefusals(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	b := MustBroker(t, cluster, MustConfig(t, ""), nil)
+	_, b := MustStart(t, "", nil)
 
 	tests := []struct {
 		name   string
@@ -90,8 +87,7 @@ func TestIngressRefusals(t *testing.T) {
 
 func TestIngressAnswers503WhenKafkaIsGone(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	b := MustBroker(t, cluster, MustConfig(t, trigger("view", ordered, "", "")), map[string]string{"view": "http://127.0.0.1:1/"}, WithProduceTimeout(300*time.Millisecond))
+	cluster, b := MustStart(t, trigger("view", ordered, "", ""), map[string]string{"view": "http://127.0.0.1:1/"}, WithProduceTimeout(300*time.Millisecond))
 	cluster.Close()
 
 	rec := httptest.NewRecorder()
@@ -104,8 +100,7 @@ func TestIngressAnswers503WhenKafkaIsGone(t *testing.T) {
 
 func TestIngressRefusesWhatKafkaNeverTakes(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	b := MustBroker(t, cluster, MustConfig(t, ""), nil)
+	_, b := MustStart(t, "", nil)
 
 	huge := newEvent("huge", "carrot.item.updated.v1", "item-1")
 	require.NoError(t, huge.SetData("text/plain", strings.Repeat("x", 2<<20)))

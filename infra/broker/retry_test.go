@@ -16,11 +16,6 @@ import (
 
 func TestRetriesUntilTheSubscriberAccepts(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	cfg := MustConfig(t, trigger("flaky", "", "", `    retry: 4
-    backoffPolicy: exponential
-    backoffDelay: PT0.1S
-`))
 	subscriber := newFakeSubscriber(t, func(n int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
 		if n <= 2 {
 			w.WriteHeader(http.StatusServiceUnavailable) // e.g. the activator while an instance starts
@@ -28,7 +23,10 @@ func TestRetriesUntilTheSubscriberAccepts(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	b := MustBroker(t, cluster, cfg, map[string]string{"flaky": subscriber.URL})
+	_, b := MustStart(t, trigger("flaky", "", "", `    retry: 4
+    backoffPolicy: exponential
+    backoffDelay: PT0.1S
+`), map[string]string{"flaky": subscriber.URL})
 
 	MustPublish(t, b.Ingress(), newEvent("r-1", "carrot.item.updated.v1", "item-1"))
 	status := statusOf(t, MustIdle(t, b), "flaky")
@@ -59,13 +57,12 @@ func TestFailedDeliveriesGoToTheDeadLetterSink(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cluster := MustCluster(t)
-			cfg := MustConfig(t, trigger("failing", "", "", "")) // the broker's delivery: 3 retries, KafkaSink dead
 			subscriber := newFakeSubscriber(t, func(_ int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(tc.answer)
 				_, _ = w.Write([]byte(tc.body))
 			})
-			b := MustBroker(t, cluster, cfg, map[string]string{"failing": subscriber.URL})
+			// The broker's delivery: 3 retries, KafkaSink dead.
+			cluster, b := MustStart(t, trigger("failing", "", "", ""), map[string]string{"failing": subscriber.URL})
 
 			MustPublish(t, b.Ingress(), newEvent("d-1", "carrot.item.updated.v1", "item-1"))
 			letters := MustEvents(t, MustRecords(t, cluster, "dead-letters", 1))
@@ -124,9 +121,6 @@ func TestDeadLetterSinkByURIAndNone(t *testing.T) {
 
 func TestRepliesArePublishedBackToTheBroker(t *testing.T) {
 	t.Parallel()
-	cluster := MustCluster(t)
-	cfg := MustConfig(t, trigger("policy", "", `filters: [{exact: {type: carrot.payment.approved.v1}}]`, "")+
-		trigger("view", "", `filters: [{exact: {type: carrot.reservation.completed.v1}}]`, ""))
 	policy := newFakeSubscriber(t, func(_ int, cause cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
 		reply := newEvent("reply-to-"+cause.ID(), "carrot.reservation.completed.v1", "item-9")
 		w.Header().Set("Ce-Specversion", "1.0")
@@ -139,7 +133,9 @@ func TestRepliesArePublishedBackToTheBroker(t *testing.T) {
 		_, _ = w.Write(reply.Data())
 	})
 	view := newFakeSubscriber(t, nil)
-	b := MustBroker(t, cluster, cfg, map[string]string{"policy": policy.URL, "view": view.URL})
+	_, b := MustStart(t, trigger("policy", "", `filters: [{exact: {type: carrot.payment.approved.v1}}]`, "")+
+		trigger("view", "", `filters: [{exact: {type: carrot.reservation.completed.v1}}]`, ""),
+		map[string]string{"policy": policy.URL, "view": view.URL})
 
 	MustPublish(t, b.Ingress(), newEvent("pay-1", "carrot.payment.approved.v1", "item-9"))
 	require.Eventually(t, func() bool { return len(view.received()) == 1 }, waitFor, 10*time.Millisecond)

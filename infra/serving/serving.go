@@ -84,15 +84,9 @@ func (o Options) withDefaults() Options {
 	if o.Port == nil {
 		o.Port = FreePort
 	}
-	if o.MaxScaleLimit <= 0 {
-		o.MaxScaleLimit = DefaultMaxScaleLimit
-	}
-	if o.StartTimeout <= 0 {
-		o.StartTimeout = DefaultStartTimeout
-	}
-	if o.StopTimeout <= 0 {
-		o.StopTimeout = DefaultStopTimeout
-	}
+	o.MaxScaleLimit = positiveOr(o.MaxScaleLimit, DefaultMaxScaleLimit)
+	o.StartTimeout = positiveOr(o.StartTimeout, DefaultStartTimeout)
+	o.StopTimeout = positiveOr(o.StopTimeout, DefaultStopTimeout)
 	return o
 }
 

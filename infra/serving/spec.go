@@ -92,15 +92,9 @@ func DefaultTarget(containerConcurrency int) float64 {
 
 // withDefaults returns s with its zero fields set to Knative's defaults.
 func (s Spec) withDefaults() Spec {
-	if s.Target <= 0 {
-		s.Target = DefaultTarget(s.ContainerConcurrency)
-	}
-	if s.IdleGrace <= 0 {
-		s.IdleGrace = DefaultIdleGrace
-	}
-	if s.Timeout <= 0 {
-		s.Timeout = DefaultTimeout
-	}
+	s.Target = positiveOr(s.Target, DefaultTarget(s.ContainerConcurrency))
+	s.IdleGrace = positiveOr(s.IdleGrace, DefaultIdleGrace)
+	s.Timeout = positiveOr(s.Timeout, DefaultTimeout)
 	s.Readiness = s.Readiness.withDefaults(defaultReadinessPeriod)
 	if s.Liveness != nil {
 		l := s.Liveness.withDefaults(defaultProbePeriod)
@@ -110,16 +104,19 @@ func (s Spec) withDefaults() Spec {
 }
 
 func (p Probe) withDefaults(period time.Duration) Probe {
-	if p.Period <= 0 {
-		p.Period = period
-	}
-	if p.Timeout <= 0 {
-		p.Timeout = defaultProbeTimeout
-	}
-	if p.FailureThreshold <= 0 {
-		p.FailureThreshold = defaultFailureThreshold
-	}
+	p.Period = positiveOr(p.Period, period)
+	p.Timeout = positiveOr(p.Timeout, defaultProbeTimeout)
+	p.FailureThreshold = positiveOr(p.FailureThreshold, defaultFailureThreshold)
 	return p
+}
+
+// positiveOr returns v, or def when v is zero or negative: the rule of
+// every count and duration of Spec and Options whose 0 means a default.
+func positiveOr[T int | float64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // concurrencyUnits is containerConcurrency, or 100 when it is unlimited.

@@ -21,10 +21,7 @@ const itemsFunction = "register-item"
 // never above max-scale) while every request succeeds, and return to zero
 // once the load is over and the idle grace has passed.
 func Autoscale(ctx context.Context, e *Env, opts Options) (*Report, error) {
-	concurrency := pick(opts, 50, 14)
-	if opts.Concurrency > 0 {
-		concurrency = opts.Concurrency
-	}
+	concurrency := clients(opts, 50, 14)
 	duration := pick(opts, 30*time.Second, 6*time.Second)
 	title := fmt.Sprintf("-c %d for %s on GET /items (%s)", concurrency, duration, itemsFunction)
 	return e.drill(ctx, "autoscale", title, opts, func(r *run) error {

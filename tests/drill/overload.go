@@ -34,10 +34,7 @@ const chatFunction = "request-chat"
 // capped by CARROT_MAX_SCALE) it checks that the excess was refused with
 // 503, and that every 503 was the runtime's full queue.
 func Overload(ctx context.Context, e *Env, opts Options) (*Report, error) {
-	concurrency := pick(opts, 90, 30)
-	if opts.Concurrency > 0 {
-		concurrency = opts.Concurrency
-	}
+	concurrency := clients(opts, 90, 30)
 	duration := pick(opts, 7*time.Second, 3*time.Second)
 	title := fmt.Sprintf("siege -c%d -t%s on POST /reservations", concurrency, duration)
 	return e.drill(ctx, "overload", title, opts, func(r *run) error {

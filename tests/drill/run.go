@@ -58,6 +58,16 @@ func pick[T any](o Options, full, short T) T {
 	return full
 }
 
+// clients returns Options.Concurrency when it is set, or else full, or
+// short in the shortened form: the number of concurrent clients of the
+// drills that take the command's -c.
+func clients(o Options, full, short int) int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	return pick(o, full, short)
+}
+
 // run is one drill in progress: every request it sends is recorded, the
 // runtime's status is sampled in the background, and its report is filled
 // in as it goes. Its methods are safe for concurrent use.
