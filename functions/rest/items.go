@@ -5,11 +5,11 @@ import (
 
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
-	"github.com/carrot-market/carrot/infra/edge"
-	"github.com/carrot-market/carrot/infra/web"
 )
 
-type newItem struct {
+// itemDetails are what a seller sets of an item: the body of POST /items,
+// and a part of the item on the wire.
+type itemDetails struct {
 	Name        string   `json:"name"`
 	Category    string   `json:"category"`
 	Price       int64    `json:"price"`
@@ -28,76 +28,46 @@ type itemPatch struct {
 	Status      *string   `json:"status"` // read-only; refused when it asks for a change
 }
 
-func (h *Handler) PostItems(w http.ResponseWriter, r *http.Request) {
-	var in newItem
-	if err := web.Decode(r, &in); err != nil {
-		edge.Error(w, r, err)
-		return
+func (in itemPatch) check() error {
+	var f market.Fields
+	if in.Status != nil {
+		f.Add("status", "is changed by reservations and payments, not by editing the item")
 	}
-	it, err := h.App.RegisterItem(r.Context(), user(r), market.ItemDetails(in))
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	created(w, "/items/"+it.ID(), toItem(it))
+	return f.Err()
 }
 
-func (h *Handler) GetItems(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) PostItems(r *http.Request, in itemDetails) (reply, error) {
+	it, err := h.App.RegisterItem(r.Context(), user(r), market.ItemDetails(in))
+	return created(it, err, toItem)
+}
+
+func (h *Handler) GetItems(r *http.Request) (reply, error) {
 	p, err := page(r)
 	if err != nil {
-		edge.Error(w, r, err)
-		return
+		return reply{}, err
 	}
 	q := r.URL.Query()
 	f := app.ItemFilter{Status: market.ItemStatus(q.Get("status")), Category: q.Get("category"), SellerID: q.Get("sellerId"), Query: q.Get("q")}
 	if err := checkStatusFilter(f.Status); err != nil {
-		edge.Error(w, r, err)
-		return
+		return reply{}, err
 	}
 	items, next, err := h.App.Items(r.Context(), f, p)
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, listOf(items, next, toItem))
+	return listed(items, next, err, toItem)
 }
 
-func (h *Handler) GetItem(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) GetItem(r *http.Request) (reply, error) {
 	it, err := h.App.Item(r.Context(), vars(r, "itemId"))
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, toItem(it))
+	return ok(it, err, toItem)
 }
 
-func (h *Handler) PatchItem(w http.ResponseWriter, r *http.Request) {
-	var in itemPatch
-	if err := web.Decode(r, &in); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	if in.Status != nil {
-		var f market.Fields
-		f.Add("status", "is changed by reservations and payments, not by editing the item")
-		edge.Error(w, r, f.Err())
-		return
-	}
+func (h *Handler) PatchItem(r *http.Request, in itemPatch) (reply, error) {
 	p := market.ItemPatch{Name: in.Name, Category: in.Category, Price: in.Price, Description: in.Description, Region: in.Region, Photos: in.Photos}
 	it, err := h.App.UpdateItem(r.Context(), user(r), vars(r, "itemId"), p)
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, toItem(it))
+	return ok(it, err, toItem)
 }
 
-func (h *Handler) DeleteItem(w http.ResponseWriter, r *http.Request) {
-	if err := h.App.DeleteItem(r.Context(), user(r), vars(r, "itemId")); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (h *Handler) DeleteItem(r *http.Request) (reply, error) {
+	return noContent(h.App.DeleteItem(r.Context(), user(r), vars(r, "itemId")))
 }
 
 func checkStatusFilter(s market.ItemStatus) error {

@@ -2,9 +2,6 @@ package rest
 
 import (
 	"net/http"
-
-	"github.com/carrot-market/carrot/infra/edge"
-	"github.com/carrot-market/carrot/infra/web"
 )
 
 // userPage is one user's MyPage on the wire. The two lists page on their
@@ -20,47 +17,37 @@ type userPage struct {
 // GetMyPages answers every item with its deal state, or with ?userId= one
 // user's page. A user's page shows what they bought, so only that user
 // may read it.
-func (h *Handler) GetMyPages(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) GetMyPages(r *http.Request) (reply, error) {
 	userID := r.URL.Query().Get("userId")
 	if userID == "" {
 		p, err := page(r)
 		if err != nil {
-			edge.Error(w, r, err)
-			return
+			return reply{}, err
 		}
 		rows, next, err := h.App.MyPage(r.Context(), p)
-		if err != nil {
-			edge.Error(w, r, err)
-			return
-		}
-		web.JSON(w, http.StatusOK, listOf(rows, next, toPageRow))
-		return
+		return listed(rows, next, err, toPageRow)
 	}
 	selling, err := pageOf(r, "limit", "sellingCursor")
 	if err != nil {
-		edge.Error(w, r, err)
-		return
+		return reply{}, err
 	}
 	buying, err := pageOf(r, "limit", "buyingCursor")
 	if err != nil {
-		edge.Error(w, r, err)
-		return
+		return reply{}, err
 	}
 	pg, nextSelling, nextBuying, err := h.App.MyPageOf(r.Context(), user(r), userID, selling, buying)
 	if err != nil {
-		edge.Error(w, r, err)
-		return
+		return reply{}, err
 	}
 	out := userPage{UserID: userID, SellingCursor: nextSelling, BuyingCursor: nextBuying,
 		Selling: listOf(pg.Selling, "", toPageRow).Items, Buying: listOf(pg.Buying, "", toPageDeal).Items}
-	web.JSON(w, http.StatusOK, out)
+	return reply{status: http.StatusOK, body: out}, nil
 }
 
-func (h *Handler) GetMyPage(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) GetMyPage(r *http.Request) (reply, error) {
 	row, err := h.App.MyPageRow(r.Context(), vars(r, "itemId"))
 	if err != nil {
-		edge.Error(w, r, err)
-		return
+		return reply{}, err
 	}
-	web.JSON(w, http.StatusOK, toPageRow(*row))
+	return ok(*row, nil, toPageRow)
 }

@@ -4,8 +4,6 @@ import (
 	"net/http"
 
 	"github.com/carrot-market/carrot/functions/market"
-	"github.com/carrot-market/carrot/infra/edge"
-	"github.com/carrot-market/carrot/infra/web"
 )
 
 type newPayment struct {
@@ -14,10 +12,29 @@ type newPayment struct {
 	Status string `json:"status"` // the seed sends APPROVED; nothing else is allowed
 }
 
+func (in newPayment) check() error {
+	var f market.Fields
+	if in.RsvID == "" {
+		f.Add("rsvId", "is required")
+	}
+	if in.Status != "" && in.Status != string(market.PayApproved) {
+		f.Add("status", "a new payment is APPROVED; cancel it with PATCH or DELETE")
+	}
+	return f.Err()
+}
+
 type paymentPatch struct {
 	Status string `json:"status"`
 	RsvID  ID     `json:"rsvId"`  // the seed sends it; must match when given
 	ItemID ID     `json:"itemId"` // likewise
+}
+
+func (in paymentPatch) check() error {
+	var f market.Fields
+	if in.Status != string(market.PayDeleted) {
+		f.Add("status", "must be DELETED to cancel the payment")
+	}
+	return f.Err()
 }
 
 type newReview struct {
@@ -26,85 +43,39 @@ type newReview struct {
 	Comment string `json:"comment"`
 }
 
-func (h *Handler) PostPayments(w http.ResponseWriter, r *http.Request) {
-	var in newPayment
-	if err := web.Decode(r, &in); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
+func (in newReview) check() error {
 	var f market.Fields
 	if in.RsvID == "" {
 		f.Add("rsvId", "is required")
 	}
-	if in.Status != "" && in.Status != string(market.PayApproved) {
-		f.Add("status", "a new payment is APPROVED; cancel it with PATCH or DELETE")
-	}
-	if err := f.Err(); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	p, err := h.App.Pay(r.Context(), user(r), string(in.RsvID), string(in.ItemID))
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	created(w, "/payments/"+p.ID(), toPayment(p))
+	return f.Err()
 }
 
-func (h *Handler) GetPayment(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) PostPayments(r *http.Request, in newPayment) (reply, error) {
+	p, err := h.App.Pay(r.Context(), user(r), string(in.RsvID), string(in.ItemID))
+	return created(p, err, toPayment)
+}
+
+func (h *Handler) GetPayment(r *http.Request) (reply, error) {
 	p, err := h.App.Payment(r.Context(), user(r), vars(r, "payId"))
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, toPayment(p))
+	return ok(p, err, toPayment)
 }
 
 // PatchPayment cancels a payment; DELETED is the only status it takes.
-func (h *Handler) PatchPayment(w http.ResponseWriter, r *http.Request) {
-	var in paymentPatch
-	if err := web.Decode(r, &in); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	if in.Status != string(market.PayDeleted) {
-		var f market.Fields
-		f.Add("status", "must be DELETED to cancel the payment")
-		edge.Error(w, r, f.Err())
-		return
-	}
-	h.cancel(w, r, string(in.RsvID), string(in.ItemID))
+func (h *Handler) PatchPayment(r *http.Request, in paymentPatch) (reply, error) {
+	return h.cancel(r, string(in.RsvID), string(in.ItemID))
 }
 
-func (h *Handler) DeletePayment(w http.ResponseWriter, r *http.Request) {
-	h.cancel(w, r, "", "")
+func (h *Handler) DeletePayment(r *http.Request) (reply, error) {
+	return h.cancel(r, "", "")
 }
 
-func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, rsvID, itemID string) {
+func (h *Handler) cancel(r *http.Request, rsvID, itemID string) (reply, error) {
 	p, err := h.App.CancelPayment(r.Context(), user(r), vars(r, "payId"), rsvID, itemID)
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, toPayment(p))
+	return ok(p, err, toPayment)
 }
 
-func (h *Handler) PostReviews(w http.ResponseWriter, r *http.Request) {
-	var in newReview
-	if err := web.Decode(r, &in); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	if in.RsvID == "" {
-		var f market.Fields
-		f.Add("rsvId", "is required")
-		edge.Error(w, r, f.Err())
-		return
-	}
+func (h *Handler) PostReviews(r *http.Request, in newReview) (reply, error) {
 	rv, err := h.App.WriteReview(r.Context(), user(r), string(in.RsvID), in.Score, in.Comment)
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	created(w, "/reviews/"+rv.ID, toReview(rv))
+	return created(rv, err, toReview)
 }

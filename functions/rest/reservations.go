@@ -4,14 +4,23 @@ import (
 	"net/http"
 
 	"github.com/carrot-market/carrot/functions/market"
-	"github.com/carrot-market/carrot/infra/edge"
-	"github.com/carrot-market/carrot/infra/web"
 )
 
 type newReservation struct {
 	ItemID    ID     `json:"itemId"`
 	RsvPlace  string `json:"rsvPlace"`
 	RsvStatus string `json:"rsvStatus"` // the seed sends CREATED; nothing else is allowed
+}
+
+func (in newReservation) check() error {
+	var f market.Fields
+	if in.ItemID == "" {
+		f.Add("itemId", "is required")
+	}
+	if in.RsvStatus != "" && in.RsvStatus != string(market.RsvCreated) {
+		f.Add("rsvStatus", "a new reservation is CREATED; confirm it with PATCH")
+	}
+	return f.Err()
 }
 
 type reservationPatch struct {
@@ -21,105 +30,55 @@ type reservationPatch struct {
 	RsvPlace  string `json:"rsvPlace"`
 }
 
+func (in reservationPatch) check() error {
+	var f market.Fields
+	if in.RsvStatus != string(market.RsvConfirmed) {
+		f.Add("rsvStatus", "must be CONFIRMED; DELETE the reservation to cancel it")
+	}
+	return f.Err()
+}
+
 type newMessage struct {
 	Text string `json:"text"`
 }
 
 // PostReservations opens a chat: 201 with the new reservation, or 200 with
 // the buyer's open one when they asked before.
-func (h *Handler) PostReservations(w http.ResponseWriter, r *http.Request) {
-	var in newReservation
-	if err := web.Decode(r, &in); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	var f market.Fields
-	if in.ItemID == "" {
-		f.Add("itemId", "is required")
-	}
-	if in.RsvStatus != "" && in.RsvStatus != string(market.RsvCreated) {
-		f.Add("rsvStatus", "a new reservation is CREATED; confirm it with PATCH")
-	}
-	if err := f.Err(); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
+func (h *Handler) PostReservations(r *http.Request, in newReservation) (reply, error) {
 	rsv, isNew, err := h.App.RequestChat(r.Context(), user(r), string(in.ItemID), in.RsvPlace)
-	if err != nil {
-		edge.Error(w, r, err)
-		return
+	if err == nil && !isNew {
+		return ok(rsv, nil, toReservation)
 	}
-	if !isNew {
-		web.JSON(w, http.StatusOK, toReservation(rsv))
-		return
-	}
-	created(w, "/reservations/"+rsv.ID(), toReservation(rsv))
+	return created(rsv, err, toReservation)
 }
 
-func (h *Handler) GetReservation(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) GetReservation(r *http.Request) (reply, error) {
 	rsv, err := h.App.Reservation(r.Context(), user(r), vars(r, "rsvId"))
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, toReservation(rsv))
+	return ok(rsv, err, toReservation)
 }
 
 // PatchReservation confirms the meeting; it is the only change a
 // reservation takes by PATCH.
-func (h *Handler) PatchReservation(w http.ResponseWriter, r *http.Request) {
-	var in reservationPatch
-	if err := web.Decode(r, &in); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	if in.RsvStatus != string(market.RsvConfirmed) {
-		var f market.Fields
-		f.Add("rsvStatus", "must be CONFIRMED; DELETE the reservation to cancel it")
-		edge.Error(w, r, f.Err())
-		return
-	}
+func (h *Handler) PatchReservation(r *http.Request, in reservationPatch) (reply, error) {
 	m := market.Meeting{Date: in.RsvDate, Time: in.RsvTime, Place: in.RsvPlace}
 	rsv, err := h.App.ConfirmReservation(r.Context(), user(r), vars(r, "rsvId"), m)
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, toReservation(rsv))
+	return ok(rsv, err, toReservation)
 }
 
-func (h *Handler) DeleteReservation(w http.ResponseWriter, r *http.Request) {
-	if err := h.App.DeleteReservation(r.Context(), user(r), vars(r, "rsvId")); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (h *Handler) DeleteReservation(r *http.Request) (reply, error) {
+	return noContent(h.App.DeleteReservation(r.Context(), user(r), vars(r, "rsvId")))
 }
 
-func (h *Handler) PostMessages(w http.ResponseWriter, r *http.Request) {
-	var in newMessage
-	if err := web.Decode(r, &in); err != nil {
-		edge.Error(w, r, err)
-		return
-	}
+func (h *Handler) PostMessages(r *http.Request, in newMessage) (reply, error) {
 	m, err := h.App.PostMessage(r.Context(), user(r), vars(r, "rsvId"), in.Text)
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	created(w, "/reservations/"+m.RsvID+"/messages", toMessage(m))
+	return created(m, err, toMessage)
 }
 
-func (h *Handler) GetMessages(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) GetMessages(r *http.Request) (reply, error) {
 	p, err := page(r)
 	if err != nil {
-		edge.Error(w, r, err)
-		return
+		return reply{}, err
 	}
 	msgs, next, err := h.App.Messages(r.Context(), user(r), vars(r, "rsvId"), p)
-	if err != nil {
-		edge.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, listOf(msgs, next, toMessage))
+	return listed(msgs, next, err, toMessage)
 }

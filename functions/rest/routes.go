@@ -20,31 +20,32 @@ type Handler struct {
 }
 
 // handlers binds every route of the API (functions/registry) to the
-// method of h that serves it.
+// method of h that serves it, through serve, or decoded for a route that
+// takes a body.
 func (h *Handler) handlers() map[registry.Route]http.HandlerFunc {
 	return map[registry.Route]http.HandlerFunc{
-		registry.PostItems:  h.PostItems,
-		registry.GetItems:   h.GetItems,
-		registry.GetItem:    h.GetItem,
-		registry.PatchItem:  h.PatchItem,
-		registry.DeleteItem: h.DeleteItem,
+		registry.PostItems:  decoded(h.PostItems),
+		registry.GetItems:   serve(h.GetItems),
+		registry.GetItem:    serve(h.GetItem),
+		registry.PatchItem:  decoded(h.PatchItem),
+		registry.DeleteItem: serve(h.DeleteItem),
 
-		registry.PostReservations:  h.PostReservations,
-		registry.GetReservation:    h.GetReservation,
-		registry.PatchReservation:  h.PatchReservation,
-		registry.DeleteReservation: h.DeleteReservation,
-		registry.PostMessages:      h.PostMessages,
-		registry.GetMessages:       h.GetMessages,
+		registry.PostReservations:  decoded(h.PostReservations),
+		registry.GetReservation:    serve(h.GetReservation),
+		registry.PatchReservation:  decoded(h.PatchReservation),
+		registry.DeleteReservation: serve(h.DeleteReservation),
+		registry.PostMessages:      decoded(h.PostMessages),
+		registry.GetMessages:       serve(h.GetMessages),
 
-		registry.PostPayments:  h.PostPayments,
-		registry.GetPayment:    h.GetPayment,
-		registry.PatchPayment:  h.PatchPayment,
-		registry.DeletePayment: h.DeletePayment,
+		registry.PostPayments:  decoded(h.PostPayments),
+		registry.GetPayment:    serve(h.GetPayment),
+		registry.PatchPayment:  decoded(h.PatchPayment),
+		registry.DeletePayment: serve(h.DeletePayment),
 
-		registry.PostReviews: h.PostReviews,
+		registry.PostReviews: decoded(h.PostReviews),
 
-		registry.GetMyPages: h.GetMyPages,
-		registry.GetMyPage:  h.GetMyPage,
+		registry.GetMyPages: serve(h.GetMyPages),
+		registry.GetMyPage:  serve(h.GetMyPage),
 	}
 }
 
@@ -92,9 +93,3 @@ func pageOf(r *http.Request, limitParam, cursorParam string) (app.Page, error) {
 func user(r *http.Request) string { return web.UserID(r.Context()) }
 
 func vars(r *http.Request, name string) string { return mux.Vars(r)[name] }
-
-// created answers 201 with the new resource and its Location.
-func created(w http.ResponseWriter, location string, v any) {
-	w.Header().Set("Location", location)
-	web.JSON(w, http.StatusCreated, v)
-}

@@ -42,14 +42,9 @@ var idType = reflect.TypeOf("")
 
 // Item is an item on the wire.
 type Item struct {
-	ItemID      string    `json:"itemId"`
-	SellerID    string    `json:"sellerId"`
-	Name        string    `json:"name"`
-	Category    string    `json:"category"`
-	Price       int64     `json:"price"`
-	Description string    `json:"description"`
-	Region      string    `json:"region"`
-	Photos      []string  `json:"photos"`
+	ItemID   string `json:"itemId"`
+	SellerID string `json:"sellerId"`
+	itemDetails
 	Status      string    `json:"status"`
 	Score       float64   `json:"score"`
 	ReviewCount int       `json:"reviewCount"`
@@ -60,11 +55,12 @@ type Item struct {
 func toItem(it *market.Item) Item {
 	d := it.Details()
 	return Item{
-		ItemID: it.ID(), SellerID: it.SellerID(), Name: d.Name, Category: d.Category, Price: d.Price,
-		Description: d.Description, Region: d.Region, Photos: d.Photos, Status: string(it.Status()),
+		ItemID: it.ID(), SellerID: it.SellerID(), itemDetails: itemDetails(d), Status: string(it.Status()),
 		Score: it.Score(), ReviewCount: it.ReviewCount(), CreatedAt: it.CreatedAt(), UpdatedAt: it.UpdatedAt(),
 	}
 }
+
+func (i Item) location() string { return "/items/" + i.ItemID }
 
 // Reservation is a reservation on the wire.
 type Reservation struct {
@@ -88,6 +84,8 @@ func toReservation(r *market.Reservation) Reservation {
 	}
 }
 
+func (r Reservation) location() string { return "/reservations/" + r.RsvID }
+
 // Message is a chat message on the wire.
 type Message struct {
 	MessageID string    `json:"messageId"`
@@ -100,6 +98,9 @@ type Message struct {
 func toMessage(m market.Message) Message {
 	return Message{MessageID: m.ID, RsvID: m.RsvID, SenderID: m.SenderID, Text: m.Text, CreatedAt: m.CreatedAt}
 }
+
+// location is the chat a message was posted to.
+func (m Message) location() string { return "/reservations/" + m.RsvID + "/messages" }
 
 // Payment is a payment on the wire.
 type Payment struct {
@@ -122,6 +123,8 @@ func toPayment(p *market.Payment) Payment {
 	return out
 }
 
+func (p Payment) location() string { return "/payments/" + p.PayID }
+
 // Review is a review on the wire.
 type Review struct {
 	ReviewID   string    `json:"reviewId"`
@@ -138,6 +141,8 @@ func toReview(r market.Review) Review {
 	return Review{ReviewID: r.ID, RsvID: r.RsvID, ItemID: r.ItemID, ReviewerID: r.ReviewerID,
 		SellerID: r.SellerID, Score: r.Score, Comment: r.Comment, CreatedAt: r.CreatedAt}
 }
+
+func (r Review) location() string { return "/reviews/" + r.ReviewID }
 
 // PageRow is one MyPage row on the wire: an item with the deal that holds it.
 type PageRow struct {
