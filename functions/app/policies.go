@@ -82,27 +82,27 @@ func (s *Service) Handler(c Consumer) EventHandler {
 
 // CompleteReservation: payment approved → reservation COMPLETED.
 func (s *Service) CompleteReservation(ctx context.Context, e cloudevents.Event) error {
-	return s.moveReservation(ctx, e, events.ReservationCompleted, (*market.Reservation).Complete)
+	return moveOne(s, ctx, e, events.ReservationCompleted, (*market.Reservation).Complete, paymentsReservation, saveReservation)
 }
 
 // ReopenReservation: payment cancelled → reservation CONFIRMED again.
 func (s *Service) ReopenReservation(ctx context.Context, e cloudevents.Event) error {
-	return s.moveReservation(ctx, e, events.ReservationReopened, (*market.Reservation).Reopen)
+	return moveOne(s, ctx, e, events.ReservationReopened, (*market.Reservation).Reopen, paymentsReservation, saveReservation)
 }
 
 // SellOutItem: reservation completed → item SOLDOUT.
 func (s *Service) SellOutItem(ctx context.Context, e cloudevents.Event) error {
-	return s.moveItem(ctx, e, events.ItemSoldOut, (*market.Item).SellOut)
+	return moveOne(s, ctx, e, events.ItemSoldOut, (*market.Item).SellOut, reservationsItem, saveItem)
 }
 
 // ReserveItemAgain: reservation reopened → item RESERVED again.
 func (s *Service) ReserveItemAgain(ctx context.Context, e cloudevents.Event) error {
-	return s.moveItem(ctx, e, events.ItemReserved, (*market.Item).Reopen)
+	return moveOne(s, ctx, e, events.ItemReserved, (*market.Item).Reopen, reservationsItem, saveItem)
 }
 
 // ReleaseItem: reservation deleted → the item it held is on sale again.
 func (s *Service) ReleaseItem(ctx context.Context, e cloudevents.Event) error {
-	return s.moveItem(ctx, e, events.ItemReleased, (*market.Item).Release)
+	return moveOne(s, ctx, e, events.ItemReleased, (*market.Item).Release, reservationsItem, saveItem)
 }
 
 // ScoreItem: review written → the item's and the seller's mean scores.
@@ -138,25 +138,25 @@ func (s *Service) ScoreItem(ctx context.Context, e cloudevents.Event) error {
 // aggregate and reports whether it changed anything.
 type move[A any] func(a A, id string, now time.Time) (bool, error)
 
-// moveReservation applies a payment fact to the payment's reservation.
-func (s *Service) moveReservation(ctx context.Context, e cloudevents.Event, emits events.Type, m move[*market.Reservation]) error {
-	return moveOne(s, ctx, e, emits, m,
-		func(tx Tx, p *events.Payment) (*market.Reservation, string, error) {
-			r, err := tx.Reservation(p.RsvID)
-			return r, p.PayID, err
-		},
-		func(tx Tx, r *market.Reservation) events.Payload { return reservationPayload(r, tx.SaveReservation(r)) })
+// paymentsReservation loads the reservation a payment fact is about; its
+// moves take the payment's id.
+func paymentsReservation(tx Tx, p *events.Payment) (*market.Reservation, string, error) {
+	r, err := tx.Reservation(p.RsvID)
+	return r, p.PayID, err
 }
 
-// moveItem applies a reservation fact to the reservation's item.
-func (s *Service) moveItem(ctx context.Context, e cloudevents.Event, emits events.Type, m move[*market.Item]) error {
-	return moveOne(s, ctx, e, emits, m,
-		func(tx Tx, r *events.Reservation) (*market.Item, string, error) {
-			it, err := tx.Item(r.ItemID)
-			return it, r.RsvID, err
-		},
-		func(tx Tx, it *market.Item) events.Payload { return itemPayload(it, tx.SaveItem(it)) })
+// reservationsItem loads the item a reservation fact is about; its moves
+// take the reservation's id.
+func reservationsItem(tx Tx, r *events.Reservation) (*market.Item, string, error) {
+	it, err := tx.Item(r.ItemID)
+	return it, r.RsvID, err
 }
+
+func saveReservation(tx Tx, r *market.Reservation) events.Payload {
+	return reservationPayload(r, tx.SaveReservation(r))
+}
+
+func saveItem(tx Tx, it *market.Item) events.Payload { return itemPayload(it, tx.SaveItem(it)) }
 
 // moveOne runs a policy step that moves one aggregate: load finds the
 // aggregate the fact is about and the id the move takes, save stores the

@@ -94,14 +94,7 @@ func (s *Store) Items(ctx context.Context, f app.ItemFilter, p app.Page) ([]*mar
 	} else {
 		rows, next, err = s.scan(ctx, p, s.t.items, conds, []string{"itemId"}, "items")
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	items, err := decodeAll(rows, "items", func(r itemRecord) *market.Item { return market.RestoreItem(r.state()) })
-	if err != nil {
-		return nil, "", err
-	}
-	return items, next, nil
+	return decoded(rows, next, err, "items", itemRecord.item)
 }
 
 // Messages pages through a reservation's chat in posting order.
@@ -109,14 +102,20 @@ func (s *Store) Messages(ctx context.Context, rsvID string, p app.Page) ([]marke
 	kc := expression.Key("rsvId").Equal(expression.Value(rsvID))
 	rows, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.messages), ConsistentRead: aws.Bool(true)},
 		kc, nil, []string{"rsvId", "messageId"}, map[string]string{"rsvId": rsvID}, "messages")
+	return decoded(rows, next, err, "messages", messageRecord.message)
+}
+
+// decoded converts one page of raw rows of records R, or passes the
+// listing's error on.
+func decoded[R, T any](raw []map[string]types.AttributeValue, next string, err error, what string, convert func(R) T) ([]T, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	msgs, err := decodeAll(rows, "messages", messageRecord.message)
+	out, err := decodeAll(raw, what, convert)
 	if err != nil {
 		return nil, "", err
 	}
-	return msgs, next, nil
+	return out, next, nil
 }
 
 // decodeAll unmarshals raw rows into records of type R and converts each.

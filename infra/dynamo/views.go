@@ -29,14 +29,7 @@ func (s *Store) Row(ctx context.Context, itemID string) (*app.PageRow, error) {
 // meaningful order. Deleted items have no row (the projector deletes it).
 func (s *Store) Rows(ctx context.Context, p app.Page) ([]app.PageRow, string, error) {
 	raw, next, err := s.scan(ctx, p, s.t.mypage, nil, []string{"itemId"}, "page rows")
-	if err != nil {
-		return nil, "", err
-	}
-	rows, err := decodeAll(raw, "page rows", rowRecord.row)
-	if err != nil {
-		return nil, "", err
-	}
-	return rows, next, nil
+	return decoded(raw, next, err, "page rows", rowRecord.row)
 }
 
 // RowsBySeller pages through one seller's rows in item id order. It reads
@@ -45,14 +38,7 @@ func (s *Store) RowsBySeller(ctx context.Context, sellerID string, p app.Page) (
 	kc := expression.Key("sellerId").Equal(expression.Value(sellerID))
 	raw, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.mypage), IndexName: aws.String(IndexBySeller)},
 		kc, nil, []string{"itemId", "sellerId"}, map[string]string{"sellerId": sellerID}, "page rows")
-	if err != nil {
-		return nil, "", err
-	}
-	rows, err := decodeAll(raw, "page rows", rowRecord.row)
-	if err != nil {
-		return nil, "", err
-	}
-	return rows, next, nil
+	return decoded(raw, next, err, "page rows", rowRecord.row)
 }
 
 // dealsOf returns every buyer-side row of one item, in reservation id
@@ -87,12 +73,5 @@ func (s *Store) DealsByBuyer(ctx context.Context, buyerID string, p app.Page) ([
 	kc := expression.Key("buyerId").Equal(expression.Value(buyerID))
 	raw, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.deals), IndexName: aws.String(IndexByBuyer)},
 		kc, nil, []string{"itemId", "rsvId", "buyerId"}, map[string]string{"buyerId": buyerID}, "deals")
-	if err != nil {
-		return nil, "", err
-	}
-	deals, err := decodeAll(raw, "deals", dealRecord.deal)
-	if err != nil {
-		return nil, "", err
-	}
-	return deals, next, nil
+	return decoded(raw, next, err, "deals", dealRecord.deal)
 }

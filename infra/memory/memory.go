@@ -119,59 +119,36 @@ func notFound(what, id string) error {
 	return market.Errorf(market.NotFound, "%s %s not found", what, id)
 }
 
+// stored returns m[id] converted, market.NotFound (of what) when none.
+func stored[V, T any](s *Store, m map[string]V, id, what string, convert func(V) T) (T, error) {
+	v, ok := lockedGet(s, m, id)
+	if !ok {
+		var zero T
+		return zero, notFound(what, id)
+	}
+	return convert(v), nil
+}
+
+func restoreItem(st market.ItemState) *market.Item { return market.RestoreItem(cloneItem(st)) }
+
 // Item implements app.Store.
 func (s *Store) Item(_ context.Context, itemID string) (*market.Item, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.items[itemID]
-	if !ok {
-		return nil, notFound("item", itemID)
-	}
-	return market.RestoreItem(cloneItem(st)), nil
+	return stored(s, s.items, itemID, "item", restoreItem)
 }
 
 // Reservation implements app.Store.
 func (s *Store) Reservation(_ context.Context, rsvID string) (*market.Reservation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.reservations[rsvID]
-	if !ok {
-		return nil, notFound("reservation", rsvID)
-	}
-	return market.RestoreReservation(st), nil
+	return stored(s, s.reservations, rsvID, "reservation", market.RestoreReservation)
 }
 
 // Payment implements app.Store.
 func (s *Store) Payment(_ context.Context, payID string) (*market.Payment, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.payments[payID]
-	if !ok {
-		return nil, notFound("payment", payID)
-	}
-	return market.RestorePayment(st), nil
+	return stored(s, s.payments, payID, "payment", market.RestorePayment)
 }
 
 // Review returns the review of a reservation, market.NotFound when none.
 func (s *Store) Review(_ context.Context, rsvID string) (market.Review, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rv, ok := s.reviews[rsvID]
-	if !ok {
-		return market.Review{}, notFound("review of reservation", rsvID)
-	}
-	return rv, nil
-}
-
-// Seller returns a seller's score record, a zero one when none.
-func (s *Store) Seller(_ context.Context, sellerID string) (*market.Seller, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sl, ok := s.sellers[sellerID]
-	if !ok {
-		sl = market.Seller{ID: sellerID}
-	}
-	return &sl, nil
+	return stored(s, s.reviews, rsvID, "review of reservation", same[market.Review])
 }
 
 // Items implements app.Store: items in id order (creation order for
@@ -186,7 +163,7 @@ func (s *Store) Items(_ context.Context, f app.ItemFilter, p app.Page) ([]*marke
 			(f.SellerID == "" || st.SellerID == f.SellerID) &&
 			(q == "" || strings.Contains(strings.ToLower(st.Details.Name+"\n"+st.Details.Description), q))
 	}
-	return page("items|"+f.SellerID, s.items, p, matches, func(st market.ItemState) *market.Item { return market.RestoreItem(cloneItem(st)) })
+	return page("items|"+f.SellerID, s.items, p, matches, restoreItem)
 }
 
 // Messages implements app.Store.

@@ -119,39 +119,42 @@ func lockedGet[K comparable, V any](s *Store, m map[K]V, k K) (V, bool) {
 	return v, ok
 }
 
-func (t *tx) Item(itemID string) (*market.Item, error) {
-	st, ok := lockedGet(t.s, t.s.items, itemID)
-	t.read(rowKey{"items", itemID}, hasVersion(t.s.items, itemID, st.Version, itemVersion))
+// versioned reads m[id] and remembers its version (0: absent) for the
+// commit to check.
+func versioned[V any](t *tx, table string, m map[string]V, id string, version func(V) int64) (V, bool) {
+	v, ok := lockedGet(t.s, m, id)
+	t.read(rowKey{table, id}, hasVersion(m, id, version(v), version))
+	return v, ok
+}
+
+// existing is versioned for a row that must exist: market.NotFound (of
+// what) when there is none.
+func existing[V, T any](t *tx, table string, m map[string]V, id, what string, version func(V) int64, convert func(V) T) (T, error) {
+	v, ok := versioned(t, table, m, id, version)
 	if !ok {
-		return nil, notFound("item", itemID)
+		var zero T
+		return zero, notFound(what, id)
 	}
-	return market.RestoreItem(cloneItem(st)), nil
+	return convert(v), nil
+}
+
+func (t *tx) Item(itemID string) (*market.Item, error) {
+	return existing(t, "items", t.s.items, itemID, "item", itemVersion, restoreItem)
 }
 
 func (t *tx) Reservation(rsvID string) (*market.Reservation, error) {
-	st, ok := lockedGet(t.s, t.s.reservations, rsvID)
-	t.read(rowKey{"reservations", rsvID}, hasVersion(t.s.reservations, rsvID, st.Version, rsvVersion))
-	if !ok {
-		return nil, notFound("reservation", rsvID)
-	}
-	return market.RestoreReservation(st), nil
+	return existing(t, "reservations", t.s.reservations, rsvID, "reservation", rsvVersion, market.RestoreReservation)
 }
 
 func (t *tx) Payment(payID string) (*market.Payment, error) {
-	st, ok := lockedGet(t.s, t.s.payments, payID)
-	t.read(rowKey{"payments", payID}, hasVersion(t.s.payments, payID, st.Version, payVersion))
-	if !ok {
-		return nil, notFound("payment", payID)
-	}
-	return market.RestorePayment(st), nil
+	return existing(t, "payments", t.s.payments, payID, "payment", payVersion, market.RestorePayment)
 }
 
 func (t *tx) Seller(sellerID string) (*market.Seller, error) {
-	sl, ok := lockedGet(t.s, t.s.sellers, sellerID)
+	sl, ok := versioned(t, "sellers", t.s.sellers, sellerID, sellerVersion)
 	if !ok {
 		sl = market.Seller{ID: sellerID}
 	}
-	t.read(rowKey{"sellers", sellerID}, hasVersion(t.s.sellers, sellerID, sl.Version, sellerVersion))
 	return &sl, nil
 }
 
@@ -249,8 +252,7 @@ func (t *tx) MarkHandled(consumer string, e cloudevents.Event) {
 }
 
 func (t *tx) Row(itemID string) (*app.PageRow, error) {
-	row, ok := lockedGet(t.s, t.s.rows, itemID)
-	t.read(rowKey{"rows", itemID}, hasVersion(t.s.rows, itemID, row.Version, rowVersion))
+	row, ok := versioned(t, "rows", t.s.rows, itemID, rowVersion)
 	if !ok {
 		return nil, nil
 	}
