@@ -117,6 +117,13 @@ func idemRequest(user, key, body string) *http.Request {
 	return r
 }
 
+// newIdempotent returns a fresh store, a counting handler, and the
+// handler Idempotent makes of both.
+func newIdempotent() (*memoryStore, *counting, http.Handler) {
+	store, handler := newMemoryStore(), &counting{}
+	return store, handler, Idempotent(store, Error)(handler)
+}
+
 func serveIdem(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
@@ -125,8 +132,7 @@ func serveIdem(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 
 func TestIdempotentReplaysTheFirstAnswer(t *testing.T) {
 	t.Parallel()
-	store, handler := newMemoryStore(), &counting{}
-	h := Idempotent(store, Error)(handler)
+	_, handler, h := newIdempotent()
 
 	first := serveIdem(h, idemRequest("u1", "k-1", `{"name":"desk"}`))
 	require.Equal(t, http.StatusCreated, first.Code)
@@ -145,8 +151,7 @@ func TestIdempotentReplaysTheFirstAnswer(t *testing.T) {
 
 func TestIdempotentScopes(t *testing.T) {
 	t.Parallel()
-	store, handler := newMemoryStore(), &counting{}
-	h := Idempotent(store, Error)(handler)
+	store, handler, h := newIdempotent()
 
 	serveIdem(h, idemRequest("u1", "k", `{"name":"a"}`))
 	other := serveIdem(h, idemRequest("u2", "k", `{"name":"a"}`))
@@ -167,8 +172,7 @@ func TestIdempotentScopes(t *testing.T) {
 
 func TestIdempotentWithoutKeyRunsEveryTime(t *testing.T) {
 	t.Parallel()
-	store, handler := newMemoryStore(), &counting{}
-	h := Idempotent(store, Error)(handler)
+	store, handler, h := newIdempotent()
 	for range 3 {
 		rec := serveIdem(h, idemRequest("u1", "", `{"name":"a"}`))
 		assert.Equal(t, http.StatusCreated, rec.Code)
@@ -229,8 +233,7 @@ func TestIdempotentRefusals(t *testing.T) {
 
 func TestIdempotentKeyReusedWithAnotherBody(t *testing.T) {
 	t.Parallel()
-	store, handler := newMemoryStore(), &counting{}
-	h := Idempotent(store, Error)(handler)
+	_, handler, h := newIdempotent()
 	serveIdem(h, idemRequest("u1", "k", `{"name":"desk"}`))
 	rec := serveIdem(h, idemRequest("u1", "k", `{"name":"chair"}`))
 	p := mustProblem(t, rec, http.StatusUnprocessableEntity)
