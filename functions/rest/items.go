@@ -2,6 +2,7 @@ package rest
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
@@ -29,11 +30,7 @@ type itemPatch struct {
 }
 
 func (in itemPatch) check() error {
-	var f market.Fields
-	if in.Status != nil {
-		f.Add("status", "is changed by reservations and payments, not by editing the item")
-	}
-	return f.Err()
+	return refuse(rule{in.Status != nil, "status", "is changed by reservations and payments, not by editing the item"})
 }
 
 func (h *Handler) PostItems(r *http.Request, in itemDetails) (reply, error) {
@@ -71,11 +68,6 @@ func (h *Handler) DeleteItem(r *http.Request) (reply, error) {
 }
 
 func checkStatusFilter(s market.ItemStatus) error {
-	switch s {
-	case "", market.ItemCreated, market.ItemReserved, market.ItemSoldOut:
-		return nil
-	}
-	var f market.Fields
-	f.Add("status", "must be CREATED, RESERVED or SOLDOUT")
-	return f.Err()
+	known := slices.Contains([]market.ItemStatus{"", market.ItemCreated, market.ItemReserved, market.ItemSoldOut}, s)
+	return refuse(rule{!known, "status", "must be CREATED, RESERVED or SOLDOUT"})
 }

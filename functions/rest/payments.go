@@ -13,14 +13,10 @@ type newPayment struct {
 }
 
 func (in newPayment) check() error {
-	var f market.Fields
-	if in.RsvID == "" {
-		f.Add("rsvId", "is required")
-	}
-	if in.Status != "" && in.Status != string(market.PayApproved) {
-		f.Add("status", "a new payment is APPROVED; cancel it with PATCH or DELETE")
-	}
-	return f.Err()
+	return refuse(
+		rule{in.RsvID == "", "rsvId", "is required"},
+		rule{in.Status != "" && in.Status != string(market.PayApproved), "status", "a new payment is APPROVED; cancel it with PATCH or DELETE"},
+	)
 }
 
 type paymentPatch struct {
@@ -30,11 +26,7 @@ type paymentPatch struct {
 }
 
 func (in paymentPatch) check() error {
-	var f market.Fields
-	if in.Status != string(market.PayDeleted) {
-		f.Add("status", "must be DELETED to cancel the payment")
-	}
-	return f.Err()
+	return refuse(rule{in.Status != string(market.PayDeleted), "status", "must be DELETED to cancel the payment"})
 }
 
 type newReview struct {
@@ -44,11 +36,7 @@ type newReview struct {
 }
 
 func (in newReview) check() error {
-	var f market.Fields
-	if in.RsvID == "" {
-		f.Add("rsvId", "is required")
-	}
-	return f.Err()
+	return refuse(rule{in.RsvID == "", "rsvId", "is required"})
 }
 
 func (h *Handler) PostPayments(r *http.Request, in newPayment) (reply, error) {

@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -59,6 +60,24 @@ func decoded[In any](h func(r *http.Request, in In) (reply, error)) http.Handler
 		}
 		return h(r, in)
 	})
+}
+
+// rule is one rule of a request on the wire; broken names its field.
+type rule struct {
+	broken         bool
+	field, message string
+}
+
+// refuse returns the Invalid error that names the field of every broken
+// rule, in order, or nil when none is broken.
+func refuse(rules ...rule) error {
+	var f market.Fields
+	for _, r := range rules {
+		if r.broken {
+			f.Add(r.field, "%s", r.message)
+		}
+	}
+	return f.Err()
 }
 
 // resource is a wire type that names its own URL, for the Location of 201.

@@ -13,14 +13,10 @@ type newReservation struct {
 }
 
 func (in newReservation) check() error {
-	var f market.Fields
-	if in.ItemID == "" {
-		f.Add("itemId", "is required")
-	}
-	if in.RsvStatus != "" && in.RsvStatus != string(market.RsvCreated) {
-		f.Add("rsvStatus", "a new reservation is CREATED; confirm it with PATCH")
-	}
-	return f.Err()
+	return refuse(
+		rule{in.ItemID == "", "itemId", "is required"},
+		rule{in.RsvStatus != "" && in.RsvStatus != string(market.RsvCreated), "rsvStatus", "a new reservation is CREATED; confirm it with PATCH"},
+	)
 }
 
 type reservationPatch struct {
@@ -31,11 +27,7 @@ type reservationPatch struct {
 }
 
 func (in reservationPatch) check() error {
-	var f market.Fields
-	if in.RsvStatus != string(market.RsvConfirmed) {
-		f.Add("rsvStatus", "must be CONFIRMED; DELETE the reservation to cancel it")
-	}
-	return f.Err()
+	return refuse(rule{in.RsvStatus != string(market.RsvConfirmed), "rsvStatus", "must be CONFIRMED; DELETE the reservation to cancel it"})
 }
 
 type newMessage struct {
