@@ -32,18 +32,11 @@ func ColdStart(ctx context.Context, e *Env, opts Options) (*Report, error) {
 
 func (r *run) coldStart(ctx context.Context) error {
 	const seller, buyer = "cold-seller", "cold-buyer"
-	reviewed, err := r.dealUpTo(ctx, seller, buyer, "cold review", "pay")
+	deals, err := r.dealsUpTo(ctx, seller, buyer, dealGoal{"cold review", "pay"}, dealGoal{"cold cancel", "pay"}, dealGoal{"cold confirm", "chat"})
 	if err != nil {
 		return err
 	}
-	cancelled, err := r.dealUpTo(ctx, seller, buyer, "cold cancel", "pay")
-	if err != nil {
-		return err
-	}
-	confirmed, err := r.dealUpTo(ctx, seller, buyer, "cold confirm", "chat")
-	if err != nil {
-		return err
-	}
+	reviewed, cancelled, confirmed := deals[0], deals[1], deals[2]
 	// A review needs the reservation COMPLETED, which the payment's event
 	// does through the broker.
 	if _, err := r.eventuallyPage(ctx, buyer, reviewed.item, func(p page) bool { return p.RsvStatus == "COMPLETED" }); err != nil {

@@ -62,6 +62,23 @@ func (r *run) dealUpTo(ctx context.Context, seller, buyer, name, step string) (d
 	return d, err
 }
 
+// dealGoal names a deal and the step dealUpTo runs it to.
+type dealGoal struct{ name, step string }
+
+// dealsUpTo runs one deal of seller and buyer per goal, in order, as
+// dealUpTo does, and returns their ids in the same order.
+func (r *run) dealsUpTo(ctx context.Context, seller, buyer string, goals ...dealGoal) ([]deal, error) {
+	deals := make([]deal, 0, len(goals))
+	for _, g := range goals {
+		d, err := r.dealUpTo(ctx, seller, buyer, g.name, g.step)
+		if err != nil {
+			return nil, err
+		}
+		deals = append(deals, d)
+	}
+	return deals, nil
+}
+
 // deal is the ids of one deal.
 type deal struct{ item, rsv, pay string }
 

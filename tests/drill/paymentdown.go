@@ -26,14 +26,11 @@ func PaymentDown(ctx context.Context, e *Env, opts Options) (*Report, error) {
 
 func (r *run) paymentDown(ctx context.Context, outage time.Duration) error {
 	const seller, buyer = "paydown-seller", "paydown-buyer"
-	waiting, err := r.dealUpTo(ctx, seller, buyer, "waits for pay", "confirm")
+	deals, err := r.dealsUpTo(ctx, seller, buyer, dealGoal{"waits for pay", "confirm"}, dealGoal{"paid before", "pay"})
 	if err != nil {
 		return err
 	}
-	paid, err := r.dealUpTo(ctx, seller, buyer, "paid before", "pay")
-	if err != nil {
-		return err
-	}
+	waiting, paid := deals[0], deals[1]
 	before, err := r.quiet(ctx)
 	if err != nil {
 		return err
