@@ -172,12 +172,7 @@ type state struct {
 
 func snapshot(t *testing.T, sys *boottest.System, itemID string) state {
 	t.Helper()
-	res := sys.Do(t, sys.URL["register-item"], "", http.MethodGet, "/items/"+itemID, nil)
-	if res.Status == http.StatusNotFound {
-		return state{published: len(sys.Events())}
-	}
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return state{item: string(res.Body), published: len(sys.Events())}
+	return state{item: sys.Shown(t, "register-item", "", "/items/"+itemID), published: len(sys.Events())}
 }
 
 // payID returns the id of the payment a reservation's completion names.

@@ -280,9 +280,56 @@ type saleStep struct {
 	wantHeldBy string            // after
 }
 
-func runSaleSteps(t *testing.T, steps []saleStep) {
-	t.Helper()
-	for _, tt := range steps {
+// TestItemSaleSteps drives the sale's state machine on an item: each step
+// answers whether it changed the item, and only a change moves updatedAt.
+func TestItemSaleSteps(t *testing.T) {
+	t.Parallel()
+	reserve := func(rsv string) func(*market.Item) (bool, error) {
+		return func(it *market.Item) (bool, error) {
+			before := it.Status()
+			err := it.Reserve(rsv, t1)
+			return before != it.Status(), err
+		}
+	}
+	release := func(rsv string) func(*market.Item) (bool, error) {
+		return func(it *market.Item) (bool, error) { return it.Release(rsv, t1) }
+	}
+	sellOut := func(rsv string) func(*market.Item) (bool, error) {
+		return func(it *market.Item) (bool, error) { return it.SellOut(rsv, t1) }
+	}
+	reopen := func(rsv string) func(*market.Item) (bool, error) {
+		return func(it *market.Item) (bool, error) { return it.Reopen(rsv, t1) }
+	}
+	for _, tt := range []saleStep{
+		{"reserve: on sale is reserved", market.ItemCreated, "", reserve(rsvA), "", true, market.ItemReserved, rsvA},
+		{"reserve: same reservation confirms again", market.ItemReserved, rsvA, reserve(rsvA), "", false, market.ItemReserved, rsvA},
+		{"reserve: other reservation loses", market.ItemReserved, rsvA, reserve(rsvB), market.Conflict, false, market.ItemReserved, rsvA},
+		{"reserve: sold to another", market.ItemSoldOut, rsvA, reserve(rsvB), market.Conflict, false, market.ItemSoldOut, rsvA},
+		{"reserve: sold to the same stays sold", market.ItemSoldOut, rsvA, reserve(rsvA), "", false, market.ItemSoldOut, rsvA},
+
+		{"release: holder deleted: on sale again", market.ItemReserved, rsvA, release(rsvA), "", true, market.ItemCreated, ""},
+		{"release: redelivered: already on sale", market.ItemCreated, "", release(rsvA), "", false, market.ItemCreated, ""},
+		{"release: back-up buyer's chat deleted", market.ItemReserved, rsvA, release(rsvB), "", false, market.ItemReserved, rsvA},
+		{"release: sold item is not released", market.ItemSoldOut, rsvA, release(rsvA), market.Conflict, false, market.ItemSoldOut, rsvA},
+		{"release: other chat of a sold item", market.ItemSoldOut, rsvA, release(rsvB), "", false, market.ItemSoldOut, rsvA},
+
+		{"sell out: holder paid", market.ItemReserved, rsvA, sellOut(rsvA), "", true, market.ItemSoldOut, rsvA},
+		{"sell out: redelivered", market.ItemSoldOut, rsvA, sellOut(rsvA), "", false, market.ItemSoldOut, rsvA},
+		{"sell out: not the holder", market.ItemReserved, rsvA, sellOut(rsvB), market.Conflict, false, market.ItemReserved, rsvA},
+		{"sell out: on sale", market.ItemCreated, "", sellOut(rsvA), market.Conflict, false, market.ItemCreated, ""},
+		{"sell out: sold to another", market.ItemSoldOut, rsvA, sellOut(rsvB), market.Conflict, false, market.ItemSoldOut, rsvA},
+
+		{"reopen: payment cancelled: reserved again, same holder", market.ItemSoldOut, rsvA, reopen(rsvA), "", true, market.ItemReserved, rsvA},
+		{"reopen: redelivered", market.ItemReserved, rsvA, reopen(rsvA), "", false, market.ItemReserved, rsvA},
+		{"reopen: not the holder", market.ItemSoldOut, rsvA, reopen(rsvB), market.Conflict, false, market.ItemSoldOut, rsvA},
+		{"reopen: on sale", market.ItemCreated, "", reopen(rsvA), market.Conflict, false, market.ItemCreated, ""},
+
+		// The sale only moves through a reservation: an empty reservation id
+		// must never sell, reopen or release an item that no reservation holds.
+		{"sell out unheld", market.ItemCreated, "", sellOut(""), market.Conflict, false, market.ItemCreated, ""},
+		{"reopen unheld", market.ItemCreated, "", reopen(""), market.Conflict, false, market.ItemCreated, ""},
+		{"release unheld", market.ItemCreated, "", release(""), "", false, market.ItemCreated, ""},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			it := itemIn(tt.status, tt.heldBy)
@@ -298,80 +345,6 @@ func runSaleSteps(t *testing.T, steps []saleStep) {
 			}
 		})
 	}
-}
-
-func TestItemReserve(t *testing.T) {
-	t.Parallel()
-	reserve := func(rsv string) func(*market.Item) (bool, error) {
-		return func(it *market.Item) (bool, error) {
-			before := it.Status()
-			err := it.Reserve(rsv, t1)
-			return before != it.Status(), err
-		}
-	}
-	runSaleSteps(t, []saleStep{
-		{"on sale is reserved", market.ItemCreated, "", reserve(rsvA), "", true, market.ItemReserved, rsvA},
-		{"same reservation confirms again", market.ItemReserved, rsvA, reserve(rsvA), "", false, market.ItemReserved, rsvA},
-		{"other reservation loses", market.ItemReserved, rsvA, reserve(rsvB), market.Conflict, false, market.ItemReserved, rsvA},
-		{"sold to another", market.ItemSoldOut, rsvA, reserve(rsvB), market.Conflict, false, market.ItemSoldOut, rsvA},
-		{"sold to the same stays sold", market.ItemSoldOut, rsvA, reserve(rsvA), "", false, market.ItemSoldOut, rsvA},
-	})
-}
-
-func TestItemRelease(t *testing.T) {
-	t.Parallel()
-	release := func(rsv string) func(*market.Item) (bool, error) {
-		return func(it *market.Item) (bool, error) { return it.Release(rsv, t1) }
-	}
-	runSaleSteps(t, []saleStep{
-		{"holder deleted: on sale again", market.ItemReserved, rsvA, release(rsvA), "", true, market.ItemCreated, ""},
-		{"redelivered: already on sale", market.ItemCreated, "", release(rsvA), "", false, market.ItemCreated, ""},
-		{"back-up buyer's chat deleted", market.ItemReserved, rsvA, release(rsvB), "", false, market.ItemReserved, rsvA},
-		{"sold item is not released", market.ItemSoldOut, rsvA, release(rsvA), market.Conflict, false, market.ItemSoldOut, rsvA},
-		{"other chat of a sold item", market.ItemSoldOut, rsvA, release(rsvB), "", false, market.ItemSoldOut, rsvA},
-	})
-}
-
-func TestItemSellOut(t *testing.T) {
-	t.Parallel()
-	sellOut := func(rsv string) func(*market.Item) (bool, error) {
-		return func(it *market.Item) (bool, error) { return it.SellOut(rsv, t1) }
-	}
-	runSaleSteps(t, []saleStep{
-		{"holder paid", market.ItemReserved, rsvA, sellOut(rsvA), "", true, market.ItemSoldOut, rsvA},
-		{"redelivered", market.ItemSoldOut, rsvA, sellOut(rsvA), "", false, market.ItemSoldOut, rsvA},
-		{"not the holder", market.ItemReserved, rsvA, sellOut(rsvB), market.Conflict, false, market.ItemReserved, rsvA},
-		{"on sale", market.ItemCreated, "", sellOut(rsvA), market.Conflict, false, market.ItemCreated, ""},
-		{"sold to another", market.ItemSoldOut, rsvA, sellOut(rsvB), market.Conflict, false, market.ItemSoldOut, rsvA},
-	})
-}
-
-func TestItemReopen(t *testing.T) {
-	t.Parallel()
-	reopen := func(rsv string) func(*market.Item) (bool, error) {
-		return func(it *market.Item) (bool, error) { return it.Reopen(rsv, t1) }
-	}
-	runSaleSteps(t, []saleStep{
-		{"payment cancelled: reserved again, same holder", market.ItemSoldOut, rsvA, reopen(rsvA), "", true, market.ItemReserved, rsvA},
-		{"redelivered", market.ItemReserved, rsvA, reopen(rsvA), "", false, market.ItemReserved, rsvA},
-		{"not the holder", market.ItemSoldOut, rsvA, reopen(rsvB), market.Conflict, false, market.ItemSoldOut, rsvA},
-		{"on sale", market.ItemCreated, "", reopen(rsvA), market.Conflict, false, market.ItemCreated, ""},
-	})
-}
-
-// TestItemStateMachineWithoutHolder pins that the sale only moves through a
-// reservation: an empty reservation id must never sell, reopen or release an
-// item that no reservation holds.
-func TestItemStateMachineWithoutHolder(t *testing.T) {
-	t.Parallel()
-	runSaleSteps(t, []saleStep{
-		{"sell out unheld", market.ItemCreated, "", func(it *market.Item) (bool, error) { return it.SellOut("", t1) },
-			market.Conflict, false, market.ItemCreated, ""},
-		{"reopen unheld", market.ItemCreated, "", func(it *market.Item) (bool, error) { return it.Reopen("", t1) },
-			market.Conflict, false, market.ItemCreated, ""},
-		{"release unheld", market.ItemCreated, "", func(it *market.Item) (bool, error) { return it.Release("", t1) },
-			"", false, market.ItemCreated, ""},
-	})
 }
 
 func TestItemLifecycle(t *testing.T) {

@@ -162,21 +162,10 @@ type state struct {
 func snapshot(t *testing.T, sys *boottest.System, rsvID, itemID string) state {
 	t.Helper()
 	return state{
-		reservation: body(t, sys, "request-chat", seller, "/reservations/"+rsvID),
-		item:        body(t, sys, "register-item", "", "/items/"+itemID),
+		reservation: sys.Shown(t, "request-chat", seller, "/reservations/"+rsvID),
+		item:        sys.Shown(t, "register-item", "", "/items/"+itemID),
 		published:   len(sys.Events()),
 	}
-}
-
-// body returns what GET path answers on the function fn, "" for 404.
-func body(t *testing.T, sys *boottest.System, fn, user, path string) string {
-	t.Helper()
-	res := sys.Do(t, sys.URL[fn], user, http.MethodGet, path, nil)
-	if res.Status == http.StatusNotFound {
-		return ""
-	}
-	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-	return string(res.Body)
 }
 
 // confirmedDeal lists an item for seller, opens buyer's chat on it and

@@ -1,6 +1,7 @@
 package boottest
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,4 +18,18 @@ func (s *System) MustCall(tb testing.TB, fn, userID, method, path string, body a
 		return nil
 	}
 	return res.JSON(tb)
+}
+
+// Shown returns the body GET path answers as userID on the function called
+// fn, as the API shows the resource, or "" when it answers 404. Any other
+// status fails the test. Tests that check a delivery changed nothing
+// compare what is shown before and after.
+func (s *System) Shown(tb testing.TB, fn, userID, path string) string {
+	tb.Helper()
+	res := s.Do(tb, s.URL[fn], userID, http.MethodGet, path, nil)
+	if res.Status == http.StatusNotFound {
+		return ""
+	}
+	require.Equal(tb, http.StatusOK, res.Status, "GET %s: %s", path, res.Body)
+	return string(res.Body)
 }
