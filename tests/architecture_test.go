@@ -34,7 +34,9 @@ func TestDependenciesPointInward(t *testing.T) {
 		{module + "/functions/registry", []string{"github.com/aws/", "github.com/twmb/", module + "/infra", module + "/functions/rest"}},
 		// The HTTP plumbing is domain-free: infra/edge hands it the
 		// translation of the domain's errors. It may use events (traceparent).
-		{module + "/infra/web", []string{module + "/functions", module + "/infra"}},
+		{module + "/infra/web", []string{module + "/functions"}},
+		// The Idempotency-Key port between web and the stores is a leaf.
+		{module + "/infra/idempotency", []string{module + "/"}},
 	}
 	for _, rule := range rules {
 		imports, ok := pkgs[rule.pkg]
@@ -49,11 +51,13 @@ func TestDependenciesPointInward(t *testing.T) {
 	// infra/local) puts them together. Each may import its own packages
 	// and those listed: broker and serving answer problems and log through
 	// infra/web, the domain-free HTTP plumbing, and through no other; the
-	// stores run units of work with infra/optimistic, and broker and serving
-	// read knative/ with infra/manifest; neither is an adapter.
+	// stores run units of work with infra/optimistic and implement the
+	// Idempotency-Key port of infra/idempotency, and broker and serving read
+	// knative/ with infra/manifest; none of these is an adapter.
 	adapters := map[string][]string{
-		"dynamo":  {"optimistic"},
-		"memory":  {"optimistic"},
+		"web":     {"idempotency"}, // web is plumbing, and the rule holds for it too
+		"dynamo":  {"optimistic", "idempotency"},
+		"memory":  {"optimistic", "idempotency"},
 		"outbox":  nil,
 		"broker":  {"web", "manifest"},
 		"serving": {"web", "manifest"},

@@ -92,7 +92,7 @@ func FromEnv(ctx context.Context, f registry.Function) (Deps, error) {
 func Handler(f registry.Function, d Deps) http.Handler {
 	svc := &app.Service{Store: d.Store, Views: d.Store, Publisher: d.Publisher, Source: f.Source(), Now: d.Now}
 	r := web.NewRouter()
-	(&rest.Handler{App: svc}).Mount(r, f.Routes, d.Auth, Idempotency(d.Store))
+	(&rest.Handler{App: svc}).Mount(r, f.Routes, d.Auth, d.Store)
 	switch {
 	case f.Relay:
 		r.Handle("/", edge.Events(relay(d.Publisher))).Methods(http.MethodPost)

@@ -10,21 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/carrot-market/carrot/infra/idempotency"
 )
-
-// StoredResponse is an answer to a request with an Idempotency-Key, as it
-// was sent and as Begin returns it. The store keeps it opaque: it neither
-// reads nor checks Header and Body.
-type StoredResponse struct {
-	Fingerprint string            // hash of the request that produced it
-	Status      int               // HTTP status
-	Header      map[string]string // the headers a replay repeats
-	Body        []byte
-}
-
-// ErrInProgress says another request with the same key holds an unexpired
-// lease on it.
-var ErrInProgress = errors.New("a request with this idempotency key is in progress")
 
 // IdempotencyTTL is how long an Idempotency-Key record is kept; a retry
 // after that runs the request again.
@@ -48,8 +36,8 @@ type idempotencyRecord struct {
 	ExpiresAt   int64             `dynamodbav:"expiresAt"` // Unix seconds, the TTL attribute
 }
 
-func (r idempotencyRecord) response() *StoredResponse {
-	return &StoredResponse{Fingerprint: r.Fingerprint, Status: r.Status, Header: r.Header, Body: r.Body}
+func (r idempotencyRecord) response() *idempotency.Response {
+	return &idempotency.Response{Fingerprint: r.Fingerprint, Status: r.Status, Header: r.Header, Body: r.Body}
 }
 
 // maxBeginAttempts bounds Begin's retries when the record it lost to
@@ -60,9 +48,9 @@ const maxBeginAttempts = 3
 // calls exactly one wins. The key is free when there is no record, when
 // the record expired (TTL deletion lags), or when its holder's lease ran
 // out (it crashed mid-request). Otherwise Begin returns the stored answer
-// of a finished request, or ErrInProgress. Begin does not compare
+// of a finished request, or idempotency.ErrInProgress. Begin does not compare
 // fingerprints: the caller does, with the one in the stored answer.
-func (s *Store) Begin(ctx context.Context, key, fingerprint string, lease time.Duration) (*StoredResponse, error) {
+func (s *Store) Begin(ctx context.Context, key, fingerprint string, lease time.Duration) (*idempotency.Response, error) {
 	for range maxBeginAttempts {
 		now := time.Now()
 		rec := idempotencyRecord{Key: key, State: statePending, Fingerprint: fingerprint,
@@ -105,14 +93,14 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string, lease time.D
 		case old.State == stateDone:
 			return old.response(), nil
 		default:
-			return nil, ErrInProgress
+			return nil, idempotency.ErrInProgress
 		}
 	}
-	return nil, ErrInProgress
+	return nil, idempotency.ErrInProgress
 }
 
 // Finish stores the answer under key for IdempotencyTTL, whoever holds it.
-func (s *Store) Finish(ctx context.Context, key string, resp StoredResponse) error {
+func (s *Store) Finish(ctx context.Context, key string, resp idempotency.Response) error {
 	now := time.Now()
 	rec := idempotencyRecord{Key: key, State: stateDone, Fingerprint: resp.Fingerprint, Status: resp.Status,
 		Header: resp.Header, Body: resp.Body, ExpiresAt: now.Add(IdempotencyTTL).Unix()}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/infra/idempotency"
 	"github.com/carrot-market/carrot/infra/optimistic"
 )
 
@@ -29,8 +30,9 @@ type Store struct {
 }
 
 var (
-	_ app.Store     = (*Store)(nil)
-	_ app.ViewStore = (*Store)(nil)
+	_ app.Store         = (*Store)(nil)
+	_ app.ViewStore     = (*Store)(nil)
+	_ idempotency.Store = (*Store)(nil)
 )
 
 type tableNames struct {

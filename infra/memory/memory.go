@@ -1,7 +1,8 @@
 // Package memory keeps carrot's state in maps, for use-case tests that run
 // in a blink without Java. It implements the same ports as the DynamoDB
-// adapter (app.Store and app.ViewStore) with the same guarantees, and the
-// same contract suite (apptest) runs against both.
+// adapter (app.Store, app.ViewStore and idempotency.Store) with the same
+// guarantees, and the same contract suites (apptest, idempotencytest) run
+// against both.
 package memory
 
 import (
@@ -37,6 +38,7 @@ type Store struct {
 	rows         map[string]app.PageRow
 	deals        map[string]map[string]app.PageDeal // by item, then reservation
 	outbox       []cloudevents.Event
+	idempotency  map[string]idempotencyRecord
 }
 
 type chatKey struct{ itemID, buyerID string }
@@ -53,7 +55,7 @@ func New() *Store {
 		payments: map[string]market.PaymentState{}, sellers: map[string]market.Seller{},
 		messages: map[string][]market.Message{}, reviews: map[string]market.Review{},
 		openChats: map[chatKey]string{}, approved: map[string]string{}, handled: map[string]bool{},
-		rows: map[string]app.PageRow{}, deals: map[string]map[string]app.PageDeal{},
+		rows: map[string]app.PageRow{}, idempotency: map[string]idempotencyRecord{}, deals: map[string]map[string]app.PageDeal{},
 	}
 }
 

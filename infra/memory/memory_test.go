@@ -7,6 +7,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/carrot-market/carrot/functions/app/apptest"
+	"github.com/carrot-market/carrot/infra/idempotency/idempotencytest"
 	"github.com/carrot-market/carrot/infra/memory"
 )
 
@@ -24,3 +25,10 @@ func TestStore(t *testing.T) {
 type inspector struct{ *memory.Store }
 
 func (i inspector) Outbox(context.Context) ([]cloudevents.Event, error) { return i.Store.Outbox(), nil }
+
+// TestIdempotency holds the in-memory Idempotency-Key records to the same
+// contract as DynamoDB's.
+func TestIdempotency(t *testing.T) {
+	t.Parallel()
+	idempotencytest.TestStore(t, memory.New())
+}

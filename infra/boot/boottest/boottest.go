@@ -96,7 +96,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 	gw := web.NewRouter()
 	api := &rest.Handler{App: &app.Service{Store: store, Views: store, Publisher: publisher(), Source: "/carrot/gateway"}}
 	for _, f := range registry.All {
-		api.Mount(gw, f.Routes, auth, boot.Idempotency(store))
+		api.Mount(gw, f.Routes, auth, store)
 	}
 	gwSrv := httptest.NewServer(gw)
 	tb.Cleanup(gwSrv.Close)
