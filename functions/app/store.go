@@ -24,9 +24,11 @@ type Store interface {
 	// requires everything it read and did not write to be unchanged. When
 	// a concurrent writer got there first, Update runs change again on
 	// fresh loads, a bounded number of times, and then returns ErrStale.
-	// An error from change is returned as it is and nothing is written.
-	// Update returns the events the committed attempt published, in order,
-	// for the caller to hand to a Publisher.
+	// An error from change is returned as it is and nothing is written. An
+	// attempt that writes nothing commits nothing and is not checked. A
+	// change writes each row at most once (DynamoDB refuses two actions on
+	// one row in a transaction). Update returns the events the committed
+	// attempt published, in order, for the caller to hand to a Publisher.
 	Update(ctx context.Context, change func(Tx) error) ([]cloudevents.Event, error)
 
 	Item(ctx context.Context, itemID string) (*market.Item, error)
