@@ -315,13 +315,7 @@ func TestConcurrentPaymentsPayOnce(t *testing.T) {
 		return err
 	})
 	assert.Equal(t, 1, ok)
-	approved := 0
-	for _, typ := range s.log.types() {
-		if typ == events.PaymentApproved {
-			approved++
-		}
-	}
-	assert.Equal(t, 1, approved)
+	assert.Equal(t, 1, s.log.count(events.PaymentApproved))
 }
 
 func TestCancelPayment(t *testing.T) {
@@ -364,13 +358,7 @@ func TestConcurrentCancelsAllAnswerTheCancelledPayment(t *testing.T) {
 		return err
 	})
 	assert.Equal(t, 8, ok)
-	cancelled := 0
-	for _, typ := range s.log.types() {
-		if typ == events.PaymentCancelled {
-			cancelled++
-		}
-	}
-	assert.Equal(t, 1, cancelled, "one cancellation happened")
+	assert.Equal(t, 1, s.log.count(events.PaymentCancelled), "one cancellation happened")
 }
 
 func TestWriteReview(t *testing.T) {

@@ -61,10 +61,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t)
 	ctx := t.Context()
-	it, r, _ := s.paid()
-	_, err := s.cmd.WriteReview(ctx, buyer, r.ID(), 5, "")
-	require.NoError(t, err)
-	s.deliver()
+	it, r := s.reviewed(5)
 	before := len(s.log.types())
 	item, rsv := s.itemNow(it.ID()), s.rsvNow(r.ID())
 	row, err := s.store.Row(ctx, it.ID())
@@ -135,16 +132,12 @@ func TestReleaseOfAnotherReservationChangesNothing(t *testing.T) {
 func TestScoresAreMeans(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t)
-	ctx := t.Context()
 	scores := []int{5, 2, 4}
 	var items []*market.Item
 	for _, score := range scores {
-		it, r, _ := s.paid()
+		it, _ := s.reviewed(score)
 		items = append(items, it)
-		_, err := s.cmd.WriteReview(ctx, buyer, r.ID(), score, "")
-		require.NoError(t, err)
 	}
-	s.deliver()
 	for i, it := range items {
 		assert.Equal(t, float64(scores[i]), s.itemNow(it.ID()).Score())
 	}
@@ -279,10 +272,7 @@ func TestMyPageReplays(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t)
 	ctx := t.Context()
-	it, r, _ := s.paid()
-	_, err := s.cmd.WriteReview(ctx, buyer, r.ID(), 5, "")
-	require.NoError(t, err)
-	s.deliver()
+	it, _ := s.reviewed(5)
 	want := s.row(it.ID())
 
 	fresh := newSystem(t)

@@ -60,6 +60,17 @@ func (l *eventLog) unread() []cloudevents.Event {
 	return evs
 }
 
+// count returns how many events of typ were published.
+func (l *eventLog) count(typ events.Type) int {
+	n := 0
+	for _, t := range l.types() {
+		if t == typ {
+			n++
+		}
+	}
+	return n
+}
+
 func (l *eventLog) types() []events.Type {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -136,6 +147,17 @@ func (s *system) paid() (*market.Item, *market.Reservation, *market.Payment) {
 	require.NoError(s.t, err)
 	s.deliver()
 	return it, r, p
+}
+
+// reviewed is a paid deal of a new item that its buyer reviewed with score,
+// with every policy run.
+func (s *system) reviewed(score int) (*market.Item, *market.Reservation) {
+	s.t.Helper()
+	it, r, _ := s.paid()
+	_, err := s.cmd.WriteReview(context.Background(), buyer, r.ID(), score, "")
+	require.NoError(s.t, err)
+	s.deliver()
+	return it, r
 }
 
 func (s *system) itemNow(id string) *market.Item {
