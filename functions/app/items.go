@@ -20,17 +20,16 @@ func (s *Service) RegisterItem(ctx context.Context, sellerID string, d market.It
 
 // UpdateItem applies the seller's patch.
 func (s *Service) UpdateItem(ctx context.Context, by, itemID string, p market.ItemPatch) (*market.Item, error) {
-	var it *market.Item
-	err := s.update(ctx, func(tx Tx) (err error) {
-		if it, err = tx.Item(itemID); err != nil {
-			return err
+	return produce(ctx, s, func(tx Tx) (*market.Item, error) {
+		it, err := tx.Item(itemID)
+		if err != nil {
+			return nil, err
 		}
 		if err := it.Update(by, p, s.now()); err != nil {
-			return err
+			return nil, err
 		}
-		return s.publish(ctx, tx, events.ItemUpdated, itemPayload(it, tx.SaveItem(it)))
+		return it, s.publish(ctx, tx, events.ItemUpdated, itemPayload(it, tx.SaveItem(it)))
 	})
-	return it, err
 }
 
 // DeleteItem removes an item that is on sale. The unit of work deletes

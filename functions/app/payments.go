@@ -11,34 +11,30 @@ import (
 // optional (the seed's clients send it) and must match when given. Of
 // concurrent payments of one reservation exactly one is approved.
 func (s *Service) Pay(ctx context.Context, by, rsvID, itemID string) (*market.Payment, error) {
-	var p *market.Payment
-	err := s.update(ctx, func(tx Tx) error {
+	return produce(ctx, s, func(tx Tx) (*market.Payment, error) {
 		r, err := tx.Reservation(rsvID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if itemID != "" && itemID != r.ItemID() {
 			var f market.Fields
 			f.Add("itemId", "does not match the reservation's item")
-			return f.Err()
+			return nil, f.Err()
 		}
 		item, err := tx.Item(r.ItemID())
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if p, err = market.Pay(s.newID(), r, item, by, s.now()); err != nil {
-			return err
+		p, err := market.Pay(s.newID(), r, item, by, s.now())
+		if err != nil {
+			return nil, err
 		}
 		if err := noApprovedPayment(tx, rsvID, errAlreadyPay); err != nil {
-			return err
+			return nil, err
 		}
 		tx.SetApprovedPayment(rsvID, p.ID())
-		return s.publish(ctx, tx, events.PaymentApproved, paymentPayload(p, tx.SavePayment(p)))
+		return p, s.publish(ctx, tx, events.PaymentApproved, paymentPayload(p, tx.SavePayment(p)))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // CancelPayment cancels an approved payment for its buyer or seller.
@@ -47,10 +43,10 @@ func (s *Service) Pay(ctx context.Context, by, rsvID, itemID string) (*market.Pa
 // and finds the payment cancelled. rsvID and itemID are optional (the
 // seed's clients send them) and must match the payment when given.
 func (s *Service) CancelPayment(ctx context.Context, by, payID, rsvID, itemID string) (*market.Payment, error) {
-	var p *market.Payment
-	err := s.update(ctx, func(tx Tx) (err error) {
-		if p, err = tx.Payment(payID); err != nil {
-			return err
+	return produce(ctx, s, func(tx Tx) (*market.Payment, error) {
+		p, err := tx.Payment(payID)
+		if err != nil {
+			return nil, err
 		}
 		var f market.Fields
 		if rsvID != "" && rsvID != p.RsvID() {
@@ -60,19 +56,15 @@ func (s *Service) CancelPayment(ctx context.Context, by, payID, rsvID, itemID st
 			f.Add("itemId", "does not match the payment's item")
 		}
 		if err := f.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		changed, err := p.Cancel(by, s.now())
 		if err != nil || !changed {
-			return err
+			return p, err
 		}
 		tx.SetApprovedPayment(p.RsvID(), "")
-		return s.publish(ctx, tx, events.PaymentCancelled, paymentPayload(p, tx.SavePayment(p)))
+		return p, s.publish(ctx, tx, events.PaymentCancelled, paymentPayload(p, tx.SavePayment(p)))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // Payment returns a payment to its buyer or seller.
@@ -88,27 +80,23 @@ func (s *Service) Payment(ctx context.Context, by, payID string) (*market.Paymen
 // reservation. The item policy turns it into the item's and the seller's
 // scores.
 func (s *Service) WriteReview(ctx context.Context, by, rsvID string, score int, comment string) (market.Review, error) {
-	var rv market.Review
-	err := s.update(ctx, func(tx Tx) error {
+	return produce(ctx, s, func(tx Tx) (market.Review, error) {
 		r, err := tx.Reservation(rsvID)
 		if err != nil {
-			return err
+			return market.Review{}, err
 		}
-		if rv, err = market.WriteReview(s.newID(), r, by, score, comment, s.now()); err != nil {
-			return err
+		rv, err := market.WriteReview(s.newID(), r, by, score, comment, s.now())
+		if err != nil {
+			return market.Review{}, err
 		}
 		reviewed, err := tx.Reviewed(rsvID)
 		if err != nil {
-			return err
+			return market.Review{}, err
 		}
 		if reviewed {
-			return errReviewed
+			return market.Review{}, errReviewed
 		}
 		tx.AddReview(rv)
-		return s.publish(ctx, tx, events.ReviewWritten, reviewPayload(rv))
+		return rv, s.publish(ctx, tx, events.ReviewWritten, reviewPayload(rv))
 	})
-	if err != nil {
-		return market.Review{}, err
-	}
-	return rv, nil
 }

@@ -62,22 +62,18 @@ func (s *Service) Reservation(ctx context.Context, by, rsvID string) (*market.Re
 
 // PostMessage writes a chat message from a participant.
 func (s *Service) PostMessage(ctx context.Context, by, rsvID, text string) (market.Message, error) {
-	var m market.Message
-	err := s.update(ctx, func(tx Tx) error {
+	return produce(ctx, s, func(tx Tx) (market.Message, error) {
 		r, err := tx.Reservation(rsvID)
 		if err != nil {
-			return err
+			return market.Message{}, err
 		}
-		if m, err = r.PostMessage(s.newID(), by, text, s.now()); err != nil {
-			return err
+		m, err := r.PostMessage(s.newID(), by, text, s.now())
+		if err != nil {
+			return market.Message{}, err
 		}
 		tx.AddMessage(m)
-		return s.publish(ctx, tx, events.ChatMessagePosted, messagePayload(m))
+		return m, s.publish(ctx, tx, events.ChatMessagePosted, messagePayload(m))
 	})
-	if err != nil {
-		return market.Message{}, err
-	}
-	return m, nil
 }
 
 // Messages pages through a chat in posting order, for its participants.
@@ -93,37 +89,33 @@ func (s *Service) Messages(ctx context.Context, by, rsvID string, p Page) ([]mar
 // item exactly one commits; the others run again, find the item held and
 // get a conflict.
 func (s *Service) ConfirmReservation(ctx context.Context, by, rsvID string, m market.Meeting) (*market.Reservation, error) {
-	var r *market.Reservation
-	err := s.update(ctx, func(tx Tx) (err error) {
-		if r, err = tx.Reservation(rsvID); err != nil {
-			return err
+	return produce(ctx, s, func(tx Tx) (*market.Reservation, error) {
+		r, err := tx.Reservation(rsvID)
+		if err != nil {
+			return nil, err
 		}
 		if err := r.Confirm(by, m, s.now()); err != nil {
-			return err
+			return nil, err
 		}
 		item, err := tx.Item(r.ItemID())
 		if market.ErrorCode(err) == market.NotFound {
-			return errItemGone
+			return nil, errItemGone
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		wasHeld := item.RsvID() == r.ID()
 		if err := item.Reserve(r.ID(), s.now()); err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.publish(ctx, tx, events.ReservationConfirmed, reservationPayload(r, tx.SaveReservation(r))); err != nil {
-			return err
+			return nil, err
 		}
 		if wasHeld {
-			return nil // a new meeting: the item stays held, and unchanged since it was read
+			return r, nil // a new meeting: the item stays held, and unchanged since it was read
 		}
-		return s.publish(ctx, tx, events.ItemReserved, itemPayload(item, tx.SaveItem(item)))
+		return r, s.publish(ctx, tx, events.ItemReserved, itemPayload(item, tx.SaveItem(item)))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
 }
 
 // DeleteReservation closes the chat. A reservation whose payment is

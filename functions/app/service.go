@@ -51,6 +51,21 @@ func (s *Service) update(ctx context.Context, change func(Tx) error) error {
 	return nil
 }
 
+// produce runs change as a unit of work (update) and returns what its
+// committed attempt produced.
+func produce[T any](ctx context.Context, s *Service, change func(Tx) (T, error)) (T, error) {
+	var out T
+	err := s.update(ctx, func(tx Tx) (err error) {
+		out, err = change(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
 // publish writes a new fact of a command to the outbox of tx.
 func (s *Service) publish(ctx context.Context, tx Tx, typ events.Type, data events.Payload) error {
 	e, err := events.New(ctx, typ, events.Meta{ID: s.newID(), Source: s.Source, Time: s.now()}, data)
