@@ -49,19 +49,15 @@ func TestDevUnhealthyIsAbsentWithoutTheEnvironment(t *testing.T) {
 	status, _ := post(t, base+DevUnhealthyPath)
 
 	assert.Equal(t, http.StatusNotFound, status)
-	status, _ = get(t, base+LivenessPath)
-	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, http.StatusOK, statusOf(t, base+LivenessPath))
 }
 
 func TestDevUnhealthyFailsLivenessOnly(t *testing.T) {
 	t.Parallel()
 	base := mustServeDev(t, true)
-	status, _ := get(t, base+LivenessPath)
-	require.Equal(t, http.StatusOK, status)
-	status, _ = get(t, base+DevUnhealthyPath)
-	assert.Equal(t, http.StatusMethodNotAllowed, status, "only POST makes it unhealthy")
-	status, _ = get(t, base+LivenessPath)
-	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, http.StatusOK, statusOf(t, base+LivenessPath))
+	assert.Equal(t, http.StatusMethodNotAllowed, statusOf(t, base+DevUnhealthyPath), "only POST makes it unhealthy")
+	require.Equal(t, http.StatusOK, statusOf(t, base+LivenessPath))
 
 	status, body := post(t, base+DevUnhealthyPath)
 
@@ -69,12 +65,9 @@ func TestDevUnhealthyFailsLivenessOnly(t *testing.T) {
 	var out struct{ PID int }
 	require.NoError(t, json.Unmarshal([]byte(body), &out))
 	assert.Equal(t, os.Getpid(), out.PID)
-	status, _ = get(t, base+LivenessPath)
-	assert.Equal(t, http.StatusInternalServerError, status, "liveness fails from now on")
-	status, _ = get(t, base+ReadinessPath)
-	assert.Equal(t, http.StatusOK, status, "readiness keeps working")
-	status, _ = get(t, base+"/work")
-	assert.Equal(t, http.StatusNoContent, status, "requests keep working")
+	assert.Equal(t, http.StatusInternalServerError, statusOf(t, base+LivenessPath), "liveness fails from now on")
+	assert.Equal(t, http.StatusOK, statusOf(t, base+ReadinessPath), "readiness keeps working")
+	assert.Equal(t, http.StatusNoContent, statusOf(t, base+"/work"), "requests keep working")
 }
 
 func TestDevEndpointsFromEnv(t *testing.T) {

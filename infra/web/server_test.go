@@ -25,6 +25,13 @@ func get(tb testing.TB, url string) (int, string) {
 	return res.StatusCode, string(body)
 }
 
+// statusOf is the status a GET of url answers.
+func statusOf(tb testing.TB, url string) int {
+	tb.Helper()
+	status, _ := get(tb, url)
+	return status
+}
+
 func TestServeProbesDrainsAndStops(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -52,10 +59,8 @@ func TestServeProbesDrainsAndStops(t *testing.T) {
 	status, body := get(t, base+LivenessPath)
 	assert.Equal(t, http.StatusOK, status)
 	assert.JSONEq(t, `{"status":"alive"}`, body)
-	status, _ = get(t, base+ReadinessPath)
-	assert.Equal(t, http.StatusOK, status)
-	status, _ = get(t, base+"/fast")
-	assert.Equal(t, http.StatusAccepted, status)
+	assert.Equal(t, http.StatusOK, statusOf(t, base+ReadinessPath))
+	assert.Equal(t, http.StatusAccepted, statusOf(t, base+"/fast"))
 
 	slow := make(chan int, 1)
 	go func() {
@@ -71,13 +76,10 @@ func TestServeProbesDrainsAndStops(t *testing.T) {
 	cancel()
 
 	require.Eventually(t, func() bool {
-		status, _ := get(t, base+ReadinessPath)
-		return status == http.StatusServiceUnavailable
+		return statusOf(t, base+ReadinessPath) == http.StatusServiceUnavailable
 	}, time.Second, 10*time.Millisecond, "readiness must fail while draining")
-	status, _ = get(t, base+LivenessPath)
-	assert.Equal(t, http.StatusOK, status, "a draining server is still alive")
-	status, _ = get(t, base+"/fast")
-	assert.Equal(t, http.StatusAccepted, status, "a draining server still serves")
+	assert.Equal(t, http.StatusOK, statusOf(t, base+LivenessPath), "a draining server is still alive")
+	assert.Equal(t, http.StatusAccepted, statusOf(t, base+"/fast"), "a draining server still serves")
 
 	close(release)
 	assert.Equal(t, http.StatusOK, <-slow, "an in-flight request completes")
