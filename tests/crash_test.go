@@ -30,11 +30,8 @@ import (
 // requests, each buyer still holding exactly one reservation.
 func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 	sys := MustStart(t, system.Options{})
-	const seller, buyers = "sally", 20
-	const fn = "request-chat"
-
-	itemID, answers, killed := killDuringChats(t, sys, seller, buyers, fn)
-	t.Logf("killed %s pid %d; answers: %v", fn, killed, statusCounts(answers))
+	itemID, answers, killed := killDuringChats(t, sys)
+	t.Logf("killed %s pid %d; answers: %v", stormFunction, killed, statusCounts(answers))
 
 	created := map[string]string{} // buyer → rsvId answered 201
 	for i, res := range answers {
@@ -63,7 +60,7 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 		if !assert.NoError(c, err) {
 			return
 		}
-		f := st.Function(fn)
+		f := st.Function(stormFunction)
 		assert.GreaterOrEqual(c, f.Replaced, int64(1), "the killed instance is not counted as replaced: %+v", f)
 		for _, inst := range f.Instances {
 			assert.NotEqual(c, killed, inst.PID, "the killed process is still listed")
@@ -89,7 +86,7 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 	}
 
 	// Asking again answers the reservation that exists, or opens one.
-	for i := range buyers {
+	for i := range stormBuyers {
 		buyer := buyerName(i)
 		res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
 		if rsvID, ok := existing[buyer]; ok {
@@ -100,10 +97,10 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 			assert.Equal(t, http.StatusCreated, res.Status, "%s asked again: %s", buyer, res)
 		}
 	}
-	assert.Len(t, reservationsOf(t, sys, itemID), buyers)
-	sys.EventuallyPage(t, seller, itemID, map[string]any{"openChats": buyers})
+	assert.Len(t, reservationsOf(t, sys, itemID), stormBuyers)
+	sys.EventuallyPage(t, seller, itemID, map[string]any{"openChats": stormBuyers})
 	sys.EventuallyQuiet(t)
-	sys.EventuallyPage(t, seller, itemID, map[string]any{"openChats": buyers})
+	sys.EventuallyPage(t, seller, itemID, map[string]any{"openChats": stormBuyers})
 
 	sys.MustStop(t)
 }
@@ -116,7 +113,7 @@ func TestKilledInstanceLeavesConsistentState(t *testing.T) {
 // requests in flight on a discarded instance fail with 502.
 func TestQueuedRequestsOutliveAKilledInstance(t *testing.T) {
 	sys := MustStart(t, system.Options{})
-	_, answers, killed := killDuringChats(t, sys, "sally", 20, "request-chat")
+	_, answers, killed := killDuringChats(t, sys)
 	t.Logf("killed pid %d; answers: %v", killed, statusCounts(answers))
 	for i, res := range answers {
 		assert.NotContains(t, string(res.Body), "connection refused", "%s never reached the killed instance, yet failed", buyerName(i))
@@ -124,16 +121,23 @@ func TestQueuedRequestsOutliveAKilledInstance(t *testing.T) {
 	sys.MustStop(t)
 }
 
-// killDuringChats registers an item of seller and runs chatStorm on it.
+// A chat storm: stormBuyers buyers ask stormFunction to chat about one
+// item at once, and an instance serving them is killed.
+const (
+	stormFunction = "request-chat"
+	stormBuyers   = 20
+)
+
+// killDuringChats registers an item of seller and runs a chat storm on it.
 // The storm must meet a request in flight to kill; on a fast machine it
 // may be over first, so it runs again on a new item until it does. It
 // returns the item, each buyer's answer and the pid it killed.
-func killDuringChats(t *testing.T, sys *System, seller string, buyers int, fn string) (string, []system.Response, int) {
+func killDuringChats(t *testing.T, sys *System) (string, []system.Response, int) {
 	t.Helper()
 	for round := 1; ; round++ {
-		require.LessOrEqual(t, round, 5, "no request of %s was ever seen in flight", fn)
+		require.LessOrEqual(t, round, 5, "no request of %s was ever seen in flight", stormFunction)
 		itemID := sys.MustRegister(t, seller, fmt.Sprintf("console %d", round), 300000)
-		if answers, killed := chatStorm(t, sys, itemID, round, buyers, fn); killed != 0 {
+		if answers, killed := chatStorm(t, sys, itemID, round, stormBuyers, stormFunction); killed != 0 {
 			return itemID, answers, killed
 		}
 	}

@@ -25,7 +25,7 @@ func TestDealFlow(t *testing.T) {
 	assert.EqualValues(t, 4, item["score"])
 	assert.EqualValues(t, 1, item["reviewCount"])
 
-	res = sys.MustDo(t, d.buyer, http.MethodGet, "/myPages?userId="+d.buyer, nil)
+	res = sys.MustDo(t, buyer, http.MethodGet, "/myPages?userId="+buyer, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	buying, _ := res.JSON(t)["buying"].([]any)
 	require.Len(t, buying, 1)
@@ -40,7 +40,6 @@ func TestDealFlow(t *testing.T) {
 
 // deal names what walkDeal created.
 type deal struct {
-	seller, buyer        string
 	itemID, rsvID, payID string
 }
 
@@ -48,62 +47,62 @@ type deal struct {
 // step. The second payment is the one that stands.
 func walkDeal(t *testing.T, sys *System) deal {
 	t.Helper()
-	d := deal{seller: "sally", buyer: "bob"}
-	d.itemID = sys.MustRegister(t, d.seller, "TV", 50000)
-	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
-		"itemName": "TV", "itemStatus": "CREATED", "price": 50000, "sellerId": d.seller, "openChats": 0,
+	var d deal
+	d.itemID = sys.MustRegister(t, seller, "TV", 50000)
+	sys.EventuallyPage(t, seller, d.itemID, map[string]any{
+		"itemName": "TV", "itemStatus": "CREATED", "price": 50000, "sellerId": seller, "openChats": 0,
 	})
 
-	res := sys.MustDo(t, d.buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.itemID, "rsvStatus": "CREATED", "rsvPlace": "seoul"})
+	res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.itemID, "rsvStatus": "CREATED", "rsvPlace": "seoul"})
 	require.Equal(t, http.StatusCreated, res.Status, "chat: %s", res)
 	d.rsvID = res.JSON(t)["rsvId"].(string)
-	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{"itemStatus": "CREATED", "openChats": 1})
+	sys.EventuallyPage(t, seller, d.itemID, map[string]any{"itemStatus": "CREATED", "openChats": 1})
 
-	res = sys.MustDo(t, d.seller, http.MethodPatch, "/reservations/"+d.rsvID, map[string]any{
+	res = sys.MustDo(t, seller, http.MethodPatch, "/reservations/"+d.rsvID, map[string]any{
 		"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
 	})
 	require.Equal(t, http.StatusOK, res.Status, "confirm: %s", res)
-	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
-		"itemStatus": "RESERVED", "rsvId": d.rsvID, "rsvStatus": "CONFIRMED", "buyerId": d.buyer,
+	sys.EventuallyPage(t, seller, d.itemID, map[string]any{
+		"itemStatus": "RESERVED", "rsvId": d.rsvID, "rsvStatus": "CONFIRMED", "buyerId": buyer,
 		"rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
 	})
 
-	res = sys.MustDo(t, d.buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "APPROVED"})
+	res = sys.MustDo(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "APPROVED"})
 	require.Equal(t, http.StatusCreated, res.Status, "pay: %s", res)
 	firstPay := res.JSON(t)
 	assert.EqualValues(t, 50000, firstPay["amount"])
-	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+	sys.EventuallyPage(t, seller, d.itemID, map[string]any{
 		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payId": firstPay["payId"], "payStatus": "APPROVED",
 	})
 
-	res = sys.MustDo(t, d.buyer, http.MethodPatch, "/payments/"+firstPay["payId"].(string), map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "DELETED"})
+	res = sys.MustDo(t, buyer, http.MethodPatch, "/payments/"+firstPay["payId"].(string), map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "DELETED"})
 	require.Equal(t, http.StatusOK, res.Status, "cancel: %s", res)
 	assert.Equal(t, "DELETED", res.JSON(t)["status"])
-	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+	sys.EventuallyPage(t, seller, d.itemID, map[string]any{
 		"itemStatus": "RESERVED", "rsvStatus": "CONFIRMED", "payId": firstPay["payId"], "payStatus": "DELETED",
 	})
 
 	// Paying again needs the reservation CONFIRMED again in its own table,
 	// which the reservation-policy does on the cancelled payment's event.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		res := sys.Do(t.Context(), d.buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID})
+		res := sys.Do(t.Context(), buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID})
 		if assert.NoError(c, res.Err) && assert.Equal(c, http.StatusCreated, res.Status, "pay again: %s", res) {
 			d.payID = res.JSON(c)["payId"].(string)
 		}
 	}, settle, tick)
 	assert.NotEqual(t, firstPay["payId"], d.payID)
-	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+	sys.EventuallyPage(t, seller, d.itemID, map[string]any{
 		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payId": d.payID, "payStatus": "APPROVED",
 	})
 
 	// A review needs the reservation COMPLETED, again by an event.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		res := sys.Do(t.Context(), d.buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": d.rsvID, "score": 4, "comment": "works great"})
+		res := sys.Do(t.Context(), buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": d.rsvID, "score": 4, "comment": "works great"})
 		if assert.NoError(c, res.Err) {
 			assert.Equal(c, http.StatusCreated, res.Status, "review: %s", res)
 		}
 	}, settle, tick)
-	sys.EventuallyPage(t, d.seller, d.itemID, map[string]any{
+	sys.EventuallyPage(t, seller, d.itemID, map[string]any{
 		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payStatus": "APPROVED", "score": 4, "reviewCount": 1, "openChats": 1,
 	})
 	return d
@@ -114,7 +113,6 @@ func walkDeal(t *testing.T, sys *System) deal {
 // once sold). Each refusal is a 409 problem and leaves the item as it was.
 func TestSeedRules(t *testing.T) {
 	sys := MustStart(t, system.Options{})
-	const seller, buyer, lateBuyer = "sally", "bob", "carol"
 
 	reserved := sys.MustRegister(t, seller, "lamp", 10000)
 	res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": reserved})

@@ -26,7 +26,6 @@ import (
 // knativeerrorcode 400.
 func TestTriggerDelivery(t *testing.T) {
 	sys := MustStart(t, system.Options{})
-	const seller = "sally"
 
 	// A first item warms the mypage function up, so that what follows
 	// meets a running instance.

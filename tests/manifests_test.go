@@ -423,7 +423,6 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 	}
 
 	// A whole deal: sold, cancelled, sold again and reviewed.
-	const seller, buyer = "sally", "bob"
 	item := c.post("register-item", seller, "/items", `{"name":"tv","category":"electronics","price":30000}`)["itemId"].(string)
 	c.want(http.StatusOK, "register-item", "", "GET", "/items", "")
 	c.want(http.StatusOK, "register-item", "", "GET", "/items?sellerId="+seller, "")

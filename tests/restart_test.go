@@ -20,7 +20,6 @@ import (
 // (one open chat, one review counted).
 func TestRestartLosesNothing(t *testing.T) {
 	sys := MustStart(t, system.Options{})
-	const seller, buyer = "sally", "bob"
 
 	itemID := sys.MustRegister(t, seller, "bicycle", 120000)
 	res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID, "rsvPlace": "park"})

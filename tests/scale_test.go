@@ -18,7 +18,7 @@ import (
 // request starts a new one from zero again.
 func TestScaleFromZeroAndBack(t *testing.T) {
 	sys := MustStart(t, system.Options{IdleGrace: 3 * time.Second})
-	const fn, seller = "register-item", "sally"
+	const fn = "register-item"
 
 	st := sys.MustStatus(t).Function(fn)
 	require.Equal(t, fn, st.Name)

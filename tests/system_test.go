@@ -36,6 +36,14 @@ const (
 	tick   = 200 * time.Millisecond
 )
 
+// The people of the end-to-end tests. Every test starts a system with
+// tables of its own, so they all use the same names.
+const (
+	seller    = "sally"
+	buyer     = "bob"
+	lateBuyer = "carol" // comes after the item is sold
+)
+
 var (
 	// repoRoot is the repository, the runtime's first argument.
 	repoRoot string
