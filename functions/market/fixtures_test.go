@@ -95,6 +95,33 @@ func requireRefusal(tb testing.TB, want market.Code, fields []string, err error)
 	}
 }
 
+// assertFields checks that err is an Invalid error naming exactly the fields
+// want, in order; a nil want means no error.
+func assertFields(tb testing.TB, want []string, err error) {
+	tb.Helper()
+	if want == nil {
+		assert.NoError(tb, err)
+		return
+	}
+	assert.Equal(tb, want, fieldsOf(tb, err))
+}
+
+// check is one of an aggregate's permission checks, named for its subtests.
+type check[A any] struct {
+	name string
+	call func(a A, by string) error
+}
+
+// assertRoundTrip restores state s and checks that State gives s back and
+// that the accessors read what State stores: read builds the state from
+// the accessors alone.
+func assertRoundTrip[S any, A interface{ State() S }](tb testing.TB, s S, restore func(S) A, read func(A) S) {
+	tb.Helper()
+	a := restore(s)
+	assert.Equal(tb, s, a.State(), "State gives back what was restored")
+	assert.Equal(tb, s, read(a), "the accessors read what State stores")
+}
+
 // fieldsOf returns the field names an Invalid error names, in order.
 func fieldsOf(tb testing.TB, err error) []string {
 	tb.Helper()

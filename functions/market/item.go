@@ -222,27 +222,27 @@ func (it *Item) Release(rsvID string, now time.Time) (bool, error) {
 // SellOut marks the item sold once reservation rsvID is paid. It reports
 // whether anything changed, so a redelivered fact changes nothing.
 func (it *Item) SellOut(rsvID string, now time.Time) (bool, error) {
-	if rsvID == "" || it.rsvID != rsvID {
-		return false, Errorf(Conflict, "the item is not held by reservation %s", rsvID)
-	}
-	if it.status == ItemSoldOut {
-		return false, nil
-	}
-	it.status, it.updatedAt = ItemSoldOut, now
-	return true, nil
+	return it.moveHeld(rsvID, ItemSoldOut, now)
 }
 
 // Reopen returns a sold item to RESERVED when the payment of reservation
 // rsvID is cancelled: the reservation is confirmed again and still holds it
 // (SPEC 3.3, the decision on seed rule 6).
 func (it *Item) Reopen(rsvID string, now time.Time) (bool, error) {
+	return it.moveHeld(rsvID, ItemReserved, now)
+}
+
+// moveHeld moves an item that reservation rsvID holds between RESERVED and
+// SOLDOUT, to status. Only the holder moves it; a move to where the item
+// already is changes nothing and reports false.
+func (it *Item) moveHeld(rsvID string, status ItemStatus, now time.Time) (bool, error) {
 	if rsvID == "" || it.rsvID != rsvID {
 		return false, Errorf(Conflict, "the item is not held by reservation %s", rsvID)
 	}
-	if it.status == ItemReserved {
+	if it.status == status {
 		return false, nil
 	}
-	it.status, it.updatedAt = ItemReserved, now
+	it.status, it.updatedAt = status, now
 	return true, nil
 }
 

@@ -131,19 +131,10 @@ func TestPaymentStateRoundTrip(t *testing.T) {
 		ID: payA, RsvID: rsvA, ItemID: itemID, BuyerID: buyer, SellerID: seller, Amount: 25_000,
 		Status: market.PayDeleted, Version: 2, CreatedAt: t1, CancelledAt: t2,
 	}
-	p := market.RestorePayment(s)
-	assert.Equal(t, s, p.State())
-
-	assert.Equal(t, s.ID, p.ID())
-	assert.Equal(t, s.RsvID, p.RsvID())
-	assert.Equal(t, s.ItemID, p.ItemID())
-	assert.Equal(t, s.BuyerID, p.BuyerID())
-	assert.Equal(t, s.SellerID, p.SellerID())
-	assert.Equal(t, s.Amount, p.Amount())
-	assert.Equal(t, s.Status, p.Status())
-	assert.Equal(t, s.Version, p.Version())
-	assert.Equal(t, s.CreatedAt, p.CreatedAt())
-	assert.Equal(t, s.CancelledAt, p.CancelledAt())
+	assertRoundTrip(t, s, market.RestorePayment, func(p *market.Payment) market.PaymentState {
+		return market.PaymentState{ID: p.ID(), RsvID: p.RsvID(), ItemID: p.ItemID(), BuyerID: p.BuyerID(), SellerID: p.SellerID(),
+			Amount: p.Amount(), Status: p.Status(), Version: p.Version(), CreatedAt: p.CreatedAt(), CancelledAt: p.CancelledAt()}
+	})
 
 	fresh := approved()
 	assert.Equal(t, fresh.State(), market.RestorePayment(fresh.State()).State())

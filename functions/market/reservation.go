@@ -155,22 +155,23 @@ func (r *Reservation) CheckDelete(by string) error {
 
 // CheckPay lets only the buyer pay, and only a confirmed reservation.
 func (r *Reservation) CheckPay(by string) error {
-	if by == "" || by != r.buyerID {
-		return Errorf(Forbidden, "only the buyer may pay for this reservation")
-	}
-	if r.status != RsvConfirmed {
-		return Errorf(Conflict, "only a CONFIRMED reservation can be paid; this one is %s", r.status)
-	}
-	return nil
+	return r.checkBuyerStep(by, RsvConfirmed, "pay for this reservation", "paid")
 }
 
 // CheckReview lets only the buyer review, and only a paid deal.
 func (r *Reservation) CheckReview(by string) error {
+	return r.checkBuyerStep(by, RsvCompleted, "review this deal", "reviewed")
+}
+
+// checkBuyerStep lets only the buyer take a step of the deal (what, e.g.
+// "review this deal"), and only while the reservation is in status; done
+// names the step in the refusal ("paid").
+func (r *Reservation) checkBuyerStep(by string, status RsvStatus, what, done string) error {
 	if by == "" || by != r.buyerID {
-		return Errorf(Forbidden, "only the buyer may review this deal")
+		return Errorf(Forbidden, "only the buyer may %s", what)
 	}
-	if r.status != RsvCompleted {
-		return Errorf(Conflict, "only a COMPLETED reservation can be reviewed; this one is %s", r.status)
+	if r.status != status {
+		return Errorf(Conflict, "only a %s reservation can be %s; this one is %s", status, done, r.status)
 	}
 	return nil
 }

@@ -49,12 +49,7 @@ func TestMeetingValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := tt.meeting.Validate()
-			if tt.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			assert.Equal(t, tt.want, fieldsOf(t, err))
+			assertFields(t, tt.want, tt.meeting.Validate())
 		})
 	}
 }
@@ -154,61 +149,49 @@ func TestReservationConfirm(t *testing.T) {
 	}
 }
 
+// TestReservationChecks pins who may do what to a reservation in each
+// status: each row gives the code a check answers the buyer, the seller, a
+// third user and an anonymous caller ("" allows).
 func TestReservationChecks(t *testing.T) {
 	t.Parallel()
-	type check struct {
-		name string
-		call func(r *market.Reservation, by string) error
-	}
-	view := check{"view", (*market.Reservation).CheckView}
-	del := check{"delete", (*market.Reservation).CheckDelete}
-	pay := check{"pay", (*market.Reservation).CheckPay}
-	review := check{"review", (*market.Reservation).CheckReview}
+	view := check[*market.Reservation]{"view", (*market.Reservation).CheckView}
+	del := check[*market.Reservation]{"delete", (*market.Reservation).CheckDelete}
+	pay := check[*market.Reservation]{"pay", (*market.Reservation).CheckPay}
+	review := check[*market.Reservation]{"review", (*market.Reservation).CheckReview}
+	const allowed, forbidden, conflict = market.Code(""), market.Forbidden, market.Conflict
 
 	tests := []struct {
-		check  check
-		status market.RsvStatus
-		by     string
-		want   market.Code
+		check                           check[*market.Reservation]
+		status                          market.RsvStatus
+		buyer, seller, other, anonymous market.Code
 	}{
-		{view, market.RsvCreated, buyer, ""},
-		{view, market.RsvCompleted, seller, ""},
-		{view, market.RsvConfirmed, other, market.Forbidden},
-		{view, market.RsvConfirmed, "", market.Forbidden},
+		{view, market.RsvCreated, allowed, allowed, forbidden, forbidden},
+		{view, market.RsvConfirmed, allowed, allowed, forbidden, forbidden},
+		{view, market.RsvCompleted, allowed, allowed, forbidden, forbidden},
 
-		{del, market.RsvCreated, buyer, ""},
-		{del, market.RsvCreated, seller, ""},
-		{del, market.RsvConfirmed, buyer, ""},
-		{del, market.RsvConfirmed, seller, ""},
-		{del, market.RsvCompleted, buyer, market.Conflict},
-		{del, market.RsvCompleted, seller, market.Conflict},
-		{del, market.RsvCreated, other, market.Forbidden},
-		{del, market.RsvCompleted, other, market.Forbidden},
-		{del, market.RsvConfirmed, "", market.Forbidden},
+		{del, market.RsvCreated, allowed, allowed, forbidden, forbidden},
+		{del, market.RsvConfirmed, allowed, allowed, forbidden, forbidden},
+		{del, market.RsvCompleted, conflict, conflict, forbidden, forbidden},
 
-		{pay, market.RsvConfirmed, buyer, ""},
-		{pay, market.RsvCreated, buyer, market.Conflict},
-		{pay, market.RsvCompleted, buyer, market.Conflict},
-		{pay, market.RsvConfirmed, seller, market.Forbidden},
-		{pay, market.RsvConfirmed, other, market.Forbidden},
-		{pay, market.RsvConfirmed, "", market.Forbidden},
+		{pay, market.RsvCreated, conflict, forbidden, forbidden, forbidden},
+		{pay, market.RsvConfirmed, allowed, forbidden, forbidden, forbidden},
+		{pay, market.RsvCompleted, conflict, forbidden, forbidden, forbidden},
 
-		{review, market.RsvCompleted, buyer, ""},
-		{review, market.RsvConfirmed, buyer, market.Conflict},
-		{review, market.RsvCreated, buyer, market.Conflict},
-		{review, market.RsvCompleted, seller, market.Forbidden},
-		{review, market.RsvCompleted, other, market.Forbidden},
-		{review, market.RsvCompleted, "", market.Forbidden},
+		{review, market.RsvCreated, conflict, forbidden, forbidden, forbidden},
+		{review, market.RsvConfirmed, conflict, forbidden, forbidden, forbidden},
+		{review, market.RsvCompleted, allowed, forbidden, forbidden, forbidden},
 	}
 	for _, tt := range tests {
-		t.Run(tt.check.name+"/"+string(tt.status)+"/by "+tt.by, func(t *testing.T) {
-			t.Parallel()
-			r := rsvIn(tt.status, payA)
-			before := r.State()
-			requireCode(t, tt.want, tt.check.call(r, tt.by))
-			assert.Equal(t, before, r.State(), "a check changes nothing")
-			assert.Equal(t, tt.by != "" && (tt.by == buyer || tt.by == seller), r.IsParticipant(tt.by))
-		})
+		for by, want := range map[string]market.Code{buyer: tt.buyer, seller: tt.seller, other: tt.other, "": tt.anonymous} {
+			t.Run(tt.check.name+"/"+string(tt.status)+"/by "+by, func(t *testing.T) {
+				t.Parallel()
+				r := rsvIn(tt.status, payA)
+				before := r.State()
+				requireCode(t, want, tt.check.call(r, by))
+				assert.Equal(t, before, r.State(), "a check changes nothing")
+				assert.Equal(t, by == buyer || by == seller, r.IsParticipant(by))
+			})
+		}
 	}
 }
 
@@ -298,7 +281,7 @@ func TestReservationPostMessage(t *testing.T) {
 			requireCode(t, tt.want, err)
 			if tt.want != "" {
 				if tt.want == market.Invalid {
-					assert.Equal(t, []string{"text"}, fieldsOf(t, err))
+					assertFields(t, []string{"text"}, err)
 				}
 				assert.Zero(t, m)
 				return
@@ -315,19 +298,10 @@ func TestReservationStateRoundTrip(t *testing.T) {
 		Meeting: market.Meeting{Date: "2026-03-07", Time: "14:30", Place: "Mangwon"},
 		PayID:   payA, Version: 4, CreatedAt: t0, UpdatedAt: t2,
 	}
-	r := market.RestoreReservation(s)
-	assert.Equal(t, s, r.State())
-
-	assert.Equal(t, s.ID, r.ID())
-	assert.Equal(t, s.ItemID, r.ItemID())
-	assert.Equal(t, s.BuyerID, r.BuyerID())
-	assert.Equal(t, s.SellerID, r.SellerID())
-	assert.Equal(t, s.Status, r.Status())
-	assert.Equal(t, s.Meeting, r.Meeting())
-	assert.Equal(t, s.PayID, r.PayID())
-	assert.Equal(t, s.Version, r.Version())
-	assert.Equal(t, s.CreatedAt, r.CreatedAt())
-	assert.Equal(t, s.UpdatedAt, r.UpdatedAt())
+	assertRoundTrip(t, s, market.RestoreReservation, func(r *market.Reservation) market.ReservationState {
+		return market.ReservationState{ID: r.ID(), ItemID: r.ItemID(), BuyerID: r.BuyerID(), SellerID: r.SellerID(), Status: r.Status(),
+			Meeting: r.Meeting(), PayID: r.PayID(), Version: r.Version(), CreatedAt: r.CreatedAt(), UpdatedAt: r.UpdatedAt()}
+	})
 }
 
 // TestDealLifecycle walks one deal through every step of SPEC 3.2 and 3.3 on
