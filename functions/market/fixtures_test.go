@@ -63,6 +63,24 @@ func rsvIn(status market.RsvStatus, payID string) *market.Reservation {
 	})
 }
 
+// itemAt restores item-1 in status as the sale leaves it: held by no
+// reservation while on sale, by rsv-a once reserved or sold.
+func itemAt(status market.ItemStatus) *market.Item {
+	if status == market.ItemCreated {
+		return itemIn(status, "")
+	}
+	return itemIn(status, rsvA)
+}
+
+// rsvAt restores rsv-a in status as the deal leaves it: paid with pay-a
+// once COMPLETED, with no payment before.
+func rsvAt(status market.RsvStatus) *market.Reservation {
+	if status == market.RsvCompleted {
+		return rsvIn(status, payA)
+	}
+	return rsvIn(status, "")
+}
+
 // MustItem lists a valid item through NewItem.
 func MustItem(tb testing.TB) *market.Item {
 	tb.Helper()

@@ -196,11 +196,7 @@ func TestItemUpdate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rsv := rsvA
-			if tt.status == market.ItemCreated {
-				rsv = ""
-			}
-			it := itemIn(tt.status, rsv)
+			it := itemAt(tt.status)
 			before := it.State()
 
 			err := it.Update(tt.by, tt.patch, t1)
@@ -249,11 +245,7 @@ func TestItemChecks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.check.name+"/"+string(tt.status)+"/by "+tt.by, func(t *testing.T) {
 			t.Parallel()
-			held := rsvA
-			if tt.status == market.ItemCreated {
-				held = ""
-			}
-			it := itemIn(tt.status, held)
+			it := itemAt(tt.status)
 			before := it.State()
 			requireCode(t, tt.want, tt.check.call(it, tt.by))
 			assert.Equal(t, before, it.State(), "a check changes nothing")

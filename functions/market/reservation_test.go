@@ -127,11 +127,7 @@ func TestReservationConfirm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			payID := ""
-			if tt.status == market.RsvCompleted {
-				payID = payA
-			}
-			r := rsvIn(tt.status, payID)
+			r := rsvAt(tt.status)
 			before := r.State()
 
 			err := r.Confirm(tt.by, tt.meeting, t1)
@@ -185,7 +181,7 @@ func TestReservationChecks(t *testing.T) {
 		for by, want := range map[string]market.Code{buyer: tt.buyer, seller: tt.seller, other: tt.other, "": tt.anonymous} {
 			t.Run(tt.check.name+"/"+string(tt.status)+"/by "+by, func(t *testing.T) {
 				t.Parallel()
-				r := rsvIn(tt.status, payA)
+				r := rsvAt(tt.status)
 				before := r.State()
 				requireCode(t, want, tt.check.call(r, by))
 				assert.Equal(t, before, r.State(), "a check changes nothing")

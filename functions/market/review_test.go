@@ -42,11 +42,7 @@ func TestWriteReview(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			payID := ""
-			if tt.status == market.RsvCompleted {
-				payID = payA
-			}
-			r := rsvIn(tt.status, payID)
+			r := rsvAt(tt.status)
 			rv, err := market.WriteReview("rv-1", r, tt.by, tt.score, tt.comment, t1)
 			if tt.want != "" {
 				requireRefusal(t, tt.want, tt.fields, err)
