@@ -49,9 +49,20 @@ func TestLoadServicesReadsCarrotsManifests(t *testing.T) {
 	assert.Equal(t, Probe{Path: "/health/liveness", Period: 5 * time.Second, FailureThreshold: 3}, *chat.Liveness)
 }
 
-// service is a Service manifest around the given annotations, spec fields
-// and container fields (each a YAML fragment at its indentation).
-func service(name, annotations, revision, container string) string {
+// serviceParts are what a test sets in a Service manifest, each a YAML
+// fragment written without indentation.
+type serviceParts struct {
+	annotations string // of the revision template
+	revision    string // fields of the revision template's spec
+	container   string // fields of its one container
+	image       string // ko://example.com/fn/<name> when empty
+}
+
+// service is a Service manifest called name around parts.
+func service(name string, parts serviceParts) string {
+	if parts.image == "" {
+		parts.image = "ko://example.com/fn/" + name
+	}
 	return fmt.Sprintf(`apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
@@ -65,9 +76,15 @@ spec:
     spec:
 %s
       containers:
-        - image: ko://example.com/fn/%s
+        - image: %s
 %s
-`, name, annotations, revision, name, container)
+`, name, indent(parts.annotations, 8), indent(parts.revision, 6), parts.image, indent(parts.container, 10))
+}
+
+// indent puts n spaces before every line of fragment.
+func indent(fragment string, n int) string {
+	pad := strings.Repeat(" ", n)
+	return pad + strings.ReplaceAll(fragment, "\n", "\n"+pad)
 }
 
 func writeManifests(t *testing.T, docs ...string) string {
@@ -83,12 +100,16 @@ func TestLoadServicesAppliesKnativeDefaults(t *testing.T) {
 	configMap := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ignored\ndata:\n  a: b\n"
 	dir := writeManifests(t,
 		configMap,
-		service("unlimited", "", "      containerConcurrency: 0", "          env: [{name: PLAIN, value: v}]"),
-		service("limited", fmt.Sprintf("        %s: \"2\"\n        %s: \"4\"\n        %s: \"10s\"",
-			autoscaling.MinScaleAnnotationKey, autoscaling.MaxScaleAnnotationKey, autoscaling.WindowAnnotationKey),
-			"      containerConcurrency: 10", ""),
-		service("capped", fmt.Sprintf("        %s: \"50\"", autoscaling.TargetAnnotationKey),
-			"      containerConcurrency: 10", ""),
+		service("unlimited", serviceParts{revision: "containerConcurrency: 0", container: "env: [{name: PLAIN, value: v}]"}),
+		service("limited", serviceParts{
+			annotations: fmt.Sprintf("%s: \"2\"\n%s: \"4\"\n%s: \"10s\"",
+				autoscaling.MinScaleAnnotationKey, autoscaling.MaxScaleAnnotationKey, autoscaling.WindowAnnotationKey),
+			revision: "containerConcurrency: 10",
+		}),
+		service("capped", serviceParts{
+			annotations: fmt.Sprintf("%s: \"50\"", autoscaling.TargetAnnotationKey),
+			revision:    "containerConcurrency: 10",
+		}),
 	)
 
 	specs, err := LoadServices(dir)
@@ -112,43 +133,23 @@ func TestLoadServicesAppliesKnativeDefaults(t *testing.T) {
 
 func TestLoadServicesFailsFast(t *testing.T) {
 	t.Parallel()
+	minAboveMax := fmt.Sprintf("%s: \"3\"\n%s: \"2\"", autoscaling.MinScaleAnnotationKey, autoscaling.MaxScaleAnnotationKey)
 	tests := map[string]struct {
-		manifest string
-		want     string
+		parts serviceParts
+		want  string
 	}{
-		"missing required key": {
-			service("fn", "", "", "          env: [{name: A, valueFrom: {configMapKeyRef: {name: carrot-config, key: nope}}}]"),
-			"has no key nope",
-		},
-		"missing secret": {
-			service("fn", "", "", "          env: [{name: A, valueFrom: {secretKeyRef: {name: other, key: secret}}}]"),
-			"Secret other has no key secret",
-		},
-		"bad annotation": {
-			service("fn", fmt.Sprintf("        %s: \"3\"\n        %s: \"2\"", autoscaling.MinScaleAnnotationKey, autoscaling.MaxScaleAnnotationKey), "", ""),
-			"min-scale",
-		},
-		"negative concurrency": {
-			service("fn", "", "      containerConcurrency: -1", ""),
-			"containerConcurrency",
-		},
-		"unknown field": {
-			service("fn", "", "      containerConcurency: 1", ""),
-			"unknown field",
-		},
-		"exec probe": {
-			service("fn", "", "", "          livenessProbe: {exec: {command: [\"true\"]}}"),
-			"livenessProbe",
-		},
-		"not ko": {
-			strings.Replace(service("fn", "", "", ""), "ko://", "", 1),
-			"not a ko:// import path",
-		},
+		"missing required key": {serviceParts{container: "env: [{name: A, valueFrom: {configMapKeyRef: {name: carrot-config, key: nope}}}]"}, "has no key nope"},
+		"missing secret":       {serviceParts{container: "env: [{name: A, valueFrom: {secretKeyRef: {name: other, key: secret}}}]"}, "Secret other has no key secret"},
+		"bad annotation":       {serviceParts{annotations: minAboveMax}, "min-scale"},
+		"negative concurrency": {serviceParts{revision: "containerConcurrency: -1"}, "containerConcurrency"},
+		"unknown field":        {serviceParts{revision: "containerConcurency: 1"}, "unknown field"},
+		"exec probe":           {serviceParts{container: `livenessProbe: {exec: {command: ["true"]}}`}, "livenessProbe"},
+		"not ko":               {serviceParts{image: "example.com/fn/fn"}, "not a ko:// import path"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := LoadServices(writeManifests(t, tc.manifest), carrotRefs...)
+			_, err := LoadServices(writeManifests(t, service("fn", tc.parts)), carrotRefs...)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
@@ -157,8 +158,9 @@ func TestLoadServicesFailsFast(t *testing.T) {
 
 func TestLoadServicesLeavesOutOptionalReferences(t *testing.T) {
 	t.Parallel()
-	dir := writeManifests(t, service("fn", "", "",
-		"          env: [{name: A, valueFrom: {configMapKeyRef: {name: absent, key: a, optional: true}}}, {name: B, valueFrom: {secretKeyRef: {name: carrot-jwt, key: secret}}}]"))
+	dir := writeManifests(t, service("fn", serviceParts{
+		container: "env: [{name: A, valueFrom: {configMapKeyRef: {name: absent, key: a, optional: true}}}, {name: B, valueFrom: {secretKeyRef: {name: carrot-jwt, key: secret}}}]",
+	}))
 
 	specs, err := LoadServices(dir, carrotRefs...)
 
