@@ -12,9 +12,6 @@ import (
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
-// The people of these tests: sally sells, bob buys, and olga is neither.
-const seller, buyer, outsider = "sally", "bob", "olga"
-
 // TestCancelPayment covers PATCH and DELETE /payments/{payId} on the
 // cancel-payment function: the buyer withdraws or the seller refunds, the
 // reservation is CONFIRMED and the item RESERVED again (SPEC 3.3, the
@@ -29,13 +26,13 @@ func TestCancelPayment(t *testing.T) {
 		name, user, method string
 		body               func(itemID, rsvID string) any
 	}{
-		{"the buyer PATCHes status DELETED", buyer, http.MethodPatch, func(string, string) any { return map[string]any{"status": "DELETED"} }},
-		{"the seller refunds with PATCH", seller, http.MethodPatch, func(string, string) any { return map[string]any{"status": "DELETED"} }},
-		{"the seed's form with rsvId and itemId", buyer, http.MethodPatch, func(itemID, rsvID string) any {
+		{"the buyer PATCHes status DELETED", boottest.Buyer, http.MethodPatch, func(string, string) any { return map[string]any{"status": "DELETED"} }},
+		{"the seller refunds with PATCH", boottest.Seller, http.MethodPatch, func(string, string) any { return map[string]any{"status": "DELETED"} }},
+		{"the seed's form with rsvId and itemId", boottest.Buyer, http.MethodPatch, func(itemID, rsvID string) any {
 			return map[string]any{"rsvId": rsvID, "itemId": itemID, "status": "DELETED"}
 		}},
-		{"the buyer DELETEs", buyer, http.MethodDelete, func(string, string) any { return nil }},
-		{"the seller DELETEs", seller, http.MethodDelete, func(string, string) any { return nil }},
+		{"the buyer DELETEs", boottest.Buyer, http.MethodDelete, func(string, string) any { return nil }},
+		{"the seller DELETEs", boottest.Seller, http.MethodDelete, func(string, string) any { return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -48,9 +45,9 @@ func TestCancelPayment(t *testing.T) {
 			assert.Equal(t, "DELETED", p["status"])
 			assert.NotEmpty(t, p["cancelledAt"])
 			assert.EqualValues(t, 40_000, p["amount"])
-			assert.Equal(t, p, sys.MustGetPayment(t, buyer, payID), "GET answers the cancelled payment")
+			assert.Equal(t, p, sys.MustGetPayment(t, boottest.Buyer, payID), "GET answers the cancelled payment")
 
-			assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+			assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
 			assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"], "the confirmed reservation still holds the item")
 			assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentCancelled, itemID))
 			assert.Equal(t, 1, sys.CountEventsAbout(events.ReservationReopened, itemID))
@@ -68,26 +65,26 @@ func TestCancelPayment(t *testing.T) {
 	t.Run("the buyer pays again after a cancel", func(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID, payID := paidDeal(t, sys, 9_000)
-		res := sys.Do(t, cancel, buyer, http.MethodDelete, "/payments/"+payID, nil)
+		res := sys.Do(t, cancel, boottest.Buyer, http.MethodDelete, "/payments/"+payID, nil)
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 
-		res = sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+		res = sys.Do(t, sys.URL["pay"], boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		repaid := res.JSON(t)
 		assert.NotEqual(t, payID, repaid["payId"], "a new payment")
 		assert.Equal(t, "APPROVED", repaid["status"])
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
-		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
-		assert.Equal(t, "DELETED", sys.MustGetPayment(t, buyer, payID)["status"], "the cancelled payment stays cancelled")
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "DELETED", sys.MustGetPayment(t, boottest.Buyer, payID)["status"], "the cancelled payment stays cancelled")
 		assert.Equal(t, 2, sys.CountEventsAbout(events.ItemSoldOut, itemID))
 	})
 
 	t.Run("concurrent cancels by both sides: each answers the cancelled payment", func(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID, payID := paidDeal(t, sys, 3_000)
-		tokens := map[string]string{buyer: sys.Token(t, buyer), seller: sys.Token(t, seller)}
+		tokens := map[string]string{boottest.Buyer: sys.Token(t, boottest.Buyer), boottest.Seller: sys.Token(t, boottest.Seller)}
 		answers := boottest.Burst(t, 10, func(i int) (boottest.Response, error) {
-			token := tokens[[]string{buyer, seller}[i%2]]
+			token := tokens[[]string{boottest.Buyer, boottest.Seller}[i%2]]
 			return boottest.Send(http.MethodDelete, cancel+"/payments/"+payID, nil, "Authorization", "Bearer "+token)
 		})
 		for _, a := range answers {
@@ -96,7 +93,7 @@ func TestCancelPayment(t *testing.T) {
 			}
 		}
 		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentCancelled, itemID))
-		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
 
@@ -110,17 +107,17 @@ func TestCancelPayment(t *testing.T) {
 			status                    int
 			field                     string // the one field the problem names; "" for none
 		}{
-			{"status APPROVED", buyer, http.MethodPatch, payID, map[string]any{"status": "APPROVED"}, http.StatusBadRequest, "status"},
-			{"no status", buyer, http.MethodPatch, payID, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, "status"},
-			{"rsvId of another reservation", buyer, http.MethodPatch, payID, map[string]any{"rsvId": otherRsvID, "status": "DELETED"}, http.StatusBadRequest, "rsvId"},
-			{"rsvId as a JSON number that does not match", buyer, http.MethodPatch, payID, map[string]any{"rsvId": 1, "status": "DELETED"}, http.StatusBadRequest, "rsvId"},
-			{"itemId of another item", buyer, http.MethodPatch, payID, map[string]any{"itemId": otherItemID, "status": "DELETED"}, http.StatusBadRequest, "itemId"},
-			{"an unknown field", buyer, http.MethodPatch, payID, map[string]any{"status": "DELETED", "reason": "x"}, http.StatusBadRequest, "reason"},
-			{"an outsider PATCHes", outsider, http.MethodPatch, payID, map[string]any{"status": "DELETED"}, http.StatusForbidden, ""},
-			{"an outsider DELETEs", outsider, http.MethodDelete, payID, nil, http.StatusForbidden, ""},
+			{"status APPROVED", boottest.Buyer, http.MethodPatch, payID, map[string]any{"status": "APPROVED"}, http.StatusBadRequest, "status"},
+			{"no status", boottest.Buyer, http.MethodPatch, payID, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, "status"},
+			{"rsvId of another reservation", boottest.Buyer, http.MethodPatch, payID, map[string]any{"rsvId": otherRsvID, "status": "DELETED"}, http.StatusBadRequest, "rsvId"},
+			{"rsvId as a JSON number that does not match", boottest.Buyer, http.MethodPatch, payID, map[string]any{"rsvId": 1, "status": "DELETED"}, http.StatusBadRequest, "rsvId"},
+			{"itemId of another item", boottest.Buyer, http.MethodPatch, payID, map[string]any{"itemId": otherItemID, "status": "DELETED"}, http.StatusBadRequest, "itemId"},
+			{"an unknown field", boottest.Buyer, http.MethodPatch, payID, map[string]any{"status": "DELETED", "reason": "x"}, http.StatusBadRequest, "reason"},
+			{"an outsider PATCHes", boottest.Outsider, http.MethodPatch, payID, map[string]any{"status": "DELETED"}, http.StatusForbidden, ""},
+			{"an outsider DELETEs", boottest.Outsider, http.MethodDelete, payID, nil, http.StatusForbidden, ""},
 			{"no token", "", http.MethodDelete, payID, nil, http.StatusUnauthorized, ""},
-			{"PATCH an unknown payment", buyer, http.MethodPatch, "no-such-payment", map[string]any{"status": "DELETED"}, http.StatusNotFound, ""},
-			{"DELETE an unknown payment", buyer, http.MethodDelete, "no-such-payment", nil, http.StatusNotFound, ""},
+			{"PATCH an unknown payment", boottest.Buyer, http.MethodPatch, "no-such-payment", map[string]any{"status": "DELETED"}, http.StatusNotFound, ""},
+			{"DELETE an unknown payment", boottest.Buyer, http.MethodDelete, "no-such-payment", nil, http.StatusNotFound, ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := sys.Do(t, cancel, tc.user, tc.method, "/payments/"+tc.payID, tc.body)
@@ -128,8 +125,8 @@ func TestCancelPayment(t *testing.T) {
 			})
 		}
 
-		assert.Equal(t, "APPROVED", sys.MustGetPayment(t, buyer, payID)["status"])
-		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "APPROVED", sys.MustGetPayment(t, boottest.Buyer, payID)["status"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 		assert.Equal(t, 0, sys.CountEventsAbout(events.PaymentCancelled, itemID))
 	})
@@ -140,6 +137,6 @@ func TestCancelPayment(t *testing.T) {
 // that owns the route. It returns the item's, reservation's and payment's ids.
 func paidDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID, payID string) {
 	t.Helper()
-	return sys.MustPaidDeal(t, seller, buyer, map[string]any{"name": "bike", "category": "sports", "price": price},
+	return sys.MustPaidDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "bike", "category": "sports", "price": price},
 		boottest.Meeting("2026-11-02", "09:00", "Mangwon market"))
 }

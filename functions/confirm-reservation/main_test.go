@@ -28,8 +28,8 @@ func TestPatchReservation(t *testing.T) {
 	t.Run("the seller fixes the meeting and the item is reserved", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.chat(t, "bob")
-		res := patch(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "Hapjeong station exit 3"))
+		rsvID := d.chat(t, boottest.Buyer)
+		res := patch(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "Hapjeong station exit 3"))
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		rsv := res.JSON(t)
 		assert.Equal(t, rsvID, rsv["rsvId"])
@@ -37,8 +37,8 @@ func TestPatchReservation(t *testing.T) {
 		assert.Equal(t, "2026-12-01", rsv["rsvDate"])
 		assert.Equal(t, "18:30", rsv["rsvTime"])
 		assert.Equal(t, "Hapjeong station exit 3", rsv["rsvPlace"])
-		assert.Equal(t, "bob", rsv["buyerId"])
-		assert.Equal(t, rsv, sys.MustGetReservation(t, "bob", rsvID), "the buyer sees it")
+		assert.Equal(t, boottest.Buyer, rsv["buyerId"])
+		assert.Equal(t, rsv, sys.MustGetReservation(t, boottest.Buyer, rsvID), "the buyer sees it")
 
 		item := d.item(t)
 		assert.Equal(t, "RESERVED", item["status"])
@@ -49,9 +49,9 @@ func TestPatchReservation(t *testing.T) {
 	t.Run("confirming again moves the meeting", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.chat(t, "bob")
-		sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
-		res := patch(t, "sally", rsvID, boottest.Meeting("2026-12-02", "09:05", "cafe"))
+		rsvID := d.chat(t, boottest.Buyer)
+		sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
+		res := patch(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-02", "09:05", "cafe"))
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		assert.Equal(t, "2026-12-02", res.JSON(t)["rsvDate"])
 		assert.Equal(t, "09:05", res.JSON(t)["rsvTime"])
@@ -59,7 +59,7 @@ func TestPatchReservation(t *testing.T) {
 		assert.Equal(t, "RESERVED", d.item(t)["status"])
 		assert.Len(t, sys.EventsAbout(events.ReservationConfirmed, d.id), 2, "each confirmation is a fact")
 		assert.Len(t, sys.EventsAbout(events.ItemReserved, d.id), 1, "the item was reserved once")
-		row := sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
+		row := sys.MustCall(t, registry.MyPage.Name, boottest.Seller, http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
 		assert.Equal(t, "2026-12-02", row["rsvDate"], "MyPage shows the moved meeting")
 		assert.Equal(t, "cafe", row["rsvPlace"])
 	})
@@ -67,8 +67,8 @@ func TestPatchReservation(t *testing.T) {
 	t.Run("a meeting without a place keeps the chat's place", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := sys.MustCall(t, registry.RequestChat.Name, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": d.id, "rsvPlace": "seoul"}, http.StatusCreated)["rsvId"].(string)
-		res := patch(t, "sally", rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "00:00"})
+		rsvID := sys.MustCall(t, registry.RequestChat.Name, boottest.Buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.id, "rsvPlace": "seoul"}, http.StatusCreated)["rsvId"].(string)
+		res := patch(t, boottest.Seller, rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "00:00"})
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		assert.Equal(t, "seoul", res.JSON(t)["rsvPlace"])
 	})
@@ -76,31 +76,31 @@ func TestPatchReservation(t *testing.T) {
 	t.Run("403 when the buyer or an outsider confirms", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.chat(t, "bob")
-		for _, user := range []string{"bob", "mallory"} {
+		rsvID := d.chat(t, boottest.Buyer)
+		for _, user := range []string{boottest.Buyer, "mallory"} {
 			patch(t, user, rsvID, boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusForbidden)
 		}
 		assert.Equal(t, "CREATED", d.item(t)["status"])
-		assert.Equal(t, "CREATED", sys.MustGetReservation(t, "bob", rsvID)["rsvStatus"])
+		assert.Equal(t, "CREATED", sys.MustGetReservation(t, boottest.Buyer, rsvID)["rsvStatus"])
 	})
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
-		patch(t, "sally", "no-such-rsv", boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusNotFound)
+		patch(t, boottest.Seller, "no-such-rsv", boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		patch(t, "", d.chat(t, "bob"), boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusUnauthorized)
+		patch(t, "", d.chat(t, boottest.Buyer), boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	t.Run("409 when another reservation of the item is confirmed", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		first, second := d.chat(t, "bob"), d.chat(t, "carl")
-		sys.MustConfirm(t, "sally", first, boottest.Meeting("2026-12-01", "18:30", ""))
-		patch(t, "sally", second, boottest.Meeting("2026-12-01", "19:30", "")).RequireProblem(t, http.StatusConflict)
+		first, second := d.chat(t, boottest.Buyer), d.chat(t, "carl")
+		sys.MustConfirm(t, boottest.Seller, first, boottest.Meeting("2026-12-01", "18:30", ""))
+		patch(t, boottest.Seller, second, boottest.Meeting("2026-12-01", "19:30", "")).RequireProblem(t, http.StatusConflict)
 		assert.Equal(t, "CREATED", sys.MustGetReservation(t, "carl", second)["rsvStatus"])
 		assert.Equal(t, first, holder(t, sys, d.id), "the first keeps the item")
 	})
@@ -108,9 +108,9 @@ func TestPatchReservation(t *testing.T) {
 	t.Run("409 when the reservation is paid", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.paid(t, "bob")
-		patch(t, "sally", rsvID, boottest.Meeting("2026-12-09", "10:00", "")).RequireProblem(t, http.StatusConflict)
-		got := sys.MustGetReservation(t, "bob", rsvID)
+		rsvID := d.paid(t, boottest.Buyer)
+		patch(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-09", "10:00", "")).RequireProblem(t, http.StatusConflict)
+		got := sys.MustGetReservation(t, boottest.Buyer, rsvID)
 		assert.Equal(t, "COMPLETED", got["rsvStatus"])
 		assert.Equal(t, "2026-12-01", got["rsvDate"])
 	})
@@ -140,8 +140,8 @@ func TestPatchReservation(t *testing.T) {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := newDeal(t, sys)
-			rsvID := d.chat(t, "bob")
-			patch(t, "sally", rsvID, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
+			rsvID := d.chat(t, boottest.Buyer)
+			patch(t, boottest.Seller, rsvID, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
 			assert.Equal(t, "CREATED", d.item(t)["status"], "nothing was reserved")
 			assert.Empty(t, sys.EventsAbout(events.ReservationConfirmed, d.id))
 		})
@@ -156,27 +156,27 @@ func TestDeleteReservation(t *testing.T) {
 	}
 	gone := func(t *testing.T, rsvID string) {
 		t.Helper()
-		sys.Do(t, sys.URL[registry.RequestChat.Name], "bob", http.MethodGet, "/reservations/"+rsvID, nil).RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[registry.RequestChat.Name], boottest.Buyer, http.MethodGet, "/reservations/"+rsvID, nil).RequireProblem(t, http.StatusNotFound)
 	}
 
 	t.Run("the buyer closes an open chat", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.chat(t, "bob")
-		res := del(t, "bob", rsvID)
+		rsvID := d.chat(t, boottest.Buyer)
+		res := del(t, boottest.Buyer, rsvID)
 		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
 		assert.Empty(t, res.Body)
 		gone(t, rsvID)
 		assert.Equal(t, "CREATED", d.item(t)["status"])
 		assert.Empty(t, sys.EventsAbout(events.ItemReleased, d.id), "a chat that held nothing releases nothing")
-		del(t, "bob", rsvID).RequireProblem(t, http.StatusNotFound)
+		del(t, boottest.Buyer, rsvID).RequireProblem(t, http.StatusNotFound)
 	})
 
-	for _, by := range []string{"bob", "sally"} {
+	for _, by := range []string{boottest.Buyer, boottest.Seller} {
 		t.Run("a confirmed reservation deleted by "+by+" releases the item", func(t *testing.T) {
 			t.Parallel()
 			d := newDeal(t, sys)
-			rsvID := d.confirmed(t, "bob")
+			rsvID := d.confirmed(t, boottest.Buyer)
 			backup := d.chat(t, "carl")
 			require.Equal(t, "RESERVED", d.item(t)["status"])
 			require.Equal(t, http.StatusNoContent, del(t, by, rsvID).Status)
@@ -184,21 +184,21 @@ func TestDeleteReservation(t *testing.T) {
 			item := d.item(t)
 			assert.Equal(t, "CREATED", item["status"], "the item policy put the item on sale again")
 			assert.Len(t, sys.EventsAbout(events.ItemReleased, d.id), 1)
-			row := sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
+			row := sys.MustCall(t, registry.MyPage.Name, boottest.Seller, http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
 			assert.Equal(t, "CREATED", row["itemStatus"])
 			assert.Empty(t, row["rsvId"])
 			assert.EqualValues(t, 1, row["openChats"])
 
-			sys.MustConfirm(t, "sally", backup, boottest.Meeting("2026-12-03", "12:00", ""))
+			sys.MustConfirm(t, boottest.Seller, backup, boottest.Meeting("2026-12-03", "12:00", ""))
 			assert.Equal(t, backup, holder(t, sys, d.id), "the back-up buyer can now be confirmed")
-			assert.NotEqual(t, rsvID, sys.MustChat(t, "bob", d.id), "the first buyer may open a new chat")
+			assert.NotEqual(t, rsvID, sys.MustChat(t, boottest.Buyer, d.id), "the first buyer may open a new chat")
 		})
 	}
 
 	t.Run("deleting a back-up chat keeps the item reserved", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		held := d.confirmed(t, "bob")
+		held := d.confirmed(t, boottest.Buyer)
 		backup := d.chat(t, "carl")
 		require.Equal(t, http.StatusNoContent, del(t, "carl", backup).Status)
 		assert.Equal(t, held, holder(t, sys, d.id))
@@ -208,22 +208,22 @@ func TestDeleteReservation(t *testing.T) {
 	t.Run("409 when COMPLETED", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.paid(t, "bob")
-		for _, user := range []string{"bob", "sally"} {
+		rsvID := d.paid(t, boottest.Buyer)
+		for _, user := range []string{boottest.Buyer, boottest.Seller} {
 			del(t, user, rsvID).RequireProblem(t, http.StatusConflict)
 		}
-		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, "bob", rsvID)["rsvStatus"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, boottest.Buyer, rsvID)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", d.item(t)["status"])
 	})
 
 	t.Run("after the payment is cancelled the reservation can go, and the item is on sale", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.confirmed(t, "bob")
-		payID := sys.MustPay(t, "bob", rsvID)
-		sys.MustCall(t, registry.CancelPayment.Name, "bob", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
+		rsvID := d.confirmed(t, boottest.Buyer)
+		payID := sys.MustPay(t, boottest.Buyer, rsvID)
+		sys.MustCall(t, registry.CancelPayment.Name, boottest.Buyer, http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
 		require.Equal(t, "RESERVED", d.item(t)["status"], "SPEC 3.3: a cancelled payment leaves the item reserved")
-		require.Equal(t, http.StatusNoContent, del(t, "sally", rsvID).Status)
+		require.Equal(t, http.StatusNoContent, del(t, boottest.Seller, rsvID).Status)
 		gone(t, rsvID)
 		assert.Equal(t, "CREATED", d.item(t)["status"])
 	})
@@ -231,23 +231,23 @@ func TestDeleteReservation(t *testing.T) {
 	t.Run("403 for an outsider", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.confirmed(t, "bob")
+		rsvID := d.confirmed(t, boottest.Buyer)
 		del(t, "mallory", rsvID).RequireProblem(t, http.StatusForbidden)
-		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, "bob", rsvID)["rsvStatus"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Buyer, rsvID)["rsvStatus"])
 		assert.Equal(t, "RESERVED", d.item(t)["status"])
 	})
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
-		del(t, "bob", "no-such-rsv").RequireProblem(t, http.StatusNotFound)
+		del(t, boottest.Buyer, "no-such-rsv").RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		rsvID := d.chat(t, "bob")
+		rsvID := d.chat(t, boottest.Buyer)
 		del(t, "", rsvID).RequireProblem(t, http.StatusUnauthorized)
-		sys.MustGetReservation(t, "bob", rsvID)
+		sys.MustGetReservation(t, boottest.Buyer, rsvID)
 	})
 }
 
@@ -264,7 +264,7 @@ func TestConfirmRace(t *testing.T) {
 		rsvIDs[i] = d.chat(t, fmt.Sprintf("buyer-%02d", i))
 	}
 
-	token := "Bearer " + sys.Token(t, "sally")
+	token := "Bearer " + sys.Token(t, boottest.Seller)
 	res := boottest.Burst(t, n, func(i int) (boottest.Response, error) {
 		return boottest.Send(http.MethodPatch, sys.URL[registry.ConfirmReservation.Name]+"/reservations/"+rsvIDs[i],
 			boottest.Meeting("2026-12-01", fmt.Sprintf("%02d:00", i), ""), "Authorization", token)
@@ -294,12 +294,12 @@ func TestConfirmRace(t *testing.T) {
 		if rsvID == winner {
 			want = "CONFIRMED"
 		}
-		got := sys.MustGetReservation(t, "sally", rsvID)
+		got := sys.MustGetReservation(t, boottest.Seller, rsvID)
 		assert.Equal(t, want, got["rsvStatus"], rsvID)
 	}
 }
 
-// deal is one item of seller "sally" and the steps of its sale.
+// deal is one item of boottest.Seller and the steps of its sale.
 type deal struct {
 	sys *boottest.System
 	id  string
@@ -307,7 +307,7 @@ type deal struct {
 
 func newDeal(t *testing.T, sys *boottest.System) deal {
 	t.Helper()
-	return deal{sys, sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 50000})}
+	return deal{sys, sys.MustItem(t, boottest.Seller, map[string]any{"name": "TV", "category": "electronics", "price": 50000})}
 }
 
 func (d deal) chat(t *testing.T, buyer string) string {
@@ -318,7 +318,7 @@ func (d deal) chat(t *testing.T, buyer string) string {
 func (d deal) confirmed(t *testing.T, buyer string) string {
 	t.Helper()
 	rsvID := d.chat(t, buyer)
-	d.sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
+	d.sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
 	return rsvID
 }
 
@@ -349,7 +349,7 @@ func holder(t *testing.T, sys *boottest.System, itemID string) string {
 			rsvID = p.RsvID
 		}
 	}
-	row := sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)
+	row := sys.MustCall(t, registry.MyPage.Name, boottest.Seller, http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)
 	assert.Equal(t, rsvID, row["rsvId"], "MyPage agrees on the holder")
 	return rsvID
 }

@@ -12,9 +12,6 @@ import (
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
-// The people of these tests: sally sells, bob buys.
-const seller, buyer = "sally", "bob"
-
 const policy = "item-policy"
 
 // takes are the event types the item policy's trigger delivers.
@@ -36,16 +33,16 @@ func TestItemPolicy(t *testing.T) {
 			do   func() boottest.Response
 		}{
 			{"pay", func() boottest.Response {
-				return sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+				return sys.Do(t, sys.URL["pay"], boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 			}},
 			{"cancel the payment", func() boottest.Response {
-				return sys.Do(t, sys.URL["cancel-payment"], buyer, http.MethodDelete, "/payments/"+payID(t, sys, rsvID), nil)
+				return sys.Do(t, sys.URL["cancel-payment"], boottest.Buyer, http.MethodDelete, "/payments/"+payID(t, sys, rsvID), nil)
 			}},
 			{"pay again", func() boottest.Response {
-				return sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+				return sys.Do(t, sys.URL["pay"], boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 			}},
 			{"review", func() boottest.Response {
-				return sys.Do(t, sys.URL["write-review"], buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4})
+				return sys.Do(t, sys.URL["write-review"], boottest.Buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4})
 			}},
 		}
 		for _, step := range steps {
@@ -60,7 +57,7 @@ func TestItemPolicy(t *testing.T) {
 
 		// The reservation that held a second item goes away.
 		item2ID, rsv2ID := confirmedDeal(t, sys)
-		res := sys.Do(t, sys.URL["confirm-reservation"], buyer, http.MethodDelete, "/reservations/"+rsv2ID, nil)
+		res := sys.Do(t, sys.URL["confirm-reservation"], boottest.Buyer, http.MethodDelete, "/reservations/"+rsv2ID, nil)
 		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
 		require.Equal(t, "CREATED", sys.MustGetItem(t, item2ID)["status"], "released")
 		redeliverAll(t, sys, item2ID, "delete the reservation")
@@ -70,8 +67,8 @@ func TestItemPolicy(t *testing.T) {
 		itemID, rsvID := confirmedDeal(t, sys)
 		// What reservation.completed would carry once rsvID is paid: if the
 		// policy took any of the events below, the item would sell out.
-		completed := map[string]any{"rsvId": rsvID, "itemId": itemID, "buyerId": buyer, "sellerId": seller, "rsvStatus": "COMPLETED", "payId": "p1"}
-		review := map[string]any{"reviewId": "rv1", "rsvId": rsvID, "itemId": itemID, "reviewerId": buyer, "sellerId": seller, "score": 5}
+		completed := map[string]any{"rsvId": rsvID, "itemId": itemID, "buyerId": boottest.Buyer, "sellerId": boottest.Seller, "rsvStatus": "COMPLETED", "payId": "p1"}
+		review := map[string]any{"reviewId": "rv1", "rsvId": rsvID, "itemId": itemID, "reviewerId": boottest.Buyer, "sellerId": boottest.Seller, "score": 5}
 		for _, tc := range []struct {
 			name string
 			e    cloudevents.Event
@@ -113,9 +110,9 @@ func TestItemPolicy(t *testing.T) {
 	t.Run("stale facts answer 200 and change nothing", func(t *testing.T) {
 		itemID, rsvID := confirmedDeal(t, sys)
 		soldID, soldRsvID := confirmedDeal(t, sys)
-		sys.MustPay(t, buyer, soldRsvID)
+		sys.MustPay(t, boottest.Buyer, soldRsvID)
 		rsv := func(rsvID, itemID, status string) *events.Reservation {
-			return &events.Reservation{RsvID: rsvID, ItemID: itemID, BuyerID: "carl", SellerID: seller, RsvStatus: status}
+			return &events.Reservation{RsvID: rsvID, ItemID: itemID, BuyerID: "carl", SellerID: boottest.Seller, RsvStatus: status}
 		}
 		for _, tc := range []struct {
 			name   string
@@ -133,7 +130,7 @@ func TestItemPolicy(t *testing.T) {
 			{"a fact about an unknown item", "no-such-item",
 				boottest.Fact(t, events.ReservationCompleted, rsv(rsvID, "no-such-item", "COMPLETED"))},
 			{"a review of an unknown item", "no-such-item",
-				boottest.Fact(t, events.ReviewWritten, &events.Review{ReviewID: "rv2", RsvID: rsvID, ItemID: "no-such-item", ReviewerID: buyer, SellerID: seller, Score: 3})},
+				boottest.Fact(t, events.ReviewWritten, &events.Review{ReviewID: "rv2", RsvID: rsvID, ItemID: "no-such-item", ReviewerID: boottest.Buyer, SellerID: boottest.Seller, Score: 3})},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, tc.itemID)
@@ -194,6 +191,6 @@ func payID(t *testing.T, sys *boottest.System, rsvID string) string {
 // lets the seller confirm it, through the functions that own the routes.
 func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
 	t.Helper()
-	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "camera", "category": "electronics", "price": 80_000},
+	return sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "camera", "category": "electronics", "price": 80_000},
 		boottest.Meeting("2026-09-09", "20:00", "Yeonnam park"))
 }

@@ -28,24 +28,24 @@ func TestGetMyPages(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	var items []string
-	for _, seller := range []string{"sally", "sally", "ann", "ann", "ben"} {
+	for _, seller := range []string{boottest.Seller, boottest.Seller, "ann", "ann", "ben"} {
 		items = append(items, newItem(t, sys, seller, "lamp"))
 	}
-	rsvID := sys.MustChat(t, "bob", items[0])
+	rsvID := sys.MustChat(t, boottest.Buyer, items[0])
 	confirm(t, sys, rsvID)
 
 	t.Run("every item with its deal", func(t *testing.T) {
-		rows := byItem(allRows(t, sys, "sally", 200))
+		rows := byItem(allRows(t, sys, boottest.Seller, 200))
 		require.Len(t, rows, len(items))
 		for _, id := range items {
 			require.Contains(t, rows, id)
 			assert.Equal(t, "lamp", rows[id]["itemName"])
 			assert.EqualValues(t, 1000, rows[id]["price"])
 		}
-		assert.Equal(t, "sally", rows[items[0]]["sellerId"])
+		assert.Equal(t, boottest.Seller, rows[items[0]]["sellerId"])
 		assert.Equal(t, "RESERVED", rows[items[0]]["itemStatus"])
 		assert.Equal(t, "CONFIRMED", rows[items[0]]["rsvStatus"])
-		assert.Equal(t, "bob", rows[items[0]]["buyerId"])
+		assert.Equal(t, boottest.Buyer, rows[items[0]]["buyerId"])
 		assert.Equal(t, "CREATED", rows[items[4]]["itemStatus"])
 		assert.Nil(t, rows[items[4]]["rsvId"], "an item on sale has no deal")
 	})
@@ -63,35 +63,35 @@ func TestGetMyPages(t *testing.T) {
 
 	t.Run("400 for a bad limit or cursor", func(t *testing.T) {
 		for _, q := range []string{"limit=0", "limit=201", "limit=abc"} {
-			sys.Do(t, sys.URL[registry.MyPage.Name], "sally", http.MethodGet, "/myPages?"+q, nil).RequireProblem(t, http.StatusBadRequest, "limit")
+			sys.Do(t, sys.URL[registry.MyPage.Name], boottest.Seller, http.MethodGet, "/myPages?"+q, nil).RequireProblem(t, http.StatusBadRequest, "limit")
 		}
-		sys.Do(t, sys.URL[registry.MyPage.Name], "sally", http.MethodGet, "/myPages?cursor=garbage", nil).RequireProblem(t, http.StatusBadRequest, "cursor")
+		sys.Do(t, sys.URL[registry.MyPage.Name], boottest.Seller, http.MethodGet, "/myPages?cursor=garbage", nil).RequireProblem(t, http.StatusBadRequest, "cursor")
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		sys.Do(t, sys.URL[registry.MyPage.Name], "", http.MethodGet, "/myPages", nil).RequireProblem(t, http.StatusUnauthorized)
 		sys.Do(t, sys.URL[registry.MyPage.Name], "", http.MethodGet, "/myPages/"+items[0], nil).RequireProblem(t, http.StatusUnauthorized)
-		sys.Do(t, sys.URL[registry.MyPage.Name], "", http.MethodGet, "/myPages?userId=sally", nil).RequireProblem(t, http.StatusUnauthorized)
+		sys.Do(t, sys.URL[registry.MyPage.Name], "", http.MethodGet, "/myPages?userId="+boottest.Seller, nil).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	t.Run("a deleted item leaves the listing", func(t *testing.T) {
 		sys.MustCall(t, registry.RegisterItem.Name, "ben", http.MethodDelete, "/items/"+items[4], nil, http.StatusNoContent)
-		rows := byItem(allRows(t, sys, "sally", 2))
+		rows := byItem(allRows(t, sys, boottest.Seller, 2))
 		assert.Len(t, rows, len(items)-1)
 		assert.NotContains(t, rows, items[4])
-		sys.Do(t, sys.URL[registry.MyPage.Name], "sally", http.MethodGet, "/myPages/"+items[4], nil).RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[registry.MyPage.Name], boottest.Seller, http.MethodGet, "/myPages/"+items[4], nil).RequireProblem(t, http.StatusNotFound)
 	})
 }
 
 func TestGetMyPagesOfUser(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	tv, lamp := newItem(t, sys, "sally", "TV"), newItem(t, sys, "sally", "lamp")
-	bike := newItem(t, sys, "bob", "bike")
+	tv, lamp := newItem(t, sys, boottest.Seller, "TV"), newItem(t, sys, boottest.Seller, "lamp")
+	bike := newItem(t, sys, boottest.Buyer, "bike")
 	other := newItem(t, sys, "ann", "desk")
-	atTV := sys.MustChat(t, "bob", tv)
+	atTV := sys.MustChat(t, boottest.Buyer, tv)
 	confirm(t, sys, atTV)
-	atDesk := sys.MustChat(t, "bob", other)
+	atDesk := sys.MustChat(t, boottest.Buyer, other)
 	sys.MustChat(t, "carl", bike)
 
 	page := func(t *testing.T, user, query string) map[string]any {
@@ -99,14 +99,14 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	}
 
 	t.Run("a seller who buys nothing", func(t *testing.T) {
-		p := page(t, "sally", "")
-		assert.Equal(t, "sally", p["userId"])
+		p := page(t, boottest.Seller, "")
+		assert.Equal(t, boottest.Seller, p["userId"])
 		assert.ElementsMatch(t, []string{tv, lamp}, ids(p["selling"], "itemId"))
 		assert.Empty(t, p["buying"])
 	})
 
 	t.Run("a user who sells and buys", func(t *testing.T) {
-		p := page(t, "bob", "")
+		p := page(t, boottest.Buyer, "")
 		assert.Equal(t, []string{bike}, ids(p["selling"], "itemId"))
 		bikeRow := p["selling"].([]any)[0].(map[string]any)
 		assert.EqualValues(t, 1, bikeRow["openChats"], "carl's chat on bob's bike")
@@ -114,7 +114,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 		require.Len(t, buying, 2)
 		assert.Equal(t, map[string]any{
 			"rsvId": atTV, "itemId": tv, "itemName": "TV", "itemStatus": "RESERVED", "price": float64(1000),
-			"sellerId": "sally", "rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30",
+			"sellerId": boottest.Seller, "rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30",
 			"rsvPlace": "Hapjeong station", "updatedAt": buying[atTV]["updatedAt"],
 		}, buying[atTV])
 		assert.Equal(t, "CREATED", buying[atDesk]["rsvStatus"])
@@ -123,27 +123,27 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	})
 
 	t.Run("the two lists page on their own", func(t *testing.T) {
-		p := page(t, "bob", "&limit=1")
+		p := page(t, boottest.Buyer, "&limit=1")
 		require.Len(t, p["selling"], 1)
 		require.Len(t, p["buying"], 1)
 		seen := ids(p["buying"], "rsvId")
 		next, _ := p["buyingCursor"].(string)
 		require.NotEmpty(t, next, "bob bought twice")
-		p = page(t, "bob", "&limit=1&buyingCursor="+url.QueryEscape(next))
+		p = page(t, boottest.Buyer, "&limit=1&buyingCursor="+url.QueryEscape(next))
 		seen = append(seen, ids(p["buying"], "rsvId")...)
 		assert.ElementsMatch(t, []string{atTV, atDesk}, seen)
 		assert.Equal(t, []string{bike}, ids(p["selling"], "itemId"), "selling starts over without its cursor")
 
-		p = page(t, "sally", "&limit=1")
+		p = page(t, boottest.Seller, "&limit=1")
 		first, _ := p["sellingCursor"].(string)
 		require.NotEmpty(t, first)
-		p2 := page(t, "sally", "&limit=1&sellingCursor="+url.QueryEscape(first))
+		p2 := page(t, boottest.Seller, "&limit=1&sellingCursor="+url.QueryEscape(first))
 		assert.ElementsMatch(t, []string{tv, lamp}, append(ids(p["selling"], "itemId"), ids(p2["selling"], "itemId")...))
 	})
 
 	t.Run("a deleted item shows as DELETED to its buyers", func(t *testing.T) {
 		sys.MustCall(t, registry.RegisterItem.Name, "ann", http.MethodDelete, "/items/"+other, nil, http.StatusNoContent)
-		buying := byKey(page(t, "bob", "")["buying"], "rsvId")
+		buying := byKey(page(t, boottest.Buyer, "")["buying"], "rsvId")
 		assert.Equal(t, "DELETED", buying[atDesk]["itemStatus"])
 		assert.Equal(t, "RESERVED", buying[atTV]["itemStatus"])
 	})
@@ -155,7 +155,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 	})
 
 	t.Run("403 for another user's page", func(t *testing.T) {
-		res := sys.Do(t, sys.URL[registry.MyPage.Name], "sally", http.MethodGet, "/myPages?userId=bob", nil)
+		res := sys.Do(t, sys.URL[registry.MyPage.Name], boottest.Seller, http.MethodGet, "/myPages?userId="+boottest.Buyer, nil)
 		res.RequireProblem(t, http.StatusForbidden)
 		assert.NotContains(t, string(res.Body), atTV, "nothing of bob's page leaks")
 	})
@@ -164,38 +164,38 @@ func TestGetMyPagesOfUser(t *testing.T) {
 func TestGetMyPage(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	item := newItem(t, sys, "sally", "TV")
+	item := newItem(t, sys, boottest.Seller, "TV")
 	row := func() map[string]any {
 		return sys.MustCall(t, registry.MyPage.Name, "carl", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
 	}
 	assert.Equal(t, map[string]any{"itemId": item, "itemName": "TV", "itemStatus": "CREATED", "price": float64(1000),
-		"sellerId": "sally", "score": float64(0), "reviewCount": float64(0), "openChats": float64(0), "updatedAt": row()["updatedAt"]}, row())
+		"sellerId": boottest.Seller, "score": float64(0), "reviewCount": float64(0), "openChats": float64(0), "updatedAt": row()["updatedAt"]}, row())
 
-	rsvID := sys.MustChat(t, "bob", item)
+	rsvID := sys.MustChat(t, boottest.Buyer, item)
 	sys.MustChat(t, "carl", item)
 	assert.EqualValues(t, 2, row()["openChats"])
 	confirm(t, sys, rsvID)
-	payID := sys.MustPay(t, "bob", rsvID)
-	sys.MustCall(t, registry.WriteReview.Name, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4}, http.StatusCreated)
+	payID := sys.MustPay(t, boottest.Buyer, rsvID)
+	sys.MustCall(t, registry.WriteReview.Name, boottest.Buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 4}, http.StatusCreated)
 
 	got := row()
 	assert.NotEmpty(t, got["updatedAt"])
 	assert.Equal(t, map[string]any{
-		"itemId": item, "itemName": "TV", "itemStatus": "SOLDOUT", "price": float64(1000), "sellerId": "sally",
+		"itemId": item, "itemName": "TV", "itemStatus": "SOLDOUT", "price": float64(1000), "sellerId": boottest.Seller,
 		"score": float64(4), "reviewCount": float64(1),
-		"rsvId": rsvID, "rsvStatus": "COMPLETED", "buyerId": "bob",
+		"rsvId": rsvID, "rsvStatus": "COMPLETED", "buyerId": boottest.Buyer,
 		"rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station",
 		"payId": payID, "payStatus": "APPROVED", "openChats": float64(2), "updatedAt": got["updatedAt"],
 	}, got)
 
-	sys.MustCall(t, registry.CancelPayment.Name, "sally", http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
+	sys.MustCall(t, registry.CancelPayment.Name, boottest.Seller, http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
 	got = row()
 	assert.Equal(t, "RESERVED", got["itemStatus"])
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
 	assert.Equal(t, payID, got["payId"])
 	assert.Equal(t, "DELETED", got["payStatus"])
 
-	sys.MustCall(t, registry.ConfirmReservation.Name, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
+	sys.MustCall(t, registry.ConfirmReservation.Name, boottest.Buyer, http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
 	got = row()
 	assert.Equal(t, "CREATED", got["itemStatus"])
 	assert.EqualValues(t, 1, got["openChats"])
@@ -212,19 +212,19 @@ func TestGetMyPage(t *testing.T) {
 func TestProjectorIdempotent(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	item := newItem(t, sys, "sally", "TV")
-	rsvID := sys.MustChat(t, "bob", item)
+	item := newItem(t, sys, boottest.Seller, "TV")
+	rsvID := sys.MustChat(t, boottest.Buyer, item)
 	sys.MustChat(t, "carl", item)
 	confirm(t, sys, rsvID)
-	sys.MustPay(t, "bob", rsvID)
-	before := snapshot(t, sys, "sally", "bob", "carl")
+	sys.MustPay(t, boottest.Buyer, rsvID)
+	before := snapshot(t, sys, boottest.Seller, boottest.Buyer, "carl")
 	require.Equal(t, "SOLDOUT", before.rows[item]["itemStatus"])
 	require.EqualValues(t, 2, before.rows[item]["openChats"])
 
 	requested := sys.EventsOf(events.ReservationRequested)
 	require.Len(t, requested, 2)
 	assert.Equal(t, http.StatusOK, sys.Deliver(t, registry.MyPage.Name, requested[0]))
-	assert.Equal(t, before, snapshot(t, sys, "sally", "bob", "carl"), "a redelivered request does not count a chat twice")
+	assert.Equal(t, before, snapshot(t, sys, boottest.Seller, boottest.Buyer, "carl"), "a redelivered request does not count a chat twice")
 
 	for _, e := range projected(sys.Events()) {
 		twice := boottest.Burst(t, 2, func(int) (boottest.Response, error) { return sys.SendEvent(registry.MyPage.Name, e) })
@@ -234,7 +234,7 @@ func TestProjectorIdempotent(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, before, snapshot(t, sys, "sally", "bob", "carl"), "redelivering the whole log changes nothing")
+	assert.Equal(t, before, snapshot(t, sys, boottest.Seller, boottest.Buyer, "carl"), "redelivering the whole log changes nothing")
 }
 
 // TestProjectorPoison delivers events the projector can never process: it
@@ -242,9 +242,9 @@ func TestProjectorIdempotent(t *testing.T) {
 func TestProjectorPoison(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	item := newItem(t, sys, "sally", "TV")
-	rsvID := sys.MustChat(t, "bob", item)
-	before := snapshot(t, sys, "sally", "bob")
+	item := newItem(t, sys, boottest.Seller, "TV")
+	rsvID := sys.MustChat(t, boottest.Buyer, item)
+	before := snapshot(t, sys, boottest.Seller, boottest.Buyer)
 
 	poison := func(typ events.Type, data any) cloudevents.Event {
 		e := boottest.RawEvent(t, string(typ), data)
@@ -252,24 +252,24 @@ func TestProjectorPoison(t *testing.T) {
 		e.SetExtension(events.PartitionKeyExtension, item)
 		return e
 	}
-	hacked := map[string]any{"itemId": item, "sellerId": "sally", "name": "HACKED", "price": 1, "status": "SOLDOUT"}
+	hacked := map[string]any{"itemId": item, "sellerId": boottest.Seller, "name": "HACKED", "price": 1, "status": "SOLDOUT"}
 	for name, e := range map[string]cloudevents.Event{
 		"unknown type":                    poison("carrot.item.stolen.v1", hacked),
-		"a type this consumer never gets": poison(events.ChatMessagePosted, map[string]any{"messageId": "m", "rsvId": rsvID, "itemId": item, "senderId": "bob", "text": "hi"}),
+		"a type this consumer never gets": poison(events.ChatMessagePosted, map[string]any{"messageId": "m", "rsvId": rsvID, "itemId": item, "senderId": boottest.Buyer, "text": "hi"}),
 		"item update without a seller":    poison(events.ItemUpdated, boottest.CopyWith(hacked, "sellerId", nil)),
 		"item update without a status":    poison(events.ItemUpdated, boottest.CopyWith(hacked, "status", nil)),
-		"item update with a string price": poison(events.ItemUpdated, map[string]any{"itemId": item, "sellerId": "sally", "status": "SOLDOUT", "price": "free"}),
+		"item update with a string price": poison(events.ItemUpdated, map[string]any{"itemId": item, "sellerId": boottest.Seller, "status": "SOLDOUT", "price": "free"}),
 		"item update that is not JSON":    poison(events.ItemUpdated, []byte(`{"itemId": "`+item+`", `)),
-		"reservation without a buyer":     poison(events.ReservationConfirmed, map[string]any{"rsvId": rsvID, "itemId": item, "sellerId": "sally", "rsvStatus": "CONFIRMED"}),
+		"reservation without a buyer":     poison(events.ReservationConfirmed, map[string]any{"rsvId": rsvID, "itemId": item, "sellerId": boottest.Seller, "rsvStatus": "CONFIRMED"}),
 		"payment that is a list":          poison(events.PaymentApproved, []any{"pay", rsvID}),
 	} {
 		assert.Equal(t, http.StatusBadRequest, sys.Deliver(t, registry.MyPage.Name, e), name)
 	}
-	assert.Equal(t, before, snapshot(t, sys, "sally", "bob"), "poison changed nothing")
+	assert.Equal(t, before, snapshot(t, sys, boottest.Seller, boottest.Buyer), "poison changed nothing")
 
 	valid := poison(events.ItemUpdated, hacked)
 	require.Equal(t, http.StatusOK, sys.Deliver(t, registry.MyPage.Name, valid), "a well-formed event of the same shape is applied")
-	assert.Equal(t, "HACKED", sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)["itemName"])
+	assert.Equal(t, "HACKED", sys.MustCall(t, registry.MyPage.Name, boottest.Seller, http.MethodGet, "/myPages/"+item, nil, http.StatusOK)["itemName"])
 }
 
 // TestProjectorReplay rebuilds the view in a second system, whose
@@ -283,27 +283,27 @@ func TestProjectorReplay(t *testing.T) {
 	live = boottest.NewSystem(t)
 	wg.Wait()
 
-	sold := newItem(t, live, "sally", "TV")
-	rsv := live.MustChat(t, "bob", sold)
+	sold := newItem(t, live, boottest.Seller, "TV")
+	rsv := live.MustChat(t, boottest.Buyer, sold)
 	live.MustChat(t, "carl", sold)
 	confirm(t, live, rsv)
-	payID := live.MustPay(t, "bob", rsv)
-	live.MustCall(t, registry.CancelPayment.Name, "bob", http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
-	live.MustPay(t, "bob", rsv)
-	live.MustCall(t, registry.WriteReview.Name, "bob", http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
+	payID := live.MustPay(t, boottest.Buyer, rsv)
+	live.MustCall(t, registry.CancelPayment.Name, boottest.Buyer, http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
+	live.MustPay(t, boottest.Buyer, rsv)
+	live.MustCall(t, registry.WriteReview.Name, boottest.Buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
 
-	released := newItem(t, live, "sally", "lamp")
+	released := newItem(t, live, boottest.Seller, "lamp")
 	gone := live.MustChat(t, "carl", released)
 	confirm(t, live, gone)
-	live.MustCall(t, registry.ConfirmReservation.Name, "sally", http.MethodDelete, "/reservations/"+gone, nil, http.StatusNoContent)
-	live.MustCall(t, registry.RegisterItem.Name, "sally", http.MethodPatch, "/items/"+released, map[string]any{"name": "brass lamp", "price": 900}, http.StatusOK)
+	live.MustCall(t, registry.ConfirmReservation.Name, boottest.Seller, http.MethodDelete, "/reservations/"+gone, nil, http.StatusNoContent)
+	live.MustCall(t, registry.RegisterItem.Name, boottest.Seller, http.MethodPatch, "/items/"+released, map[string]any{"name": "brass lamp", "price": 900}, http.StatusOK)
 
 	deleted := newItem(t, live, "ann", "desk")
-	live.MustChat(t, "bob", deleted)
+	live.MustChat(t, boottest.Buyer, deleted)
 	live.MustCall(t, registry.RegisterItem.Name, "ann", http.MethodDelete, "/items/"+deleted, nil, http.StatusNoContent)
-	newItem(t, live, "bob", "bike")
+	newItem(t, live, boottest.Buyer, "bike")
 
-	users := []string{"sally", "ann", "bob", "carl"}
+	users := []string{boottest.Seller, "ann", boottest.Buyer, "carl"}
 	want := snapshot(t, live, users...)
 	require.Len(t, want.rows, 3)
 	require.Equal(t, "brass lamp", want.rows[released]["itemName"])
@@ -403,9 +403,9 @@ func newItem(t *testing.T, sys *boottest.System, seller, name string) string {
 	return sys.MustItem(t, seller, map[string]any{"name": name, "category": "things", "price": 1000})
 }
 
-// confirm has sally, the seller of every item confirmed here, fix the
-// meeting of rsvID.
+// confirm has boottest.Seller, who sells every item confirmed here, fix
+// the meeting of rsvID.
 func confirm(t *testing.T, sys *boottest.System, rsvID string) {
 	t.Helper()
-	sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
+	sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
 }

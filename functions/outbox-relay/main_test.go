@@ -14,9 +14,6 @@ import (
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
-// The people of these tests: sally sells, bob buys.
-const seller, buyer = "sally", "bob"
-
 // TestOutboxRelay takes the broker down (SPEC section 6, "Broker down"):
 // commands still succeed and keep their events in the outbox, a command
 // refused with 409 leaves none there, and once the broker is back one
@@ -36,7 +33,7 @@ func TestOutboxRelay(t *testing.T) {
 	t.Run("broker down: commands answer 2xx and their events wait in the outbox", func(t *testing.T) {
 		outage.Begin()
 		var itemID, payID string
-		itemID, rsvID, payID = sys.MustPaidDeal(t, seller, buyer, map[string]any{"name": "guitar", "category": "music", "price": 120_000}, meeting)
+		itemID, rsvID, payID = sys.MustPaidDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "guitar", "category": "music", "price": 120_000}, meeting)
 
 		assert.Empty(t, sys.Events(), "the broker got nothing")
 		var err error
@@ -50,12 +47,12 @@ func TestOutboxRelay(t *testing.T) {
 
 	t.Run("broker down: a command refused with 409 leaves no outbox row", func(t *testing.T) {
 		require.NotEmpty(t, waiting, "needs the previous subtest")
-		res := sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+		res := sys.Do(t, sys.URL["pay"], boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 		require.Equal(t, http.StatusConflict, res.Status, "paid already: %s", res.Body)
 
 		// Confirmations of many chats on one item race; the losers may
 		// lose in their own transaction, after writing their event ops.
-		contestedID := sys.MustItem(t, seller, map[string]any{"name": "drum", "category": "music", "price": 1})
+		contestedID := sys.MustItem(t, boottest.Seller, map[string]any{"name": "drum", "category": "music", "price": 1})
 		var chats []string
 		for _, b := range []string{"b1", "b2", "b3", "b4", "b5", "b6"} {
 			chats = append(chats, sys.MustChat(t, b, contestedID))
@@ -66,9 +63,9 @@ func TestOutboxRelay(t *testing.T) {
 			switch status {
 			case http.StatusOK:
 				won++
-				assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, chats[i])["rsvStatus"])
+				assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Seller, chats[i])["rsvStatus"])
 			case http.StatusConflict:
-				assert.Equal(t, "CREATED", sys.MustGetReservation(t, seller, chats[i])["rsvStatus"], "a loser changed nothing")
+				assert.Equal(t, "CREATED", sys.MustGetReservation(t, boottest.Seller, chats[i])["rsvStatus"], "a loser changed nothing")
 			default:
 				t.Errorf("confirmation %d answered %d", i, status)
 			}
@@ -126,7 +123,7 @@ func TestOutboxRelay(t *testing.T) {
 
 	t.Run("broker back: commands publish at once again", func(t *testing.T) {
 		published := len(sys.Events())
-		newID := sys.MustItem(t, seller, map[string]any{"name": "amp", "category": "music", "price": 5})
+		newID := sys.MustItem(t, boottest.Seller, map[string]any{"name": "amp", "category": "music", "price": 5})
 		evs := sys.Events()[published:]
 		assert.Equal(t, []string{"item.registered " + newID}, facts(evs))
 		pending, err := sys.Store.PendingEvents(ctx, 0)
@@ -143,16 +140,16 @@ func TestOutboxRelayEffects(t *testing.T) {
 	t.Parallel()
 	outage := &boottest.SinkOutage{}
 	sys := boottest.NewSystem(t, boottest.WithSinkOutage(outage))
-	itemID, rsvID := sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "piano", "category": "music", "price": 900_000}, meeting)
+	itemID, rsvID := sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "piano", "category": "music", "price": 900_000}, meeting)
 
 	outage.Begin()
-	payID := sys.MustPay(t, buyer, rsvID)
-	assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"], "the policies have not heard of the payment yet")
+	payID := sys.MustPay(t, boottest.Buyer, rsvID)
+	assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"], "the policies have not heard of the payment yet")
 	assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 
 	outage.End()
 	assert.Equal(t, http.StatusOK, sys.Deliver(t, "outbox-relay", tick()))
-	assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+	assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
 	assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 	assert.Equal(t, []string{"payment.approved " + payID, "reservation.completed " + rsvID, "item.soldout " + itemID},
 		facts(sys.Events()[len(sys.Events())-3:]), "the payment, then what it caused, each once")
@@ -178,7 +175,7 @@ func tick() cloudevents.Event {
 // its own goroutine, all released at once, and returns the statuses.
 func confirmAtOnce(t *testing.T, sys *boottest.System, rsvIDs []string) []int {
 	t.Helper()
-	token := "Bearer " + sys.Token(t, seller)
+	token := "Bearer " + sys.Token(t, boottest.Seller)
 	answers := boottest.Burst(t, len(rsvIDs), func(i int) (boottest.Response, error) {
 		return boottest.Send(http.MethodPatch, sys.URL["confirm-reservation"]+"/reservations/"+rsvIDs[i],
 			`{"rsvStatus":"CONFIRMED","rsvDate":"2026-07-02","rsvTime":"08:00"}`, "Authorization", token)

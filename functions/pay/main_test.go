@@ -13,9 +13,6 @@ import (
 	"github.com/carrot-market/carrot/infra/web"
 )
 
-// The people of these tests: sally sells, bob buys, and olga is neither.
-const seller, buyer, outsider = "sally", "bob", "olga"
-
 // TestPostPayments covers POST /payments on the pay function: the approved
 // payment and its effects through the policies, and every refusal SPEC
 // section 4 gives, each of which must leave the deal as it was.
@@ -28,7 +25,7 @@ func TestPostPayments(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID := confirmedDeal(t, sys, 50_000)
 
-		res := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+		res := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		p := res.JSON(t)
 		assert.NotEmpty(t, p["payId"])
@@ -37,16 +34,16 @@ func TestPostPayments(t *testing.T) {
 		assert.EqualValues(t, 50_000, p["amount"], "amount is the item's price")
 		assert.Equal(t, rsvID, p["rsvId"])
 		assert.Equal(t, itemID, p["itemId"])
-		assert.Equal(t, buyer, p["buyerId"])
+		assert.Equal(t, boottest.Buyer, p["buyerId"])
 		assert.NotContains(t, p, "cancelledAt")
 
-		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 		for _, typ := range []events.Type{events.PaymentApproved, events.ReservationCompleted, events.ItemSoldOut} {
 			assert.Equal(t, 1, sys.CountEventsAbout(typ, itemID), "%s events", typ)
 		}
 
-		res = sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+		res = sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 		assert.Equal(t, http.StatusConflict, res.Status, "a second payment: %s", res.Body)
 		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID), "the second payment published nothing")
 	})
@@ -54,7 +51,7 @@ func TestPostPayments(t *testing.T) {
 	t.Run("the seed's form with itemId and status APPROVED", func(t *testing.T) {
 		t.Parallel()
 		itemID, rsvID := confirmedDeal(t, sys, 0)
-		res := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID, "itemId": itemID, "status": "APPROVED"})
+		res := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID, "itemId": itemID, "status": "APPROVED"})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		assert.Equal(t, "APPROVED", res.JSON(t)["status"])
 		assert.EqualValues(t, 0, res.JSON(t)["amount"], "a give-away costs nothing")
@@ -75,20 +72,20 @@ func TestPostPayments(t *testing.T) {
 			field  string // the one field the problem names; "" for none
 			detail string // a part of the problem's detail
 		}{
-			{"missing rsvId", buyer, map[string]any{"itemId": itemID}, http.StatusBadRequest, "rsvId", ""},
-			{"empty rsvId", buyer, map[string]any{"rsvId": ""}, http.StatusBadRequest, "rsvId", ""},
-			{"status DELETED", buyer, map[string]any{"rsvId": rsvID, "status": "DELETED"}, http.StatusBadRequest, "status", ""},
-			{"status PENDING", buyer, map[string]any{"rsvId": rsvID, "status": "PENDING"}, http.StatusBadRequest, "status", ""},
-			{"itemId of another item", buyer, map[string]any{"rsvId": rsvID, "itemId": otherItemID}, http.StatusBadRequest, "itemId", ""},
-			{"itemId as a JSON number is an id that does not match", buyer, map[string]any{"rsvId": rsvID, "itemId": 7}, http.StatusBadRequest, "itemId", ""},
-			{"rsvId as a JSON number is an id", buyer, `{"rsvId": 42}`, http.StatusNotFound, "", "reservation 42 not found"},
-			{"rsvId as a fraction", buyer, `{"rsvId": 1.5}`, http.StatusBadRequest, "rsvId", ""},
-			{"rsvId as a boolean", buyer, `{"rsvId": true}`, http.StatusBadRequest, "rsvId", ""},
-			{"an unknown field", buyer, map[string]any{"rsvId": rsvID, "price": 1}, http.StatusBadRequest, "price", ""},
+			{"missing rsvId", boottest.Buyer, map[string]any{"itemId": itemID}, http.StatusBadRequest, "rsvId", ""},
+			{"empty rsvId", boottest.Buyer, map[string]any{"rsvId": ""}, http.StatusBadRequest, "rsvId", ""},
+			{"status DELETED", boottest.Buyer, map[string]any{"rsvId": rsvID, "status": "DELETED"}, http.StatusBadRequest, "status", ""},
+			{"status PENDING", boottest.Buyer, map[string]any{"rsvId": rsvID, "status": "PENDING"}, http.StatusBadRequest, "status", ""},
+			{"itemId of another item", boottest.Buyer, map[string]any{"rsvId": rsvID, "itemId": otherItemID}, http.StatusBadRequest, "itemId", ""},
+			{"itemId as a JSON number is an id that does not match", boottest.Buyer, map[string]any{"rsvId": rsvID, "itemId": 7}, http.StatusBadRequest, "itemId", ""},
+			{"rsvId as a JSON number is an id", boottest.Buyer, `{"rsvId": 42}`, http.StatusNotFound, "", "reservation 42 not found"},
+			{"rsvId as a fraction", boottest.Buyer, `{"rsvId": 1.5}`, http.StatusBadRequest, "rsvId", ""},
+			{"rsvId as a boolean", boottest.Buyer, `{"rsvId": true}`, http.StatusBadRequest, "rsvId", ""},
+			{"an unknown field", boottest.Buyer, map[string]any{"rsvId": rsvID, "price": 1}, http.StatusBadRequest, "price", ""},
 			{"no token", "", map[string]any{"rsvId": rsvID}, http.StatusUnauthorized, "", ""},
-			{"the seller pays", seller, map[string]any{"rsvId": rsvID}, http.StatusForbidden, "", ""},
-			{"an outsider pays", outsider, map[string]any{"rsvId": rsvID}, http.StatusForbidden, "", ""},
-			{"unknown reservation", buyer, map[string]any{"rsvId": "no-such-rsv"}, http.StatusNotFound, "", ""},
+			{"the seller pays", boottest.Seller, map[string]any{"rsvId": rsvID}, http.StatusForbidden, "", ""},
+			{"an outsider pays", boottest.Outsider, map[string]any{"rsvId": rsvID}, http.StatusForbidden, "", ""},
+			{"unknown reservation", boottest.Buyer, map[string]any{"rsvId": "no-such-rsv"}, http.StatusNotFound, "", ""},
 			{"reservation not CONFIRMED", "carl", map[string]any{"rsvId": openRsvID}, http.StatusConflict, "", "CREATED"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -102,8 +99,8 @@ func TestPostPayments(t *testing.T) {
 		}
 
 		assert.Equal(t, 0, sys.CountEventsAbout(events.PaymentApproved, itemID))
-		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
-		assert.Equal(t, "CREATED", sys.MustGetReservation(t, seller, openRsvID)["rsvStatus"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "CREATED", sys.MustGetReservation(t, boottest.Seller, openRsvID)["rsvStatus"])
 		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
 }
@@ -115,7 +112,7 @@ func TestGetPayment(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	pay := sys.URL["pay"]
 	_, rsvID := confirmedDeal(t, sys, 7_000)
-	res := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+	res := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 	paid := res.JSON(t)
 	payID := paid["payId"].(string)
@@ -124,11 +121,11 @@ func TestGetPayment(t *testing.T) {
 		name, user, payID string
 		status            int
 	}{
-		{"the buyer", buyer, payID, http.StatusOK},
-		{"the seller", seller, payID, http.StatusOK},
-		{"an outsider", outsider, payID, http.StatusForbidden},
+		{"the buyer", boottest.Buyer, payID, http.StatusOK},
+		{"the seller", boottest.Seller, payID, http.StatusOK},
+		{"an outsider", boottest.Outsider, payID, http.StatusForbidden},
 		{"no token", "", payID, http.StatusUnauthorized},
-		{"an unknown payment", buyer, "no-such-payment", http.StatusNotFound},
+		{"an unknown payment", boottest.Buyer, "no-such-payment", http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -153,21 +150,21 @@ func TestPaymentIdempotencyKey(t *testing.T) {
 	itemID, rsvID := confirmedDeal(t, sys, 20_000)
 	body := map[string]any{"rsvId": rsvID}
 
-	first := sys.Do(t, pay, buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-once")
+	first := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-once")
 	require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
 	assert.Empty(t, first.Header.Get(web.ReplayedHeader))
 
-	retry := sys.Do(t, pay, buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-once")
+	retry := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-once")
 	require.Equal(t, http.StatusCreated, retry.Status, "the retry answers the first answer, not 409: %s", retry.Body)
 	assert.Equal(t, "true", retry.Header.Get(web.ReplayedHeader))
 	assert.Equal(t, string(first.Body), string(retry.Body))
 	assert.Equal(t, first.Header.Get("Location"), retry.Header.Get("Location"))
 	assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID), "paid once")
 
-	other := sys.Do(t, pay, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID, "itemId": itemID}, web.IdempotencyKeyHeader, "pay-once")
+	other := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID, "itemId": itemID}, web.IdempotencyKeyHeader, "pay-once")
 	assert.Equal(t, http.StatusUnprocessableEntity, other.Status, "the key with another body: %s", other.Body)
 
-	fresh := sys.Do(t, pay, buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-twice")
+	fresh := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", body, web.IdempotencyKeyHeader, "pay-twice")
 	assert.Equal(t, http.StatusConflict, fresh.Status, "a new key runs the command, which refuses: %s", fresh.Body)
 	assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID), "still paid once")
 }
@@ -177,7 +174,7 @@ func TestPaymentRaces(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
 	const n = 12
-	token := "Bearer " + sys.Token(t, buyer)
+	token := "Bearer " + sys.Token(t, boottest.Buyer)
 	// burst POSTs body to /payments from n goroutines released at once.
 	burst := func(t *testing.T, body string, header ...string) []boottest.Response {
 		t.Helper()
@@ -196,7 +193,7 @@ func TestPaymentRaces(t *testing.T) {
 		}
 		assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, statuses)
 		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID))
-		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
 	})
 
@@ -230,6 +227,6 @@ func TestPaymentRaces(t *testing.T) {
 // route. It returns the item's and the reservation's ids.
 func confirmedDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID string) {
 	t.Helper()
-	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "TV", "category": "electronics", "price": price},
+	return sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "TV", "category": "electronics", "price": price},
 		boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
 }

@@ -28,7 +28,7 @@ func TestPostItems(t *testing.T) {
 
 	t.Run("registers an item on sale for the caller", func(t *testing.T) {
 		t.Parallel()
-		res := post(t, "sally", map[string]any{"name": "  TV  ", "category": "electronics", "price": 50000,
+		res := post(t, boottest.Seller, map[string]any{"name": "  TV  ", "category": "electronics", "price": 50000,
 			"description": "42 inch", "region": "seoul/mapo", "photos": []string{"https://img.example/tv.jpg"}})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
@@ -37,7 +37,7 @@ func TestPostItems(t *testing.T) {
 		require.NotEmpty(t, id)
 		assert.Equal(t, "/items/"+id, res.Header.Get("Location"))
 		assert.Equal(t, "TV", item["name"], "the name is stored trimmed")
-		assert.Equal(t, "sally", item["sellerId"])
+		assert.Equal(t, boottest.Seller, item["sellerId"])
 		assert.Equal(t, "CREATED", item["status"])
 		assert.EqualValues(t, 50000, item["price"])
 		assert.Equal(t, []any{"https://img.example/tv.jpg"}, item["photos"])
@@ -115,15 +115,15 @@ func TestPostItems(t *testing.T) {
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
-			post(t, "sally", tc.body).RequireProblem(t, http.StatusBadRequest)
+			post(t, boottest.Seller, tc.body).RequireProblem(t, http.StatusBadRequest)
 		})
 	}
 
 	t.Run("415 for a body that is not JSON", func(t *testing.T) {
 		t.Parallel()
 		body := `{"name": "TV", "category": "electronics", "price": 1000}`
-		post(t, "sally", body, "Content-Type", "text/plain").RequireProblem(t, http.StatusUnsupportedMediaType)
-		post(t, "sally", body, "Content-Type", "application/x-www-form-urlencoded").RequireProblem(t, http.StatusUnsupportedMediaType)
+		post(t, boottest.Seller, body, "Content-Type", "text/plain").RequireProblem(t, http.StatusUnsupportedMediaType)
+		post(t, boottest.Seller, body, "Content-Type", "application/x-www-form-urlencoded").RequireProblem(t, http.StatusUnsupportedMediaType)
 	})
 
 	t.Run("413 for a body over 64 KiB", func(t *testing.T) {
@@ -276,20 +276,20 @@ func TestGetItems(t *testing.T) {
 func TestGetItem(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	id := sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
+	id := sys.MustItem(t, boottest.Seller, map[string]any{"name": "TV", "category": "electronics", "price": 1000})
 
 	res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items/"+id, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	assert.Equal(t, id, res.JSON(t)["itemId"])
-	assert.Equal(t, "sally", res.JSON(t)["sellerId"])
+	assert.Equal(t, boottest.Seller, res.JSON(t)["sellerId"])
 
 	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items/no-such-item", nil)
 	res.RequireProblem(t, http.StatusNotFound)
 
-	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], "sally", http.MethodPut, "/items/"+id, map[string]any{"name": "TV"})
+	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], boottest.Seller, http.MethodPut, "/items/"+id, map[string]any{"name": "TV"})
 	res.RequireProblem(t, http.StatusMethodNotAllowed)
 	assert.NotEmpty(t, res.Header.Get("Allow"))
-	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], "bob", http.MethodPost, "/reservations", map[string]any{"itemId": id})
+	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], boottest.Buyer, http.MethodPost, "/reservations", map[string]any{"itemId": id})
 	res.RequireProblem(t, http.StatusNotFound) // register-item serves only its own routes
 }
 
@@ -300,13 +300,13 @@ func TestPatchItem(t *testing.T) {
 		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodPatch, "/items/"+id, body)
 	}
 	newItem := func(t *testing.T) string {
-		return sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000, "region": "seoul/mapo"})
+		return sys.MustItem(t, boottest.Seller, map[string]any{"name": "TV", "category": "electronics", "price": 1000, "region": "seoul/mapo"})
 	}
 
 	t.Run("the seller changes what the patch sets", func(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
-		res := patch(t, "sally", id, map[string]any{"price": 800, "description": "slightly used"})
+		res := patch(t, boottest.Seller, id, map[string]any{"price": 800, "description": "slightly used"})
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		item := res.JSON(t)
 		assert.EqualValues(t, 800, item["price"])
@@ -328,7 +328,7 @@ func TestPatchItem(t *testing.T) {
 
 	t.Run("404 for an unknown item", func(t *testing.T) {
 		t.Parallel()
-		patch(t, "sally", "no-such-item", map[string]any{"price": 1}).RequireProblem(t, http.StatusNotFound)
+		patch(t, boottest.Seller, "no-such-item", map[string]any{"price": 1}).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
@@ -352,7 +352,7 @@ func TestPatchItem(t *testing.T) {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
 			id := newItem(t)
-			patch(t, "sally", id, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
+			patch(t, boottest.Seller, id, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
 			got := sys.MustGetItem(t, id)
 			assert.Equal(t, "TV", got["name"])
 			assert.EqualValues(t, 1000, got["price"])
@@ -368,32 +368,32 @@ func TestDeleteItem(t *testing.T) {
 		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodDelete, "/items/"+id, nil)
 	}
 	newItem := func(t *testing.T) string {
-		return sys.MustItem(t, "sally", map[string]any{"name": "TV", "category": "electronics", "price": 1000})
+		return sys.MustItem(t, boottest.Seller, map[string]any{"name": "TV", "category": "electronics", "price": 1000})
 	}
 	status := func(t *testing.T, id string) string {
 		return sys.MustGetItem(t, id)["status"].(string)
 	}
 	confirmed := func(t *testing.T, id string) string {
-		rsvID := sys.MustChat(t, "bob", id)
-		sys.MustConfirm(t, "sally", rsvID, meeting())
+		rsvID := sys.MustChat(t, boottest.Buyer, id)
+		sys.MustConfirm(t, boottest.Seller, rsvID, meeting())
 		return rsvID
 	}
 
 	t.Run("the seller deletes an item on sale", func(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
-		res := del(t, "sally", id)
+		res := del(t, boottest.Seller, id)
 		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
 		assert.Empty(t, res.Body)
 		sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items/"+id, nil).RequireProblem(t, http.StatusNotFound)
-		del(t, "sally", id).RequireProblem(t, http.StatusNotFound) // deleting again finds nothing
+		del(t, boottest.Seller, id).RequireProblem(t, http.StatusNotFound) // deleting again finds nothing
 	})
 
 	t.Run("an item with open chats that is not reserved can go", func(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
-		sys.MustChat(t, "bob", id)
-		require.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
+		sys.MustChat(t, boottest.Buyer, id)
+		require.Equal(t, http.StatusNoContent, del(t, boottest.Seller, id).Status)
 	})
 
 	t.Run("403 for anyone but the seller", func(t *testing.T) {
@@ -405,7 +405,7 @@ func TestDeleteItem(t *testing.T) {
 
 	t.Run("404 for an unknown item", func(t *testing.T) {
 		t.Parallel()
-		del(t, "sally", "no-such-item").RequireProblem(t, http.StatusNotFound)
+		del(t, boottest.Seller, "no-such-item").RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
@@ -427,10 +427,10 @@ func TestDeleteItem(t *testing.T) {
 			id := newItem(t)
 			rsvID := confirmed(t, id)
 			if tc.paid {
-				sys.MustPay(t, "bob", rsvID)
+				sys.MustPay(t, boottest.Buyer, rsvID)
 			}
 			require.Equal(t, tc.status, status(t, id))
-			del(t, "sally", id).RequireProblem(t, http.StatusConflict)
+			del(t, boottest.Seller, id).RequireProblem(t, http.StatusConflict)
 			assert.Equal(t, tc.status, status(t, id), "the item is still there")
 		})
 	}
@@ -439,9 +439,9 @@ func TestDeleteItem(t *testing.T) {
 		t.Parallel()
 		id := newItem(t)
 		rsvID := confirmed(t, id)
-		sys.MustCall(t, registry.ConfirmReservation.Name, "bob", http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
+		sys.MustCall(t, registry.ConfirmReservation.Name, boottest.Buyer, http.MethodDelete, "/reservations/"+rsvID, nil, http.StatusNoContent)
 		require.Equal(t, "CREATED", status(t, id))
-		assert.Equal(t, http.StatusNoContent, del(t, "sally", id).Status)
+		assert.Equal(t, http.StatusNoContent, del(t, boottest.Seller, id).Status)
 	})
 }
 

@@ -26,16 +26,16 @@ func TestPostReservations(t *testing.T) {
 
 	t.Run("opens a chat on an item on sale", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
-		res := post(t, "bob", map[string]any{"itemId": item, "rsvPlace": "seoul"})
+		item := mustItem(t, sys, boottest.Seller)
+		res := post(t, boottest.Buyer, map[string]any{"itemId": item, "rsvPlace": "seoul"})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		rsv := res.JSON(t)
 		id, _ := rsv["rsvId"].(string)
 		require.NotEmpty(t, id)
 		assert.Equal(t, "/reservations/"+id, res.Header.Get("Location"))
 		assert.Equal(t, item, rsv["itemId"])
-		assert.Equal(t, "bob", rsv["buyerId"])
-		assert.Equal(t, "sally", rsv["sellerId"])
+		assert.Equal(t, boottest.Buyer, rsv["buyerId"])
+		assert.Equal(t, boottest.Seller, rsv["sellerId"])
 		assert.Equal(t, "CREATED", rsv["rsvStatus"])
 		assert.Equal(t, "seoul", rsv["rsvPlace"])
 		assert.Empty(t, rsv["rsvDate"])
@@ -44,18 +44,18 @@ func TestPostReservations(t *testing.T) {
 
 	t.Run("the seed's rsvStatus CREATED is accepted", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
-		res := post(t, "bob", map[string]any{"itemId": item, "rsvStatus": "CREATED", "rsvPlace": "seoul"})
+		item := mustItem(t, sys, boottest.Seller)
+		res := post(t, boottest.Buyer, map[string]any{"itemId": item, "rsvStatus": "CREATED", "rsvPlace": "seoul"})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		assert.Equal(t, "CREATED", res.JSON(t)["rsvStatus"])
 	})
 
 	t.Run("asking twice answers the open reservation", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
-		first := post(t, "bob", map[string]any{"itemId": item})
+		item := mustItem(t, sys, boottest.Seller)
+		first := post(t, boottest.Buyer, map[string]any{"itemId": item})
 		require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
-		again := post(t, "bob", map[string]any{"itemId": item, "rsvPlace": "elsewhere"})
+		again := post(t, boottest.Buyer, map[string]any{"itemId": item, "rsvPlace": "elsewhere"})
 		require.Equal(t, http.StatusOK, again.Status, "%s", again.Body)
 		assert.Equal(t, first.JSON(t), again.JSON(t), "the same reservation, unchanged")
 		assert.Len(t, sys.EventsAbout(events.ReservationRequested, item), 1, "no second reservation")
@@ -67,17 +67,17 @@ func TestPostReservations(t *testing.T) {
 
 	t.Run("a buyer whose chat was deleted may ask again", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
-		first := sys.MustChat(t, "bob", item)
-		sys.MustCall(t, registry.ConfirmReservation.Name, "bob", http.MethodDelete, "/reservations/"+first, nil, http.StatusNoContent)
-		again := sys.MustChat(t, "bob", item)
+		item := mustItem(t, sys, boottest.Seller)
+		first := sys.MustChat(t, boottest.Buyer, item)
+		sys.MustCall(t, registry.ConfirmReservation.Name, boottest.Buyer, http.MethodDelete, "/reservations/"+first, nil, http.StatusNoContent)
+		again := sys.MustChat(t, boottest.Buyer, item)
 		assert.NotEqual(t, first, again)
 	})
 
 	t.Run("a RESERVED item takes back-up buyers", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
-		confirmed(t, sys, item, "bob")
+		item := mustItem(t, sys, boottest.Seller)
+		confirmed(t, sys, item, boottest.Buyer)
 		require.Equal(t, "RESERVED", sys.MustGetItem(t, item)["status"])
 		res := post(t, "carl", map[string]any{"itemId": item})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
@@ -86,9 +86,9 @@ func TestPostReservations(t *testing.T) {
 
 	t.Run("409 for a SOLDOUT item (seed rule 9)", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
-		rsvID := confirmed(t, sys, item, "bob")
-		sys.MustPay(t, "bob", rsvID)
+		item := mustItem(t, sys, boottest.Seller)
+		rsvID := confirmed(t, sys, item, boottest.Buyer)
+		sys.MustPay(t, boottest.Buyer, rsvID)
 		require.Equal(t, "SOLDOUT", sys.MustGetItem(t, item)["status"])
 		post(t, "carl", map[string]any{"itemId": item}).RequireProblem(t, http.StatusConflict)
 		assert.Len(t, sys.EventsAbout(events.ReservationRequested, item), 1, "no reservation was opened")
@@ -96,28 +96,28 @@ func TestPostReservations(t *testing.T) {
 
 	t.Run("409 for one's own item", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
-		post(t, "sally", map[string]any{"itemId": item}).RequireProblem(t, http.StatusConflict)
+		item := mustItem(t, sys, boottest.Seller)
+		post(t, boottest.Seller, map[string]any{"itemId": item}).RequireProblem(t, http.StatusConflict)
 		assert.Empty(t, sys.EventsAbout(events.ReservationRequested, item))
 	})
 
 	t.Run("404 for an unknown item", func(t *testing.T) {
 		t.Parallel()
-		post(t, "bob", map[string]any{"itemId": "no-such-item"}).RequireProblem(t, http.StatusNotFound)
+		post(t, boottest.Buyer, map[string]any{"itemId": "no-such-item"}).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("404 for a deleted item, also to a buyer who chatted on it", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
-		sys.MustChat(t, "bob", item)
-		sys.MustCall(t, registry.RegisterItem.Name, "sally", http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
-		post(t, "bob", map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
+		item := mustItem(t, sys, boottest.Seller)
+		sys.MustChat(t, boottest.Buyer, item)
+		sys.MustCall(t, registry.RegisterItem.Name, boottest.Seller, http.MethodDelete, "/items/"+item, nil, http.StatusNoContent)
+		post(t, boottest.Buyer, map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
 		post(t, "carl", map[string]any{"itemId": item}).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("an itemId sent as a JSON number is an id string", func(t *testing.T) {
 		t.Parallel()
-		res := post(t, "bob", `{"itemId": 12345}`)
+		res := post(t, boottest.Buyer, `{"itemId": 12345}`)
 		res.RequireProblem(t, http.StatusNotFound)
 		assert.Contains(t, res.JSON(t)["detail"], "12345", "the number was looked up as the id \"12345\"")
 	})
@@ -140,19 +140,19 @@ func TestPostReservations(t *testing.T) {
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
-			item := mustItem(t, sys, "sally")
+			item := mustItem(t, sys, boottest.Seller)
 			body := tc.body
 			if strings.Contains(body, "%s") {
 				body = fmt.Sprintf(body, item)
 			}
-			post(t, "bob", body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
+			post(t, boottest.Buyer, body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
 			assert.Empty(t, sys.EventsAbout(events.ReservationRequested, item))
 		})
 	}
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
-		item := mustItem(t, sys, "sally")
+		item := mustItem(t, sys, boottest.Seller)
 		post(t, "", map[string]any{"itemId": item}).RequireProblem(t, http.StatusUnauthorized)
 		assert.Empty(t, sys.EventsAbout(events.ReservationRequested, item))
 	})
@@ -161,21 +161,21 @@ func TestPostReservations(t *testing.T) {
 func TestGetReservation(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	item := mustItem(t, sys, "sally")
-	rsv := sys.MustCall(t, registry.RequestChat.Name, "bob", http.MethodPost, "/reservations", map[string]any{"itemId": item, "rsvPlace": "seoul"}, http.StatusCreated)
+	item := mustItem(t, sys, boottest.Seller)
+	rsv := sys.MustCall(t, registry.RequestChat.Name, boottest.Buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item, "rsvPlace": "seoul"}, http.StatusCreated)
 	id := rsv["rsvId"].(string)
 
-	for _, user := range []string{"bob", "sally"} {
+	for _, user := range []string{boottest.Buyer, boottest.Seller} {
 		got := sys.MustGetReservation(t, user, id)
 		assert.Equal(t, rsv, got, "%s sees the reservation", user)
 	}
 	sys.Do(t, sys.URL[registry.RequestChat.Name], "mallory", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusForbidden)
-	sys.Do(t, sys.URL[registry.RequestChat.Name], "bob", http.MethodGet, "/reservations/no-such-rsv", nil).RequireProblem(t, http.StatusNotFound)
+	sys.Do(t, sys.URL[registry.RequestChat.Name], boottest.Buyer, http.MethodGet, "/reservations/no-such-rsv", nil).RequireProblem(t, http.StatusNotFound)
 	sys.Do(t, sys.URL[registry.RequestChat.Name], "", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusUnauthorized)
 
-	sys.MustCall(t, registry.ConfirmReservation.Name, "sally", http.MethodPatch, "/reservations/"+id,
+	sys.MustCall(t, registry.ConfirmReservation.Name, boottest.Seller, http.MethodPatch, "/reservations/"+id,
 		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30"}, http.StatusOK)
-	got := sys.MustGetReservation(t, "bob", id)
+	got := sys.MustGetReservation(t, boottest.Buyer, id)
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
 	assert.Equal(t, "2026-12-01", got["rsvDate"])
 	assert.Equal(t, "18:30", got["rsvTime"])
@@ -185,7 +185,7 @@ func TestGetReservation(t *testing.T) {
 func TestMessages(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	item := mustItem(t, sys, "sally")
+	item := mustItem(t, sys, boottest.Seller)
 	open := func(t *testing.T, buyer string) string {
 		return sys.MustChat(t, buyer, item)
 	}
@@ -195,10 +195,10 @@ func TestMessages(t *testing.T) {
 
 	t.Run("participants talk and read the chat in order", func(t *testing.T) {
 		t.Parallel()
-		rsvID := open(t, "bob")
+		rsvID := open(t, boottest.Buyer)
 		var want []string
 		for i := range 7 {
-			from := []string{"bob", "sally"}[i%2]
+			from := []string{boottest.Buyer, boottest.Seller}[i%2]
 			text := fmt.Sprintf("message %d from %s", i, from)
 			res := post(t, from, rsvID, map[string]any{"text": text})
 			require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
@@ -210,7 +210,7 @@ func TestMessages(t *testing.T) {
 			assert.NotEmpty(t, m["messageId"])
 			want = append(want, from+": "+text)
 		}
-		for _, reader := range []string{"bob", "sally"} {
+		for _, reader := range []string{boottest.Buyer, boottest.Seller} {
 			page := sys.MustCall(t, registry.RequestChat.Name, reader, http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
 			assert.Equal(t, want, texts(page), "%s reads every message in posting order", reader)
 			assert.Empty(t, page["nextCursor"])
@@ -219,7 +219,7 @@ func TestMessages(t *testing.T) {
 		var paged []string
 		cursor, pages := "", 0
 		for {
-			page := sys.MustCall(t, registry.RequestChat.Name, "bob", http.MethodGet, "/reservations/"+rsvID+"/messages?limit=3&cursor="+cursor, nil, http.StatusOK)
+			page := sys.MustCall(t, registry.RequestChat.Name, boottest.Buyer, http.MethodGet, "/reservations/"+rsvID+"/messages?limit=3&cursor="+cursor, nil, http.StatusOK)
 			got := texts(page)
 			assert.LessOrEqual(t, len(got), 3)
 			paged = append(paged, got...)
@@ -276,8 +276,8 @@ func TestMessages(t *testing.T) {
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
-		post(t, "bob", "no-such-rsv", map[string]any{"text": "hi"}).RequireProblem(t, http.StatusNotFound)
-		sys.Do(t, sys.URL[registry.RequestChat.Name], "bob", http.MethodGet, "/reservations/no-such-rsv/messages", nil).RequireProblem(t, http.StatusNotFound)
+		post(t, boottest.Buyer, "no-such-rsv", map[string]any{"text": "hi"}).RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[registry.RequestChat.Name], boottest.Buyer, http.MethodGet, "/reservations/no-such-rsv/messages", nil).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
@@ -297,13 +297,13 @@ func TestMessages(t *testing.T) {
 		{"no text", map[string]any{}, []string{"text"}},
 		{"text of 2001 characters", map[string]any{"text": strings.Repeat("말", 2001)}, []string{"text"}},
 		{"text as a number", map[string]any{"text": 42}, []string{"text"}},
-		{"unknown field", map[string]any{"text": "hi", "senderId": "sally"}, []string{"senderId"}},
+		{"unknown field", map[string]any{"text": "hi", "senderId": boottest.Seller}, []string{"senderId"}},
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
 			rsvID := open(t, "bad-"+strings.ReplaceAll(tc.name, " ", "-"))
-			post(t, "sally", rsvID, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
-			page := sys.MustCall(t, registry.RequestChat.Name, "sally", http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
+			post(t, boottest.Seller, rsvID, tc.body).RequireProblem(t, http.StatusBadRequest, tc.fields...)
+			page := sys.MustCall(t, registry.RequestChat.Name, boottest.Seller, http.MethodGet, "/reservations/"+rsvID+"/messages", nil, http.StatusOK)
 			assert.Empty(t, texts(page), "nothing was posted")
 		})
 	}
@@ -322,10 +322,10 @@ func TestMessages(t *testing.T) {
 func TestRequestChatRace(t *testing.T) {
 	t.Parallel()
 	sys := boottest.NewSystem(t)
-	item := mustItem(t, sys, "sally")
+	item := mustItem(t, sys, boottest.Seller)
 	const n = 10
 
-	token := "Bearer " + sys.Token(t, "bob")
+	token := "Bearer " + sys.Token(t, boottest.Buyer)
 	res := boottest.Burst(t, n, func(int) (boottest.Response, error) {
 		return boottest.Send(http.MethodPost, sys.URL[registry.RequestChat.Name]+"/reservations", map[string]any{"itemId": item}, "Authorization", token)
 	})
@@ -344,9 +344,9 @@ func TestRequestChatRace(t *testing.T) {
 	require.Len(t, evs, 1, "exactly one reservation.requested")
 	for id := range ids {
 		assert.Equal(t, id, evs[0].Subject())
-		sys.MustGetReservation(t, "bob", id)
+		sys.MustGetReservation(t, boottest.Buyer, id)
 	}
-	row := sys.MustCall(t, registry.MyPage.Name, "sally", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
+	row := sys.MustCall(t, registry.MyPage.Name, boottest.Seller, http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
 	assert.EqualValues(t, 1, row["openChats"], "MyPage counts one open chat")
 }
 
@@ -355,12 +355,12 @@ func mustItem(t *testing.T, sys *boottest.System, seller string) string {
 	return sys.MustItem(t, seller, map[string]any{"name": "TV", "category": "electronics", "price": 50000})
 }
 
-// confirmed opens buyer's chat on item and has its seller, sally (the
-// seller of every item confirmed here), confirm it.
+// confirmed opens buyer's chat on item and has boottest.Seller, who sells
+// every item confirmed here, confirm it.
 func confirmed(t *testing.T, sys *boottest.System, item, buyer string) string {
 	t.Helper()
 	rsvID := sys.MustChat(t, buyer, item)
-	sys.MustConfirm(t, "sally", rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
+	sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
 	return rsvID
 }
 

@@ -12,9 +12,6 @@ import (
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
-// The people of these tests: sally sells, bob buys.
-const seller, buyer = "sally", "bob"
-
 const policy = "reservation-policy"
 
 // TestReservationPolicy drives the reservation policy with the payment
@@ -31,14 +28,14 @@ func TestReservationPolicy(t *testing.T) {
 		itemID, rsvID := confirmedDeal(t, sys)
 		var payIDs []string
 		pay := func() boottest.Response {
-			res := sys.Do(t, sys.URL["pay"], buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+			res := sys.Do(t, sys.URL["pay"], boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 			if res.Status == http.StatusCreated {
 				payIDs = append(payIDs, res.JSON(t)["payId"].(string))
 			}
 			return res
 		}
 		cancel := func() boottest.Response {
-			return sys.Do(t, sys.URL["cancel-payment"], seller, http.MethodDelete, "/payments/"+payIDs[len(payIDs)-1], nil)
+			return sys.Do(t, sys.URL["cancel-payment"], boottest.Seller, http.MethodDelete, "/payments/"+payIDs[len(payIDs)-1], nil)
 		}
 		for _, step := range []struct {
 			name      string
@@ -52,7 +49,7 @@ func TestReservationPolicy(t *testing.T) {
 		} {
 			res := step.do()
 			require.Less(t, res.Status, 300, "%s: %s", step.name, res.Body)
-			require.Equal(t, step.rsvStatus, sys.MustGetReservation(t, seller, rsvID)["rsvStatus"], step.name)
+			require.Equal(t, step.rsvStatus, sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"], step.name)
 
 			// Every payment fact so far, the old ones included: an approval
 			// of a cancelled payment must not complete the reservation again.
@@ -72,7 +69,7 @@ func TestReservationPolicy(t *testing.T) {
 		itemID, rsvID := confirmedDeal(t, sys)
 		// What payment.approved would carry: if the policy took any of the
 		// events below, the reservation would be completed.
-		approved := map[string]any{"payId": "p1", "rsvId": rsvID, "itemId": itemID, "buyerId": buyer, "sellerId": seller, "amount": 80_000, "status": "APPROVED"}
+		approved := map[string]any{"payId": "p1", "rsvId": rsvID, "itemId": itemID, "buyerId": boottest.Buyer, "sellerId": boottest.Seller, "amount": 80_000, "status": "APPROVED"}
 		for _, tc := range []struct {
 			name string
 			e    cloudevents.Event
@@ -82,7 +79,7 @@ func TestReservationPolicy(t *testing.T) {
 			{"data that is not an object", boottest.RawEvent(t, string(events.PaymentApproved), "approved")},
 			{"data of the wrong types", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "amount", "80000"))},
 			{"the payload of another fact", boottest.RawEvent(t, string(events.PaymentApproved),
-				map[string]any{"rsvId": rsvID, "itemId": itemID, "buyerId": buyer, "sellerId": seller, "rsvStatus": "CONFIRMED"})},
+				map[string]any{"rsvId": rsvID, "itemId": itemID, "buyerId": boottest.Buyer, "sellerId": boottest.Seller, "rsvStatus": "CONFIRMED"})},
 			{"no payId", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "payId", nil))},
 			{"no rsvId", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "rsvId", nil))},
 			{"no buyerId", boottest.RawEvent(t, string(events.PaymentApproved), boottest.CopyWith(approved, "buyerId", nil))},
@@ -108,7 +105,7 @@ func TestReservationPolicy(t *testing.T) {
 				assert.Equal(t, before, snapshot(t, sys, rsvID, itemID))
 			})
 		}
-		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
 	})
 
 	t.Run("stale facts answer 200 and change nothing", func(t *testing.T) {
@@ -116,10 +113,10 @@ func TestReservationPolicy(t *testing.T) {
 		// A back-up buyer's chat on the same item, never confirmed.
 		openRsvID := sys.MustChat(t, "carl", itemID)
 		paidItemID, paidRsvID := confirmedDeal(t, sys)
-		sys.MustPay(t, buyer, paidRsvID)
+		sys.MustPay(t, boottest.Buyer, paidRsvID)
 
 		payment := func(payID, rsvID, itemID, status string) *events.Payment {
-			return &events.Payment{PayID: payID, RsvID: rsvID, ItemID: itemID, BuyerID: buyer, SellerID: seller, Amount: 1, Status: status}
+			return &events.Payment{PayID: payID, RsvID: rsvID, ItemID: itemID, BuyerID: boottest.Buyer, SellerID: boottest.Seller, Amount: 1, Status: status}
 		}
 		for _, tc := range []struct {
 			name          string
@@ -145,9 +142,9 @@ func TestReservationPolicy(t *testing.T) {
 				assert.Equal(t, before, snapshot(t, sys, tc.rsvID, tc.itemID))
 			})
 		}
-		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, seller, rsvID)["rsvStatus"])
-		assert.Equal(t, "CREATED", sys.MustGetReservation(t, seller, openRsvID)["rsvStatus"])
-		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, seller, paidRsvID)["rsvStatus"])
+		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
+		assert.Equal(t, "CREATED", sys.MustGetReservation(t, boottest.Seller, openRsvID)["rsvStatus"])
+		assert.Equal(t, "COMPLETED", sys.MustGetReservation(t, boottest.Seller, paidRsvID)["rsvStatus"])
 	})
 }
 
@@ -162,7 +159,7 @@ type state struct {
 func snapshot(t *testing.T, sys *boottest.System, rsvID, itemID string) state {
 	t.Helper()
 	return state{
-		reservation: sys.Shown(t, "request-chat", seller, "/reservations/"+rsvID),
+		reservation: sys.Shown(t, "request-chat", boottest.Seller, "/reservations/"+rsvID),
 		item:        sys.Shown(t, "register-item", "", "/items/"+itemID),
 		published:   len(sys.Events()),
 	}
@@ -172,6 +169,6 @@ func snapshot(t *testing.T, sys *boottest.System, rsvID, itemID string) state {
 // lets the seller confirm it, through the functions that own the routes.
 func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
 	t.Helper()
-	return sys.MustConfirmedDeal(t, seller, buyer, map[string]any{"name": "sofa", "category": "furniture", "price": 80_000},
+	return sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "sofa", "category": "furniture", "price": 80_000},
 		boottest.Meeting("2026-08-15", "10:30", "Itaewon"))
 }

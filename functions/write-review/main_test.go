@@ -14,9 +14,6 @@ import (
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 )
 
-// The people of these tests: sally sells, bob buys, and olga is neither.
-const seller, buyer, outsider = "sally", "bob", "olga"
-
 // TestWriteReview covers POST /reviews on the write-review function: the
 // review, the item's mean score and review count it leads to, and the
 // seller's mean across their items, carried by item.scored.
@@ -28,16 +25,16 @@ func TestWriteReview(t *testing.T) {
 	t.Run("scores: the item's mean and count, the seller's mean across items", func(t *testing.T) {
 		t.Parallel()
 		const seller = "sam" // a seller of this subtest only, so the seller's mean is its own
-		itemID, rsvID, payID := paidDeal(t, sys, seller, buyer)
+		itemID, rsvID, payID := paidDeal(t, sys, seller, boottest.Buyer)
 
-		res := sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 5, "comment": "as described"})
+		res := sys.Do(t, review, boottest.Buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 5, "comment": "as described"})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		rv := res.JSON(t)
 		assert.NotEmpty(t, rv["reviewId"])
 		assert.Equal(t, "/reviews/"+rv["reviewId"].(string), res.Header.Get("Location"))
 		assert.Equal(t, rsvID, rv["rsvId"])
 		assert.Equal(t, itemID, rv["itemId"])
-		assert.Equal(t, buyer, rv["reviewerId"])
+		assert.Equal(t, boottest.Buyer, rv["reviewerId"])
 		assert.Equal(t, seller, rv["sellerId"])
 		assert.EqualValues(t, 5, rv["score"])
 		assert.Equal(t, "as described", rv["comment"])
@@ -45,7 +42,7 @@ func TestWriteReview(t *testing.T) {
 
 		// The item changes hands: the deal is cancelled and dropped, and a
 		// second buyer buys and reviews it.
-		res = sys.Do(t, sys.URL["cancel-payment"], buyer, http.MethodDelete, "/payments/"+payID, nil)
+		res = sys.Do(t, sys.URL["cancel-payment"], boottest.Buyer, http.MethodDelete, "/payments/"+payID, nil)
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		res = sys.Do(t, sys.URL["confirm-reservation"], seller, http.MethodDelete, "/reservations/"+rsvID, nil)
 		require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
@@ -56,8 +53,8 @@ func TestWriteReview(t *testing.T) {
 		assertScore(t, sys, itemID, 3.5, 2)
 
 		// Another item of the same seller.
-		item2ID, rsv3ID, _ := paidDeal(t, sys, seller, buyer)
-		res = sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsv3ID, "score": 4})
+		item2ID, rsv3ID, _ := paidDeal(t, sys, seller, boottest.Buyer)
+		res = sys.Do(t, review, boottest.Buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsv3ID, "score": 4})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 		assertScore(t, sys, item2ID, 4, 1)
 		assertScore(t, sys, itemID, 3.5, 2)
@@ -79,10 +76,10 @@ func TestWriteReview(t *testing.T) {
 	t.Run("concurrent reviews of one seller's items all count", func(t *testing.T) {
 		t.Parallel()
 		const seller, n = "sue", 6
-		token := "Bearer " + sys.Token(t, buyer)
+		token := "Bearer " + sys.Token(t, boottest.Buyer)
 		var rsvIDs []string
 		for range n {
-			_, rsvID, _ := paidDeal(t, sys, seller, buyer)
+			_, rsvID, _ := paidDeal(t, sys, seller, boottest.Buyer)
 			rsvIDs = append(rsvIDs, rsvID)
 		}
 		answers := boottest.Burst(t, n, func(i int) (boottest.Response, error) {
@@ -104,12 +101,12 @@ func TestWriteReview(t *testing.T) {
 	t.Run("a comment of 1000 characters, none, or Hangul", func(t *testing.T) {
 		t.Parallel()
 		for _, comment := range []any{strings.Repeat("a", 1000), nil, strings.Repeat("좋", 1000)} {
-			_, rsvID, _ := paidDeal(t, sys, seller, buyer)
+			_, rsvID, _ := paidDeal(t, sys, boottest.Seller, boottest.Buyer)
 			body := map[string]any{"rsvId": rsvID, "score": 1}
 			if comment != nil {
 				body["comment"] = comment
 			}
-			res := sys.Do(t, review, buyer, http.MethodPost, "/reviews", body)
+			res := sys.Do(t, review, boottest.Buyer, http.MethodPost, "/reviews", body)
 			require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
 			if comment == nil {
 				comment = ""
@@ -120,10 +117,10 @@ func TestWriteReview(t *testing.T) {
 
 	t.Run("a second review of one deal is 409", func(t *testing.T) {
 		t.Parallel()
-		itemID, rsvID, _ := paidDeal(t, sys, seller, buyer)
-		res := sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 3})
+		itemID, rsvID, _ := paidDeal(t, sys, boottest.Seller, boottest.Buyer)
+		res := sys.Do(t, review, boottest.Buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 3})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-		res = sys.Do(t, review, buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 1})
+		res = sys.Do(t, review, boottest.Buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": 1})
 		assert.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
 		assertScore(t, sys, itemID, 3, 1)
 		assert.Equal(t, 1, sys.CountEventsAbout(events.ReviewWritten, itemID))
@@ -131,9 +128,9 @@ func TestWriteReview(t *testing.T) {
 
 	t.Run("refusals change nothing", func(t *testing.T) {
 		t.Parallel()
-		itemID, rsvID, _ := paidDeal(t, sys, seller, buyer)
-		lampID := sys.MustItem(t, seller, map[string]any{"name": "lamp", "category": "home", "price": 1})
-		confirmedRsvID := confirm(t, sys, seller, buyer, lampID)
+		itemID, rsvID, _ := paidDeal(t, sys, boottest.Seller, boottest.Buyer)
+		lampID := sys.MustItem(t, boottest.Seller, map[string]any{"name": "lamp", "category": "home", "price": 1})
+		confirmedRsvID := confirm(t, sys, boottest.Seller, boottest.Buyer, lampID)
 
 		for _, tc := range []struct {
 			name, user string
@@ -141,19 +138,19 @@ func TestWriteReview(t *testing.T) {
 			status     int
 			field      string // the one field the problem names; "" for none
 		}{
-			{"score 0", buyer, map[string]any{"rsvId": rsvID, "score": 0}, http.StatusBadRequest, "score"},
-			{"no score", buyer, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, "score"},
-			{"score 6", buyer, map[string]any{"rsvId": rsvID, "score": 6}, http.StatusBadRequest, "score"},
-			{"score as a string", buyer, map[string]any{"rsvId": rsvID, "score": "5"}, http.StatusBadRequest, "score"},
-			{"score 4.5", buyer, map[string]any{"rsvId": rsvID, "score": 4.5}, http.StatusBadRequest, "score"},
-			{"comment of 1001 characters", buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": strings.Repeat("a", 1001)}, http.StatusBadRequest, "comment"},
-			{"missing rsvId", buyer, map[string]any{"score": 5}, http.StatusBadRequest, "rsvId"},
-			{"an unknown field", buyer, map[string]any{"rsvId": rsvID, "score": 5, "stars": 5}, http.StatusBadRequest, "stars"},
+			{"score 0", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 0}, http.StatusBadRequest, "score"},
+			{"no score", boottest.Buyer, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, "score"},
+			{"score 6", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 6}, http.StatusBadRequest, "score"},
+			{"score as a string", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": "5"}, http.StatusBadRequest, "score"},
+			{"score 4.5", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 4.5}, http.StatusBadRequest, "score"},
+			{"comment of 1001 characters", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": strings.Repeat("a", 1001)}, http.StatusBadRequest, "comment"},
+			{"missing rsvId", boottest.Buyer, map[string]any{"score": 5}, http.StatusBadRequest, "rsvId"},
+			{"an unknown field", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "stars": 5}, http.StatusBadRequest, "stars"},
 			{"no token", "", map[string]any{"rsvId": rsvID, "score": 5}, http.StatusUnauthorized, ""},
-			{"the seller reviews", seller, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
-			{"an outsider reviews", outsider, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
-			{"a reservation not COMPLETED", buyer, map[string]any{"rsvId": confirmedRsvID, "score": 5}, http.StatusConflict, ""},
-			{"an unknown reservation", buyer, map[string]any{"rsvId": "no-such-rsv", "score": 5}, http.StatusNotFound, ""},
+			{"the seller reviews", boottest.Seller, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
+			{"an outsider reviews", boottest.Outsider, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
+			{"a reservation not COMPLETED", boottest.Buyer, map[string]any{"rsvId": confirmedRsvID, "score": 5}, http.StatusConflict, ""},
+			{"an unknown reservation", boottest.Buyer, map[string]any{"rsvId": "no-such-rsv", "score": 5}, http.StatusNotFound, ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := sys.Do(t, review, tc.user, http.MethodPost, "/reviews", tc.body)

@@ -7,6 +7,17 @@ import (
 	"github.com/carrot-market/carrot/functions/registry"
 )
 
+// The cast of the component tests. Seller lists the items, Buyer reserves
+// and pays for them, and Outsider takes part in no deal, so that every
+// refusal of a stranger is asked as the same person. A test that needs
+// more people (a back-up buyer, a second seller) names them where it uses
+// them.
+const (
+	Seller   = "sally"
+	Buyer    = "bob"
+	Outsider = "olga"
+)
+
 // The steps of a deal, each through the function that owns its route. Each
 // requires the answer a step that works gives, so a test that needs a deal
 // in some state stops where the deal could not be built.
