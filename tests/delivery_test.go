@@ -38,9 +38,9 @@ func TestTriggerDelivery(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		// Without its view table the mypage function answers 500 to every
-		// delivery (storage failed), which the broker retries for about 6 s
-		// (5 retries, exponential from 0.2 s). The table comes back as soon
-		// as the first failure is logged.
+		// delivery (storage failed), which the broker retries for 13
+		// minutes (40 retries, linear from 1 s). The table comes back as
+		// soon as the first failure is logged.
 		table := sys.Prefix + dynamo.TableMyPage
 		_, err := sys.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 		require.NoError(t, err)

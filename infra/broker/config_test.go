@@ -1,13 +1,14 @@
 package broker
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 )
 
 func TestLoadConfigReadsTheRepositoryManifests(t *testing.T) {
@@ -54,9 +55,7 @@ func TestLoadConfigReadsTheRepositoryManifests(t *testing.T) {
 			assert.ElementsMatch(t, want, types)
 
 			require.NotNil(t, trigger.Delivery)
-			assert.EqualValues(t, 5, *trigger.Delivery.Retry)
-			assert.Equal(t, eventingduckv1.BackoffPolicyExponential, *trigger.Delivery.BackoffPolicy)
-			assert.Equal(t, "PT0.2S", *trigger.Delivery.BackoffDelay)
+			assertOutlastsAnOutage(t, trigger)
 			require.NotNil(t, trigger.Delivery.DeadLetterSink)
 			assert.Equal(t, "carrot-dead-letters", trigger.Delivery.DeadLetterSink.Ref.Name)
 		})
@@ -211,4 +210,27 @@ spec: {template: {spec: {containers: [{image: ko://x}]}}}
 	require.NoError(tb, os.WriteFile(filepath.Join(dir, "extra.yml"), []byte(extra), 0o600))
 	require.NoError(tb, os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a manifest"), 0o600))
 	return dir
+}
+
+// assertOutlastsAnOutage checks the sizing of a trigger's delivery that
+// SPEC 5 asks for ("a trigger's retries outlast a realistic outage"), as
+// this broker runs it: the backoffs of a subscriber that never answers add
+// up to more than ten minutes, no two tries are more than a minute apart
+// (a consumer that comes back gets its events within that minute), and
+// every try has a timeout, so a hung subscriber cannot hold its ordered
+// partition for ever.
+func assertOutlastsAnOutage(t *testing.T, trigger TriggerConfig) {
+	t.Helper()
+	policy, err := retryPolicy(trigger.Delivery)
+	require.NoError(t, err)
+	var total, longest time.Duration
+	for attempt := range policy.RetryMax {
+		wait := backoff(policy, attempt, answer{status: http.StatusServiceUnavailable})
+		total += wait
+		longest = max(longest, wait)
+	}
+	assert.GreaterOrEqual(t, total, 10*time.Minute, "%s gives up after %s of retries", trigger.Name, total)
+	assert.LessOrEqual(t, longest, time.Minute, "%s waits up to %s between two tries", trigger.Name, longest)
+	assert.Positive(t, policy.RequestTimeout, "%s sets no per-try timeout", trigger.Name)
+	assert.LessOrEqual(t, policy.RequestTimeout, time.Minute, "%s", trigger.Name)
 }
