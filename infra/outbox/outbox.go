@@ -3,9 +3,12 @@
 // sends those events to the sink Knative injects ($K_SINK) and, once the
 // sink acknowledged them, deletes their rows in the background, many
 // commands' rows in one call. What it cannot send stays in
-// the outbox, and Relay, which a PingSource triggers, sends it later. So a
-// command that answered 2xx never loses an event, even across a broker
-// outage; delivery is at least once, and consumers deduplicate.
+// the outbox: the publisher drains it in the background as soon as the
+// sink answers again (within DrainMaxBackoff of the broker's return), and
+// Relay, which a PingSource triggers, is the safety net for what a
+// stopped process left behind. So a command that answered 2xx never loses
+// an event, even across a broker outage; delivery is at least once, and
+// consumers deduplicate.
 package outbox
 
 import (
@@ -56,6 +59,15 @@ type Config struct {
 	// RetryBackoff is how long Publish leaves events to the outbox after a
 	// failed send before it tries the sink again. Default 5 s.
 	RetryBackoff time.Duration
+	// DrainBackoff is the first wait of the background drain that starts
+	// after a failed send; it doubles up to DrainMaxBackoff. Defaults
+	// 250 ms and 2 s: the outbox goes out within about 2 s of the sink's
+	// return, for one probe request every 2 s while it is away.
+	DrainBackoff, DrainMaxBackoff time.Duration
+	// DrainFor bounds one background drain; what is left after it waits
+	// for the relay. Default 10 minutes. A negative value turns the drain
+	// off, leaving everything to Relay and later Publish calls.
+	DrainFor time.Duration
 	// HTTPClient sends the events. Default: a client with the default
 	// transport and no overall timeout (SendTimeout applies per event).
 	HTTPClient *http.Client
@@ -73,6 +85,15 @@ func (c *Config) setDefaults() {
 	if c.RetryBackoff == 0 {
 		c.RetryBackoff = 5 * time.Second
 	}
+	if c.DrainBackoff == 0 {
+		c.DrainBackoff = 250 * time.Millisecond
+	}
+	if c.DrainMaxBackoff == 0 {
+		c.DrainMaxBackoff = 2 * time.Second
+	}
+	if c.DrainFor == 0 {
+		c.DrainFor = 10 * time.Minute
+	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{}
 	}
@@ -89,8 +110,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("outbox: sink %q is not an http(s) URL", c.Sink)
 		}
 	}
-	if c.SendTimeout < 0 || c.BatchSize < 0 || c.RetryBackoff < 0 {
-		return errors.New("outbox: timeouts and batch size must not be negative")
+	if c.SendTimeout < 0 || c.BatchSize < 0 || c.RetryBackoff < 0 || c.DrainBackoff < 0 || c.DrainMaxBackoff < 0 {
+		return errors.New("outbox: timeouts, backoffs and batch size must not be negative")
 	}
 	return nil
 }
@@ -109,6 +130,16 @@ func (c Config) Validate() error {
 // commit order; consumers must rely on versions, not on arrival order
 // across commits.
 //
+// Draining: the first failure also starts one background drain per
+// process. It waits DrainBackoff, doubling up to DrainMaxBackoff, and
+// probes the sink with the event that failed (it must be sent anyway);
+// once the sink takes it, it relays the whole outbox, oldest first, and
+// stops. So after a broker outage the outbox empties within seconds of the
+// broker's return, not at the next relay tick, and a quiet function's
+// events do not wait for a command to come by. The drain gives up after
+// DrainFor (the relay takes over) and ends with Close. It sends nothing
+// the relay would not: at least once, as ever.
+//
 // Pitfall: an event the sink rejects for good (a 4xx it will never accept)
 // stops the relay at that event until an operator removes its outbox row;
 // it is logged at error level with its id.
@@ -125,6 +156,15 @@ type Publisher struct {
 	retryAt time.Time
 
 	relayMu sync.Mutex // one relay at a time per process
+
+	// The background drain: at most one runs; Close cancels it.
+	drainMu    sync.Mutex // guards draining, probe and closed
+	draining   bool
+	probe      *cloudevents.Event // the event whose send failed, if known
+	closed     bool
+	drainCtx   context.Context
+	stopDrain  context.CancelFunc
+	drainsDone sync.WaitGroup
 
 	// Sent events whose rows are still to be deleted. One sweeper at a
 	// time takes every queued id and deletes them in as few calls as the
@@ -149,6 +189,7 @@ func New(o Outbox, cfg Config) (*Publisher, error) {
 		return nil, err
 	}
 	p := &Publisher{outbox: o, cfg: cfg, now: time.Now}
+	p.drainCtx, p.stopDrain = context.WithCancel(context.Background())
 	if cfg.Sink == "" {
 		return p, nil
 	}
@@ -202,7 +243,7 @@ func (p *Publisher) Publish(ctx context.Context, evs []cloudevents.Event) {
 	sent, err := p.deliver(ctx, evs)
 	p.forget(sent)
 	if err != nil {
-		p.fellBehind()
+		p.fellBehind(&evs[len(sent)])
 		log.Warnw("events stay in the outbox for the relay", "error", err, "sent", len(sent), "pending", len(evs)-len(sent))
 	}
 }
@@ -294,7 +335,7 @@ func (p *Publisher) relay(ctx context.Context, maxBatches int) (int, error) {
 	for batch := 1; ; batch++ {
 		evs, err := p.outbox.PendingEvents(ctx, p.cfg.BatchSize)
 		if err != nil {
-			p.fellBehind()
+			p.fellBehind(nil)
 			return total, fmt.Errorf("outbox: reading pending events: %w", err)
 		}
 		for _, e := range evs {
@@ -309,7 +350,11 @@ func (p *Publisher) relay(ctx context.Context, maxBatches int) (int, error) {
 			err = errors.Join(err, merr)
 		}
 		if err != nil {
-			p.fellBehind()
+			var failed *cloudevents.Event
+			if len(sent) < len(evs) {
+				failed = &evs[len(sent)]
+			}
+			p.fellBehind(failed)
 			return total, err
 		}
 		for _, id := range sent {
@@ -396,13 +441,137 @@ func (p *Publisher) state() (behind, due bool) {
 	return true, true
 }
 
-func (p *Publisher) fellBehind() {
+// fellBehind records a failed send, of failed when it is known, and
+// starts the background drain unless one runs.
+func (p *Publisher) fellBehind(failed *cloudevents.Event) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if !p.behind {
 		p.behind = true
 		p.retryAt = p.now().Add(p.cfg.RetryBackoff)
 	}
+	p.mu.Unlock()
+	p.startDrain(failed)
+}
+
+// isBehind reports the state without taking a retry attempt.
+func (p *Publisher) isBehind() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.behind
+}
+
+// startDrain starts the background drain, or hands a running one a probe
+// when it has none.
+func (p *Publisher) startDrain(failed *cloudevents.Event) {
+	if p.cfg.DrainFor < 0 {
+		return
+	}
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+	if p.closed {
+		return
+	}
+	if p.probe == nil && failed != nil {
+		probe := failed.Clone()
+		p.probe = &probe
+	}
+	if p.draining {
+		return
+	}
+	p.draining = true
+	p.drainsDone.Add(1)
+	go p.drain()
+}
+
+// takeProbe returns the event to probe the sink with, nil when none is
+// known (the outbox could not be read): the drain then relays at once.
+func (p *Publisher) takeProbe() *cloudevents.Event {
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+	probe := p.probe
+	p.probe = nil
+	return probe
+}
+
+// putProbeBack keeps a probe that failed for the next round, unless a
+// newer failure left one already.
+func (p *Publisher) putProbeBack(probe *cloudevents.Event) {
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+	if p.probe == nil {
+		p.probe = probe
+	}
+}
+
+// drain probes the sink with a growing backoff until it takes an event,
+// then relays the outbox; it ends once the publisher caught up, after
+// DrainFor, or on Close.
+func (p *Publisher) drain() {
+	defer p.drainsDone.Done()
+	ctx, cancel := context.WithTimeout(p.drainCtx, p.cfg.DrainFor)
+	defer cancel()
+	log := p.cfg.Log
+	wait := p.cfg.DrainBackoff
+	for tries := 1; ; tries++ {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			p.endDrain(true)
+			if p.isBehind() {
+				log.Warnw("the outbox drain gave up; the relay sends the rest", "tries", tries-1, "error", ctx.Err())
+			}
+			return
+		case <-timer.C:
+		}
+		wait = min(wait*2, max(p.cfg.DrainMaxBackoff, p.cfg.DrainBackoff))
+		if p.isBehind() {
+			if probe := p.takeProbe(); probe != nil {
+				if err := p.send(ctx, *probe); err != nil {
+					p.putProbeBack(probe)
+					continue
+				}
+				p.forget([]string{probe.ID()})
+			}
+			n, err := p.relay(ctx, 0)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warnw("the outbox drain stopped; trying again", "sent", n, "error", err)
+				}
+				continue
+			}
+			log.Infow("the sink answers again; the outbox is drained", "relayed", n, "tries", tries)
+		}
+		if p.endDrain(false) {
+			return
+		}
+	}
+}
+
+// endDrain marks the drain over and reports true, unless the publisher
+// fell behind again meanwhile and the drain must go on (force ends it all
+// the same). Deciding under drainMu means a failure either finds the drain
+// running, which then sees it, or starts a new one.
+func (p *Publisher) endDrain(force bool) bool {
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+	if !force && !p.closed && p.isBehind() {
+		return false
+	}
+	p.draining = false
+	p.probe = nil
+	return true
+}
+
+// Close stops the background drain and waits for it; events it did not
+// send stay in the outbox for the relay. Publish still works afterwards,
+// without a drain. A function calls it when it shuts down, before Flush.
+func (p *Publisher) Close() {
+	p.drainMu.Lock()
+	p.closed = true
+	p.drainMu.Unlock()
+	p.stopDrain()
+	p.drainsDone.Wait()
 }
 
 func (p *Publisher) caughtUp() {

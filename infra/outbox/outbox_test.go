@@ -173,16 +173,26 @@ func testEvents(t *testing.T, n int) []cloudevents.Event {
 	return evs
 }
 
-// MustPublisher returns a publisher of o to s with short timeouts.
+// MustPublisher returns a publisher of o to s with short timeouts and no
+// background drain, so that each test decides when the sink is tried; the
+// drain's tests turn it on with drainFast.
 func MustPublisher(t *testing.T, o Outbox, sinkURL string, tweak ...func(*Config)) *Publisher {
 	t.Helper()
-	cfg := Config{Sink: sinkURL, SendTimeout: time.Second, Log: zap.NewNop().Sugar()}
+	cfg := Config{Sink: sinkURL, SendTimeout: time.Second, Log: zap.NewNop().Sugar(), DrainFor: -1}
 	for _, f := range tweak {
 		f(&cfg)
 	}
 	p, err := New(o, cfg)
 	require.NoError(t, err)
+	t.Cleanup(p.Close)
 	return p
+}
+
+// drainFast turns the background drain on with backoffs of milliseconds.
+func drainFast(c *Config) {
+	c.DrainFor = time.Minute
+	c.DrainBackoff = 5 * time.Millisecond
+	c.DrainMaxBackoff = 20 * time.Millisecond
 }
 
 // commit puts evs in the outbox and publishes them, as app.Service does.
@@ -467,4 +477,81 @@ func TestFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	commit(p, o, testEvents(t, 1)...)
 	assert.Equal(t, []string{"e0"}, s.ids())
+}
+
+func TestDrainSendsTheOutboxOnceTheSinkIsBack(t *testing.T) {
+	t.Parallel()
+	s, o := newSink(t), &memoryOutbox{}
+	// A long RetryBackoff: no Publish call retries, only the drain does.
+	p := MustPublisher(t, o, s.URL, drainFast, func(c *Config) { c.RetryBackoff = time.Hour })
+
+	s.answer(http.StatusServiceUnavailable)
+	commit(p, o, testEvent(t, "a", "item-1"), testEvent(t, "b", "item-2"))
+	commit(p, o, testEvent(t, "c", "item-1"))
+	require.Eventually(t, func() bool { return len(s.tried()) >= 4 }, 5*time.Second, 5*time.Millisecond,
+		"the drain probes the sink while it is down")
+	assert.Equal(t, []string{"a", "b", "c"}, o.pending())
+	for _, id := range s.tried()[1:] {
+		assert.Equal(t, "a", id, "only the event that failed probes the sink")
+	}
+
+	s.answer(http.StatusAccepted)
+	require.Eventually(t, func() bool { return len(o.pending()) == 0 }, 5*time.Second, 5*time.Millisecond,
+		"the outbox drains once the sink is back, with no command and no relay tick")
+	assert.Equal(t, []string{"a", "b", "c"}, s.ids(), "each event once, in commit order")
+
+	commit(p, o, testEvent(t, "d", "item-1"))
+	assert.Equal(t, []string{"a", "b", "c", "d"}, s.ids(), "caught up, it sends directly again")
+}
+
+func TestDrainGivesUpAfterDrainFor(t *testing.T) {
+	t.Parallel()
+	s, o := newSink(t), &memoryOutbox{}
+	p := MustPublisher(t, o, s.URL, drainFast, func(c *Config) { c.DrainFor = 100 * time.Millisecond })
+
+	s.answer(http.StatusServiceUnavailable)
+	commit(p, o, testEvents(t, 2)...)
+	time.Sleep(300 * time.Millisecond)
+	tried := len(s.tried())
+	assert.Greater(t, tried, 1, "the drain tried")
+	time.Sleep(100 * time.Millisecond)
+	assert.Len(t, s.tried(), tried, "the drain is over; the relay takes the rest")
+	assert.Equal(t, []string{"e0", "e1"}, o.pending())
+
+	s.answer(http.StatusAccepted)
+	n, err := p.Relay(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+}
+
+func TestCloseStopsTheDrain(t *testing.T) {
+	t.Parallel()
+	s, o := newSink(t), &memoryOutbox{}
+	p := MustPublisher(t, o, s.URL, drainFast)
+
+	s.answer(http.StatusServiceUnavailable)
+	commit(p, o, testEvents(t, 1)...)
+	require.Eventually(t, func() bool { return len(s.tried()) >= 2 }, 5*time.Second, 5*time.Millisecond)
+	p.Close()
+	tried := len(s.tried())
+	s.answer(http.StatusAccepted)
+	time.Sleep(100 * time.Millisecond)
+	assert.Len(t, s.tried(), tried, "nothing is sent after Close")
+	assert.Equal(t, []string{"e0"}, o.pending(), "the event waits for the relay")
+}
+
+func TestDrainAfterAFailedRelay(t *testing.T) {
+	t.Parallel()
+	s, o := newSink(t), &memoryOutbox{}
+	p := MustPublisher(t, o, s.URL, drainFast)
+	o.add(testEvents(t, 3)...)
+
+	s.answer(http.StatusBadGateway)
+	_, err := p.Relay(context.Background())
+	require.Error(t, err)
+
+	s.answer(http.StatusAccepted)
+	require.Eventually(t, func() bool { return len(o.pending()) == 0 }, 5*time.Second, 5*time.Millisecond,
+		"a relay that failed leaves the drain to finish its work")
+	assert.Equal(t, []string{"e0", "e1", "e2"}, s.ids())
 }
