@@ -47,7 +47,7 @@ func reservation(status, payID string) *events.Reservation {
 		RsvPlace: "망원역 2번 출구", PayID: payID, Version: 3, CreatedAt: created, UpdatedAt: updated,
 	}
 	if status != "CREATED" {
-		r.RsvDate, r.RsvTime = "2026-03-08", "18:00"
+		r.RsvDate, r.RsvTime, r.AgreedPrice = "2026-03-08", "18:00", 25_000
 	}
 	return r
 }

@@ -51,18 +51,20 @@ func (p *ItemScore) validate() error {
 
 // Reservation is the state of a reservation after the fact.
 type Reservation struct {
-	RsvID     string    `json:"rsvId"`
-	ItemID    string    `json:"itemId"`
-	BuyerID   string    `json:"buyerId"`
-	SellerID  string    `json:"sellerId"`
-	RsvStatus string    `json:"rsvStatus"`
-	RsvDate   string    `json:"rsvDate,omitempty"`
-	RsvTime   string    `json:"rsvTime,omitempty"`
-	RsvPlace  string    `json:"rsvPlace,omitempty"`
-	PayID     string    `json:"payId,omitempty"` // the approved payment of a COMPLETED reservation
-	Version   int64     `json:"version"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	RsvID     string `json:"rsvId"`
+	ItemID    string `json:"itemId"`
+	BuyerID   string `json:"buyerId"`
+	SellerID  string `json:"sellerId"`
+	RsvStatus string `json:"rsvStatus"`
+	RsvDate   string `json:"rsvDate,omitempty"`
+	RsvTime   string `json:"rsvTime,omitempty"`
+	RsvPlace  string `json:"rsvPlace,omitempty"`
+	PayID     string `json:"payId,omitempty"` // the approved payment of a COMPLETED reservation
+	// AgreedPrice is the item's price recorded at confirmation (0 before).
+	AgreedPrice int64     `json:"agreedPrice"`
+	Version     int64     `json:"version"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 func (p *Reservation) Subject() string      { return p.RsvID }

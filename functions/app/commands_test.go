@@ -266,7 +266,7 @@ func TestDeleteReservationRacesPayment(t *testing.T) {
 		var payErr, deleteErr error
 		concurrently(2, func(i int) error {
 			if i == 0 {
-				_, payErr = s.cmd.Pay(ctx, buyer, r.ID(), "")
+				_, payErr = s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 			} else {
 				deleteErr = s.cmd.DeleteReservation(ctx, buyer, r.ID())
 			}
@@ -284,20 +284,20 @@ func TestPay(t *testing.T) {
 	open := s.chat(other, it.ID())
 	r := s.confirmed(it.ID())
 
-	_, err := s.cmd.Pay(ctx, seller, r.ID(), "")
+	_, err := s.cmd.Pay(ctx, seller, r.ID(), "", nil)
 	assertCode(t, market.Forbidden, err)
-	_, err = s.cmd.Pay(ctx, other, open.ID(), "")
+	_, err = s.cmd.Pay(ctx, other, open.ID(), "", nil)
 	assertCode(t, market.Conflict, err) // only a CONFIRMED reservation is paid
-	_, err = s.cmd.Pay(ctx, buyer, r.ID(), "another-item")
+	_, err = s.cmd.Pay(ctx, buyer, r.ID(), "another-item", nil)
 	assertCode(t, market.Invalid, err)
-	_, err = s.cmd.Pay(ctx, buyer, "no-such-rsv", "")
+	_, err = s.cmd.Pay(ctx, buyer, "no-such-rsv", "", nil)
 	assertCode(t, market.NotFound, err)
 
-	p, err := s.cmd.Pay(ctx, buyer, r.ID(), it.ID())
+	p, err := s.cmd.Pay(ctx, buyer, r.ID(), it.ID(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, market.PayApproved, p.Status())
 	assert.Equal(t, int64(25_000), p.Amount(), "the item's price")
-	_, err = s.cmd.Pay(ctx, buyer, r.ID(), "")
+	_, err = s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	assertCode(t, market.Conflict, err) // one approved payment per reservation, before the policy runs too
 
 	s.deliver()
@@ -311,7 +311,7 @@ func TestConcurrentPaymentsPayOnce(t *testing.T) {
 	ctx := t.Context()
 	r := s.confirmed(s.item(seller).ID())
 	ok := concurrently(12, func(int) error {
-		_, err := s.cmd.Pay(ctx, buyer, r.ID(), "")
+		_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 		return err
 	})
 	assert.Equal(t, 1, ok)
@@ -340,7 +340,7 @@ func TestCancelPayment(t *testing.T) {
 	s.deliver()
 	assert.Equal(t, market.RsvConfirmed, s.rsvNow(r.ID()).Status())
 	assert.Equal(t, market.ItemReserved, s.itemNow(it.ID()).Status(), "SPEC 3.3: the confirmed reservation holds the item")
-	paidAgain, err := s.cmd.Pay(ctx, buyer, r.ID(), "")
+	paidAgain, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err, "a cancelled payment frees the reservation to be paid again")
 	assert.NotEqual(t, p.ID(), paidAgain.ID())
 }
@@ -396,4 +396,92 @@ func fields(err error) []string {
 		names = append(names, f.Field)
 	}
 	return names
+}
+
+// The money rules hold when the command runs (SPEC 3.1, 3.3, 3.4), not
+// later by an event: the price is agreed at confirmation, the buyer pays
+// it, and a cancel and a review of one deal never both succeed.
+func TestMoneyRules(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	newPrice := int64(1)
+
+	t.Run("the price is agreed at confirmation", func(t *testing.T) {
+		t.Parallel()
+		s := newSystem(t)
+		it := s.item(seller)
+		r := s.confirmed(it.ID())
+		assert.Equal(t, it.Price(), s.rsvNow(r.ID()).AgreedPrice())
+		_, err := s.cmd.UpdateItem(ctx, seller, it.ID(), market.ItemPatch{Price: &newPrice})
+		assertCode(t, market.Conflict, err)
+
+		wrong := it.Price() + 1
+		_, err = s.cmd.Pay(ctx, buyer, r.ID(), "", &wrong)
+		assertCode(t, market.Conflict, err)
+		assert.Zero(t, s.log.count(events.PaymentApproved), "nothing is charged")
+		agreed := it.Price()
+		p, err := s.cmd.Pay(ctx, buyer, r.ID(), "", &agreed)
+		require.NoError(t, err)
+		assert.Equal(t, agreed, p.Amount())
+
+		s.deliver()
+		_, err = s.cmd.UpdateItem(ctx, seller, it.ID(), market.ItemPatch{Price: &newPrice})
+		assertCode(t, market.Conflict, err) // nor once sold
+	})
+
+	t.Run("a price change racing the confirmation", func(t *testing.T) {
+		t.Parallel()
+		for range 20 {
+			s := newSystem(t)
+			it := s.item(seller)
+			r := s.chat(buyer, it.ID())
+			concurrently(2, func(i int) error {
+				if i == 0 {
+					_, err := s.cmd.UpdateItem(ctx, seller, it.ID(), market.ItemPatch{Price: &newPrice})
+					return err
+				}
+				_, err := s.cmd.ConfirmReservation(ctx, seller, r.ID(), meeting)
+				return err
+			})
+			p, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
+			require.NoError(t, err)
+			assert.Equal(t, s.itemNow(it.ID()).Price(), p.Amount(), "the buyer pays the price the item has")
+			assert.Equal(t, s.rsvNow(r.ID()).AgreedPrice(), p.Amount())
+		}
+	})
+
+	t.Run("no review of a cancelled payment, no cancel of a reviewed deal", func(t *testing.T) {
+		t.Parallel()
+		s := newSystem(t)
+		_, r, p := s.paid()
+		_, err := s.cmd.CancelPayment(ctx, buyer, p.ID(), "", "")
+		require.NoError(t, err)
+		_, err = s.cmd.WriteReview(ctx, buyer, r.ID(), 5, "")
+		assertCode(t, market.Conflict, err) // before the reservation reopens by event too
+		assert.Equal(t, market.RsvCompleted, s.rsvNow(r.ID()).Status(), "the policy has not run yet")
+
+		s2 := newSystem(t)
+		_, r2, p2 := s2.paid()
+		_, err = s2.cmd.WriteReview(ctx, buyer, r2.ID(), 5, "")
+		require.NoError(t, err)
+		_, err = s2.cmd.CancelPayment(ctx, seller, p2.ID(), "", "")
+		assertCode(t, market.Conflict, err)
+	})
+
+	t.Run("a cancel racing a review", func(t *testing.T) {
+		t.Parallel()
+		for range 20 {
+			s := newSystem(t)
+			_, r, p := s.paid()
+			ok := concurrently(2, func(i int) error {
+				if i == 0 {
+					_, err := s.cmd.CancelPayment(ctx, buyer, p.ID(), "", "")
+					return err
+				}
+				_, err := s.cmd.WriteReview(ctx, buyer, r.ID(), 5, "")
+				return err
+			})
+			require.Equal(t, 1, ok, "exactly one of the cancel and the review succeeds")
+		}
+	})
 }

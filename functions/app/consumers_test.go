@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestPolicyRefusesPoison(t *testing.T) {
 
 	wrong := registered.Clone()
 	wrong.SetType(string(events.PaymentApproved)) // an item where a payment belongs
-	assertCode(t, market.Invalid, s.reservationPolicy.CompleteReservation(ctx, wrong))
+	assertCode(t, market.Invalid, s.reservationPolicy.FollowPayment(ctx, wrong))
 	assert.Equal(t, int64(1), s.itemNow(it.ID()).Version(), "nothing changed")
 }
 
@@ -71,8 +72,8 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 		typ     events.Type
 		handler app.EventHandler
 	}{
-		{events.PaymentApproved, s.reservationPolicy.CompleteReservation},
-		{events.ReservationCompleted, s.itemPolicy.SellOutItem},
+		{events.PaymentApproved, s.reservationPolicy.FollowPayment},
+		{events.ReservationCompleted, s.itemPolicy.FollowReservation},
 		{events.ReviewWritten, s.itemPolicy.ScoreItem},
 		{events.PaymentApproved, s.mypage.Project},
 		{events.ItemScored, s.mypage.Project},
@@ -147,21 +148,97 @@ func TestScoresAreMeans(t *testing.T) {
 	assert.Equal(t, 3, scored.(*events.ItemScore).SellerReviewCount)
 }
 
-// An impossible fact is a Conflict, which the event edge acknowledges
-// without retrying; it changes nothing.
-func TestStaleFactsAreAcknowledged(t *testing.T) {
+// forged returns an event of typ with data, as anyone who can reach the
+// broker could send it.
+func forged(t *testing.T, typ events.Type, data events.Payload) cloudevents.Event {
+	t.Helper()
+	e, err := events.New(t.Context(), typ, events.Meta{ID: "forged-" + strconv.FormatInt(time.Now().UnixNano(), 10), Source: "/carrot/elsewhere", Time: time.Now()}, data)
+	require.NoError(t, err)
+	return e
+}
+
+// An event is a notification, not a proof (SPEC 5): the policies act on
+// what the sources say. An event its source contradicts is refused as
+// poison (Invalid); one the sources already overtook changes nothing.
+func TestPoliciesFollowTheSourcesNotTheEvent(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t)
 	ctx := t.Context()
 	it := s.item(seller)
 	r := s.confirmed(it.ID())
 	s.deliver()
-	reopened, err := events.New(ctx, events.ReservationReopened, events.Meta{ID: "forged-1", Source: "/carrot/elsewhere", Time: time.Now()},
-		&events.Reservation{RsvID: "rsv-of-nobody", ItemID: it.ID(), BuyerID: buyer, SellerID: seller, RsvStatus: "CONFIRMED", Version: 9})
+	before := len(s.log.types())
+	asStored := func(status string, version int64) *events.Reservation {
+		return &events.Reservation{RsvID: r.ID(), ItemID: it.ID(), BuyerID: buyer, SellerID: seller, RsvStatus: status, Version: version}
+	}
+	pay := func(payID, rsvID string, version int64) *events.Payment {
+		return &events.Payment{PayID: payID, RsvID: rsvID, ItemID: it.ID(), BuyerID: buyer, SellerID: seller, Amount: 1, Status: "APPROVED", Version: version}
+	}
+	stored := s.rsvNow(r.ID()).Version()
+
+	for _, tt := range []struct {
+		name string
+		err  error
+		code market.Code
+	}{
+		{"payment approved that never happened", s.reservationPolicy.FollowPayment(ctx, forged(t, events.PaymentApproved, pay("pay-of-nobody", r.ID(), 1))), market.Invalid},
+		{"reservation completed ahead of the reservation", s.itemPolicy.FollowReservation(ctx, forged(t, events.ReservationCompleted, asStored("COMPLETED", stored+1))), market.Invalid},
+		{"reservation completed that the reservation does not say", s.itemPolicy.FollowReservation(ctx, forged(t, events.ReservationCompleted, asStored("COMPLETED", stored))), ""},
+		{"reservation deleted that still exists", s.itemPolicy.FollowReservation(ctx, forged(t, events.ReservationDeleted, asStored("CONFIRMED", stored))), ""},
+		{"review that was never written", s.itemPolicy.ScoreItem(ctx, forged(t, events.ReviewWritten, &events.Review{ReviewID: "rv-1", RsvID: r.ID(), ItemID: it.ID(), ReviewerID: buyer, SellerID: seller, Score: 5})), market.Invalid},
+		{"reopen of a reservation that holds nothing", s.itemPolicy.FollowReservation(ctx, forged(t, events.ReservationReopened,
+			&events.Reservation{RsvID: "rsv-of-nobody", ItemID: it.ID(), BuyerID: buyer, SellerID: seller, RsvStatus: "CONFIRMED", Version: 9})), ""},
+	} {
+		assertCode(t, tt.code, tt.err)
+		assert.Equal(t, market.ItemReserved, s.itemNow(it.ID()).Status(), tt.name)
+		assert.Equal(t, market.RsvConfirmed, s.rsvNow(r.ID()).Status(), tt.name)
+	}
+	assert.Len(t, s.log.types(), before, "no forged event made a policy publish anything")
+
+	// A real payment, announced with the ids of another reservation.
+	p, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err)
-	assertCode(t, market.Conflict, s.itemPolicy.ReserveItemAgain(ctx, reopened))
-	assertCode(t, market.NotFound, s.itemPolicy.ReserveItemAgain(ctx, withItem(t, reopened, "no-such-item")))
-	assert.Equal(t, r.ID(), s.itemNow(it.ID()).RsvID())
+	assertCode(t, market.Invalid, s.reservationPolicy.FollowPayment(ctx, forged(t, events.PaymentApproved, pay(p.ID(), "rsv-of-nobody", 1))))
+	assert.Equal(t, market.RsvConfirmed, s.rsvNow(r.ID()).Status())
+	// The same payment announced by a forger with the right ids completes
+	// the deal: the payment is real, and the sources say so.
+	require.NoError(t, s.reservationPolicy.FollowPayment(ctx, forged(t, events.PaymentApproved, pay(p.ID(), r.ID(), 1))))
+	assert.Equal(t, market.RsvCompleted, s.rsvNow(r.ID()).Status())
+	assertCode(t, market.NotFound, s.itemPolicy.FollowReservation(ctx, withItem(t, forged(t, events.ReservationCompleted, asStored("COMPLETED", stored)), "no-such-item")))
+}
+
+// Late and reordered facts: whatever order they come in, the aggregates
+// end where their sources are.
+func TestPoliciesConvergeWhateverTheOrder(t *testing.T) {
+	t.Parallel()
+	s := newSystem(t)
+	ctx := t.Context()
+	it, r, p := s.paid()
+	approved := s.lastOf(events.PaymentApproved)
+	_, err := s.cmd.CancelPayment(ctx, buyer, p.ID(), "", "")
+	require.NoError(t, err)
+	cancelled := s.lastOf(events.PaymentCancelled)
+	s.log.unread() // deliver by hand, newest first
+
+	require.NoError(t, s.reservationPolicy.FollowPayment(ctx, cancelled))
+	assert.Equal(t, market.RsvConfirmed, s.rsvNow(r.ID()).Status())
+	require.NoError(t, s.reservationPolicy.FollowPayment(ctx, approved), "the late approval is acknowledged")
+	assert.Equal(t, market.RsvConfirmed, s.rsvNow(r.ID()).Status(), "and changes nothing: the payment is cancelled")
+	s.deliver()
+	assert.Equal(t, market.ItemReserved, s.itemNow(it.ID()).Status())
+
+	// A replayed review, under a new event id, counts once.
+	_, err = s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
+	require.NoError(t, err)
+	s.deliver()
+	_, err = s.cmd.WriteReview(ctx, buyer, r.ID(), 4, "")
+	require.NoError(t, err)
+	s.deliver()
+	written := s.lastOf(events.ReviewWritten)
+	replay := written.Clone()
+	replay.SetID("replayed-1")
+	assert.ErrorIs(t, s.itemPolicy.ScoreItem(ctx, replay), app.ErrDuplicate)
+	assert.Equal(t, 1, s.itemNow(it.ID()).ReviewCount())
 }
 
 func withItem(t *testing.T, e cloudevents.Event, itemID string) cloudevents.Event {
@@ -201,7 +278,7 @@ func TestMyPageFollowsADeal(t *testing.T) {
 	assert.Equal(t, []string{r.ID(), buyer, "CONFIRMED", meeting.Date, meeting.Time, meeting.Place},
 		[]string{row.RsvID, row.BuyerID, row.RsvStatus, row.RsvDate, row.RsvTime, row.RsvPlace})
 
-	p, err := s.cmd.Pay(ctx, buyer, r.ID(), "")
+	p, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err)
 	s.deliver()
 	row = s.row(it.ID())

@@ -143,7 +143,7 @@ func (s *system) paid() (*market.Item, *market.Reservation, *market.Payment) {
 	s.t.Helper()
 	it := s.item(seller)
 	r := s.confirmed(it.ID())
-	p, err := s.cmd.Pay(context.Background(), buyer, r.ID(), "")
+	p, err := s.cmd.Pay(context.Background(), buyer, r.ID(), "", nil)
 	require.NoError(s.t, err)
 	s.deliver()
 	return it, r, p

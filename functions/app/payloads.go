@@ -27,7 +27,7 @@ func reservationPayload(r *market.Reservation, version int64) *events.Reservatio
 	return &events.Reservation{
 		RsvID: s.ID, ItemID: s.ItemID, BuyerID: s.BuyerID, SellerID: s.SellerID, RsvStatus: string(s.Status),
 		RsvDate: s.Meeting.Date, RsvTime: s.Meeting.Time, RsvPlace: s.Meeting.Place, PayID: s.PayID,
-		Version: version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		AgreedPrice: s.AgreedPrice, Version: version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"github.com/carrot-market/carrot/functions/market"
 )
 
-// Pay approves the buyer's payment of a confirmed reservation. itemID is
-// optional (the seed's clients send it) and must match when given. Of
-// concurrent payments of one reservation exactly one is approved.
-func (s *Service) Pay(ctx context.Context, by, rsvID, itemID string) (*market.Payment, error) {
+// Pay approves the buyer's payment of a confirmed reservation, for the
+// price agreed at confirmation. itemID is optional (the seed's clients
+// send it) and must match when given; amount, when given, is what the buyer
+// expects to pay, and another agreed price is a conflict. Of concurrent
+// payments of one reservation exactly one is approved.
+func (s *Service) Pay(ctx context.Context, by, rsvID, itemID string, amount *int64) (*market.Payment, error) {
 	return produce(ctx, s, func(tx Tx) (*market.Payment, error) {
 		r, err := tx.Reservation(rsvID)
 		if err != nil {
@@ -25,7 +27,7 @@ func (s *Service) Pay(ctx context.Context, by, rsvID, itemID string) (*market.Pa
 		if err != nil {
 			return nil, err
 		}
-		p, err := market.Pay(s.newID(), r, item, by, s.now())
+		p, err := market.Pay(s.newID(), r, item, by, amount, s.now())
 		if err != nil {
 			return nil, err
 		}
@@ -62,6 +64,14 @@ func (s *Service) CancelPayment(ctx context.Context, by, payID, rsvID, itemID st
 		if err != nil || !changed {
 			return p, err
 		}
+		// A reviewed deal is closed; the review's transaction read the
+		// payment approved, so of a cancel and a review racing one wins.
+		if reviewed, err := tx.Reviewed(p.RsvID()); err != nil || reviewed {
+			if err == nil {
+				err = errReviewedDeal
+			}
+			return nil, err
+		}
 		tx.SetApprovedPayment(p.RsvID(), "")
 		return p, s.publish(ctx, tx, events.PaymentCancelled, paymentPayload(p, tx.SavePayment(p)))
 	})
@@ -77,8 +87,10 @@ func (s *Service) Payment(ctx context.Context, by, payID string) (*market.Paymen
 }
 
 // WriteReview records the buyer's review of a paid deal, once per
-// reservation. The item policy turns it into the item's and the seller's
-// scores.
+// reservation: the reservation's payment must be approved when the review
+// is written (the unit of work reads it, so a cancel racing the review
+// makes it run again and fail). The item policy turns it into the item's
+// and the seller's scores.
 func (s *Service) WriteReview(ctx context.Context, by, rsvID string, score int, comment string) (market.Review, error) {
 	return produce(ctx, s, func(tx Tx) (market.Review, error) {
 		r, err := tx.Reservation(rsvID)
@@ -87,6 +99,12 @@ func (s *Service) WriteReview(ctx context.Context, by, rsvID string, score int, 
 		}
 		rv, err := market.WriteReview(s.newID(), r, by, score, comment, s.now())
 		if err != nil {
+			return market.Review{}, err
+		}
+		if payID, err := tx.ApprovedPayment(rsvID); err != nil || payID == "" {
+			if err == nil {
+				err = errUnpaidDeal
+			}
 			return market.Review{}, err
 		}
 		reviewed, err := tx.Reviewed(rsvID)

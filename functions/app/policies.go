@@ -2,8 +2,8 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"slices"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -12,11 +12,15 @@ import (
 )
 
 // The policies below carry effects from one aggregate to another
-// (choreography, SPEC section 5). Each is idempotent: the domain reports
-// whether a fact changes anything, and MarkHandled commits with the change,
-// so a redelivered event changes nothing and emits nothing new. A stale or
-// impossible event comes back as a market NotFound or Conflict error, which
-// the event edge acknowledges without retrying.
+// (choreography, SPEC section 5). An event is a notification, not a
+// proof: each policy reads the event's source of truth when it runs and
+// brings its own aggregate in line with it, so a forged, replayed, late
+// or reordered event changes nothing that the sources do not say. An event
+// that contradicts its source (an aggregate that does not exist, a version
+// newer than the stored one, ids that do not belong together) is refused
+// as poison (an Invalid error: the event edge answers 400 and the broker
+// dead-letters it, with the reason). A fact that changes nothing is
+// acknowledged and emits nothing; MarkHandled commits with every change.
 
 // EventHandler handles one delivery of an event.
 type EventHandler func(ctx context.Context, e cloudevents.Event) error
@@ -28,17 +32,18 @@ type Consumer map[events.Type]func(*Service, context.Context, cloudevents.Event)
 
 // The consumers of carrot.
 var (
-	// ReservationPolicy: an approved payment completes its reservation, a
-	// cancelled one reopens it.
+	// ReservationPolicy: a reservation follows its payment, approved or
+	// cancelled.
 	ReservationPolicy = Consumer{
-		events.PaymentApproved:  (*Service).CompleteReservation,
-		events.PaymentCancelled: (*Service).ReopenReservation,
+		events.PaymentApproved:  (*Service).FollowPayment,
+		events.PaymentCancelled: (*Service).FollowPayment,
 	}
-	// ItemPolicy: reservation and review facts that move an item.
+	// ItemPolicy: an item follows the reservation that holds it, and
+	// counts reviews into its and its seller's scores.
 	ItemPolicy = Consumer{
-		events.ReservationCompleted: (*Service).SellOutItem,
-		events.ReservationReopened:  (*Service).ReserveItemAgain,
-		events.ReservationDeleted:   (*Service).ReleaseItem,
+		events.ReservationCompleted: (*Service).FollowReservation,
+		events.ReservationReopened:  (*Service).FollowReservation,
+		events.ReservationDeleted:   (*Service).FollowReservation,
 		events.ReviewWritten:        (*Service).ScoreItem,
 	}
 	// MyPageProjector: every fact that shows on MyPage.
@@ -80,53 +85,116 @@ func (s *Service) Handler(c Consumer) EventHandler {
 	}
 }
 
-// CompleteReservation: payment approved → reservation COMPLETED.
-func (s *Service) CompleteReservation(ctx context.Context, e cloudevents.Event) error {
-	return moveOne(s, ctx, e, events.ReservationCompleted, (*market.Reservation).Complete, paymentsReservation, saveReservation)
-}
-
-// ReopenReservation: payment cancelled → reservation CONFIRMED again.
-func (s *Service) ReopenReservation(ctx context.Context, e cloudevents.Event) error {
-	return moveOne(s, ctx, e, events.ReservationReopened, (*market.Reservation).Reopen, paymentsReservation, saveReservation)
-}
-
-// SellOutItem: reservation completed → item SOLDOUT.
-func (s *Service) SellOutItem(ctx context.Context, e cloudevents.Event) error {
-	return moveOne(s, ctx, e, events.ItemSoldOut, (*market.Item).SellOut, reservationsItem, saveItem)
-}
-
-// ReserveItemAgain: reservation reopened → item RESERVED again.
-func (s *Service) ReserveItemAgain(ctx context.Context, e cloudevents.Event) error {
-	return moveOne(s, ctx, e, events.ItemReserved, (*market.Item).Reopen, reservationsItem, saveItem)
-}
-
-// ReleaseItem: reservation deleted → the item it held is on sale again.
-func (s *Service) ReleaseItem(ctx context.Context, e cloudevents.Event) error {
-	return moveOne(s, ctx, e, events.ItemReleased, (*market.Item).Release, reservationsItem, saveItem)
-}
-
-// ScoreItem: review written → the item's and the seller's mean scores.
-// Adding a score is not idempotent by itself; MarkHandled in the same
-// transaction makes it so.
-func (s *Service) ScoreItem(ctx context.Context, e cloudevents.Event) error {
-	rv, err := decode[*events.Review](e)
+// FollowPayment: payment approved or cancelled → the payment's reservation
+// follows the payment as stored: COMPLETED while it is the reservation's
+// approved payment, CONFIRMED again once it is cancelled.
+func (s *Service) FollowPayment(ctx context.Context, e cloudevents.Event) error {
+	fact, err := decode[*events.Payment](e)
 	if err != nil {
 		return err
 	}
-	return s.follow(ctx, e, events.ItemScored, func(tx Tx) (events.Payload, error) {
+	return s.follow(ctx, e, func(tx Tx) (events.Type, events.Payload, error) {
+		p, err := tx.Payment(fact.PayID)
+		if market.ErrorCode(err) == market.NotFound {
+			return "", nil, refused(e, "payment %s does not exist", fact.PayID)
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if err := agrees(e, fact.Version, p.Version(), fact.RsvID == p.RsvID() && fact.ItemID == p.ItemID()); err != nil {
+			return "", nil, err
+		}
+		r, err := tx.Reservation(p.RsvID())
+		if err != nil {
+			return "", nil, err
+		}
+		approved, err := tx.ApprovedPayment(r.ID())
+		if err != nil {
+			return "", nil, err
+		}
+		if changed, err := r.FollowPayment(p, approved == p.ID(), s.now()); err != nil || !changed {
+			return "", nil, err
+		}
+		typ := events.ReservationReopened
+		if r.Status() == market.RsvCompleted {
+			typ = events.ReservationCompleted
+		}
+		return typ, reservationPayload(r, tx.SaveReservation(r)), nil
+	})
+}
+
+// FollowReservation: reservation completed, reopened or deleted → the item
+// follows the reservation that holds it as stored: SOLDOUT while it is
+// paid, RESERVED while it is confirmed, on sale once it is gone.
+func (s *Service) FollowReservation(ctx context.Context, e cloudevents.Event) error {
+	fact, err := decode[*events.Reservation](e)
+	if err != nil {
+		return err
+	}
+	return s.follow(ctx, e, func(tx Tx) (events.Type, events.Payload, error) {
+		it, err := tx.Item(fact.ItemID)
+		if err != nil {
+			return "", nil, err
+		}
+		holder, err := tx.Reservation(fact.RsvID)
+		switch {
+		case market.ErrorCode(err) == market.NotFound:
+			holder = nil // deleted
+		case err != nil:
+			return "", nil, err
+		default:
+			if err := agrees(e, fact.Version, holder.Version(), fact.ItemID == holder.ItemID()); err != nil {
+				return "", nil, err
+			}
+		}
+		if changed, err := it.Follow(fact.RsvID, holder, s.now()); err != nil || !changed {
+			return "", nil, err
+		}
+		return itemFact[it.Status()], itemPayload(it, tx.SaveItem(it)), nil
+	})
+}
+
+// itemFact names the fact of an item moving to a status.
+var itemFact = map[market.ItemStatus]events.Type{
+	market.ItemCreated:  events.ItemReleased,
+	market.ItemReserved: events.ItemReserved,
+	market.ItemSoldOut:  events.ItemSoldOut,
+}
+
+// ScoreItem: review written → the item's and the seller's mean scores,
+// from the review as stored. Adding a score is not idempotent by itself:
+// the review is marked counted in the same transaction, so another event
+// about the same review, a replay or a forgery, counts nothing.
+func (s *Service) ScoreItem(ctx context.Context, e cloudevents.Event) error {
+	fact, err := decode[*events.Review](e)
+	if err != nil {
+		return err
+	}
+	return s.follow(ctx, e, func(tx Tx) (events.Type, events.Payload, error) {
+		rv, err := tx.Review(fact.RsvID)
+		if market.ErrorCode(err) == market.NotFound {
+			return "", nil, refused(e, "reservation %s has no review", fact.RsvID)
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if rv.ID != fact.ReviewID || rv.ItemID != fact.ItemID {
+			return "", nil, refused(e, "review %s is not the review of reservation %s", fact.ReviewID, fact.RsvID)
+		}
+		tx.MarkFact(s.Source, "review|"+rv.ID)
 		it, err := tx.Item(rv.ItemID)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		seller, err := tx.Seller(it.SellerID())
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		it.AddReview(rv.Score, s.now())
 		seller.AddReview(rv.Score)
 		tx.SaveSeller(seller)
-		return &events.ItemScore{
-			ItemID: it.ID(), SellerID: it.SellerID(), ReviewID: rv.ReviewID,
+		return events.ItemScored, &events.ItemScore{
+			ItemID: it.ID(), SellerID: it.SellerID(), ReviewID: rv.ID,
 			Score: it.Score(), ReviewCount: it.ReviewCount(),
 			SellerScore: seller.Score(), SellerReviewCount: seller.ReviewCount,
 			Version: tx.SaveItem(it),
@@ -134,62 +202,36 @@ func (s *Service) ScoreItem(ctx context.Context, e cloudevents.Event) error {
 	})
 }
 
-// A move is a domain method that applies one fact, named by an id, to an
-// aggregate and reports whether it changed anything.
-type move[A any] func(a A, id string, now time.Time) (bool, error)
-
-// paymentsReservation loads the reservation a payment fact is about; its
-// moves take the payment's id.
-func paymentsReservation(tx Tx, p *events.Payment) (*market.Reservation, string, error) {
-	r, err := tx.Reservation(p.RsvID)
-	return r, p.PayID, err
-}
-
-// reservationsItem loads the item a reservation fact is about; its moves
-// take the reservation's id.
-func reservationsItem(tx Tx, r *events.Reservation) (*market.Item, string, error) {
-	it, err := tx.Item(r.ItemID)
-	return it, r.RsvID, err
-}
-
-func saveReservation(tx Tx, r *market.Reservation) events.Payload {
-	return reservationPayload(r, tx.SaveReservation(r))
-}
-
-func saveItem(tx Tx, it *market.Item) events.Payload { return itemPayload(it, tx.SaveItem(it)) }
-
-// moveOne runs a policy step that moves one aggregate: load finds the
-// aggregate the fact is about and the id the move takes, save stores the
-// moved aggregate and returns the payload of the fact it emits.
-func moveOne[P events.Payload, A any](s *Service, ctx context.Context, e cloudevents.Event, emits events.Type, m move[A],
-	load func(Tx, P) (A, string, error), save func(Tx, A) events.Payload) error {
-	p, err := decode[P](e)
-	if err != nil {
-		return err
-	}
-	return s.follow(ctx, e, emits, func(tx Tx) (events.Payload, error) {
-		a, id, err := load(tx, p)
-		if err != nil {
-			return nil, err
-		}
-		if changed, err := m(a, id, s.now()); err != nil || !changed {
-			return nil, err
-		}
-		return save(tx, a), nil
-	})
-}
-
-// follow runs one step of a policy as a unit of work: step applies the
-// cause and returns the payload of the fact it emits, or nil when the
-// cause changes nothing (a redelivery, or a fact already overtaken).
-func (s *Service) follow(ctx context.Context, cause cloudevents.Event, emits events.Type, step func(Tx) (events.Payload, error)) error {
+// follow runs one step of a policy as a unit of work: step reads the
+// sources, applies them and returns the fact it emits, or an empty type
+// when the cause changes nothing (a redelivery, or a fact overtaken).
+func (s *Service) follow(ctx context.Context, cause cloudevents.Event, step func(Tx) (events.Type, events.Payload, error)) error {
 	return s.update(ctx, func(tx Tx) error {
-		out, err := step(tx)
-		if err != nil || out == nil {
+		typ, out, err := step(tx)
+		if err != nil || typ == "" {
 			return err
 		}
-		return s.react(ctx, tx, cause, emits, out)
+		return s.react(ctx, tx, cause, typ, out)
 	})
+}
+
+// agrees refuses e when it contradicts its source: a version newer than
+// the stored one (no genuine fact is ahead of its source), or ids that do
+// not match the stored aggregate.
+func agrees(e cloudevents.Event, version, stored int64, sameIDs bool) error {
+	switch {
+	case !sameIDs:
+		return refused(e, "its ids do not match %s as stored", e.Subject())
+	case version > stored:
+		return refused(e, "it claims version %d of %s, which is at version %d", version, e.Subject(), stored)
+	}
+	return nil
+}
+
+// refused is the error of an event its source of truth contradicts: poison,
+// dead-lettered with the reason.
+func refused(e cloudevents.Event, format string, args ...any) error {
+	return market.Errorf(market.Invalid, "poison event: %s %s refused: %s", e.Type(), e.ID(), fmt.Sprintf(format, args...))
 }
 
 // decode returns the payload of e as T. An event that does not decode, or

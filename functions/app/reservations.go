@@ -12,6 +12,10 @@ var (
 	errPaidRsv    = market.Errorf(market.Conflict, "a payment for this reservation is approved; cancel it first")
 	errAlreadyPay = market.Errorf(market.Conflict, "this reservation is already paid")
 	errReviewed   = market.Errorf(market.Conflict, "this reservation is already reviewed")
+	errUnpaidDeal = market.Errorf(market.Conflict, "the payment of this deal is not approved (it may have been cancelled)")
+	// errReviewedDeal: a reviewed deal is closed (SPEC 3.4: a cancel and a
+	// review of one deal never both succeed).
+	errReviewedDeal = market.Errorf(market.Conflict, "this deal is reviewed and closed; its payment can no longer be cancelled")
 )
 
 // RequestChat opens the buyer's chat on an item, which is a reservation in
@@ -84,8 +88,8 @@ func (s *Service) Messages(ctx context.Context, by, rsvID string, p Page) ([]mar
 	return s.Store.Messages(ctx, rsvID, p)
 }
 
-// ConfirmReservation fixes the meeting and holds the item for this
-// reservation in one unit of work. Of many confirmations racing for one
+// ConfirmReservation fixes the meeting, holds the item for this
+// reservation and records on it the price agreed, in one unit of work. Of many confirmations racing for one
 // item exactly one commits; the others run again, find the item held and
 // get a conflict.
 func (s *Service) ConfirmReservation(ctx context.Context, by, rsvID string, m market.Meeting) (*market.Reservation, error) {
@@ -105,7 +109,7 @@ func (s *Service) ConfirmReservation(ctx context.Context, by, rsvID string, m ma
 			return nil, err
 		}
 		wasHeld := item.RsvID() == r.ID()
-		if err := item.Reserve(r.ID(), s.now()); err != nil {
+		if err := item.Reserve(r, s.now()); err != nil {
 			return nil, err
 		}
 		if err := s.publish(ctx, tx, events.ReservationConfirmed, reservationPayload(r, tx.SaveReservation(r))); err != nil {

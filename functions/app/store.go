@@ -55,6 +55,9 @@ type Tx interface {
 	Seller(sellerID string) (*market.Seller, error)
 	// Reviewed reports whether the reservation has its review.
 	Reviewed(rsvID string) (bool, error)
+	// Review returns the review of the reservation, market.NotFound when
+	// it has none.
+	Review(rsvID string) (market.Review, error)
 	// OpenChat returns the buyer's open reservation on the item, "" when
 	// none: at most one reservation per buyer and item is open.
 	OpenChat(itemID, buyerID string) (string, error)
@@ -83,6 +86,10 @@ type Tx interface {
 	// event was handled before fails with ErrDuplicate and writes
 	// nothing, so a redelivered event is never applied twice.
 	MarkHandled(consumer string, e cloudevents.Event)
+	// MarkFact records that consumer applied the fact named fact (such as
+	// a review's id), whatever event announced it: another event about
+	// the same fact fails with ErrDuplicate as a redelivery does.
+	MarkFact(consumer, fact string)
 }
 
 // ViewStore keeps the MyPage read model.
@@ -152,6 +159,11 @@ var ErrDuplicate = &market.Error{Code: market.Conflict, Message: "event already 
 func HandledKey(consumer string, e cloudevents.Event) string {
 	return consumer + "|" + e.Source() + "|" + e.ID()
 }
+
+// FactKey names one consumer's applying of one fact (Tx.MarkFact). It
+// cannot collide with a HandledKey: a source is a URI reference and holds
+// no "|fact|".
+func FactKey(consumer, fact string) string { return consumer + "|fact|" + fact }
 
 // Publisher sends committed events to the broker right after commit.
 // Publishing is best effort: events it could not send stay in the outbox

@@ -129,8 +129,6 @@ func TestItemPolicy(t *testing.T) {
 				boottest.Fact(t, events.ReservationDeleted, rsv(soldRsvID, soldID, "CONFIRMED"))},
 			{"a fact about an unknown item", "no-such-item",
 				boottest.Fact(t, events.ReservationCompleted, rsv(rsvID, "no-such-item", "COMPLETED"))},
-			{"a review of an unknown item", "no-such-item",
-				boottest.Fact(t, events.ReviewWritten, &events.Review{ReviewID: "rv2", RsvID: rsvID, ItemID: "no-such-item", ReviewerID: boottest.Buyer, SellerID: boottest.Seller, Score: 3})},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, tc.itemID)
@@ -140,6 +138,29 @@ func TestItemPolicy(t *testing.T) {
 		}
 		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, soldID)["status"])
+	})
+
+	// An event is a notification, not a proof (SPEC 5): a review that was
+	// never written, or a fact ahead of its reservation, is refused as
+	// poison (dead-lettered with the reason) and counts nothing.
+	t.Run("facts their sources contradict answer 400 and change nothing", func(t *testing.T) {
+		itemID, rsvID := confirmedDeal(t, sys)
+		for _, tc := range []struct {
+			name string
+			e    cloudevents.Event
+		}{
+			{"a review that was never written", boottest.Fact(t, events.ReviewWritten,
+				&events.Review{ReviewID: "rv2", RsvID: rsvID, ItemID: itemID, ReviewerID: boottest.Buyer, SellerID: boottest.Seller, Score: 3})},
+			{"a completion ahead of its reservation", boottest.Fact(t, events.ReservationCompleted,
+				&events.Reservation{RsvID: rsvID, ItemID: itemID, BuyerID: boottest.Buyer, SellerID: boottest.Seller, RsvStatus: "COMPLETED", Version: 99})},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := snapshot(t, sys, itemID)
+				assert.Equal(t, http.StatusBadRequest, sys.Deliver(t, policy, tc.e), "refused, not retried and never 409")
+				assert.Equal(t, before, snapshot(t, sys, itemID))
+			})
+		}
+		assert.Equal(t, "RESERVED", sys.MustGetItem(t, itemID)["status"])
 	})
 }
 

@@ -63,6 +63,13 @@ func rsvIn(status market.RsvStatus, payID string) *market.Reservation {
 	})
 }
 
+// confirmedRsv restores a confirmed reservation id of buyer on item-1.
+func confirmedRsv(id string) *market.Reservation {
+	s := rsvIn(market.RsvConfirmed, "").State()
+	s.ID = id
+	return market.RestoreReservation(s)
+}
+
 // itemAt restores item-1 in status as the sale leaves it: held by no
 // reservation while on sale, by rsv-a once reserved or sold.
 func itemAt(status market.ItemStatus) *market.Item {

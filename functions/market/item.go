@@ -160,8 +160,8 @@ func (it *Item) Update(by string, p ItemPatch, now time.Time) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	if p.Price != nil && *p.Price != it.details.Price && it.status == ItemSoldOut {
-		return Errorf(Conflict, "the price of a sold item cannot change")
+	if p.Price != nil && *p.Price != it.details.Price && it.status != ItemCreated {
+		return Errorf(Conflict, "the price was agreed when the item was reserved; it cannot change while the item is %s", it.status)
 	}
 	it.details = d.normalized()
 	it.updatedAt = now
@@ -191,18 +191,45 @@ func (it *Item) CheckChat(buyerID string) error {
 	return nil
 }
 
-// Reserve holds the item for reservation rsvID when it is confirmed. Only
-// one reservation may hold an item at a time.
-func (it *Item) Reserve(rsvID string, now time.Time) error {
+// Reserve holds the item for reservation r when it is confirmed, and
+// records on r the price agreed: the item's price now, which cannot change
+// while the item is held. Only one reservation may hold an item at a time.
+func (it *Item) Reserve(r *Reservation, now time.Time) error {
 	switch {
 	case it.status == ItemCreated:
-		it.status, it.rsvID, it.updatedAt = ItemReserved, rsvID, now
-		return nil
-	case it.rsvID == rsvID:
-		return nil // confirmed again, e.g. a new meeting time
+		it.status, it.rsvID, it.updatedAt = ItemReserved, r.ID(), now
+	case it.rsvID == r.ID():
+		// confirmed again, e.g. a new meeting time
 	default:
 		return Errorf(Conflict, "the item is already %s by another reservation", it.status)
 	}
+	r.agreedPrice = it.details.Price
+	return nil
+}
+
+// Follow brings the item in line with reservation rsvID as storage has it
+// now (holder, nil when it is gone): a holder that is gone, or no longer
+// confirmed or paid, releases the item; a paid one sells it; a confirmed
+// one holds it RESERVED. A reservation that does not hold the item moves
+// nothing. It reports whether anything changed.
+func (it *Item) Follow(rsvID string, holder *Reservation, now time.Time) (bool, error) {
+	if rsvID == "" || it.rsvID != rsvID {
+		return false, nil
+	}
+	want := ItemCreated
+	if holder != nil {
+		switch holder.Status() {
+		case RsvCompleted:
+			want = ItemSoldOut
+		case RsvConfirmed:
+			want = ItemReserved
+		}
+	}
+	if want == ItemCreated {
+		it.status, it.rsvID, it.updatedAt = ItemCreated, "", now
+		return true, nil
+	}
+	return it.moveHeld(rsvID, want, now)
 }
 
 // Release puts the item back on sale when reservation rsvID is deleted. It

@@ -157,9 +157,9 @@ func TestItemUpdate(t *testing.T) {
 			}},
 		{name: "empty patch keeps everything", status: market.ItemCreated, by: seller,
 			check: func(t *testing.T, before, after market.ItemDetails) { assert.Equal(t, before, after) }},
-		{name: "seller reprices a reserved item", status: market.ItemReserved, by: seller,
-			patch: market.ItemPatch{Price: new(int64(20_000))},
-			check: func(t *testing.T, _, after market.ItemDetails) { assert.Equal(t, int64(20_000), after.Price) }},
+		{name: "seller renames a reserved item", status: market.ItemReserved, by: seller,
+			patch: market.ItemPatch{Name: new("Reserved: armchair")},
+			check: func(t *testing.T, _, after market.ItemDetails) { assert.Equal(t, "Reserved: armchair", after.Name) }},
 		{name: "seller renames a sold item", status: market.ItemSoldOut, by: seller,
 			patch: market.ItemPatch{Name: new("Sold: armchair")},
 			check: func(t *testing.T, _, after market.ItemDetails) { assert.Equal(t, "Sold: armchair", after.Name) }},
@@ -169,6 +169,8 @@ func TestItemUpdate(t *testing.T) {
 
 		{name: "price of a sold item", status: market.ItemSoldOut, by: seller,
 			patch: market.ItemPatch{Price: new(int64(1))}, code: market.Conflict},
+		{name: "price of a reserved item: agreed at confirmation", status: market.ItemReserved, by: seller,
+			patch: market.ItemPatch{Price: new(int64(20_000))}, code: market.Conflict},
 		{name: "buyer", status: market.ItemCreated, by: buyer,
 			patch: market.ItemPatch{Name: new("mine now")}, code: market.Forbidden},
 		{name: "anonymous", status: market.ItemCreated, by: "",
@@ -271,8 +273,11 @@ func TestItemSaleSteps(t *testing.T) {
 	t.Parallel()
 	reserve := func(rsv string) func(*market.Item) (bool, error) {
 		return func(it *market.Item) (bool, error) {
-			before := it.Status()
-			err := it.Reserve(rsv, t1)
+			before, r := it.Status(), confirmedRsv(rsv)
+			err := it.Reserve(r, t1)
+			if err == nil {
+				assert.Equal(t, it.Price(), r.AgreedPrice(), "the price is agreed as the item is held")
+			}
 			return before != it.Status(), err
 		}
 	}
@@ -336,8 +341,8 @@ func TestItemLifecycle(t *testing.T) {
 	t.Parallel()
 	it := MustItem(t)
 
-	require.NoError(t, it.Reserve(rsvA, t1))
-	requireCode(t, market.Conflict, it.Reserve(rsvB, t1))
+	require.NoError(t, it.Reserve(confirmedRsv(rsvA), t1))
+	requireCode(t, market.Conflict, it.Reserve(confirmedRsv(rsvB), t1))
 	requireCode(t, market.Conflict, it.CheckDelete(seller))
 
 	changed, err := it.SellOut(rsvA, t1)
@@ -357,7 +362,7 @@ func TestItemLifecycle(t *testing.T) {
 	require.True(t, changed)
 	assert.Equal(t, market.ItemCreated, it.Status())
 	assert.NoError(t, it.CheckDelete(seller))
-	assert.NoError(t, it.Reserve(rsvB, t2), "on sale again, another buyer's reservation may hold it")
+	assert.NoError(t, it.Reserve(confirmedRsv(rsvB), t2), "on sale again, another buyer's reservation may hold it")
 }
 
 func TestItemScore(t *testing.T) {
@@ -412,5 +417,41 @@ func TestStoredTextWithinLimits(t *testing.T) {
 	msg, err := rsvIn(market.RsvCreated, "").PostMessage("m-1", buyer, strings.Repeat("a", market.MaxMessageText)+pad, t1)
 	if err == nil {
 		assert.LessOrEqual(t, utf8.RuneCountInString(msg.Text), market.MaxMessageText)
+	}
+}
+
+// TestItemFollow: an item follows the reservation that holds it, as
+// storage has it, whatever event brought the policy there.
+func TestItemFollow(t *testing.T) {
+	t.Parallel()
+	gone := (*market.Reservation)(nil)
+	for _, tt := range []struct {
+		name       string
+		item       market.ItemStatus
+		rsvID      string
+		holder     *market.Reservation
+		changed    bool
+		wantStatus market.ItemStatus
+	}{
+		{"paid holder: sold", market.ItemReserved, rsvA, rsvAt(market.RsvCompleted), true, market.ItemSoldOut},
+		{"paid holder of a sold item: nothing", market.ItemSoldOut, rsvA, rsvAt(market.RsvCompleted), false, market.ItemSoldOut},
+		{"holder confirmed again: reserved", market.ItemSoldOut, rsvA, rsvAt(market.RsvConfirmed), true, market.ItemReserved},
+		{"confirmed holder of a reserved item: nothing", market.ItemReserved, rsvA, rsvAt(market.RsvConfirmed), false, market.ItemReserved},
+		{"holder gone: on sale", market.ItemReserved, rsvA, gone, true, market.ItemCreated},
+		{"holder gone from a sold item: on sale", market.ItemSoldOut, rsvA, gone, true, market.ItemCreated},
+		{"another reservation: nothing", market.ItemReserved, rsvB, gone, false, market.ItemReserved},
+		{"on sale: nothing", market.ItemCreated, rsvA, rsvAt(market.RsvCompleted), false, market.ItemCreated},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			it := itemAt(tt.item)
+			changed, err := it.Follow(tt.rsvID, tt.holder, t1)
+			require.NoError(t, err)
+			assert.Equal(t, tt.changed, changed)
+			assert.Equal(t, tt.wantStatus, it.Status())
+			if tt.wantStatus == market.ItemCreated {
+				assert.Empty(t, it.RsvID())
+			}
+		})
 	}
 }

@@ -24,17 +24,22 @@ type Payment struct {
 	cancelledAt time.Time
 }
 
-// Pay approves the buyer's payment of the item's price for a confirmed
-// reservation that holds the item.
-func Pay(id string, r *Reservation, item *Item, by string, now time.Time) (*Payment, error) {
+// Pay approves the buyer's payment of the price agreed at confirmation for
+// a confirmed reservation that holds the item. expected, when not nil, is
+// the amount the buyer means to pay: another agreed price is a Conflict and
+// nothing is paid.
+func Pay(id string, r *Reservation, item *Item, by string, expected *int64, now time.Time) (*Payment, error) {
 	if err := r.CheckPay(by); err != nil {
 		return nil, err
 	}
 	if item.ID() != r.ItemID() || item.RsvID() != r.ID() || item.Status() != ItemReserved {
 		return nil, Errorf(Conflict, "the item is not reserved for this reservation")
 	}
+	if expected != nil && *expected != r.agreedPrice {
+		return nil, Errorf(Conflict, "the price agreed at confirmation is %d won, not %d", r.agreedPrice, *expected)
+	}
 	return &Payment{id: id, rsvID: r.ID(), itemID: item.ID(), buyerID: r.BuyerID(), sellerID: r.SellerID(),
-		amount: item.Price(), status: PayApproved, createdAt: now}, nil
+		amount: r.agreedPrice, status: PayApproved, createdAt: now}, nil
 }
 
 // PaymentState is the stored form of a payment, for adapters only.

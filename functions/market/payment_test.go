@@ -23,30 +23,35 @@ func TestPay(t *testing.T) {
 		item      *market.Item
 		by        string
 		want      market.Code
+		expected  *int64 // the amount the buyer states, if any
 	}{
-		{"buyer pays the item's price", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), buyer, ""},
-		{"free give-away", market.RsvConfirmed, held(market.ItemReserved, rsvA, 0), buyer, ""},
-		{"maximum price", market.RsvConfirmed, held(market.ItemReserved, rsvA, market.MaxItemPrice), buyer, ""},
+		{"buyer states the agreed price", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), buyer, "", new(int64(25_000))},
+		{"buyer states another price", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), buyer, market.Conflict, new(int64(1))},
+		{"buyer pays the item's price", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), buyer, "", nil},
+		{"free give-away", market.RsvConfirmed, held(market.ItemReserved, rsvA, 0), buyer, "", nil},
+		{"maximum price", market.RsvConfirmed, held(market.ItemReserved, rsvA, market.MaxItemPrice), buyer, "", nil},
 
-		{"seller", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), seller, market.Forbidden},
-		{"outsider", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), other, market.Forbidden},
-		{"anonymous", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), "", market.Forbidden},
-		{"chat not confirmed", market.RsvCreated, held(market.ItemReserved, rsvA, 25_000), buyer, market.Conflict},
-		{"already paid", market.RsvCompleted, held(market.ItemSoldOut, rsvA, 25_000), buyer, market.Conflict},
-		{"item held by another reservation", market.RsvConfirmed, held(market.ItemReserved, rsvB, 25_000), buyer, market.Conflict},
-		{"item on sale", market.RsvConfirmed, held(market.ItemCreated, "", 25_000), buyer, market.Conflict},
-		{"item already sold to this reservation", market.RsvConfirmed, held(market.ItemSoldOut, rsvA, 25_000), buyer, market.Conflict},
+		{"seller", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), seller, market.Forbidden, nil},
+		{"outsider", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), other, market.Forbidden, nil},
+		{"anonymous", market.RsvConfirmed, held(market.ItemReserved, rsvA, 25_000), "", market.Forbidden, nil},
+		{"chat not confirmed", market.RsvCreated, held(market.ItemReserved, rsvA, 25_000), buyer, market.Conflict, nil},
+		{"already paid", market.RsvCompleted, held(market.ItemSoldOut, rsvA, 25_000), buyer, market.Conflict, nil},
+		{"item held by another reservation", market.RsvConfirmed, held(market.ItemReserved, rsvB, 25_000), buyer, market.Conflict, nil},
+		{"item on sale", market.RsvConfirmed, held(market.ItemCreated, "", 25_000), buyer, market.Conflict, nil},
+		{"item already sold to this reservation", market.RsvConfirmed, held(market.ItemSoldOut, rsvA, 25_000), buyer, market.Conflict, nil},
 		{"another item", market.RsvConfirmed, market.RestoreItem(market.ItemState{
 			ID: "item-2", SellerID: seller, Details: validDetails(), Status: market.ItemReserved, RsvID: rsvA,
-		}), buyer, market.Conflict},
+		}), buyer, market.Conflict, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := rsvIn(tt.rsvStatus, "")
+			st := rsvIn(tt.rsvStatus, "").State()
+			st.AgreedPrice = tt.item.Price() // as confirming recorded it
+			r := market.RestoreReservation(st)
 			rBefore, itBefore := r.State(), tt.item.State()
 
-			p, err := market.Pay(payA, r, tt.item, tt.by, t1)
+			p, err := market.Pay(payA, r, tt.item, tt.by, tt.expected, t1)
 			assert.Equal(t, rBefore, r.State(), "Pay changes neither the reservation")
 			assert.Equal(t, itBefore, tt.item.State(), "nor the item: events do")
 			if tt.want != "" {

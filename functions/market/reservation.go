@@ -43,16 +43,19 @@ func (m Meeting) Validate() error {
 // Reservation is the chat room between one buyer and the item's seller,
 // which becomes the deal once the seller confirms a meeting.
 type Reservation struct {
-	id        string
-	itemID    string
-	buyerID   string
-	sellerID  string
-	status    RsvStatus
-	meeting   Meeting
-	payID     string // the approved payment while COMPLETED
-	version   int64
-	createdAt time.Time
-	updatedAt time.Time
+	id       string
+	itemID   string
+	buyerID  string
+	sellerID string
+	status   RsvStatus
+	meeting  Meeting
+	payID    string // the approved payment while COMPLETED
+	// agreedPrice is the item's price when the seller confirmed, what the
+	// buyer pays (SPEC 3.1: the price is agreed at confirmation).
+	agreedPrice int64
+	version     int64
+	createdAt   time.Time
+	updatedAt   time.Time
 }
 
 // RequestChat opens a reservation of item for buyerID. A chat on a sold
@@ -73,28 +76,29 @@ func RequestChat(id string, item *Item, buyerID, place string, now time.Time) (*
 
 // ReservationState is the stored form of a reservation, for adapters only.
 type ReservationState struct {
-	ID        string
-	ItemID    string
-	BuyerID   string
-	SellerID  string
-	Status    RsvStatus
-	Meeting   Meeting
-	PayID     string
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID          string
+	ItemID      string
+	BuyerID     string
+	SellerID    string
+	Status      RsvStatus
+	Meeting     Meeting
+	PayID       string
+	AgreedPrice int64
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // RestoreReservation rebuilds a reservation from storage.
 func RestoreReservation(s ReservationState) *Reservation {
 	return &Reservation{id: s.ID, itemID: s.ItemID, buyerID: s.BuyerID, sellerID: s.SellerID, status: s.Status,
-		meeting: s.Meeting, payID: s.PayID, version: s.Version, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
+		meeting: s.Meeting, payID: s.PayID, agreedPrice: s.AgreedPrice, version: s.Version, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
 }
 
 // State returns the stored form of the reservation.
 func (r *Reservation) State() ReservationState {
 	return ReservationState{ID: r.id, ItemID: r.itemID, BuyerID: r.buyerID, SellerID: r.sellerID, Status: r.status,
-		Meeting: r.meeting, PayID: r.payID, Version: r.version, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
+		Meeting: r.meeting, PayID: r.payID, AgreedPrice: r.agreedPrice, Version: r.version, CreatedAt: r.createdAt, UpdatedAt: r.updatedAt}
 }
 
 func (r *Reservation) ID() string           { return r.id }
@@ -104,6 +108,7 @@ func (r *Reservation) SellerID() string     { return r.sellerID }
 func (r *Reservation) Status() RsvStatus    { return r.status }
 func (r *Reservation) Meeting() Meeting     { return r.meeting }
 func (r *Reservation) PayID() string        { return r.payID }
+func (r *Reservation) AgreedPrice() int64   { return r.agreedPrice }
 func (r *Reservation) Version() int64       { return r.version }
 func (r *Reservation) CreatedAt() time.Time { return r.createdAt }
 func (r *Reservation) UpdatedAt() time.Time { return r.updatedAt }
@@ -123,7 +128,8 @@ func (r *Reservation) CheckView(by string) error {
 
 // Confirm fixes the meeting. Only the seller confirms; a confirmed
 // reservation may be confirmed again to move the meeting, a paid one not.
-// The caller must also hold the item for it (Item.Reserve) in the same write.
+// The caller must also hold the item for it (Item.Reserve, which records
+// the agreed price) in the same write.
 func (r *Reservation) Confirm(by string, m Meeting, now time.Time) error {
 	if by == "" || by != r.sellerID {
 		return Errorf(Forbidden, "only the seller may confirm a reservation")
@@ -187,6 +193,23 @@ func (r *Reservation) Complete(payID string, now time.Time) (bool, error) {
 	}
 	r.status, r.payID, r.updatedAt = RsvCompleted, payID, now
 	return true, nil
+}
+
+// FollowPayment brings the reservation in line with its payment p as
+// storage has it now: approved (and the reservation's one approved payment)
+// completes it, cancelled reopens it. It reports whether anything changed;
+// a payment of another reservation is a Conflict.
+func (r *Reservation) FollowPayment(p *Payment, approved bool, now time.Time) (bool, error) {
+	if p.RsvID() != r.id {
+		return false, Errorf(Conflict, "payment %s is not of reservation %s", p.ID(), r.id)
+	}
+	switch {
+	case approved && p.Status() == PayApproved:
+		return r.Complete(p.ID(), now)
+	case p.Status() == PayDeleted:
+		return r.Reopen(p.ID(), now)
+	}
+	return false, nil
 }
 
 // Reopen returns a paid reservation to CONFIRMED when payment payID is

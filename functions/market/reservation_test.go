@@ -315,18 +315,20 @@ func TestDealLifecycle(t *testing.T) {
 
 	meeting := market.Meeting{Date: "2026-03-07", Time: "14:30", Place: "Mangwon station"}
 	require.NoError(t, r.Confirm(seller, meeting, t1))
-	require.NoError(t, it.Reserve(r.ID(), t1))
+	require.NoError(t, it.Reserve(r, t1))
+	assert.Equal(t, it.Price(), r.AgreedPrice(), "the price is agreed at confirmation")
 
 	// A back-up buyer may still chat, but cannot take the item.
 	_, err = market.RequestChat("rsv-c", it, "u-third", "", t1)
 	require.NoError(t, err)
 	require.NoError(t, backup.Confirm(seller, meeting, t1))
-	requireCode(t, market.Conflict, it.Reserve(backup.ID(), t1))
+	requireCode(t, market.Conflict, it.Reserve(backup, t1))
 	require.NoError(t, backup.CheckPay(other), "the reservation alone looks payable; Pay must check the item")
-	_, err = market.Pay(payB, backup, it, other, t1)
+	_, err = market.Pay(payB, backup, it, other, nil, t1)
 	requireCode(t, market.Conflict, err)
 
-	p, err := market.Pay(payA, r, it, buyer, t1)
+	p, err := market.Pay(payA, r, it, buyer, nil, t1)
+	assert.Equal(t, r.AgreedPrice(), p.Amount())
 	require.NoError(t, err)
 	changed, err := r.Complete(p.ID(), t1)
 	require.NoError(t, err)
@@ -356,5 +358,40 @@ func TestDealLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, changed)
 	assert.Equal(t, market.ItemCreated, it.Status())
-	assert.NoError(t, it.Reserve(backup.ID(), t2), "the back-up buyer's confirmed reservation may now hold the item")
+	assert.NoError(t, it.Reserve(backup, t2), "the back-up buyer's confirmed reservation may now hold the item")
+}
+
+// TestReservationFollowPayment: a reservation follows its payment as
+// storage has it.
+func TestReservationFollowPayment(t *testing.T) {
+	t.Parallel()
+	payment := func(rsvID string, status market.PayStatus) *market.Payment {
+		return market.RestorePayment(market.PaymentState{ID: payA, RsvID: rsvID, ItemID: itemID, BuyerID: buyer, SellerID: seller,
+			Amount: 25_000, Status: status, Version: 1, CreatedAt: t0})
+	}
+	for _, tt := range []struct {
+		name       string
+		rsv        market.RsvStatus
+		pay        *market.Payment
+		approved   bool // the payment is the reservation's approved one
+		changed    bool
+		code       market.Code
+		wantStatus market.RsvStatus
+	}{
+		{"approved: completed", market.RsvConfirmed, payment(rsvA, market.PayApproved), true, true, "", market.RsvCompleted},
+		{"approved but no longer the approved one: nothing", market.RsvConfirmed, payment(rsvA, market.PayApproved), false, false, "", market.RsvConfirmed},
+		{"approved again: nothing", market.RsvCompleted, payment(rsvA, market.PayApproved), true, false, "", market.RsvCompleted},
+		{"cancelled: confirmed again", market.RsvCompleted, payment(rsvA, market.PayDeleted), false, true, "", market.RsvConfirmed},
+		{"cancelled before it completed: nothing", market.RsvConfirmed, payment(rsvA, market.PayDeleted), false, false, "", market.RsvConfirmed},
+		{"a payment of another reservation", market.RsvConfirmed, payment(rsvB, market.PayApproved), true, false, market.Conflict, market.RsvConfirmed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := rsvAt(tt.rsv)
+			changed, err := r.FollowPayment(tt.pay, tt.approved, t1)
+			requireCode(t, tt.code, err)
+			assert.Equal(t, tt.changed, changed)
+			assert.Equal(t, tt.wantStatus, r.Status())
+		})
+	}
 }

@@ -149,26 +149,30 @@ var (
 		Name:   "cancel-payment",
 		Routes: []Route{PatchPayment, DeletePayment},
 		Emits:  []events.Type{events.PaymentCancelled},
-		// Claims: frees the payment claim.
-		Tables: emitter(map[Table]Access{TablePayments: ReadWrite, TableClaims: Write}),
+		// Claims: frees the payment claim; Reviews: a reviewed deal is closed.
+		Tables: emitter(map[Table]Access{TablePayments: ReadWrite, TableClaims: Write, TableReviews: Read}),
 	}
 	WriteReview = Function{
 		Name:   "write-review",
 		Routes: []Route{PostReviews},
 		Emits:  []events.Type{events.ReviewWritten},
-		Tables: emitter(map[Table]Access{TableReservations: Read, TableReviews: ReadWrite, TableIdempotency: ReadWrite}),
+		// Claims: a review needs the deal's payment approved as it is written.
+		Tables: emitter(map[Table]Access{TableReservations: Read, TableReviews: ReadWrite, TableClaims: Read, TableIdempotency: ReadWrite}),
 	}
 	ReservationPolicy = Function{
 		Name:     "reservation-policy",
 		Consumes: app.ReservationPolicy,
 		Emits:    []events.Type{events.ReservationCompleted, events.ReservationReopened},
-		Tables:   emitter(map[Table]Access{TableReservations: ReadWrite, TableHandled: Write}),
+		// Payments and Claims: the source of truth of the payment facts.
+		Tables: emitter(map[Table]Access{TableReservations: ReadWrite, TablePayments: Read, TableClaims: Read, TableHandled: Write}),
 	}
 	ItemPolicy = Function{
 		Name:     "item-policy",
 		Consumes: app.ItemPolicy,
 		Emits:    []events.Type{events.ItemReleased, events.ItemReserved, events.ItemScored, events.ItemSoldOut},
-		Tables:   emitter(map[Table]Access{TableItems: ReadWrite, TableSellers: ReadWrite, TableHandled: Write}),
+		// Reservations and Reviews: the sources of truth of the facts it takes.
+		Tables: emitter(map[Table]Access{TableItems: ReadWrite, TableSellers: ReadWrite, TableReservations: Read,
+			TableReviews: Read, TableHandled: Write}),
 	}
 	MyPage = Function{
 		Name:     "mypage",

@@ -108,7 +108,9 @@ func TestReservationPolicy(t *testing.T) {
 		assert.Equal(t, "CONFIRMED", sys.MustGetReservation(t, boottest.Seller, rsvID)["rsvStatus"])
 	})
 
-	t.Run("stale facts answer 200 and change nothing", func(t *testing.T) {
+	// An event is a notification, not a proof (SPEC 5): payments that do
+	// not exist are refused as poison (dead-lettered with the reason).
+	t.Run("payment facts their sources contradict answer 400 and change nothing", func(t *testing.T) {
 		itemID, rsvID := confirmedDeal(t, sys)
 		// A back-up buyer's chat on the same item, never confirmed.
 		openRsvID := sys.MustChat(t, "carl", itemID)
@@ -138,7 +140,7 @@ func TestReservationPolicy(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, tc.rsvID, tc.itemID)
-				assert.Equal(t, http.StatusOK, sys.Deliver(t, policy, tc.e), "done, not retried and never 409")
+				assert.Equal(t, http.StatusBadRequest, sys.Deliver(t, policy, tc.e), "refused, not retried and never 409")
 				assert.Equal(t, before, snapshot(t, sys, tc.rsvID, tc.itemID))
 			})
 		}

@@ -10,12 +10,15 @@ type newPayment struct {
 	RsvID  ID     `json:"rsvId"`
 	ItemID ID     `json:"itemId"`
 	Status string `json:"status"` // the seed sends APPROVED; nothing else is allowed
+	// Amount is what the buyer expects to pay; another agreed price is 409.
+	Amount *int64 `json:"amount"`
 }
 
 func (in newPayment) check() error {
 	return refuse(
 		rule{in.RsvID == "", "rsvId", "is required"},
 		rule{in.Status != "" && in.Status != string(market.PayApproved), "status", "a new payment is APPROVED; cancel it with PATCH or DELETE"},
+		rule{in.Amount != nil && (*in.Amount < 0 || *in.Amount > market.MaxItemPrice), "amount", "must be a price in won, from 0 to 1000000000"},
 	)
 }
 
@@ -40,7 +43,7 @@ func (in newReview) check() error {
 }
 
 func (h *Handler) PostPayments(r *http.Request, in newPayment) (reply, error) {
-	p, err := h.App.Pay(r.Context(), user(r), string(in.RsvID), string(in.ItemID))
+	p, err := h.App.Pay(r.Context(), user(r), string(in.RsvID), string(in.ItemID), in.Amount)
 	return created(p, err, toPayment)
 }
 

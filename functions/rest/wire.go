@@ -64,24 +64,32 @@ func (i Item) location() string { return "/items/" + i.ItemID }
 
 // Reservation is a reservation on the wire.
 type Reservation struct {
-	RsvID     string    `json:"rsvId"`
-	ItemID    string    `json:"itemId"`
-	BuyerID   string    `json:"buyerId"`
-	SellerID  string    `json:"sellerId"`
-	RsvStatus string    `json:"rsvStatus"`
-	RsvDate   string    `json:"rsvDate"`
-	RsvTime   string    `json:"rsvTime"`
-	RsvPlace  string    `json:"rsvPlace"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	RsvID     string `json:"rsvId"`
+	ItemID    string `json:"itemId"`
+	BuyerID   string `json:"buyerId"`
+	SellerID  string `json:"sellerId"`
+	RsvStatus string `json:"rsvStatus"`
+	RsvDate   string `json:"rsvDate"`
+	RsvTime   string `json:"rsvTime"`
+	RsvPlace  string `json:"rsvPlace"`
+	// AgreedPrice is the item's price when the seller confirmed: what the
+	// buyer pays. Absent before confirmation.
+	AgreedPrice *int64    `json:"agreedPrice,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 func toReservation(r *market.Reservation) Reservation {
 	m := r.Meeting()
-	return Reservation{
+	out := Reservation{
 		RsvID: r.ID(), ItemID: r.ItemID(), BuyerID: r.BuyerID(), SellerID: r.SellerID(), RsvStatus: string(r.Status()),
 		RsvDate: m.Date, RsvTime: m.Time, RsvPlace: m.Place, CreatedAt: r.CreatedAt(), UpdatedAt: r.UpdatedAt(),
 	}
+	if r.Status() != market.RsvCreated {
+		price := r.AgreedPrice()
+		out.AgreedPrice = &price
+	}
+	return out
 }
 
 func (r Reservation) location() string { return "/reservations/" + r.RsvID }

@@ -65,24 +65,25 @@ func (r itemRecord) state() market.ItemState {
 }
 
 type reservationRecord struct {
-	RsvID     string    `dynamodbav:"rsvId"`
-	ItemID    string    `dynamodbav:"itemId"`
-	BuyerID   string    `dynamodbav:"buyerId"`
-	SellerID  string    `dynamodbav:"sellerId"`
-	Status    string    `dynamodbav:"rsvStatus"`
-	Date      string    `dynamodbav:"rsvDate"`
-	Time      string    `dynamodbav:"rsvTime"`
-	Place     string    `dynamodbav:"rsvPlace"`
-	PayID     string    `dynamodbav:"payId"`
-	Version   int64     `dynamodbav:"version"`
-	CreatedAt time.Time `dynamodbav:"createdAt"`
-	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+	RsvID       string    `dynamodbav:"rsvId"`
+	ItemID      string    `dynamodbav:"itemId"`
+	BuyerID     string    `dynamodbav:"buyerId"`
+	SellerID    string    `dynamodbav:"sellerId"`
+	Status      string    `dynamodbav:"rsvStatus"`
+	Date        string    `dynamodbav:"rsvDate"`
+	Time        string    `dynamodbav:"rsvTime"`
+	Place       string    `dynamodbav:"rsvPlace"`
+	PayID       string    `dynamodbav:"payId"`
+	AgreedPrice int64     `dynamodbav:"agreedPrice"`
+	Version     int64     `dynamodbav:"version"`
+	CreatedAt   time.Time `dynamodbav:"createdAt"`
+	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
 }
 
 func toReservationRecord(s market.ReservationState) reservationRecord {
 	return reservationRecord{RsvID: s.ID, ItemID: s.ItemID, BuyerID: s.BuyerID, SellerID: s.SellerID,
 		Status: string(s.Status), Date: s.Meeting.Date, Time: s.Meeting.Time, Place: s.Meeting.Place,
-		PayID: s.PayID, Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+		PayID: s.PayID, AgreedPrice: s.AgreedPrice, Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }
 
 func (r itemRecord) item() *market.Item { return market.RestoreItem(r.state()) }
@@ -106,7 +107,7 @@ func (r paymentRecord) payment() *market.Payment { return market.RestorePayment(
 func (r reservationRecord) state() market.ReservationState {
 	return market.ReservationState{ID: r.RsvID, ItemID: r.ItemID, BuyerID: r.BuyerID, SellerID: r.SellerID,
 		Status: market.RsvStatus(r.Status), Meeting: market.Meeting{Date: r.Date, Time: r.Time, Place: r.Place},
-		PayID: r.PayID, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		PayID: r.PayID, AgreedPrice: r.AgreedPrice, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // Messages and reviews are never changed; they carry version 1 so that

@@ -164,14 +164,29 @@ func (t *tx) Seller(sellerID string) (*market.Seller, error) {
 }
 
 func (t *tx) Reviewed(rsvID string) (bool, error) {
+	_, found, err := t.review(rsvID)
+	return found, err
+}
+
+func (t *tx) Review(rsvID string) (market.Review, error) {
+	rv, found, err := t.review(rsvID)
+	if err == nil && !found {
+		err = market.Errorf(market.NotFound, "review of reservation %s not found", rsvID)
+	}
+	return rv, err
+}
+
+// review reads the review of a reservation and remembers whether there was
+// one: reviews never change, so presence is what the commit checks.
+func (t *tx) review(rsvID string) (market.Review, bool, error) {
 	var rec reviewRecord
 	k := key("rsvId", rsvID)
 	found, err := t.s.get(t.ctx, t.s.t.reviews, k, &rec, "review")
 	if err != nil {
-		return false, err
+		return market.Review{}, false, err
 	}
 	t.read(rowID(t.s.t.reviews, rsvID), t.s.t.reviews, k, expectPresence("rsvId", found))
-	return found, nil
+	return rec.review(), found, nil
 }
 
 // The uniqueness rules live in the claims table, one row per rule and key.
@@ -301,8 +316,13 @@ func (t *tx) Publish(e cloudevents.Event) {
 	t.published = append(t.published, e)
 }
 
-func (t *tx) MarkHandled(consumer string, e cloudevents.Event) {
-	k := app.HandledKey(consumer, e)
+func (t *tx) MarkHandled(consumer string, e cloudevents.Event) { t.mark(app.HandledKey(consumer, e)) }
+
+func (t *tx) MarkFact(consumer, fact string) { t.mark(app.FactKey(consumer, fact)) }
+
+// mark creates the dedupe record k; if it exists, the unit of work is a
+// duplicate.
+func (t *tx) mark(k string) {
 	t.create(t.s.t.handled, "key", k, handledRecord{Key: k, HandledAt: t.now, ExpiresAt: t.now.Add(handledTTL).Unix()})
 	if t.err == nil {
 		t.actions[len(t.actions)-1].duplicate = true

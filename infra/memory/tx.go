@@ -159,9 +159,24 @@ func (t *tx) Seller(sellerID string) (*market.Seller, error) {
 }
 
 func (t *tx) Reviewed(rsvID string) (bool, error) {
-	_, ok := lockedGet(t.s, t.s.reviews, rsvID)
-	t.read(rowKey{"reviews", rsvID}, func() bool { _, now := t.s.reviews[rsvID]; return now == ok })
+	_, ok := t.review(rsvID)
 	return ok, nil
+}
+
+func (t *tx) Review(rsvID string) (market.Review, error) {
+	rv, ok := t.review(rsvID)
+	if !ok {
+		return market.Review{}, notFound("review of reservation", rsvID)
+	}
+	return rv, nil
+}
+
+// review reads the review of a reservation and remembers whether there was
+// one: reviews never change, so presence is what the commit checks.
+func (t *tx) review(rsvID string) (market.Review, bool) {
+	rv, ok := lockedGet(t.s, t.s.reviews, rsvID)
+	t.read(rowKey{"reviews", rsvID}, func() bool { _, now := t.s.reviews[rsvID]; return now == ok })
+	return rv, ok
 }
 
 func (t *tx) OpenChat(itemID, buyerID string) (string, error) {
@@ -249,6 +264,10 @@ func (t *tx) Publish(e cloudevents.Event) { t.published = append(t.published, e)
 
 func (t *tx) MarkHandled(consumer string, e cloudevents.Event) {
 	t.handled = append(t.handled, app.HandledKey(consumer, e))
+}
+
+func (t *tx) MarkFact(consumer, fact string) {
+	t.handled = append(t.handled, app.FactKey(consumer, fact))
 }
 
 func (t *tx) Row(itemID string) (*app.PageRow, error) {

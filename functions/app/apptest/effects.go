@@ -206,6 +206,18 @@ func testMarkHandled(t *testing.T, s Stores) {
 		assert.Equal(t, 1, runs)
 
 		mustWrite(t, s, func(tx app.Tx) { tx.MarkHandled(consumer+"-other", e) })
+
+		// A fact counts once, whatever event announced it.
+		fact := "review|" + uid()
+		mustWrite(t, s, func(tx app.Tx) { tx.MarkFact(consumer, fact) })
+		_, runs, err = update(s, func(tx app.Tx, _ int) error {
+			tx.MarkFact(consumer, fact)
+			tx.SaveItem(newItem(uid(), "seller", market.ItemDetails{}))
+			return nil
+		})
+		assert.ErrorIs(t, err, app.ErrDuplicate, "the same fact again is a duplicate")
+		assert.Equal(t, 1, runs)
+		mustWrite(t, s, func(tx app.Tx) { tx.MarkFact(consumer+"-other", fact) })
 	})
 
 	t.Run("view", func(t *testing.T) {

@@ -72,7 +72,9 @@ func testRoundTrips(t *testing.T, s Stores) {
 			func(st market.ItemState, v int64) market.ItemState { st.Version = v; return st },
 			app.Tx.SaveItem, app.Tx.Item, s.Store.Item,
 			func(it *market.Item) {
-				require.NoError(t, it.Reserve("rsv-1", now()))
+				r := newReservation("rsv-1", it.ID())
+				require.NoError(t, r.Confirm("seller", market.Meeting{Date: "2026-12-24", Time: "18:30"}, now()))
+				require.NoError(t, it.Reserve(r, now()))
 				it.AddReview(4, now())
 			})
 	})
@@ -156,6 +158,9 @@ func testRoundTrips(t *testing.T, s Stores) {
 		mustRead(t, s, func(tx app.Tx) error {
 			reviewed, err := tx.Reviewed(rv.RsvID)
 			assert.True(t, reviewed)
+			require.NoError(t, err)
+			read, err := tx.Review(rv.RsvID)
+			assert.Equal(t, rv, read, "a unit of work reads the review as stored")
 			return err
 		})
 
@@ -243,6 +248,8 @@ func testMissing(t *testing.T, s Stores) {
 			reviewed, err := tx.Reviewed("nope")
 			require.NoError(t, err)
 			assert.False(t, reviewed)
+			_, err = tx.Review("nope")
+			assertCode(t, market.NotFound, err)
 			chat, err := tx.OpenChat("nope", "nobody")
 			require.NoError(t, err)
 			assert.Empty(t, chat)
