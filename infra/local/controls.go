@@ -2,7 +2,9 @@ package local
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,8 +22,9 @@ import (
 // 503 when the runtime could not do it (a revision that never became
 // ready, a runtime shutting down).
 type controls struct {
-	fns   Functions
-	kafka KafkaSwitch
+	fns     Functions
+	kafka   KafkaSwitch
+	letters DeadLetters
 }
 
 // rolloutRequest is the optional body of POST .../rollout, as `kn service
@@ -87,6 +90,22 @@ func (c controls) setKafka(w http.ResponseWriter, up bool) {
 		return
 	}
 	web.JSON(w, http.StatusOK, map[string]bool{"up": up})
+}
+
+// redrive answers POST /_local/dead-letters/redrive once every dead
+// letter not re-driven before is back in the broker: {"redriven",
+// "byDestination", "refused", "unreadable"}. When the broker stops taking
+// them it answers 503 with what it did in the detail; asking again goes
+// on from there.
+func (c controls) redrive(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), redriveTimeout)
+	defer cancel()
+	res, err := c.letters.Redrive(ctx)
+	if err != nil {
+		web.WriteProblem(w, web.NewProblem(http.StatusServiceUnavailable, fmt.Sprintf("re-drove %d dead letters, then: %v", res.Redriven, err)))
+		return
+	}
+	web.JSON(w, http.StatusOK, res)
 }
 
 // writeControlError answers a failed control with its problem.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -67,12 +68,28 @@ func (k *fakeKafka) SetKafka(up bool) error {
 	return k.err
 }
 
-func mustGateway(t *testing.T, fns Functions, kafka KafkaSwitch) *httptest.Server {
+// fakeLetters re-drives what it is told to, and fails with err.
+type fakeLetters struct {
+	result broker.RedriveResult
+	err    error
+	calls  int
+}
+
+func (l *fakeLetters) Redrive(context.Context) (broker.RedriveResult, error) {
+	l.calls++
+	return l.result, l.err
+}
+
+func mustGateway(t *testing.T, fns Functions, kafka KafkaSwitch, letters ...*fakeLetters) *httptest.Server {
 	t.Helper()
 	auth, err := web.NewAuth([]byte(strings.Repeat("k", web.MinSecretBytes)))
 	require.NoError(t, err)
 	status := func() any { return map[string]any{"kafka": KafkaStatus{Up: true}} }
-	srv := httptest.NewServer(Gateway(fns, kafka, auth, status))
+	var l DeadLetters = &fakeLetters{}
+	if len(letters) > 0 {
+		l = letters[0]
+	}
+	srv := httptest.NewServer(Gateway(fns, kafka, l, auth, status))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -156,4 +173,20 @@ func TestControlRoutesRefusals(t *testing.T) {
 		assert.Equal(t, "application/problem+json", header.Get("Content-Type"), "%s %s", tc.method, tc.path)
 		assert.Contains(t, fmt.Sprint(out["detail"]), tc.detail, "%s %s", tc.method, tc.path)
 	}
+}
+
+func TestRedriveRoute(t *testing.T) {
+	t.Parallel()
+	letters := &fakeLetters{result: broker.RedriveResult{Redriven: 2, ByDestination: map[string]int{"http://x/functions/mypage/": 2}}}
+	srv := mustGateway(t, &fakeFunctions{}, &fakeKafka{}, letters)
+
+	status, _, out := call(t, srv, http.MethodPost, "/_local/dead-letters/redrive", "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, map[string]any{"redriven": 2.0, "byDestination": map[string]any{"http://x/functions/mypage/": 2.0}, "refused": 0.0, "unreadable": 0.0}, out)
+	assert.Equal(t, 1, letters.calls)
+
+	letters.result, letters.err = broker.RedriveResult{Redriven: 1}, errors.New("the ingress answered 503")
+	status, _, out = call(t, srv, http.MethodPost, "/_local/dead-letters/redrive", "")
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	assert.Contains(t, out["detail"], "re-drove 1 dead letters, then: the ingress answered 503")
 }

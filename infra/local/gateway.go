@@ -46,7 +46,7 @@ const devTokenTTL = 24 * time.Hour
 // (functions/registry declares them), plus local-only routes: POST
 // /auth/dev-token, GET /_local/status, and the drills' controls (see
 // controls.go).
-func Gateway(fns Functions, kafka KafkaSwitch, auth *web.Auth, status func() any) http.Handler {
+func Gateway(fns Functions, kafka KafkaSwitch, letters DeadLetters, auth *web.Auth, status func() any) http.Handler {
 	r := web.NewRouter()
 	for rt, f := range registry.Routes() {
 		r.Handle(rt.Path, fns.Handler(f.Name)).Methods(rt.Method)
@@ -55,13 +55,14 @@ func Gateway(fns Functions, kafka KafkaSwitch, auth *web.Auth, status func() any
 	r.HandleFunc("/_local/status", func(w http.ResponseWriter, _ *http.Request) {
 		web.JSON(w, http.StatusOK, status())
 	}).Methods(http.MethodGet)
-	c := controls{fns: fns, kafka: kafka}
+	c := controls{fns: fns, kafka: kafka, letters: letters}
 	r.HandleFunc("/_local/functions/{name}/rollout", c.rollout).Methods(http.MethodPost)
 	r.HandleFunc("/_local/functions/{name}/outage", c.startOutage).Methods(http.MethodPost)
 	r.HandleFunc("/_local/functions/{name}/outage", c.endOutage).Methods(http.MethodDelete)
 	r.HandleFunc("/_local/functions/{name}/unhealthy", c.unhealthy).Methods(http.MethodPost)
 	r.HandleFunc("/_local/kafka/down", c.kafkaDown).Methods(http.MethodPost)
 	r.HandleFunc("/_local/kafka/up", c.kafkaUp).Methods(http.MethodPost)
+	r.HandleFunc("/_local/dead-letters/redrive", c.redrive).Methods(http.MethodPost)
 	return r
 }
 

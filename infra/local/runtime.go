@@ -42,7 +42,11 @@ type Config struct {
 	DynamoDB    dynamo.Config
 	IdleGrace   time.Duration // overrides every Service's window when set
 	RelayEvery  time.Duration // overrides the PingSource schedule when set
-	JWTSecret   string        // default: generated once and kept in DataDir
+	// EventingDir holds the Broker, Triggers, KafkaSinks and PingSource;
+	// default Root/knative/eventing. Tests point it at a copy whose
+	// triggers give up sooner, to make dead letters in seconds.
+	EventingDir string
+	JWTSecret   string // default: generated once and kept in DataDir
 	// MaxScale caps every function's instances, below its own max-scale
 	// when smaller (serving.Options.MaxScaleLimit); 0 means
 	// serving.DefaultMaxScaleLimit. Drills set it to shrink the system's
@@ -54,7 +58,8 @@ type Config struct {
 // ConfigFromEnv reads the runtime's settings: CARROT_GATEWAY_ADDR,
 // CARROT_CLUSTER_ADDR, KAFKA_ADDR, KAFKA_BOOTSTRAP_SERVERS (comma
 // separated), CARROT_DATA_DIR, CARROT_IDLE_GRACE and CARROT_RELAY_EVERY
-// (Go durations such as 10s), CARROT_MAX_SCALE (a positive number of
+// (Go durations such as 10s), CARROT_EVENTING_DIR (the manifests of the
+// broker, triggers and relay schedule), CARROT_MAX_SCALE (a positive number of
 // instances), CARROT_JWT_SECRET, and DynamoDB's own variables
 // (dynamo.ConfigFromEnv).
 func ConfigFromEnv(root string) (Config, error) {
@@ -62,6 +67,7 @@ func ConfigFromEnv(root string) (Config, error) {
 		Root: root, DataDir: os.Getenv("CARROT_DATA_DIR"),
 		GatewayAddr: os.Getenv("CARROT_GATEWAY_ADDR"), ClusterAddr: os.Getenv("CARROT_CLUSTER_ADDR"),
 		KafkaAddr: os.Getenv("KAFKA_ADDR"), DynamoDB: dynamo.ConfigFromEnv(), JWTSecret: os.Getenv(web.SecretEnv),
+		EventingDir: os.Getenv("CARROT_EVENTING_DIR"),
 	}
 	if s := os.Getenv("KAFKA_BOOTSTRAP_SERVERS"); s != "" {
 		c.KafkaSeeds = strings.Split(s, ",")
@@ -105,6 +111,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.KafkaAddr == "" {
 		c.KafkaAddr = "127.0.0.1:9092"
+	}
+	if c.EventingDir == "" {
+		c.EventingDir = filepath.Join(c.Root, "knative", "eventing")
 	}
 }
 
@@ -183,7 +192,7 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	}
 	defer fns.Close()
 
-	bcfg, err := broker.LoadConfig(filepath.Join(c.Root, "knative", "eventing"))
+	bcfg, err := broker.LoadConfig(c.EventingDir)
 	if err != nil {
 		return err
 	}
@@ -201,17 +210,18 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	go func() { _ = clusterSrv.Serve(clusterLn) }()
 	defer clusterSrv.Close()
 
-	ping, err := LoadPing(filepath.Join(c.Root, "knative", "eventing", "outbox-relay.yaml"))
+	ping, err := LoadPing(filepath.Join(c.EventingDir, "outbox-relay.yaml"))
 	if err != nil {
 		return err
 	}
 	go RunPing(ctx, ping, fns.Handler(ping.Sink), c.RelayEvery, log.Named("ping"))
 
 	kafka := &kafkaSwitch{cluster: cluster, broker: brk, log: log}
+	letters := &deadLetters{seeds: seeds, ingress: sinkURL, topics: bcfg.DeadLetterTopics()}
 	status := func() any {
-		return map[string]any{"functions": fns.Status(), "triggers": brk.Status(), "kafka": kafka.status()}
+		return map[string]any{"functions": fns.Status(), "triggers": brk.Status(), "kafka": kafka.status(), "deadLetters": letters.snapshot()}
 	}
-	gw := &http.Server{Addr: c.GatewayAddr, Handler: web.LogRequests(log.Named("gateway"))(Gateway(fns, kafka, auth, status)), ReadHeaderTimeout: 10 * time.Second}
+	gw := &http.Server{Addr: c.GatewayAddr, Handler: web.LogRequests(log.Named("gateway"))(Gateway(fns, kafka, letters, auth, status)), ReadHeaderTimeout: 10 * time.Second}
 	gwLn, err := net.Listen("tcp", c.GatewayAddr)
 	if err != nil {
 		return fmt.Errorf("local: listen on %s: %w", c.GatewayAddr, err)

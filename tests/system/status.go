@@ -10,6 +10,14 @@ type Status struct {
 	Functions []serving.FunctionStatus `json:"functions"`
 	Triggers  []broker.TriggerStatus   `json:"triggers"`
 	Kafka     KafkaStatus              `json:"kafka"`
+	// DeadLetters counts what POST /_local/dead-letters/redrive re-drove.
+	DeadLetters DeadLetterStatus `json:"deadLetters"`
+}
+
+// DeadLetterStatus counts the runtime's re-drives of dead letters.
+type DeadLetterStatus struct {
+	Redriven int64 `json:"redriven"`
+	Redrives int64 `json:"redrives"`
 }
 
 // KafkaStatus says whether the runtime's Kafka is serving.
