@@ -107,9 +107,15 @@ func Redrive(ctx context.Context, c RedriveConfig) (RedriveResult, error) {
 	}
 	defer client.Close()
 	admin := kadm.NewClient(client)
-	todo, err := redriveRanges(ctx, admin, c.Topic, c.Group)
-	if err != nil || len(todo) == 0 {
-		return result, err
+	todo, err := uncommitted(ctx, admin, c.Topic, c.Group)
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return result, nil // no dead letter yet
+	}
+	if err != nil {
+		return result, fmt.Errorf("redrive: %w", err)
+	}
+	if len(todo) == 0 {
+		return result, nil
 	}
 	r := redriver{cfg: c, admin: admin, result: &result, poster: poster{client: c.HTTPClient}}
 	err = r.run(ctx, todo)
@@ -119,26 +125,23 @@ func Redrive(ctx context.Context, c RedriveConfig) (RedriveResult, error) {
 // offsetRange is a partition's records from (inclusive) to end (exclusive).
 type offsetRange struct{ from, end int64 }
 
-// redriveRanges returns, per partition of topic, the records group has not
-// committed yet, up to the end as of now. A topic that does not exist yet
-// holds no dead letter.
-func redriveRanges(ctx context.Context, admin *kadm.Client, topic, group string) (map[int32]offsetRange, error) {
+// uncommitted returns, per partition of topic, the records group has not
+// committed yet, up to the end as of now: from its committed offset, or
+// from the log start where it committed none.
+func uncommitted(ctx context.Context, admin *kadm.Client, topic, group string) (map[int32]offsetRange, error) {
 	ends, err := admin.ListEndOffsets(ctx, topic)
 	if err == nil {
 		err = ends.Error()
 	}
-	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, fmt.Errorf("redrive: end offsets of %s: %w", topic, err)
+		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
 	}
 	starts, err := admin.ListStartOffsets(ctx, topic)
 	if err == nil {
 		err = starts.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redrive: start offsets of %s: %w", topic, err)
+		return nil, fmt.Errorf("start offsets of %s: %w", topic, err)
 	}
 	committed, err := admin.FetchOffsets(ctx, group)
 	if err == nil {
@@ -150,7 +153,7 @@ func redriveRanges(ctx context.Context, admin *kadm.Client, topic, group string)
 		committed, err = kadm.OffsetResponses{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redrive: offsets of group %s: %w", group, err)
+		return nil, fmt.Errorf("offsets of group %s: %w", group, err)
 	}
 	todo := map[int32]offsetRange{}
 	ends.Each(func(end kadm.ListedOffset) {

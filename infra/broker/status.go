@@ -81,37 +81,13 @@ func (b *Broker) Status() []TriggerStatus {
 // committed offset, or past the log start where it committed none (a new
 // group starts at the earliest offset).
 func groupLag(ctx context.Context, admin *kadm.Client, topic, group string) (int64, error) {
-	ends, err := admin.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return 0, err
-	}
-	starts, err := admin.ListStartOffsets(ctx, topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		return 0, err
-	}
-	committed, err := admin.FetchOffsets(ctx, group)
-	if err == nil {
-		err = committed.Error()
-	}
+	ranges, err := uncommitted(ctx, admin, topic, group)
 	if err != nil {
 		return 0, err
 	}
 	var lag int64
-	for partition, end := range ends[topic] {
-		from := int64(0)
-		if start, ok := starts.Lookup(topic, partition); ok {
-			from = start.Offset
-		}
-		if c, ok := committed.Lookup(topic, partition); ok && c.At > from {
-			from = c.At
-		}
-		lag += max(end.Offset-from, 0)
+	for _, r := range ranges {
+		lag += r.end - r.from
 	}
 	return lag, nil
 }
