@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/memory"
 )
 
 // The consumers: the policies and the MyPage projector.
@@ -343,25 +345,68 @@ func TestMyPageForgetsDeletedItems(t *testing.T) {
 	assert.Equal(t, "DELETED", page.Buying[0].ItemStatus, "the buyer sees the item went away")
 }
 
-// Replaying the log into an empty view rebuilds the same view, and a
-// replay over a built view changes nothing (SPEC 3.5).
+// Replaying the log into an empty view rebuilds the same view from the
+// sources, whatever the order, and a replay over a built view changes
+// nothing (SPEC 3.5).
 func TestMyPageReplays(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t)
 	ctx := t.Context()
 	it, _ := s.reviewed(5)
 	want := s.row(it.ID())
-
-	fresh := newSystem(t)
+	var log []cloudevents.Event
 	for _, e := range s.log.events {
 		if _, ok := app.MyPageProjector[events.Type(e.Type())]; ok {
-			require.NoError(t, fresh.mypage.Project(ctx, e))
-			err := s.mypage.Project(ctx, e)
-			assert.ErrorIs(t, err, app.ErrDuplicate, "a replay over the view is a duplicate")
+			log = append(log, e)
 		}
 	}
-	got := fresh.row(it.ID())
-	want.UpdatedAt, want.Version, got.Version = got.UpdatedAt, 0, 0
-	assert.Equal(t, want, got)
-	assert.Equal(t, 5.0, got.Score)
+
+	for name, order := range map[string]func([]cloudevents.Event) []cloudevents.Event{
+		"in order": func(l []cloudevents.Event) []cloudevents.Event { return l },
+		"newest first": func(l []cloudevents.Event) []cloudevents.Event {
+			r := slices.Clone(l)
+			slices.Reverse(r)
+			return r
+		},
+		"only the last": func(l []cloudevents.Event) []cloudevents.Event { return l[len(l)-1:] },
+	} {
+		empty := memory.New() // a dropped view over the same sources
+		rebuild := &app.Service{Store: s.store, Views: empty, Source: "/carrot/mypage"}
+		for _, e := range order(log) {
+			require.NoError(t, rebuild.Project(ctx, e), name)
+		}
+		got, err := rebuild.MyPageRow(ctx, it.ID())
+		require.NoError(t, err, name)
+		want.UpdatedAt, want.Version, got.Version = got.UpdatedAt, 0, 0
+		assert.Equal(t, want, *got, name)
+	}
+	for _, e := range log {
+		assert.ErrorIs(t, s.mypage.Project(ctx, e), app.ErrDuplicate, "a replay over the view is a duplicate")
+	}
+	assert.Equal(t, 5.0, want.Score)
+}
+
+// The projector, too, writes what the sources say: a forged fact changes
+// no row, and one its source contradicts is refused.
+func TestMyPageFollowsTheSources(t *testing.T) {
+	t.Parallel()
+	s := newSystem(t)
+	ctx := t.Context()
+	it := s.item(seller)
+	s.deliver()
+	before := s.row(it.ID())
+	hacked := &events.Item{ItemID: it.ID(), SellerID: seller, Name: "HACKED", Category: "furniture", Price: 1, Status: "SOLDOUT", Version: 1}
+
+	require.NoError(t, s.mypage.Project(ctx, forged(t, events.ItemUpdated, hacked)), "a fact the sources overtook is acknowledged")
+	assert.Equal(t, before.ItemName, s.row(it.ID()).ItemName, "and changes nothing")
+	assert.Equal(t, before.ItemStatus, s.row(it.ID()).ItemStatus)
+	hacked.Version = 99
+	assertCode(t, market.Invalid, s.mypage.Project(ctx, forged(t, events.ItemUpdated, hacked)))
+	assertCode(t, market.Invalid, s.mypage.Project(ctx, forged(t, events.PaymentApproved,
+		&events.Payment{PayID: "pay-of-nobody", RsvID: "rsv-of-nobody", ItemID: it.ID(), BuyerID: buyer, SellerID: seller, Amount: 1, Status: "APPROVED", Version: 1})))
+	require.NoError(t, s.mypage.Project(ctx, forged(t, events.ItemRegistered,
+		&events.Item{ItemID: "item-of-nobody", SellerID: seller, Name: "ghost", Category: "x", Status: "CREATED", Version: 1})))
+	_, err := s.mypage.MyPageRow(ctx, "item-of-nobody")
+	assertCode(t, market.NotFound, err)
+	assert.Equal(t, before.ItemName, s.row(it.ID()).ItemName)
 }

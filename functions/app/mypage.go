@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -9,21 +10,45 @@ import (
 	"github.com/carrot-market/carrot/functions/market"
 )
 
-// The MyPage view (CQRS, SPEC 3.5) is built only from events: a row per
-// item with the deal that holds it, and a row per reservation for its
-// buyer. Project may be called concurrently and more than once per event:
-// every write is version-checked and commits with MarkHandled, so each
-// event is applied exactly once. It relies on the broker delivering the
-// events of one item in order (they share a partition key); replaying the
-// log into empty view tables rebuilds the view.
+// The MyPage view (CQRS, SPEC 3.5): a row per item with the deal that
+// holds it, and a row per reservation for its buyer, kept by the events of
+// each item. An event is a notification, not a proof: Project reads the
+// sources of the item the event is about when it runs (the item, the
+// reservation that holds it and that reservation's payment, and the
+// reservation or payment the event names) and writes that item's part of
+// the view as the sources say. So a forged event writes nothing the
+// sources do not say; a late or reordered one cannot bring back an older
+// state, because the view is loaded before the sources are read and the
+// write is conditional on the view as loaded; and a lost event is made good
+// by the next one about the same item. An event that contradicts its
+// source (a payment that does not exist, a version ahead of the stored
+// one) is refused as poison, as the policies refuse it.
+//
+// Project may be called concurrently and more than once per event: every
+// write is version-checked and commits with MarkHandled.
 
-// view is the part of the view one event touches: the item's row (nil
-// when the item has none) and the buyer rows to write or delete.
+// view is the part of the view one item has: its row (nil when none) and
+// its buyers' rows, with their state as loaded to write only what changed.
 type view struct {
-	row       *PageRow
-	deleteRow bool
-	deals     []*PageDeal
-	gone      []*PageDeal
+	row, loadedRow *PageRow
+	deals          map[string]*PageDeal
+	loadedDeals    map[string]PageDeal
+}
+
+// sources is what the sources say of one item when an event about it is
+// projected.
+type sources struct {
+	item    *market.Item        // nil when it is gone
+	holder  *market.Reservation // the reservation holding the item, nil when none
+	holdPay *market.Payment     // the holder's approved payment, nil when none
+	// The reservation and payment the event names: rsvID is "" for an item
+	// fact; rsv is nil when that reservation is gone.
+	rsvID string
+	rsv   *market.Reservation
+	pay   *market.Payment
+	// gone is what an item fact says of an item the sources no longer
+	// have: its buyers' rows keep showing what it was.
+	gone *events.Item
 }
 
 // Project applies one event to the MyPage view.
@@ -37,24 +62,91 @@ func (s *Service) Project(ctx context.Context, e cloudevents.Event) error {
 		if err != nil {
 			return err
 		}
-		project(v, events.Type(e.Type()), p)
+		src, err := s.sourcesOf(ctx, e, p)
+		if err != nil {
+			return err
+		}
+		v.follow(src, e.Time())
 		tx.MarkHandled(s.Source, e)
-		switch {
-		case v.row != nil && v.deleteRow:
-			tx.DeleteRow(v.row)
-		case v.row != nil:
-			v.row.UpdatedAt = e.Time()
-			tx.SaveRow(v.row)
-		}
-		for _, d := range v.deals {
-			d.UpdatedAt = e.Time()
-			tx.SaveDeal(d)
-		}
-		for _, d := range v.gone {
-			tx.DeleteDeal(d)
-		}
+		v.write(tx)
 		return nil
 	})
+}
+
+// sourcesOf reads what the sources say of the item p is about.
+func (s *Service) sourcesOf(ctx context.Context, e cloudevents.Event, p events.Payload) (sources, error) {
+	var src sources
+	itemID := p.PartitionKey()
+	switch p := p.(type) {
+	case *events.Item:
+		if err := s.checkItemFact(ctx, e, itemID, p.Version); err != nil {
+			return src, err
+		}
+	case *events.ItemScore:
+		if err := s.checkItemFact(ctx, e, itemID, p.Version); err != nil {
+			return src, err
+		}
+	case *events.Reservation:
+		src.rsvID = p.RsvID
+		r, err := found(s.Store.Reservation(ctx, p.RsvID))
+		if err != nil {
+			return src, err
+		}
+		if r != nil {
+			if err := agrees(e, p.Version, r.Version(), r.ItemID() == itemID); err != nil {
+				return src, err
+			}
+		}
+		src.rsv = r
+	case *events.Payment:
+		pay, err := found(s.Store.Payment(ctx, p.PayID))
+		if err != nil {
+			return src, err
+		}
+		if pay == nil {
+			return src, refused(e, "payment %s does not exist", p.PayID)
+		}
+		if err := agrees(e, p.Version, pay.Version(), pay.RsvID() == p.RsvID && pay.ItemID() == itemID); err != nil {
+			return src, err
+		}
+		src.rsvID, src.pay = pay.RsvID(), pay
+		if src.rsv, err = found(s.Store.Reservation(ctx, pay.RsvID())); err != nil {
+			return src, err
+		}
+	}
+	var err error
+	if src.item, err = found(s.Store.Item(ctx, itemID)); err != nil || src.item == nil || src.item.RsvID() == "" {
+		if it, ok := p.(*events.Item); ok && src.item == nil {
+			src.gone = it
+		}
+		return src, err
+	}
+	if src.item.RsvID() == src.rsvID {
+		src.holder = src.rsv
+	} else if src.holder, err = found(s.Store.Reservation(ctx, src.item.RsvID())); err != nil {
+		return src, err
+	}
+	if src.holder != nil && src.holder.PayID() != "" {
+		src.holdPay, err = found(s.Store.Payment(ctx, src.holder.PayID()))
+	}
+	return src, err
+}
+
+// checkItemFact refuses an item fact ahead of its item.
+func (s *Service) checkItemFact(ctx context.Context, e cloudevents.Event, itemID string, version int64) error {
+	it, err := found(s.Store.Item(ctx, itemID))
+	if err != nil || it == nil {
+		return err
+	}
+	return agrees(e, version, it.Version(), true)
+}
+
+// found turns a NotFound load into nil.
+func found[T any](v *T, err error) (*T, error) {
+	if market.ErrorCode(err) == market.NotFound {
+		return nil, nil
+	}
+	return v, err
 }
 
 func loadView(tx ViewTx, itemID string) (*view, error) {
@@ -66,96 +158,121 @@ func loadView(tx ViewTx, itemID string) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &view{row: row}
-	for i := range deals {
-		v.deals = append(v.deals, &deals[i])
+	v := &view{row: row, deals: map[string]*PageDeal{}, loadedDeals: map[string]PageDeal{}}
+	if row != nil {
+		loaded := *row
+		v.loadedRow = &loaded
+	}
+	for _, d := range deals {
+		v.loadedDeals[d.RsvID] = d
+		v.deals[d.RsvID] = &d
 	}
 	return v, nil
 }
 
-// project changes v as event typ with payload p says. It only touches
-// what the event is about; an event about an item without a row (deleted,
-// or never seen) still updates the buyer rows.
-func project(v *view, typ events.Type, p events.Payload) {
-	switch p := p.(type) {
-	case *events.Item:
-		if typ == events.ItemRegistered && v.row == nil {
-			v.row = &PageRow{ItemID: p.ItemID}
-		}
-		if v.row != nil {
-			applyItem(v.row, p)
-			v.deleteRow = typ == events.ItemDeleted
-		}
-		status := p.Status
-		if typ == events.ItemDeleted {
-			status = "DELETED"
-		}
-		for _, d := range v.deals {
-			d.ItemName, d.ItemStatus, d.Price = p.Name, status, p.Price
-		}
-	case *events.ItemScore:
-		if v.row != nil {
-			v.row.Score, v.row.ReviewCount = p.Score, p.ReviewCount
-		}
-	case *events.Reservation:
-		projectReservation(v, typ, p)
-	case *events.Payment:
-		if v.row != nil && v.row.RsvID == p.RsvID {
-			v.row.PayID, v.row.PayStatus = p.PayID, p.Status
-		}
-		if d := v.deal(p.RsvID); d != nil {
-			d.PayID, d.PayStatus = p.PayID, p.Status
+// follow brings v in line with src; at marks what changed.
+func (v *view) follow(src sources, at time.Time) {
+	if src.rsvID != "" && src.rsv == nil {
+		delete(v.deals, src.rsvID)
+	}
+	// The reservation the event names, and the holder: an event about the
+	// item also makes good a lost event of the deal that holds it.
+	v.followDeal(src.rsv, src.pay)
+	v.followDeal(src.holder, src.holdPay)
+	for _, d := range v.deals {
+		if src.item == nil {
+			d.ItemStatus = "DELETED"
+			if d.ItemName == "" && src.gone != nil {
+				d.ItemName, d.Price = src.gone.Name, src.gone.Price
+			}
+		} else {
+			d.ItemName, d.ItemStatus, d.Price = src.item.Details().Name, string(src.item.Status()), src.item.Price()
 		}
 	}
-	v.keepOnly(touched(p))
-}
-
-func projectReservation(v *view, typ events.Type, r *events.Reservation) {
-	d := v.deal(r.RsvID)
-	switch typ {
-	case events.ReservationRequested:
-		if d != nil {
-			return // seen before
-		}
-		d = &PageDeal{RsvID: r.RsvID, ItemID: r.ItemID, BuyerID: r.BuyerID, SellerID: r.SellerID}
-		if v.row != nil {
-			v.row.OpenChats++
-			d.ItemName, d.ItemStatus, d.Price = v.row.ItemName, v.row.ItemStatus, v.row.Price
-		}
-		v.deals = append(v.deals, d)
-	case events.ReservationDeleted:
-		if d != nil {
-			v.gone = append(v.gone, d)
-			v.deals = nil
-			if v.row != nil && v.row.OpenChats > 0 {
-				v.row.OpenChats--
-			}
-		}
-		if v.row != nil && v.row.RsvID == r.RsvID {
-			clearDeal(v.row)
-		}
+	if src.item == nil {
+		v.row = nil
 		return
 	}
-	if d != nil {
-		d.RsvStatus, d.RsvDate, d.RsvTime, d.RsvPlace = r.RsvStatus, r.RsvDate, r.RsvTime, r.RsvPlace
+	if v.row == nil {
+		v.row = &PageRow{ItemID: src.item.ID()}
 	}
-	holds := typ == events.ReservationConfirmed || (v.row != nil && v.row.RsvID == r.RsvID)
-	if v.row != nil && holds && r.RsvStatus != string(market.RsvCreated) {
-		if v.row.RsvID != r.RsvID {
-			clearDeal(v.row)
+	v.followItem(src)
+	v.row.OpenChats = len(v.deals)
+	if v.loadedRow == nil || !sameRow(*v.row, *v.loadedRow) {
+		v.row.UpdatedAt = latest(v.row.UpdatedAt, at)
+	}
+	for id, d := range v.deals {
+		if loaded, ok := v.loadedDeals[id]; !ok || !sameDeal(*d, loaded) {
+			d.UpdatedAt = latest(d.UpdatedAt, at)
 		}
-		v.row.RsvID, v.row.BuyerID, v.row.RsvStatus = r.RsvID, r.BuyerID, r.RsvStatus
-		v.row.RsvDate, v.row.RsvTime, v.row.RsvPlace = r.RsvDate, r.RsvTime, r.RsvPlace
 	}
 }
 
-func applyItem(row *PageRow, p *events.Item) {
-	row.ItemName, row.ItemStatus, row.Price, row.SellerID = p.Name, p.Status, p.Price, p.SellerID
-	row.Score, row.ReviewCount = p.Score, p.ReviewCount
-	if p.RsvID == "" {
+// followItem sets the row's item and its deal as src says: the holder's
+// meeting and, for its payment, the approved one, or the one the event
+// names (a cancelled payment shows until the deal changes).
+func (v *view) followItem(src sources) {
+	row, it := v.row, src.item
+	row.ItemName, row.ItemStatus, row.Price, row.SellerID = it.Details().Name, string(it.Status()), it.Price(), it.SellerID()
+	row.Score, row.ReviewCount = it.Score(), it.ReviewCount()
+	h := src.holder
+	if h == nil {
 		clearDeal(row)
-	} else {
-		row.RsvID = p.RsvID
+		return
+	}
+	if row.RsvID != h.ID() {
+		clearDeal(row)
+	}
+	m := h.Meeting()
+	row.RsvID, row.BuyerID, row.RsvStatus = h.ID(), h.BuyerID(), string(h.Status())
+	row.RsvDate, row.RsvTime, row.RsvPlace = m.Date, m.Time, m.Place
+	switch {
+	case src.holdPay != nil:
+		row.PayID, row.PayStatus = src.holdPay.ID(), string(src.holdPay.Status())
+	case src.pay != nil && src.pay.RsvID() == h.ID():
+		row.PayID, row.PayStatus = src.pay.ID(), string(src.pay.Status())
+	}
+}
+
+// followDeal sets the buyer row of r as r says, with pay when it is r's.
+func (v *view) followDeal(r *market.Reservation, pay *market.Payment) {
+	if r == nil {
+		return
+	}
+	d := v.deals[r.ID()]
+	if d == nil {
+		d = &PageDeal{RsvID: r.ID()}
+		v.deals[r.ID()] = d
+	}
+	followReservation(d, r)
+	if pay != nil && pay.RsvID() == r.ID() {
+		d.PayID, d.PayStatus = pay.ID(), string(pay.Status())
+	}
+}
+
+func followReservation(d *PageDeal, r *market.Reservation) {
+	m := r.Meeting()
+	d.ItemID, d.BuyerID, d.SellerID, d.RsvStatus = r.ItemID(), r.BuyerID(), r.SellerID(), string(r.Status())
+	d.RsvDate, d.RsvTime, d.RsvPlace = m.Date, m.Time, m.Place
+}
+
+// write stores what changed since v was loaded.
+func (v *view) write(tx ViewTx) {
+	switch {
+	case v.row == nil && v.loadedRow != nil:
+		tx.DeleteRow(v.loadedRow)
+	case v.row != nil && (v.loadedRow == nil || !sameRow(*v.row, *v.loadedRow)):
+		tx.SaveRow(v.row)
+	}
+	for id, loaded := range v.loadedDeals {
+		if _, kept := v.deals[id]; !kept {
+			tx.DeleteDeal(&loaded)
+		}
+	}
+	for id, d := range v.deals {
+		if loaded, ok := v.loadedDeals[id]; !ok || !sameDeal(*d, loaded) {
+			tx.SaveDeal(d)
+		}
 	}
 }
 
@@ -164,42 +281,22 @@ func clearDeal(row *PageRow) {
 	row.PayID, row.PayStatus = "", ""
 }
 
-func (v *view) deal(rsvID string) *PageDeal {
-	for _, d := range v.deals {
-		if d.RsvID == rsvID {
-			return d
-		}
-	}
-	return nil
+// sameRow and sameDeal compare what a row shows, not when it changed.
+func sameRow(a, b PageRow) bool {
+	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
+	return a == b
 }
 
-// touched names the buyer row an event is about; "" means all of them
-// (item facts copy the item's name and status into every buyer row).
-func touched(p events.Payload) string {
-	switch p := p.(type) {
-	case *events.Reservation:
-		return p.RsvID
-	case *events.Payment:
-		return p.RsvID
-	case *events.ItemScore:
-		return "-" // no buyer row shows scores
-	}
-	return ""
+func sameDeal(a, b PageDeal) bool {
+	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
+	return a == b
 }
 
-// keepOnly drops the buyer rows the event did not touch, so the commit
-// writes only what changed.
-func (v *view) keepOnly(rsvID string) {
-	if rsvID == "" {
-		return
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
 	}
-	var kept []*PageDeal
-	for _, d := range v.deals {
-		if d.RsvID == rsvID {
-			kept = append(kept, d)
-		}
-	}
-	v.deals = kept
+	return a
 }
 
 // MyPage answers every item that is not deleted, with its deal, one page

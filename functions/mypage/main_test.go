@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
-	"sync"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -16,7 +17,10 @@ import (
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/registry"
+	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/boot/boottest"
+	"github.com/carrot-market/carrot/infra/dynamo/dynamotest"
+	"github.com/carrot-market/carrot/infra/web"
 )
 
 // The component tests of mypage call its own URL over HTTP. The view is
@@ -273,21 +277,19 @@ func TestProjectorPoison(t *testing.T) {
 	}
 	assert.Equal(t, before, snapshot(t, sys, boottest.Seller, boottest.Buyer), "poison changed nothing")
 
+	// A well-formed event of the same shape is a notification, not a
+	// proof: the projector reads the item, which says otherwise.
 	valid := poison(events.ItemUpdated, hacked)
-	require.Equal(t, http.StatusOK, sys.Deliver(t, registry.MyPage.Name, valid), "a well-formed event of the same shape is applied")
-	assert.Equal(t, "HACKED", sys.MustCall(t, registry.MyPage.Name, boottest.Seller, http.MethodGet, "/myPages/"+item, nil, http.StatusOK)["itemName"])
+	require.Equal(t, http.StatusOK, sys.Deliver(t, registry.MyPage.Name, valid), "acknowledged")
+	assert.Equal(t, before, snapshot(t, sys, boottest.Seller, boottest.Buyer), "and changes nothing the item does not say")
 }
 
-// TestProjectorReplay rebuilds the view in a second system, whose
-// functions deliver nothing, from the first system's event log delivered
-// in order: both views are the same (SPEC 3.5).
+// TestProjectorReplay drops the view and rebuilds it from the system's
+// event log, over the same sources, in order and newest first: the rebuilt
+// view is the same (SPEC 3.5).
 func TestProjectorReplay(t *testing.T) {
 	t.Parallel()
-	var live, replay *boottest.System
-	var wg sync.WaitGroup
-	wg.Go(func() { replay = boottest.NewSystem(t, boottest.WithoutDelivery()) })
-	live = boottest.NewSystem(t)
-	wg.Wait()
+	live := boottest.NewSystem(t)
 
 	sold := newItem(t, live, boottest.Seller, "TV")
 	rsv := live.MustChat(t, boottest.Buyer, sold)
@@ -313,14 +315,65 @@ func TestProjectorReplay(t *testing.T) {
 	want := snapshot(t, live, users...)
 	require.Len(t, want.rows, 3)
 	require.Equal(t, "brass lamp", want.rows[released]["itemName"])
-
 	log := projected(live.Events())
 	require.Greater(t, len(log), 15)
-	assert.Empty(t, snapshot(t, replay, users...).rows, "nothing reaches the second view by itself")
-	for _, e := range log {
-		require.Equal(t, http.StatusOK, replay.Deliver(t, registry.MyPage.Name, e), "%s %s", e.Type(), e.ID())
+
+	for name, order := range map[string]func([]cloudevents.Event) []cloudevents.Event{
+		"in order": slices.Clone[[]cloudevents.Event],
+		"newest first": func(l []cloudevents.Event) []cloudevents.Event {
+			r := slices.Clone(l)
+			slices.Reverse(r)
+			return r
+		},
+	} {
+		rebuilt := rebuiltView(t, live)
+		assert.Empty(t, snapshot(t, rebuilt.sys, users...).rows, "the dropped view is empty")
+		for _, e := range order(log) {
+			require.NoError(t, rebuilt.app.Project(t.Context(), e), "%s %s", e.Type(), e.ID())
+		}
+		got := snapshot(t, rebuilt.sys, users...)
+		ignoreUpdatedAt(want, got)
+		assert.Equal(t, want, got, name)
 	}
-	assert.Equal(t, want, snapshot(t, replay, users...))
+}
+
+// rebuilt is an empty MyPage view over live's sources, and the system
+// whose mypage function serves it.
+type rebuilt struct {
+	app *app.Service
+	sys *boottest.System
+}
+
+func rebuiltView(t *testing.T, live *boottest.System) rebuilt {
+	t.Helper()
+	svc := &app.Service{Store: live.Store, Views: dynamotest.MustStore(t), Source: registry.MyPage.Source()}
+	r := web.NewRouter()
+	(&rest.Handler{App: svc}).Mount(r, registry.MyPage.Routes, live.Auth, live.Store)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	sys := *live
+	sys.URL = map[string]string{registry.MyPage.Name: srv.URL}
+	return rebuilt{app: svc, sys: &sys}
+}
+
+// ignoreUpdatedAt makes got's times want's: a rebuild writes each row once,
+// when the first event about it finds the sources as they are now, so its
+// time is that event's, not that of the live view's last change.
+func ignoreUpdatedAt(want, got view) {
+	for id, row := range got.rows {
+		if w, ok := want.rows[id]; ok {
+			row["updatedAt"] = w["updatedAt"]
+		}
+	}
+	for u, page := range got.users {
+		for _, list := range []string{"selling", "buying"} {
+			g, _ := page[list].([]any)
+			w, _ := want.users[u][list].([]any)
+			for i := range min(len(g), len(w)) {
+				g[i].(map[string]any)["updatedAt"] = w[i].(map[string]any)["updatedAt"]
+			}
+		}
+	}
 }
 
 // view is what MyPage answers: every row by item id, and the pages of

@@ -178,7 +178,9 @@ var (
 		Name:     "mypage",
 		Routes:   []Route{GetMyPages, GetMyPage},
 		Consumes: app.MyPageProjector,
-		Tables:   map[Table]Access{TableMyPage: ReadWrite, TableMyPageDeals: ReadWrite, TableHandled: Write},
+		// Items, Reservations and Payments: the sources it follows.
+		Tables: map[Table]Access{TableMyPage: ReadWrite, TableMyPageDeals: ReadWrite, TableHandled: Write,
+			TableItems: Read, TableReservations: Read, TablePayments: Read},
 	}
 	OutboxRelay = Function{
 		Name:   "outbox-relay",
