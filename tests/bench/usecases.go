@@ -101,12 +101,18 @@ var steps = []step{
 		Path: func(*deal) string { return "/payments" },
 		Body: func(d *deal) any { return map[string]any{"rsvId": d.Rsv} },
 		keep: func(d *deal, b map[string]any) { d.Pay, _ = b["payId"].(string) }},
-	{Name: "write review", Function: registry.WriteReview.Name, Method: http.MethodPost, Who: "buyer",
-		Path: func(*deal) string { return "/reviews" },
-		Body: func(d *deal) any { return map[string]any{"rsvId": d.Rsv, "score": 5, "comment": "great"} }},
+	// A reviewed deal is closed (SPEC 3.4), so the payment is cancelled
+	// and made again before the review.
 	{Name: "cancel payment", Function: registry.CancelPayment.Name, Method: http.MethodPatch, Who: "buyer",
 		Path: func(d *deal) string { return "/payments/" + d.Pay },
 		Body: func(*deal) any { return map[string]any{"status": "DELETED"} }},
+	{Name: "pay again", Function: registry.Pay.Name, Method: http.MethodPost, Who: "buyer",
+		Path: func(*deal) string { return "/payments" },
+		Body: func(d *deal) any { return map[string]any{"rsvId": d.Rsv} },
+		keep: func(d *deal, b map[string]any) { d.Pay, _ = b["payId"].(string) }},
+	{Name: "write review", Function: registry.WriteReview.Name, Method: http.MethodPost, Who: "buyer",
+		Path: func(*deal) string { return "/reviews" },
+		Body: func(d *deal) any { return map[string]any{"rsvId": d.Rsv, "score": 5, "comment": "great"} }},
 	{Name: "get item", Function: registry.RegisterItem.Name, Method: http.MethodGet, Who: "",
 		Path: func(d *deal) string { return "/items/" + d.Item }},
 }
