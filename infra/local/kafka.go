@@ -1,6 +1,8 @@
 package local
 
 import (
+	"time"
+
 	"go.uber.org/zap"
 
 	"github.com/carrot-market/carrot/infra/broker"
@@ -12,7 +14,13 @@ type kafkaSwitch struct {
 	cluster *broker.Cluster
 	broker  *broker.Broker
 	log     *zap.SugaredLogger
+	// relay is kicked once the broker reaches Kafka again, so the outbox
+	// relay runs at once rather than at its next tick.
+	relay chan<- struct{}
 }
+
+// reachAgain bounds the wait for the broker to see Kafka back.
+const reachAgain = 30 * time.Second
 
 // KafkaStatus is the kafka part of GET /_local/status.
 type KafkaStatus struct {
@@ -45,6 +53,7 @@ func (k *kafkaSwitch) SetKafka(up bool) error {
 			return err
 		}
 		k.log.Infow("Kafka started again", "bootstrap", k.cluster.Seeds())
+		go k.kickRelay()
 		return nil
 	}
 	if err := k.cluster.Stop(); err != nil {
@@ -52,4 +61,22 @@ func (k *kafkaSwitch) SetKafka(up bool) error {
 	}
 	k.log.Warnw("Kafka stopped on request; the broker ingress answers 503 until POST /_local/kafka/up")
 	return nil
+}
+
+// kickRelay wakes the outbox relay once the broker reaches Kafka again.
+// Each function drains its own outbox within seconds anyway; this catches
+// what a function stopped during the outage left behind.
+func (k *kafkaSwitch) kickRelay() {
+	if k.relay == nil {
+		return
+	}
+	for deadline := time.Now().Add(reachAgain); !k.broker.KafkaReachable(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return
+		}
+	}
+	select {
+	case k.relay <- struct{}{}:
+	default: // a kick is pending already
+	}
 }

@@ -57,37 +57,51 @@ func (e errNoRef) Error() string { return string(e) + ": the sink must name a Se
 
 // RunPing sends a ping event to target on p's schedule until ctx ends, or
 // every `every` when it is set (a developer's shortcut: the manifests wake
-// the relay once a minute). A failed tick is logged; the next one comes
+// the relay once a minute), and at once whenever kick receives (the
+// runtime kicks when Kafka comes back, so what a stopped function left in
+// the outbox goes out too). A failed tick is logged; the next one comes
 // anyway, as with Knative's PingSource.
-func RunPing(ctx context.Context, p Ping, target http.Handler, every time.Duration, log *zap.SugaredLogger) {
+func RunPing(ctx context.Context, p Ping, target http.Handler, every time.Duration, kick <-chan struct{}, log *zap.SugaredLogger) {
 	next := func(now time.Time) time.Time {
 		if every > 0 {
 			return now.Add(every)
 		}
 		return p.Schedule.Next(now)
 	}
+	at := next(time.Now())
 	for {
-		at := next(time.Now())
+		timer := time.NewTimer(time.Until(at))
+		tick := at
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return
-		case <-time.After(time.Until(at)):
+		case <-kick:
+			timer.Stop()
+			tick = time.Now()
+		case <-timer.C:
+			at = next(time.Now())
 		}
-		e := cloudevents.NewEvent()
-		e.SetID(at.UTC().Format(time.RFC3339Nano))
-		e.SetType(PingSourceType)
-		e.SetSource("/apis/v1/namespaces/default/pingsources/" + p.Name)
-		e.SetTime(at)
-		_ = e.SetData(cloudevents.ApplicationJSON, []byte(p.Data))
-		req, err := cehttp.NewHTTPRequestFromEvent(ctx, "http://local/", e)
-		if err != nil {
-			log.Errorw("ping: cannot build the event", "error", err)
-			continue
-		}
-		rec := httptest.NewRecorder()
-		target.ServeHTTP(rec, req)
-		if rec.Code >= 300 {
-			log.Warnw("ping: the sink did not take the tick", "sink", p.Sink, "status", rec.Code)
-		}
+		sendPing(ctx, p, target, tick, log)
+	}
+}
+
+// sendPing sends one tick of p, stamped at, to target.
+func sendPing(ctx context.Context, p Ping, target http.Handler, at time.Time, log *zap.SugaredLogger) {
+	e := cloudevents.NewEvent()
+	e.SetID(at.UTC().Format(time.RFC3339Nano))
+	e.SetType(PingSourceType)
+	e.SetSource("/apis/v1/namespaces/default/pingsources/" + p.Name)
+	e.SetTime(at)
+	_ = e.SetData(cloudevents.ApplicationJSON, []byte(p.Data))
+	req, err := cehttp.NewHTTPRequestFromEvent(ctx, "http://local/", e)
+	if err != nil {
+		log.Errorw("ping: cannot build the event", "error", err)
+		return
+	}
+	rec := httptest.NewRecorder()
+	target.ServeHTTP(rec, req)
+	if rec.Code >= 300 {
+		log.Warnw("ping: the sink did not take the tick", "sink", p.Sink, "status", rec.Code)
 	}
 }

@@ -214,9 +214,10 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	if err != nil {
 		return err
 	}
-	go RunPing(ctx, ping, fns.Handler(ping.Sink), c.RelayEvery, log.Named("ping"))
+	relayNow := make(chan struct{}, 1)
+	go RunPing(ctx, ping, fns.Handler(ping.Sink), c.RelayEvery, relayNow, log.Named("ping"))
 
-	kafka := &kafkaSwitch{cluster: cluster, broker: brk, log: log}
+	kafka := &kafkaSwitch{cluster: cluster, broker: brk, log: log, relay: relayNow}
 	letters := &deadLetters{seeds: seeds, ingress: sinkURL, topics: bcfg.DeadLetterTopics()}
 	status := func() any {
 		return map[string]any{"functions": fns.Status(), "triggers": brk.Status(), "kafka": kafka.status(), "deadLetters": letters.snapshot()}
