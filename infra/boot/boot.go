@@ -43,8 +43,10 @@ func Main(f registry.Function) {
 		log.Fatalw("cannot start", "error", err)
 	}
 	serveErr := web.Serve(ctx, f.Name, Handler(f, deps))
-	// Rows of sent events left behind would only be sent again; deleting
-	// them is worth a moment of the shutdown.
+	// The background drain of a publisher that fell behind stops; the relay
+	// sends what it left. Rows of sent events left behind would only be
+	// sent again; deleting them is worth a moment of the shutdown.
+	deps.Publisher.Close()
 	flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := deps.Publisher.Flush(flush); err != nil {
