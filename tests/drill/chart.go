@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -27,8 +28,9 @@ var markColor = color.RGBA{R: 200, G: 60, B: 60, A: 255}
 
 // SaveChart draws the timeline as a PNG at path: latency p50 and p99 of
 // the requests sent in each period on top, instances per function below
-// (on the local runtime), both with a vertical line at every Mark, and
-// each panel's legend beside it.
+// (on the local runtime) and, when a trigger had a backlog during the
+// drill, the triggers' lag at the bottom; every panel has a vertical line
+// at every Mark, and its legend beside it.
 func (r *Report) SaveChart(path string) error {
 	latency, err := r.latencyPlot()
 	if err != nil {
@@ -38,16 +40,27 @@ func (r *Report) SaveChart(path string) error {
 	if err != nil {
 		return err
 	}
-	// Both panels span the same time so that the marks line up.
-	for _, p := range []*plot.Plot{latency, instances} {
-		p.X.Min, p.X.Max = 0, max(r.Duration.Seconds(), 1)
-	}
-	img := vgimg.New(chartWidth, chartHeight)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2,
-		PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2, PadY: vg.Millimeter * 4}
 	panels := []*plot.Plot{latency, instances}
-	canvases := plot.Align([][]*plot.Plot{{latency}, {instances}}, tiles, draw.Crop(dc, 0, -legendWidth, 0, 0))
+	height := chartHeight
+	if r.hadBacklog() {
+		backlog, err := r.backlogPlot()
+		if err != nil {
+			return err
+		}
+		panels = append(panels, backlog)
+		height += chartHeight / 2
+	}
+	// Every panel spans the same time so that the marks line up.
+	rows := make([][]*plot.Plot, len(panels))
+	for i, p := range panels {
+		p.X.Min, p.X.Max = 0, max(r.Duration.Seconds(), 1)
+		rows[i] = []*plot.Plot{p}
+	}
+	img := vgimg.New(chartWidth, height)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2,
+		PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2, PadY: vg.Millimeter * 4}
+	canvases := plot.Align(rows, tiles, draw.Crop(dc, 0, -legendWidth, 0, 0))
 	for i, p := range panels {
 		legend := p.Legend
 		p.Legend = plot.NewLegend()
@@ -129,16 +142,93 @@ func (r *Report) instancesPlot() (*plot.Plot, error) {
 				xys = append(xys, plotter.XY{X: pt.At, Y: float64(n) + offset})
 			}
 		}
-		line, err := plotter.NewLine(xys)
+		line, err := stepLine(xys, i)
 		if err != nil {
 			return nil, err
 		}
-		line.StepStyle = plotter.PostStep
-		line.Color = plotutil.Color(i)
-		line.Dashes = plotutil.Dashes(i)
-		line.Width = vg.Points(1.5)
 		p.Add(line)
 		p.Legend.Add(name, line)
+	}
+	return p, r.addMarks(p, p.Y.Max, false)
+}
+
+// stepLine is the i-th series of a panel of counts: a step line in the
+// i-th colour and dashes of plotutil's palettes.
+func stepLine(xys plotter.XYs, i int) (*plotter.Line, error) {
+	line, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	line.StepStyle = plotter.PostStep
+	line.Color = plotutil.Color(i)
+	line.Dashes = plotutil.Dashes(i)
+	line.Width = vg.Points(1.5)
+	return line, nil
+}
+
+// hadBacklog reports whether some trigger lagged behind the broker topic
+// at some point of the timeline.
+func (r *Report) hadBacklog() bool {
+	for _, pt := range r.Timeline {
+		for _, lag := range pt.Lag {
+			if lag > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// backlogPlot is the bottom panel of a drill during which events waited:
+// one step line per trigger, its lag (records of the broker topic its
+// consumer group has not committed) over time. A gap is a time when Kafka
+// could not tell, such as while it was down; the events then wait in the
+// functions' outboxes, which /_local/status does not count.
+func (r *Report) backlogPlot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Y.Label.Text = "trigger lag (records)"
+	p.X.Label.Text = "seconds"
+	seen := map[string]bool{}
+	top := 1.0
+	for _, pt := range r.Timeline {
+		for name, lag := range pt.Lag {
+			seen[name] = true
+			top = max(top, float64(lag))
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for name := range seen {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	p.Y.Min, p.Y.Max = 0, top*1.15
+	p.Y.Tick.Marker = plainTicks{}
+	for i, name := range names {
+		var runs []plotter.XYs // one per stretch without a gap
+		var cur plotter.XYs
+		for _, pt := range r.Timeline {
+			lag, ok := pt.Lag[name]
+			if !ok {
+				if len(cur) > 0 {
+					runs, cur = append(runs, cur), nil
+				}
+				continue
+			}
+			cur = append(cur, plotter.XY{X: pt.At, Y: float64(lag)})
+		}
+		if len(cur) > 0 {
+			runs = append(runs, cur)
+		}
+		for j, xys := range runs {
+			line, err := stepLine(xys, i)
+			if err != nil {
+				return nil, err
+			}
+			p.Add(line)
+			if j == 0 {
+				p.Legend.Add(name, line)
+			}
+		}
 	}
 	return p, r.addMarks(p, p.Y.Max, false)
 }

@@ -1,7 +1,9 @@
 // Package drill runs carrot's operational drills against a running system
 // and reports what they measured: the seed's siege overload, autoscaling,
 // cold starts, a payments outage, a broker outage, trigger retries and the
-// dead-letter sink, a rollout under load and self-healing.
+// dead-letter sink, consumer and broker faults under deals in flight with
+// the invariant checker after each, a rollout under load and
+// self-healing.
 //
 // Every drill has the shape of Overload: it takes an Env (where the system
 // is and how to reach it) and Options (full or short), drives the system

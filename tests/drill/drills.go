@@ -24,6 +24,8 @@ var All = []Drill{
 		Kubectl: "kubectl scale statefulset my-kafka-controller -n kafka --replicas=0, then back to 3"},
 	{Name: "retry", NeedsLocal: true, Run: Retry,
 		Kubectl: "kn service update mypage --scale-max 0 for a few seconds; kubectl get triggers; kcat -t carrot-dead-letters"},
+	{Name: "faults", NeedsLocal: true, Run: Faults,
+		Kubectl: "while deals run, kn service update <policy or mypage> --scale-max 0 for a minute, then the Kafka statefulset to 0 replicas for 30 s; after each, go run ./infra/deploy/cmd/check until it finds nothing"},
 	{Name: "rollout", NeedsLocal: true, Run: Rollout,
 		Kubectl: "kn service update register-item --env DRILL=$(date +%s) under load (siege -c5 on /items)"},
 	{Name: "selfheal", NeedsLocal: true, Run: SelfHealing,

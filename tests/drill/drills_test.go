@@ -38,7 +38,7 @@ func TestNotLocal(t *testing.T) {
 
 // TestEveryDrillIsFound checks the names the command and make drill take.
 func TestEveryDrillIsFound(t *testing.T) {
-	want := []string{"overload", "autoscale", "coldstart", "paymentdown", "brokerdown", "retry", "rollout", "selfheal"}
+	want := []string{"overload", "autoscale", "coldstart", "paymentdown", "brokerdown", "retry", "faults", "rollout", "selfheal"}
 	require.Len(t, All, len(want))
 	for i, name := range want {
 		assert.Equal(t, name, All[i].Name)

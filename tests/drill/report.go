@@ -52,9 +52,11 @@ type Summary struct {
 }
 
 // Point is one sampling period of the timeline. Latencies are of the
-// requests sent in it, in milliseconds, 0 when none was; Instances and
-// Revisions are the last /_local/status of the period, nil when the system
-// is not the local runtime.
+// requests sent in it, in milliseconds, 0 when none was; Instances,
+// Revisions and Lag are the last /_local/status of the period, nil when
+// the system is not the local runtime. Lag is each trigger's backlog on the
+// broker topic (records its consumer group has not committed); a trigger
+// whose lag Kafka could not tell (while it is down) is left out.
 type Point struct {
 	At        float64           `json:"at"` // seconds since the drill started
 	Requests  int               `json:"requests"`
@@ -62,6 +64,7 @@ type Point struct {
 	P99       float64           `json:"p99Ms"`
 	Instances map[string]int    `json:"instances,omitempty"`
 	Revisions map[string]string `json:"revisions,omitempty"`
+	Lag       map[string]int64  `json:"lag,omitempty"`
 }
 
 // Mark is a moment the drill acted on the system.

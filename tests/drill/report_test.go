@@ -33,6 +33,18 @@ func sampleReport() *Report {
 	return r
 }
 
+// withBacklog adds to r the triggers' lag of a consumer outage: mypage's
+// backlog grows, Kafka cannot tell for a while (a gap), then it drains.
+func withBacklog(r *Report) *Report {
+	for i := range r.Timeline {
+		if i >= 8 && i < 11 {
+			continue
+		}
+		r.Timeline[i].Lag = map[string]int64{"mypage": int64(max(0, 40*min(i, 14)-80*max(0, i-14))), "item-policy": 0}
+	}
+	return r
+}
+
 func TestReportTable(t *testing.T) {
 	var b strings.Builder
 	require.NoError(t, sampleReport().WriteTable(&b))
@@ -58,6 +70,18 @@ func TestReportSave(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, r.Summary, back.Summary)
 	assert.Equal(t, r.Checks, back.Checks)
+}
+
+// TestBacklogChart draws the third panel, trigger lag with a gap, only
+// when some trigger lagged.
+func TestBacklogChart(t *testing.T) {
+	assert.False(t, sampleReport().hadBacklog())
+	r := withBacklog(sampleReport())
+	require.True(t, r.hadBacklog())
+	require.NoError(t, r.Save(t.TempDir()))
+	png, err := os.ReadFile(r.Chart)
+	require.NoError(t, err)
+	assert.Equal(t, "\x89PNG", string(png[:4]))
 }
 
 func TestSkippedReportHasNoChart(t *testing.T) {

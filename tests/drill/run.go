@@ -91,6 +91,7 @@ type sample struct {
 	at        time.Time
 	instances map[string]int
 	revisions map[string]string
+	lags      map[string]int64
 }
 
 // begin starts a drill: its report, its progress bar and, on the local
@@ -133,10 +134,22 @@ func (r *run) sample(ctx context.Context) {
 
 // record keeps a status as a sample of the timeline.
 func (r *run) record(st system.Status) {
-	s := sample{at: time.Now(), instances: st.Instances(), revisions: revisions(st)}
+	s := sample{at: time.Now(), instances: st.Instances(), revisions: revisions(st), lags: lags(st)}
 	r.mu.Lock()
 	r.samples = append(r.samples, s)
 	r.mu.Unlock()
+}
+
+// lags is each trigger's lag, leaving out those Kafka could not tell
+// (-1, e.g. while it is down).
+func lags(st system.Status) map[string]int64 {
+	out := make(map[string]int64, len(st.Triggers))
+	for _, tr := range st.Triggers {
+		if tr.Lag >= 0 {
+			out[tr.Name] = tr.Lag
+		}
+	}
+	return out
 }
 
 // finish stops the sampling and completes the report: summary and
@@ -200,7 +213,7 @@ func (r *run) timeline() []Point {
 			next++
 		}
 		if last != nil {
-			points[i].Instances, points[i].Revisions = last.instances, last.revisions
+			points[i].Instances, points[i].Revisions, points[i].Lag = last.instances, last.revisions, last.lags
 		}
 	}
 	return points
