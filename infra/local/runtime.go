@@ -24,6 +24,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/serving"
@@ -237,7 +238,9 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 		return map[string]any{"functions": fns.Status(), "triggers": brk.Status(), "kafka": kafka.status(), "deadLetters": letters.snapshot(),
 			"reconciler": reconciled.snapshot()}
 	}
-	gw := &http.Server{Addr: c.GatewayAddr, Handler: web.LogRequests(log.Named("gateway"))(Gateway(fns, kafka, letters, auth, status)), ReadHeaderTimeout: 10 * time.Second}
+	store := dynamo.New(client, prefixOf(c.DynamoDB))
+	ops := ViewOps{Scanner: store, Service: &app.Service{Store: store, Views: store, Source: "/carrot/local"}}
+	gw := &http.Server{Addr: c.GatewayAddr, Handler: web.LogRequests(log.Named("gateway"))(WithViewOps(ops, Gateway(fns, kafka, letters, auth, status))), ReadHeaderTimeout: 10 * time.Second}
 	gwLn, err := net.Listen("tcp", c.GatewayAddr)
 	if err != nil {
 		return fmt.Errorf("local: listen on %s: %w", c.GatewayAddr, err)

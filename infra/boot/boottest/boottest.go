@@ -78,7 +78,13 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 	// production: one shared publisher would make a relay wait on itself
 	// when the sink delivers synchronously.
 	publisher := func() *outbox.Publisher {
-		pub, err := outbox.New(store, outbox.Config{Sink: sinkSrv.URL, RetryBackoff: time.Millisecond})
+		cfg := outbox.Config{Sink: sinkSrv.URL, RetryBackoff: time.Millisecond}
+		if o.outage != nil {
+			// The test decides when the broker is back and what sends the
+			// waiting events then (the relay): no background drain races it.
+			cfg.DrainFor = -1
+		}
+		pub, err := outbox.New(store, cfg)
 		require.NoError(tb, err)
 		return pub
 	}
