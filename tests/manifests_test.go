@@ -246,8 +246,10 @@ func TestManifestsMatchTheFunctions(t *testing.T) {
 	assert.Len(t, specs, len(mains), "LoadServices finds one Service per function")
 	_, err = broker.LoadConfig(filepath.Join(repoRoot, "knative", "eventing"))
 	assert.NoError(t, err)
-	_, err = local.LoadPing(filepath.Join(repoRoot, "knative", "eventing", "outbox-relay.yaml"))
-	assert.NoError(t, err)
+	for _, ping := range []string{"outbox-relay.yaml", "reconciler.yaml"} {
+		_, err = local.LoadPing(filepath.Join(repoRoot, "knative", "eventing", ping))
+		assert.NoError(t, err)
+	}
 	for _, spec := range specs {
 		assert.NotContains(t, spec.Env, web.DevEndpointsEnv, "Service %s: the dev-only endpoints are for the local runtime only", spec.Name)
 	}
@@ -305,12 +307,13 @@ func TestManifestsWireTheEvents(t *testing.T) {
 	deadLetters("Broker "+brk.Name, brk.Spec.Delivery)
 
 	handlers := map[string][]events.Type{} // what each function's POST / handles
-	relays := map[string]bool{}
+	relays, reconciles := map[string]bool{}, map[string]bool{}
 	for _, f := range registry.All {
 		if f.Consumes != nil {
 			handlers[f.Name] = f.Consumes.Types()
 		}
 		relays[f.Name] = f.Relay
+		reconciles[f.Name] = f.Reconcile
 	}
 
 	// Each trigger: of the broker, ordered, retried with linear backoff
@@ -363,14 +366,14 @@ func TestManifestsWireTheEvents(t *testing.T) {
 		assert.Empty(t, consumers[typ], "%s is listed terminal (%s) but triggers take it", typ, reason)
 	}
 
-	// The PingSource wakes the relay.
-	require.Len(t, set.pings, 1)
+	// The PingSources wake the relay and the reconciler.
+	require.Len(t, set.pings, 2)
 	for _, ping := range set.pings {
 		ref := ping.Spec.Sink.Ref
 		if assert.NotNil(t, ref, "PingSource %s sinks to a Service", ping.Name) {
 			assert.Equal(t, "serving.knative.dev/v1 Service", ref.APIVersion+" "+ref.Kind)
 			assert.Contains(t, set.services, ref.Name, "PingSource %s", ping.Name)
-			assert.True(t, relays[ref.Name], "PingSource %s wakes %s, which does not relay", ping.Name, ref.Name)
+			assert.True(t, relays[ref.Name] || reconciles[ref.Name], "PingSource %s wakes %s, which neither relays nor reconciles", ping.Name, ref.Name)
 		}
 	}
 
@@ -420,7 +423,12 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 		store := dynamo.New(client, prefix)
 		pub, err := outbox.New(store, outbox.Config{Sink: sink.URL, RetryBackoff: time.Millisecond})
 		require.NoError(t, err)
-		srv := httptest.NewServer(boot.Handler(f, boot.Deps{Store: store, Auth: c.auth, Publisher: pub}))
+		deps := boot.Deps{Store: store, Auth: c.auth, Publisher: pub}
+		if f.Reconcile {
+			// A minute ahead: what the run below did has settled.
+			deps.Now = func() time.Time { return time.Now().Add(time.Minute) }
+		}
+		srv := httptest.NewServer(boot.Handler(f, deps))
 		t.Cleanup(srv.Close)
 		c.url[f.Name] = srv.URL
 	}
@@ -449,6 +457,23 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 	rsv2 := c.post("request-chat", buyer, "/reservations", `{"itemId":"`+desk+`"}`)["rsvId"].(string)
 	c.want(http.StatusOK, "confirm-reservation", seller, "PATCH", "/reservations/"+rsv2, meeting)
 	c.want(http.StatusNoContent, "confirm-reservation", buyer, "DELETE", "/reservations/"+rsv2, "")
+
+	// Lost facts: while the broker is down a deal is paid and another
+	// reviewed; the reconciler repairs both before the relay sends a thing.
+	sofa := c.post("register-item", seller, "/items", `{"name":"sofa","category":"furniture","price":3000}`)["itemId"].(string)
+	sofaRsv := c.post("request-chat", buyer, "/reservations", `{"itemId":"`+sofa+`"}`)["rsvId"].(string)
+	c.want(http.StatusOK, "confirm-reservation", seller, "PATCH", "/reservations/"+sofaRsv, meeting)
+	bed := c.post("register-item", seller, "/items", `{"name":"bed","category":"furniture","price":4000}`)["itemId"].(string)
+	bedRsv := c.post("request-chat", buyer, "/reservations", `{"itemId":"`+bed+`"}`)["rsvId"].(string)
+	c.want(http.StatusOK, "confirm-reservation", seller, "PATCH", "/reservations/"+bedRsv, meeting)
+	c.post("pay", buyer, "/payments", `{"rsvId":"`+bedRsv+`"}`)
+	c.down.Store(true)
+	c.post("pay", buyer, "/payments", `{"rsvId":"`+sofaRsv+`"}`)
+	c.post("write-review", buyer, "/reviews", `{"rsvId":"`+bedRsv+`","score":3}`)
+	c.ping("reconciler")
+	assert.Equal(t, "SOLDOUT", c.json(c.want(http.StatusOK, "register-item", "", "GET", "/items/"+sofa, ""))["status"], "the reconciler sold the sofa")
+	assert.EqualValues(t, 1, c.json(c.want(http.StatusOK, "register-item", "", "GET", "/items/"+bed, ""))["reviewCount"], "and counted the review")
+	c.down.Store(false)
 
 	c.want(http.StatusOK, "mypage", seller, "GET", "/myPages", "")
 	c.want(http.StatusOK, "mypage", seller, "GET", "/myPages?userId="+seller, "")

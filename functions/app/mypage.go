@@ -57,20 +57,35 @@ func (s *Service) Project(ctx context.Context, e cloudevents.Event) error {
 	if err != nil {
 		return market.Errorf(market.Invalid, "poison event: %v", err)
 	}
-	return s.Views.UpdateView(ctx, func(tx ViewTx) error {
-		v, err := loadView(tx, p.PartitionKey())
+	_, err = s.project(ctx, p.PartitionKey(), e.Time(), func() (sources, error) { return s.sourcesOf(ctx, e, p) },
+		func(tx ViewTx) { tx.MarkHandled(s.Source, e) })
+	return err
+}
+
+// project writes one item's part of the view as the sources read says,
+// stamping what changed with at; mark, when set, adds the dedupe record of
+// the cause. The view is loaded before the sources are read, so a write
+// conditional on the view as loaded cannot bring back an older state. It
+// reports whether it wrote anything.
+func (s *Service) project(ctx context.Context, itemID string, at time.Time, read func() (sources, error), mark func(ViewTx)) (bool, error) {
+	var wrote bool
+	err := s.Views.UpdateView(ctx, func(tx ViewTx) error {
+		v, err := loadView(tx, itemID)
 		if err != nil {
 			return err
 		}
-		src, err := s.sourcesOf(ctx, e, p)
+		src, err := read()
 		if err != nil {
 			return err
 		}
-		v.follow(src, e.Time())
-		tx.MarkHandled(s.Source, e)
-		v.write(tx)
+		v.follow(src, at)
+		if mark != nil {
+			mark(tx)
+		}
+		wrote = v.write(tx)
 		return nil
 	})
+	return wrote, err
 }
 
 // sourcesOf reads what the sources say of the item p is about.
@@ -114,22 +129,32 @@ func (s *Service) sourcesOf(ctx context.Context, e cloudevents.Event, p events.P
 			return src, err
 		}
 	}
+	if it, ok := p.(*events.Item); ok {
+		src.gone = it
+	}
+	return src, s.itemSources(ctx, itemID, &src)
+}
+
+// itemSources completes src with what the sources say of the item itself:
+// the item, the reservation holding it and that one's payment. src.gone
+// is kept only when the item is gone.
+func (s *Service) itemSources(ctx context.Context, itemID string, src *sources) error {
 	var err error
-	if src.item, err = found(s.Store.Item(ctx, itemID)); err != nil || src.item == nil || src.item.RsvID() == "" {
-		if it, ok := p.(*events.Item); ok && src.item == nil {
-			src.gone = it
-		}
-		return src, err
+	if src.item, err = found(s.Store.Item(ctx, itemID)); src.item != nil {
+		src.gone = nil
+	}
+	if err != nil || src.item == nil || src.item.RsvID() == "" {
+		return err
 	}
 	if src.item.RsvID() == src.rsvID {
 		src.holder = src.rsv
 	} else if src.holder, err = found(s.Store.Reservation(ctx, src.item.RsvID())); err != nil {
-		return src, err
+		return err
 	}
 	if src.holder != nil && src.holder.PayID() != "" {
 		src.holdPay, err = found(s.Store.Payment(ctx, src.holder.PayID()))
 	}
-	return src, err
+	return err
 }
 
 // checkItemFact refuses an item fact ahead of its item.
@@ -256,24 +281,31 @@ func followReservation(d *PageDeal, r *market.Reservation) {
 	d.RsvDate, d.RsvTime, d.RsvPlace = m.Date, m.Time, m.Place
 }
 
-// write stores what changed since v was loaded.
-func (v *view) write(tx ViewTx) {
+// write stores what changed since v was loaded, and reports whether
+// anything did.
+func (v *view) write(tx ViewTx) bool {
+	wrote := false
 	switch {
 	case v.row == nil && v.loadedRow != nil:
 		tx.DeleteRow(v.loadedRow)
+		wrote = true
 	case v.row != nil && (v.loadedRow == nil || !sameRow(*v.row, *v.loadedRow)):
 		tx.SaveRow(v.row)
+		wrote = true
 	}
 	for id, loaded := range v.loadedDeals {
 		if _, kept := v.deals[id]; !kept {
 			tx.DeleteDeal(&loaded)
+			wrote = true
 		}
 	}
 	for id, d := range v.deals {
 		if loaded, ok := v.loadedDeals[id]; !ok || !sameDeal(*d, loaded) {
 			tx.SaveDeal(d)
+			wrote = true
 		}
 	}
+	return wrote
 }
 
 func clearDeal(row *PageRow) {

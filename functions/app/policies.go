@@ -108,19 +108,26 @@ func (s *Service) FollowPayment(ctx context.Context, e cloudevents.Event) error 
 		if err != nil {
 			return "", nil, err
 		}
-		approved, err := tx.ApprovedPayment(r.ID())
-		if err != nil {
-			return "", nil, err
-		}
-		if changed, err := r.FollowPayment(p, approved == p.ID(), s.now()); err != nil || !changed {
-			return "", nil, err
-		}
-		typ := events.ReservationReopened
-		if r.Status() == market.RsvCompleted {
-			typ = events.ReservationCompleted
-		}
-		return typ, reservationPayload(r, tx.SaveReservation(r)), nil
+		return s.followPayment(tx, r, p)
 	})
+}
+
+// followPayment is the step of FollowPayment once its sources are loaded
+// in tx: reservation r follows its payment p as stored, and the fact of
+// what changed is returned ("" when nothing did).
+func (s *Service) followPayment(tx Tx, r *market.Reservation, p *market.Payment) (events.Type, events.Payload, error) {
+	approved, err := tx.ApprovedPayment(r.ID())
+	if err != nil {
+		return "", nil, err
+	}
+	if changed, err := r.FollowPayment(p, approved == p.ID(), s.now()); err != nil || !changed {
+		return "", nil, err
+	}
+	typ := events.ReservationReopened
+	if r.Status() == market.RsvCompleted {
+		typ = events.ReservationCompleted
+	}
+	return typ, reservationPayload(r, tx.SaveReservation(r)), nil
 }
 
 // FollowReservation: reservation completed, reopened or deleted → the item
@@ -147,11 +154,19 @@ func (s *Service) FollowReservation(ctx context.Context, e cloudevents.Event) er
 				return "", nil, err
 			}
 		}
-		if changed, err := it.Follow(fact.RsvID, holder, s.now()); err != nil || !changed {
-			return "", nil, err
-		}
-		return itemFact[it.Status()], itemPayload(it, tx.SaveItem(it)), nil
+		return s.followHolder(tx, it, fact.RsvID, holder)
 	})
+}
+
+// followHolder is the step of FollowReservation once its sources are
+// loaded in tx: item it follows reservation rsvID as stored (holder, nil
+// when it is gone), and the fact of what changed is returned ("" when
+// nothing did).
+func (s *Service) followHolder(tx Tx, it *market.Item, rsvID string, holder *market.Reservation) (events.Type, events.Payload, error) {
+	if changed, err := it.Follow(rsvID, holder, s.now()); err != nil || !changed {
+		return "", nil, err
+	}
+	return itemFact[it.Status()], itemPayload(it, tx.SaveItem(it)), nil
 }
 
 // itemFact names the fact of an item moving to a status.
@@ -181,38 +196,65 @@ func (s *Service) ScoreItem(ctx context.Context, e cloudevents.Event) error {
 		if rv.ID != fact.ReviewID || rv.ItemID != fact.ItemID {
 			return "", nil, refused(e, "review %s is not the review of reservation %s", fact.ReviewID, fact.RsvID)
 		}
-		tx.MarkFact(s.Source, "review|"+rv.ID)
-		it, err := tx.Item(rv.ItemID)
-		if err != nil {
-			return "", nil, err
-		}
-		seller, err := tx.Seller(it.SellerID())
-		if err != nil {
-			return "", nil, err
-		}
-		it.AddReview(rv.Score, s.now())
-		seller.AddReview(rv.Score)
-		tx.SaveSeller(seller)
-		return events.ItemScored, &events.ItemScore{
-			ItemID: it.ID(), SellerID: it.SellerID(), ReviewID: rv.ID,
-			Score: it.Score(), ReviewCount: it.ReviewCount(),
-			SellerScore: seller.Score(), SellerReviewCount: seller.ReviewCount,
-			Version: tx.SaveItem(it),
-		}, nil
+		return s.score(tx, rv, s.Source)
 	})
+}
+
+// score is the step of ScoreItem once the review is loaded in tx: it
+// counts rv into its item's and seller's mean scores, once per review id
+// for counter, the consumer whose count it is (MarkFact): any other unit
+// of work counting the same review for counter fails with ErrDuplicate.
+func (s *Service) score(tx Tx, rv market.Review, counter string) (events.Type, events.Payload, error) {
+	tx.MarkFact(counter, "review|"+rv.ID)
+	it, err := tx.Item(rv.ItemID)
+	if err != nil {
+		return "", nil, err
+	}
+	seller, err := tx.Seller(it.SellerID())
+	if err != nil {
+		return "", nil, err
+	}
+	it.AddReview(rv.Score, s.now())
+	seller.AddReview(rv.Score)
+	tx.SaveSeller(seller)
+	return events.ItemScored, &events.ItemScore{
+		ItemID: it.ID(), SellerID: it.SellerID(), ReviewID: rv.ID,
+		Score: it.Score(), ReviewCount: it.ReviewCount(),
+		SellerScore: seller.Score(), SellerReviewCount: seller.ReviewCount,
+		Version: tx.SaveItem(it),
+	}, nil
 }
 
 // follow runs one step of a policy as a unit of work: step reads the
 // sources, applies them and returns the fact it emits, or an empty type
 // when the cause changes nothing (a redelivery, or a fact overtaken).
 func (s *Service) follow(ctx context.Context, cause cloudevents.Event, step func(Tx) (events.Type, events.Payload, error)) error {
-	return s.update(ctx, func(tx Tx) error {
+	_, err := s.repair(ctx, func(tx Tx) (cloudevents.Event, events.Type, events.Payload, error) {
 		typ, out, err := step(tx)
+		return cause, typ, out, err
+	})
+	return err
+}
+
+// repair runs one step as a unit of work, as follow does, for a step that
+// names its cause once it has read its sources (the reconciler's causes
+// name the versions they repair). It returns the fact the committed
+// attempt emitted, nil when it changed nothing.
+func (s *Service) repair(ctx context.Context, step func(Tx) (cloudevents.Event, events.Type, events.Payload, error)) (*cloudevents.Event, error) {
+	published, err := s.Store.Update(ctx, func(tx Tx) error {
+		cause, typ, out, err := step(tx)
 		if err != nil || typ == "" {
 			return err
 		}
 		return s.react(ctx, tx, cause, typ, out)
 	})
+	if err != nil || len(published) == 0 {
+		return nil, err
+	}
+	if s.Publisher != nil {
+		s.Publisher.Publish(ctx, published)
+	}
+	return &published[0], nil
 }
 
 // agrees refuses e when it contradicts its source: a version newer than

@@ -235,3 +235,51 @@ func BadCursor() error {
 	f.Add("cursor", "is not a cursor of this listing; start again without it")
 	return f.Err()
 }
+
+// ChangeLog lists which aggregates were written when, so that the
+// reconciler (Reconcile) looks only at what changed since its last run and
+// its cost follows the rate of writes, not the size of the catalogue.
+// Every unit of work that saves, creates or deletes an item, reservation,
+// payment or review records one Change of each, stamped with its commit
+// time, in the same transaction. The log is kept per time bucket of
+// ChangeBucket: a change stamped t is in the bucket ChangeBucketOf(t).
+type ChangeLog interface {
+	// Changed pages through the changes of the buckets that start in
+	// [since, until), each aggregate at most once per bucket. since and
+	// until are rounded down to a bucket. The listing is strongly
+	// consistent: a unit of work committed before the call is in it.
+	Changed(ctx context.Context, since, until time.Time, p Page) ([]Change, string, error)
+	// Checkpoint returns where the reader name stopped, the zero time when
+	// it never ran.
+	Checkpoint(ctx context.Context, name string) (time.Time, error)
+	// SetCheckpoint moves the reader name's checkpoint from from (what
+	// Checkpoint returned) to to; ErrStale when another run moved it
+	// meanwhile.
+	SetCheckpoint(ctx context.Context, name string, from, to time.Time) error
+}
+
+// ChangeKind names the aggregate a Change is about.
+type ChangeKind string
+
+// The aggregates the change log follows.
+const (
+	ChangedItem        ChangeKind = "item"
+	ChangedReservation ChangeKind = "reservation"
+	ChangedPayment     ChangeKind = "payment"
+	ChangedReview      ChangeKind = "review" // its ID is the review's reservation
+)
+
+// Change is one aggregate written in a bucket: its kind, its id (a
+// review's is its reservation's, as it is stored) and the item it is of.
+type Change struct {
+	Kind   ChangeKind
+	ID     string
+	ItemID string
+}
+
+// ChangeBucket is the width of a bucket of the change log: the finest
+// window the reconciler reads.
+const ChangeBucket = 10 * time.Second
+
+// ChangeBucketOf returns the start of the bucket of a change stamped t.
+func ChangeBucketOf(t time.Time) time.Time { return t.UTC().Truncate(ChangeBucket) }

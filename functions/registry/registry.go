@@ -30,6 +30,9 @@ type Function struct {
 	// Relay makes POST / send every pending outbox event to the broker; a
 	// PingSource calls it on a schedule.
 	Relay bool
+	// Reconcile makes POST / run the reconciler (app.Reconciler); a
+	// PingSource calls it on a schedule.
+	Reconcile bool
 	// Tables are the tables the function touches and what it does there.
 	// Every function also describes every table at start, which is not
 	// listed.
@@ -68,6 +71,7 @@ const (
 	TableIdempotency  Table = "idempotency"
 	TableMyPage       Table = "mypage"
 	TableMyPageDeals  Table = "mypage-deals"
+	TableChanges      Table = "changes" // the change log the reconciler reads, and its checkpoint
 )
 
 // Access is what a function does with one table.
@@ -118,61 +122,69 @@ func emitter(tables map[Table]Access) map[Table]Access {
 	return tables
 }
 
+// changer adds what writing items, reservations, payments or reviews
+// needs: each write also logs a change for the reconciler, in the same
+// transaction.
+func changer(tables map[Table]Access) map[Table]Access {
+	tables[TableChanges] = Write
+	return tables
+}
+
 // The functions of carrot.
 var (
 	RegisterItem = Function{
 		Name:   "register-item",
 		Routes: []Route{PostItems, GetItems, GetItem, PatchItem, DeleteItem},
 		Emits:  []events.Type{events.ItemDeleted, events.ItemRegistered, events.ItemUpdated},
-		Tables: emitter(map[Table]Access{TableItems: ReadWrite, TableIdempotency: ReadWrite}),
+		Tables: changer(emitter(map[Table]Access{TableItems: ReadWrite, TableIdempotency: ReadWrite})),
 	}
 	RequestChat = Function{
 		Name:   "request-chat",
 		Routes: []Route{PostReservations, GetReservation, PostMessages, GetMessages},
 		Emits:  []events.Type{events.ChatMessagePosted, events.ReservationRequested},
-		Tables: emitter(map[Table]Access{TableItems: Read, TableClaims: ReadWrite, TableReservations: ReadWrite, TableMessages: ReadWrite, TableIdempotency: ReadWrite}),
+		Tables: changer(emitter(map[Table]Access{TableItems: Read, TableClaims: ReadWrite, TableReservations: ReadWrite, TableMessages: ReadWrite, TableIdempotency: ReadWrite})),
 	}
 	ConfirmReservation = Function{
 		Name:   "confirm-reservation",
 		Routes: []Route{PatchReservation, DeleteReservation},
 		Emits:  []events.Type{events.ItemReserved, events.ReservationConfirmed, events.ReservationDeleted},
 		// Claims: requires the payment claim free, frees the chat claim.
-		Tables: emitter(map[Table]Access{TableReservations: ReadWrite, TableItems: ReadWrite, TableClaims: ReadWrite}),
+		Tables: changer(emitter(map[Table]Access{TableReservations: ReadWrite, TableItems: ReadWrite, TableClaims: ReadWrite})),
 	}
 	Pay = Function{
 		Name:   "pay",
 		Routes: []Route{PostPayments, GetPayment},
 		Emits:  []events.Type{events.PaymentApproved},
-		Tables: emitter(map[Table]Access{TableReservations: Read, TableItems: Read, TableClaims: ReadWrite, TablePayments: ReadWrite, TableIdempotency: ReadWrite}),
+		Tables: changer(emitter(map[Table]Access{TableReservations: Read, TableItems: Read, TableClaims: ReadWrite, TablePayments: ReadWrite, TableIdempotency: ReadWrite})),
 	}
 	CancelPayment = Function{
 		Name:   "cancel-payment",
 		Routes: []Route{PatchPayment, DeletePayment},
 		Emits:  []events.Type{events.PaymentCancelled},
 		// Claims: frees the payment claim; Reviews: a reviewed deal is closed.
-		Tables: emitter(map[Table]Access{TablePayments: ReadWrite, TableClaims: Write, TableReviews: Read}),
+		Tables: changer(emitter(map[Table]Access{TablePayments: ReadWrite, TableClaims: Write, TableReviews: Read})),
 	}
 	WriteReview = Function{
 		Name:   "write-review",
 		Routes: []Route{PostReviews},
 		Emits:  []events.Type{events.ReviewWritten},
 		// Claims: a review needs the deal's payment approved as it is written.
-		Tables: emitter(map[Table]Access{TableReservations: Read, TableReviews: ReadWrite, TableClaims: Read, TableIdempotency: ReadWrite}),
+		Tables: changer(emitter(map[Table]Access{TableReservations: Read, TableReviews: ReadWrite, TableClaims: Read, TableIdempotency: ReadWrite})),
 	}
 	ReservationPolicy = Function{
 		Name:     "reservation-policy",
 		Consumes: app.ReservationPolicy,
 		Emits:    []events.Type{events.ReservationCompleted, events.ReservationReopened},
 		// Payments and Claims: the source of truth of the payment facts.
-		Tables: emitter(map[Table]Access{TableReservations: ReadWrite, TablePayments: Read, TableClaims: Read, TableHandled: Write}),
+		Tables: changer(emitter(map[Table]Access{TableReservations: ReadWrite, TablePayments: Read, TableClaims: Read, TableHandled: Write})),
 	}
 	ItemPolicy = Function{
 		Name:     "item-policy",
 		Consumes: app.ItemPolicy,
 		Emits:    []events.Type{events.ItemReleased, events.ItemReserved, events.ItemScored, events.ItemSoldOut},
 		// Reservations and Reviews: the sources of truth of the facts it takes.
-		Tables: emitter(map[Table]Access{TableItems: ReadWrite, TableSellers: ReadWrite, TableReservations: Read,
-			TableReviews: Read, TableHandled: Write}),
+		Tables: changer(emitter(map[Table]Access{TableItems: ReadWrite, TableSellers: ReadWrite, TableReservations: Read,
+			TableReviews: Read, TableHandled: Write})),
 	}
 	MyPage = Function{
 		Name:     "mypage",
@@ -187,11 +199,25 @@ var (
 		Relay:  true,
 		Tables: emitter(map[Table]Access{}),
 	}
+	// Reconciler is anti-entropy (app.Reconciler): a PingSource wakes it,
+	// it reads the change log since its checkpoint and repairs what the
+	// policies' lost events left disagreeing, emitting their facts.
+	Reconciler = Function{
+		Name:      "reconciler",
+		Reconcile: true,
+		Emits: []events.Type{events.ItemReleased, events.ItemReserved, events.ItemScored, events.ItemSoldOut,
+			events.ReservationCompleted, events.ReservationReopened},
+		// What the reservation policy, the item policy and the MyPage
+		// projector read and write, and the change log with its checkpoint.
+		Tables: emitter(map[Table]Access{TableChanges: ReadWrite, TableItems: ReadWrite, TableReservations: ReadWrite,
+			TablePayments: Read, TableClaims: Read, TableReviews: Read, TableSellers: ReadWrite, TableHandled: Write,
+			TableMyPage: ReadWrite, TableMyPageDeals: ReadWrite}),
+	}
 )
 
 // All is every function, sorted by name.
 var All = sorted(RegisterItem, RequestChat, ConfirmReservation, Pay, CancelPayment, WriteReview,
-	ReservationPolicy, ItemPolicy, MyPage, OutboxRelay)
+	ReservationPolicy, ItemPolicy, MyPage, OutboxRelay, Reconciler)
 
 func sorted(fns ...Function) []Function {
 	slices.SortFunc(fns, func(a, b Function) int { return strings.Compare(a.Name, b.Name) })

@@ -30,7 +30,14 @@ type Deps struct {
 	Auth      *web.Auth
 	Publisher *outbox.Publisher
 	Now       func() time.Time // nil: the wall clock
+	// Settle is how far the reconciler stays behind now
+	// (app.Reconciler.Settle); 0 is its default.
+	Settle time.Duration
 }
+
+// SettleEnv overrides the reconciler's settle delay (a Go duration such as
+// 30s); tests shorten it.
+const SettleEnv = "CARROT_RECONCILE_SETTLE"
 
 // Main wires f from the environment and serves it until SIGTERM. Wiring
 // fails fast: a missing secret, a bad sink URL or a missing table stops
@@ -86,7 +93,13 @@ func FromEnv(ctx context.Context, f registry.Function) (Deps, error) {
 	if err != nil {
 		return Deps{}, err
 	}
-	return Deps{Store: store, Auth: auth, Publisher: pub}, nil
+	var settle time.Duration
+	if v := os.Getenv(SettleEnv); v != "" {
+		if settle, err = time.ParseDuration(v); err != nil || settle <= 0 {
+			return Deps{}, fmt.Errorf("$%s %q is not a positive duration such as 30s", SettleEnv, v)
+		}
+	}
+	return Deps{Store: store, Auth: auth, Publisher: pub, Settle: settle}, nil
 }
 
 // Handler returns f's HTTP handler on deps: its REST routes, and POST /
@@ -98,6 +111,9 @@ func Handler(f registry.Function, d Deps) http.Handler {
 	switch {
 	case f.Relay:
 		r.Handle("/", edge.Events(relay(d.Publisher))).Methods(http.MethodPost)
+	case f.Reconcile:
+		rec := &app.Reconciler{Service: svc, Changes: d.Store, ScoredBy: registry.ItemPolicy.Source(), Settle: d.Settle}
+		r.Handle("/", reconcile(rec)).Methods(http.MethodPost)
 	case f.Consumes != nil:
 		r.Handle("/", edge.Events(svc.Handler(f.Consumes))).Methods(http.MethodPost)
 	}
@@ -116,4 +132,29 @@ func relay(p *outbox.Publisher) func(context.Context, cloudevents.Event) error {
 		web.Log(ctx).Infow("outbox relayed", "events", n)
 		return nil
 	}
+}
+
+// reconcile answers any POST (a PingSource tick) by running the
+// reconciler: a log line per repair with its ids, and the counts in the
+// answer. A failed run is a 503: the next tick starts again from the
+// checkpoint.
+func reconcile(rec *app.Reconciler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log := web.Log(r.Context())
+		run, err := rec.Run(r.Context())
+		for _, p := range run.Repairs {
+			log.Infow("reconciler repaired", "step", p.Step, "itemId", p.ItemID, "id", p.ID, "fact", p.Fact, "eventId", p.EventID)
+		}
+		for _, p := range run.Skipped {
+			log.Warnw("reconciler could not repair", "step", p.Step, "itemId", p.ItemID, "id", p.ID, "reason", p.Reason)
+		}
+		if err != nil {
+			log.Errorw("reconciler stopped", "error", err, "until", run.Until)
+			web.WriteProblem(w, web.NewProblem(http.StatusServiceUnavailable, "the reconciler stopped; the next run goes on from its checkpoint"))
+			return
+		}
+		log.Infow("reconciled", "since", run.Since, "until", run.Until, "changes", run.Changes, "items", run.Items, "repaired", len(run.Repairs))
+		web.JSON(w, http.StatusOK, map[string]any{"since": run.Since, "until": run.Until, "changes": run.Changes,
+			"items": run.Items, "repaired": len(run.Repairs), "skipped": len(run.Skipped)})
+	})
 }

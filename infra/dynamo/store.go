@@ -33,11 +33,12 @@ var (
 	_ app.Store         = (*Store)(nil)
 	_ app.ViewStore     = (*Store)(nil)
 	_ idempotency.Store = (*Store)(nil)
+	_ app.ChangeLog     = (*Store)(nil)
 )
 
 type tableNames struct {
 	items, reservations, messages, payments, reviews, sellers, claims,
-	outbox, handled, idempotency, mypage, deals string
+	outbox, handled, idempotency, mypage, deals, changes string
 }
 
 // New returns a Store over the tables under prefix. It does not create or
@@ -48,6 +49,7 @@ func New(client *dynamodb.Client, prefix string) *Store {
 		payments: prefix + TablePayments, reviews: prefix + TableReviews, sellers: prefix + TableSellers,
 		claims: prefix + TableClaims, outbox: prefix + TableOutbox, handled: prefix + TableHandled,
 		idempotency: prefix + TableIdempotency, mypage: prefix + TableMyPage, deals: prefix + TableMyPageDeals,
+		changes: prefix + TableChanges,
 	}}
 }
 

@@ -29,6 +29,7 @@ const (
 	TableIdempotency  = string(registry.TableIdempotency)
 	TableMyPage       = string(registry.TableMyPage)
 	TableMyPageDeals  = string(registry.TableMyPageDeals)
+	TableChanges      = string(registry.TableChanges)
 )
 
 // Index names of the global secondary indexes.
@@ -94,6 +95,8 @@ func Tables(prefix string) []Table {
 		withTTL(t(TableIdempotency, "key", "")),
 		t(TableMyPage, "itemId", "", Index{Name: IndexBySeller, PartitionKey: "sellerId", SortKey: "itemId"}),
 		t(TableMyPageDeals, "itemId", "rsvId", Index{Name: IndexByBuyer, PartitionKey: "buyerId", SortKey: "rsvId"}),
+		// The change log and the reconciler's checkpoints (changes.go).
+		withTTL(t(TableChanges, "bucket", "key")),
 	}
 }
 

@@ -25,6 +25,7 @@ type tx struct {
 	reads     map[string]readCheck // by row
 	actions   []action
 	published []cloudevents.Event
+	changed   []app.Change // for the change log (changes.go)
 	err       error
 }
 
@@ -88,9 +89,17 @@ func (t *tx) Commit() error {
 	if len(t.actions) == 0 {
 		return nil
 	}
+	logged, err := t.changeActions(time.Now().UTC())
+	if err != nil {
+		return err
+	}
 	written := map[string]bool{}
-	items := make([]types.TransactWriteItem, 0, len(t.actions)+len(t.reads))
+	items := make([]types.TransactWriteItem, 0, len(t.actions)+len(t.reads)+len(logged))
 	duplicate := make([]bool, 0, cap(items))
+	for _, w := range logged {
+		items = append(items, w)
+		duplicate = append(duplicate, false)
+	}
 	for _, a := range t.actions {
 		written[a.row] = true
 		items = append(items, a.item)
@@ -270,24 +279,29 @@ func (t *tx) create(table, pk, id string, rec any) {
 
 func (t *tx) SaveItem(it *market.Item) int64 {
 	st := it.State()
+	t.change(app.ChangedItem, st.ID, st.ID)
 	return t.save(t.s.t.items, "itemId", st.ID, toItemRecord(st), st.Version)
 }
 
 func (t *tx) DeleteItem(it *market.Item) int64 {
+	t.change(app.ChangedItem, it.ID(), it.ID())
 	return t.remove(t.s.t.items, "itemId", key("itemId", it.ID()), it.ID(), it.Version())
 }
 
 func (t *tx) SaveReservation(r *market.Reservation) int64 {
 	st := r.State()
+	t.change(app.ChangedReservation, st.ID, st.ItemID)
 	return t.save(t.s.t.reservations, "rsvId", st.ID, toReservationRecord(st), st.Version)
 }
 
 func (t *tx) DeleteReservation(r *market.Reservation) int64 {
+	t.change(app.ChangedReservation, r.ID(), r.ItemID())
 	return t.remove(t.s.t.reservations, "rsvId", key("rsvId", r.ID()), r.ID(), r.Version())
 }
 
 func (t *tx) SavePayment(p *market.Payment) int64 {
 	st := p.State()
+	t.change(app.ChangedPayment, st.ID, st.ItemID)
 	return t.save(t.s.t.payments, "payId", st.ID, toPaymentRecord(st), st.Version)
 }
 
@@ -301,6 +315,7 @@ func (t *tx) AddMessage(m market.Message) {
 }
 
 func (t *tx) AddReview(rv market.Review) {
+	t.change(app.ChangedReview, rv.RsvID, rv.ItemID)
 	t.create(t.s.t.reviews, "rsvId", rv.RsvID, toReviewRecord(rv))
 }
 

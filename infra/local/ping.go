@@ -2,10 +2,12 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -27,6 +29,8 @@ type Ping struct {
 	Schedule cron.Schedule
 	Data     string
 	Sink     string // the name of the Knative Service it sends to
+	// Answer, when set, is given each answer of the sink to a tick.
+	Answer func(status int, body []byte)
 }
 
 // LoadPing reads the one PingSource of the manifest file at path, whose
@@ -101,7 +105,41 @@ func sendPing(ctx context.Context, p Ping, target http.Handler, at time.Time, lo
 	}
 	rec := httptest.NewRecorder()
 	target.ServeHTTP(rec, req)
+	if p.Answer != nil {
+		p.Answer(rec.Code, rec.Body.Bytes())
+	}
 	if rec.Code >= 300 {
 		log.Warnw("ping: the sink did not take the tick", "sink", p.Sink, "status", rec.Code)
 	}
+}
+
+// reconcilerStatus counts what the reconciler's ticks answered, for
+// /_local/status.
+type reconcilerStatus struct {
+	mu       sync.Mutex
+	runs     int
+	failed   int
+	repaired int
+	last     json.RawMessage
+}
+
+func (r *reconcilerStatus) record(status int, body []byte) {
+	var answer struct {
+		Repaired int `json:"repaired"`
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.runs++
+	if status >= 300 || json.Unmarshal(body, &answer) != nil {
+		r.failed++
+		return
+	}
+	r.repaired += answer.Repaired
+	r.last = append(json.RawMessage(nil), body...)
+}
+
+func (r *reconcilerStatus) snapshot() map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return map[string]any{"runs": r.runs, "failed": r.failed, "repaired": r.repaired, "last": r.last}
 }

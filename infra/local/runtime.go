@@ -42,7 +42,10 @@ type Config struct {
 	KafkaSeeds  []string // an external Kafka instead of the in-process one
 	DynamoDB    dynamo.Config
 	IdleGrace   time.Duration // overrides every Service's window when set
-	RelayEvery  time.Duration // overrides the PingSource schedule when set
+	RelayEvery  time.Duration // overrides the outbox relay's PingSource schedule when set
+	// ReconcileEvery overrides the reconciler's PingSource schedule when
+	// set (CARROT_RECONCILE_EVERY).
+	ReconcileEvery time.Duration
 	// EventingDir holds the Broker, Triggers, KafkaSinks and PingSource;
 	// default Root/knative/eventing. Tests point it at a copy whose
 	// triggers give up sooner, to make dead letters in seconds.
@@ -58,8 +61,8 @@ type Config struct {
 
 // ConfigFromEnv reads the runtime's settings: CARROT_GATEWAY_ADDR,
 // CARROT_CLUSTER_ADDR, KAFKA_ADDR, KAFKA_BOOTSTRAP_SERVERS (comma
-// separated), CARROT_DATA_DIR, CARROT_IDLE_GRACE and CARROT_RELAY_EVERY
-// (Go durations such as 10s), CARROT_EVENTING_DIR (the manifests of the
+// separated), CARROT_DATA_DIR, CARROT_IDLE_GRACE, CARROT_RELAY_EVERY and
+// CARROT_RECONCILE_EVERY (Go durations such as 10s), CARROT_EVENTING_DIR (the manifests of the
 // broker, triggers and relay schedule), CARROT_MAX_SCALE (a positive number of
 // instances), CARROT_JWT_SECRET, and DynamoDB's own variables
 // (dynamo.ConfigFromEnv).
@@ -78,6 +81,9 @@ func ConfigFromEnv(root string) (Config, error) {
 		return c, err
 	}
 	if c.RelayEvery, err = durationEnv("CARROT_RELAY_EVERY"); err != nil {
+		return c, err
+	}
+	if c.ReconcileEvery, err = durationEnv("CARROT_RECONCILE_EVERY"); err != nil {
 		return c, err
 	}
 	if s := os.Getenv("CARROT_MAX_SCALE"); s != "" {
@@ -218,10 +224,19 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	relayNow := make(chan struct{}, 1)
 	go RunPing(ctx, ping, fns.Handler(ping.Sink), c.RelayEvery, relayNow, log.Named("ping"))
 
+	rping, err := LoadPing(filepath.Join(c.EventingDir, "reconciler.yaml"))
+	if err != nil {
+		return err
+	}
+	reconciled := &reconcilerStatus{}
+	rping.Answer = reconciled.record
+	go RunPing(ctx, rping, fns.Handler(rping.Sink), c.ReconcileEvery, nil, log.Named("ping"))
+
 	kafka := &kafkaSwitch{cluster: cluster, broker: brk, log: log, relay: relayNow}
 	letters := &deadLetters{seeds: seeds, ingress: sinkURL, topics: bcfg.DeadLetterTopics()}
 	status := func() any {
-		return map[string]any{"functions": fns.Status(), "triggers": brk.Status(), "kafka": kafka.status(), "deadLetters": letters.snapshot()}
+		return map[string]any{"functions": fns.Status(), "triggers": brk.Status(), "kafka": kafka.status(), "deadLetters": letters.snapshot(),
+			"reconciler": reconciled.snapshot()}
 	}
 	store := dynamo.New(client, prefixOf(c.DynamoDB))
 	ops := ViewOps{Scanner: store, Service: &app.Service{Store: store, Views: store, Source: "/carrot/local"}}

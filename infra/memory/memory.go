@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -39,6 +40,13 @@ type Store struct {
 	deals        map[string]map[string]app.PageDeal // by item, then reservation
 	outbox       []cloudevents.Event
 	idempotency  map[string]idempotencyRecord
+	changes      map[string]app.Change // the change log, by bucket, kind and id
+	checkpoints  map[string]time.Time
+	itemLoads    map[string]int
+
+	// Now stamps the change log (app.ChangeLog) at commit; nil is the
+	// wall clock. Set it before the store is used.
+	Now func() time.Time
 }
 
 type chatKey struct{ itemID, buyerID string }
@@ -46,6 +54,7 @@ type chatKey struct{ itemID, buyerID string }
 var (
 	_ app.Store     = (*Store)(nil)
 	_ app.ViewStore = (*Store)(nil)
+	_ app.ChangeLog = (*Store)(nil)
 )
 
 // New returns an empty store.
@@ -56,6 +65,7 @@ func New() *Store {
 		messages: map[string][]market.Message{}, reviews: map[string]market.Review{},
 		openChats: map[chatKey]string{}, approved: map[string]string{}, handled: map[string]bool{},
 		rows: map[string]app.PageRow{}, idempotency: map[string]idempotencyRecord{}, deals: map[string]map[string]app.PageDeal{},
+		changes: map[string]app.Change{}, checkpoints: map[string]time.Time{}, itemLoads: map[string]int{},
 	}
 }
 
@@ -114,7 +124,70 @@ func (s *Store) commit(t *tx) error {
 		s.handled[k] = true
 	}
 	s.outbox = append(s.outbox, t.published...)
+	bucket := changeBucket(s.now())
+	for _, c := range t.changed {
+		s.changes[bucket+"|"+string(c.Kind)+"|"+c.ID] = c
+	}
 	return nil
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// changeBucket names the bucket of a change stamped at, sortable.
+func changeBucket(at time.Time) string {
+	return app.ChangeBucketOf(at).Format("2006-01-02T15:04:05Z")
+}
+
+// Changed implements app.ChangeLog.
+func (s *Store) Changed(_ context.Context, since, until time.Time, p app.Page) ([]app.Change, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, to := changeBucket(since), changeBucket(until)
+	in := func(k string) bool { b, _, _ := strings.Cut(k, "|"); return b >= from && b < to }
+	window := map[string]app.Change{}
+	for k, c := range s.changes {
+		if in(k) {
+			window[k] = c
+		}
+	}
+	return page("changes|"+from+"|"+to, window, p, nil, same[app.Change])
+}
+
+// Checkpoint implements app.ChangeLog.
+func (s *Store) Checkpoint(_ context.Context, name string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checkpoints[name], nil
+}
+
+// SetCheckpoint implements app.ChangeLog.
+func (s *Store) SetCheckpoint(_ context.Context, name string, from, to time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.checkpoints[name].Equal(from) {
+		return app.ErrStale
+	}
+	s.checkpoints[name] = to.UTC()
+	return nil
+}
+
+// ItemLoads returns how many times the item was loaded, in a unit of work
+// or outside one: tests check what a use case did not read.
+func (s *Store) ItemLoads(itemID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.itemLoads[itemID]
+}
+
+func (s *Store) countItemLoad(itemID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.itemLoads[itemID]++
 }
 
 func notFound(what, id string) error {
@@ -135,6 +208,7 @@ func restoreItem(st market.ItemState) *market.Item { return market.RestoreItem(c
 
 // Item implements app.Store.
 func (s *Store) Item(_ context.Context, itemID string) (*market.Item, error) {
+	s.countItemLoad(itemID)
 	return stored(s, s.items, itemID, "item", restoreItem)
 }
 

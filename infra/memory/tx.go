@@ -20,6 +20,7 @@ type tx struct {
 	writes    []write
 	published []cloudevents.Event
 	handled   []string
+	changed   []app.Change // for the change log
 }
 
 // rowKey names one row of one map, as a DynamoDB key names one item.
@@ -139,6 +140,7 @@ func existing[V, T any](t *tx, table string, m map[string]V, id, what string, ve
 }
 
 func (t *tx) Item(itemID string) (*market.Item, error) {
+	t.s.countItemLoad(itemID)
 	return existing(t, "items", t.s.items, itemID, "item", itemVersion, restoreItem)
 }
 
@@ -196,24 +198,29 @@ func chatRow(k chatKey) rowKey { return rowKey{"openChats", k.itemID + "\x00" + 
 
 func (t *tx) SaveItem(it *market.Item) int64 {
 	st := cloneItem(it.State())
+	t.change(app.ChangedItem, st.ID, st.ID)
 	return save(t, "items", t.s.items, st.ID, st.ID, st, st.Version, itemVersion, setItemVersion)
 }
 
 func (t *tx) DeleteItem(it *market.Item) int64 {
+	t.change(app.ChangedItem, it.ID(), it.ID())
 	return remove(t, "items", t.s.items, it.ID(), it.ID(), it.Version(), itemVersion)
 }
 
 func (t *tx) SaveReservation(r *market.Reservation) int64 {
 	st := r.State()
+	t.change(app.ChangedReservation, st.ID, st.ItemID)
 	return save(t, "reservations", t.s.reservations, st.ID, st.ID, st, st.Version, rsvVersion, setRsvVersion)
 }
 
 func (t *tx) DeleteReservation(r *market.Reservation) int64 {
+	t.change(app.ChangedReservation, r.ID(), r.ItemID())
 	return remove(t, "reservations", t.s.reservations, r.ID(), r.ID(), r.Version(), rsvVersion)
 }
 
 func (t *tx) SavePayment(p *market.Payment) int64 {
 	st := p.State()
+	t.change(app.ChangedPayment, st.ID, st.ItemID)
 	return save(t, "payments", t.s.payments, st.ID, st.ID, st, st.Version, payVersion, setPayVersion)
 }
 
@@ -230,6 +237,7 @@ func (t *tx) AddMessage(m market.Message) {
 }
 
 func (t *tx) AddReview(rv market.Review) {
+	t.change(app.ChangedReview, rv.RsvID, rv.ItemID)
 	t.write(rowKey{"reviews", rv.RsvID},
 		func() bool { _, taken := t.s.reviews[rv.RsvID]; return !taken },
 		func() { t.s.reviews[rv.RsvID] = rv })
@@ -317,4 +325,9 @@ func (s *Store) dealsOf(itemID string) map[string]app.PageDeal {
 		s.deals[itemID] = m
 	}
 	return m
+}
+
+// change records that the attempt writes an aggregate, for the change log.
+func (t *tx) change(kind app.ChangeKind, id, itemID string) {
+	t.changed = append(t.changed, app.Change{Kind: kind, ID: id, ItemID: itemID})
 }
