@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/http/httputil"
-	"net/url"
-	"strconv"
 	"sync/atomic"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -138,62 +134,4 @@ func newProxy(spec Spec, log *zap.SugaredLogger, inst *instance) *httputil.Rever
 				fmt.Sprintf("instance %d of %s failed: %v", inst.id, spec.Name, err)))
 		},
 	}
-}
-
-// endpoint is one instance's address on 127.0.0.1 with the connections
-// its proxy and its probes share.
-type endpoint struct {
-	addr      string
-	base      *url.URL
-	transport *http.Transport
-	client    *http.Client
-}
-
-// maxProbeBody is how much of a probe's answer is read before the
-// connection is reused.
-const maxProbeBody = 64 << 10
-
-func newEndpoint(port int) *endpoint {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
-	return &endpoint{
-		addr:      addr,
-		base:      &url.URL{Scheme: "http", Host: addr},
-		transport: transport,
-		client:    &http.Client{Transport: transport},
-	}
-}
-
-// probe runs p once: an HTTP GET of p.Path that must answer 200 to 399,
-// or, without a path, a TCP connect.
-func (c *endpoint) probe(ctx context.Context, p Probe) error {
-	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
-	defer cancel()
-	if p.Path == "" {
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", c.addr)
-		if err != nil {
-			return err
-		}
-		return conn.Close()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.JoinPath(p.Path).String(), nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("User-Agent", "kube-probe/carrot")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxProbeBody))
-	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
-		return fmt.Errorf("GET %s answered %d", p.Path, resp.StatusCode)
-	}
-	return nil
 }
