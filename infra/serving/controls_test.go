@@ -4,56 +4,12 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// loadUntil sends GET path from n clients in a loop until stop is closed,
-// and returns the answers that were not 200.
-func (h *harness) loadUntil(n int, path string, stop <-chan struct{}, served *atomic.Int64) <-chan []string {
-	out := make(chan []string, 1)
-	var mu sync.Mutex
-	var failed []string
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := http.Get(h.server.URL + path)
-				if err != nil {
-					mu.Lock()
-					failed = append(failed, err.Error())
-					mu.Unlock()
-					continue
-				}
-				body := make([]byte, 512)
-				k, _ := resp.Body.Read(body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					mu.Lock()
-					failed = append(failed, resp.Status+": "+string(body[:k]))
-					mu.Unlock()
-					continue
-				}
-				served.Add(1)
-			}
-		})
-	}
-	go func() {
-		wg.Wait()
-		out <- failed
-	}()
-	return out
-}
 
 func TestRolloutUnderLoadFailsNoRequest(t *testing.T) {
 	t.Parallel()
@@ -63,18 +19,15 @@ func TestRolloutUnderLoadFailsNoRequest(t *testing.T) {
 	assert.Equal(t, "fake-00001", h.get("/env?name=K_REVISION").body)
 	assert.Equal(t, "fake-00001", h.status().Revision)
 
-	stop := make(chan struct{})
-	var served atomic.Int64
-	failures := h.loadUntil(4, "/work?ms=20", stop, &served)
-	require.Eventually(t, func() bool { return served.Load() >= 20 }, eventually, tick)
+	traffic := h.startLoad(4, "/work?ms=20")
+	require.Eventually(t, func() bool { return traffic.served.Load() >= 20 }, eventually, tick)
 
 	res, err := h.serving.Rollout(context.Background(), "fake", map[string]string{"COLOR": "blue"})
 	require.NoError(t, err)
 	assert.Equal(t, RolloutResult{Function: "fake", Revision: "fake-00002", Previous: "fake-00001"}, res)
-	after := served.Load()
-	require.Eventually(t, func() bool { return served.Load() >= after+20 }, eventually, tick)
-	close(stop)
-	assert.Empty(t, <-failures, "requests failed during the rollout")
+	after := traffic.served.Load()
+	require.Eventually(t, func() bool { return traffic.served.Load() >= after+20 }, eventually, tick)
+	assert.Empty(t, traffic.stop(), "requests failed during the rollout")
 
 	st := h.status()
 	assert.Equal(t, "fake-00002", st.Revision)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -121,23 +122,69 @@ func (h *harness) get(path string) response {
 	return response{status: resp.StatusCode, header: resp.Header, body: string(body)}
 }
 
+// fetch sends GET path to the function from any goroutine; a request that
+// failed has status 0 and its error as the body.
+func (h *harness) fetch(path string) response {
+	resp, err := http.Get(h.server.URL + path)
+	if err != nil {
+		return response{body: err.Error()}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
 // getAll sends n concurrent GET path requests; the channel yields each
 // response as it arrives.
 func (h *harness) getAll(n int, path string) <-chan response {
 	out := make(chan response, n)
 	for range n {
-		go func() {
-			resp, err := http.Get(h.server.URL + path)
-			if err != nil {
-				out <- response{body: err.Error()}
-				return
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			out <- response{status: resp.StatusCode, header: resp.Header, body: string(body)}
-		}()
+		go func() { out <- h.fetch(path) }()
 	}
 	return out
+}
+
+// load is GET requests sent in a loop by several clients; see startLoad.
+type load struct {
+	served  atomic.Int64 // the answers that were 200
+	clients sync.WaitGroup
+	done    chan struct{}
+	mu      sync.Mutex
+	failed  []string
+}
+
+// startLoad sends GET path from n clients, each sending its next request
+// as soon as the last one is answered, until stop is called.
+func (h *harness) startLoad(n int, path string) *load {
+	l := &load{done: make(chan struct{})}
+	for range n {
+		l.clients.Go(func() {
+			for {
+				select {
+				case <-l.done:
+					return
+				default:
+				}
+				r := h.fetch(path)
+				if r.status == http.StatusOK {
+					l.served.Add(1)
+					continue
+				}
+				l.mu.Lock()
+				l.failed = append(l.failed, fmt.Sprintf("%d: %s", r.status, r.body))
+				l.mu.Unlock()
+			}
+		})
+	}
+	return l
+}
+
+// stop waits for every client's last request and returns the answers that
+// were not 200.
+func (l *load) stop() []string {
+	close(l.done)
+	l.clients.Wait()
+	return l.failed
 }
 
 // pid asks the function for the pid of the instance that serves it.
