@@ -130,9 +130,9 @@ func bareStart(sys *system.System, fn string, client *http.Client) (time.Duratio
 			<-done
 		}
 	}()
-	url := fmt.Sprintf("http://127.0.0.1:%d/health/readiness", port)
+	readiness := request{Method: http.MethodGet, URL: fmt.Sprintf("http://127.0.0.1:%d/health/readiness", port)}
 	for time.Since(t0) < 30*time.Second {
-		if code, _, err := readAll(client.Get(url)); err == nil && code >= 200 && code < 300 {
+		if code, _, err := readiness.send(client); err == nil && code >= 200 && code < 300 {
 			return time.Since(t0), nil
 		}
 		time.Sleep(time.Millisecond)

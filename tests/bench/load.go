@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -13,6 +15,23 @@ type request struct {
 	Method, URL string
 	Header      http.Header
 	Body        []byte
+}
+
+// send sends r once with client and returns the status and body of its
+// answer.
+func (r request) send(client *http.Client) (int, []byte, error) {
+	req, err := http.NewRequest(r.Method, r.URL, bytes.NewReader(r.Body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header = r.Header
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	return res.StatusCode, body, err
 }
 
 // answer is what a request got.

@@ -42,6 +42,14 @@ import (
 	"github.com/carrot-market/carrot/tests/system"
 )
 
+// progress and warnf tell the person running the bench what happens, on
+// standard error, so that the results on standard output stay clean.
+func progress(what string) { fmt.Fprintf(os.Stderr, "bench: %s\n", what) }
+
+func warnf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: warning: "+format+"\n", args...)
+}
+
 type config struct {
 	root, out         string
 	deals, workers    int

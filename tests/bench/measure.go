@@ -3,19 +3,15 @@ package main
 // Measurements 2, 4, 6 and 7, on the running system.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
 
 	"github.com/carrot-market/carrot/events"
@@ -24,37 +20,10 @@ import (
 	"github.com/carrot-market/carrot/tests/system"
 )
 
-func bytesReader(b []byte) io.Reader {
-	if b == nil {
-		return nil
-	}
-	return bytes.NewReader(b)
-}
-
-func readAll(res *http.Response, err error) (int, []byte, error) {
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return res.StatusCode, b, err
-}
-
-func progress(what string) { fmt.Fprintf(os.Stderr, "bench: %s\n", what) }
-
-func warnf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: warning: "+format+"\n", args...)
-}
-
 // timed sends r once with client and times it; only a 2xx counts.
 func timed(client *http.Client, r request) (time.Duration, bool) {
-	req, err := http.NewRequest(r.Method, r.URL, bytesReader(r.Body))
-	if err != nil {
-		return 0, false
-	}
-	req.Header = r.Header
 	t0 := time.Now()
-	code, _, err := readAll(client.Do(req))
+	code, _, err := r.send(client)
 	return time.Since(t0), err == nil && code >= 200 && code < 300
 }
 
@@ -128,9 +97,7 @@ func measureEventPath(sys *system.System, rate int, dur, poll time.Duration, sam
 		defer wg.Done()
 		deadline := acked.Add(10 * time.Second)
 		for time.Now().Before(deadline) {
-			req, _ := http.NewRequest(http.MethodGet, sys.Gateway+"/myPages/"+itemID, nil)
-			req.Header = header(sys, seller)
-			code, _, err := readAll(client.Do(req))
+			code, _, err := request{Method: http.MethodGet, URL: sys.Gateway + "/myPages/" + itemID, Header: header(sys, seller)}.send(client)
 			if err == nil && code == http.StatusOK {
 				d := time.Since(acked)
 				mu.Lock()
@@ -266,5 +233,3 @@ func sampleRSS(sys *system.System, fn string, period time.Duration, stop <-chan 
 	}()
 	return out
 }
-
-var _ = cloudevents.ApplicationJSON

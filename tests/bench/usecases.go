@@ -237,7 +237,7 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 		mu.Lock()
 		calls = nil
 		mu.Unlock()
-		code, body, err := send(st.httpRequest(urls[st.Function], d, header))
+		code, body, err := st.httpRequest(urls[st.Function], d, header).send(http.DefaultClient)
 		if err != nil || code >= 300 {
 			return out, fmt.Errorf("capture: %s answered %d %s: %v", st.Name, code, body, err)
 		}
@@ -270,15 +270,6 @@ func keep(st step, d *deal, body []byte) {
 	if json.Unmarshal(body, &m) == nil {
 		st.keep(d, m)
 	}
-}
-
-func send(r request) (int, []byte, error) {
-	req, err := http.NewRequest(r.Method, r.URL, bytesReader(r.Body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header = r.Header
-	return readAll(http.DefaultClient.Do(req))
 }
 
 // stepResult is one use case's numbers: the gateway run, the raw run of
