@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -80,7 +79,7 @@ func (l *fakeLetters) Redrive(context.Context) (broker.RedriveResult, error) {
 	return l.result, l.err
 }
 
-func mustGateway(t *testing.T, fns Functions, kafka KafkaSwitch, letters ...*fakeLetters) *httptest.Server {
+func mustGateway(t *testing.T, fns Functions, kafka KafkaSwitch, letters ...*fakeLetters) http.Handler {
 	t.Helper()
 	auth, err := web.NewAuth([]byte(strings.Repeat("k", web.MinSecretBytes)))
 	require.NoError(t, err)
@@ -89,62 +88,58 @@ func mustGateway(t *testing.T, fns Functions, kafka KafkaSwitch, letters ...*fak
 	if len(letters) > 0 {
 		l = letters[0]
 	}
-	srv := httptest.NewServer(Gateway(fns, kafka, l, auth, status))
-	t.Cleanup(srv.Close)
-	return srv
+	return Gateway(fns, kafka, l, auth, status)
 }
 
-func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, http.Header, map[string]any) {
+// call sends a request to gw and returns the status, the header and the
+// JSON object of the answer.
+func call(t *testing.T, gw http.Handler, method, path, body string) (int, http.Header, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	gw.ServeHTTP(rec, req)
 	var out map[string]any
-	require.NoError(t, json.Unmarshal(raw, &out), string(raw))
-	return res.StatusCode, res.Header, out
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out), rec.Body.String())
+	return rec.Code, rec.Header(), out
 }
 
 func TestControlRoutes(t *testing.T) {
 	t.Parallel()
 	fns, kafka := &fakeFunctions{}, &fakeKafka{}
-	srv := mustGateway(t, fns, kafka)
+	gw := mustGateway(t, fns, kafka)
 
-	status, _, out := call(t, srv, http.MethodPost, "/_local/functions/pay/rollout", `{"env":{"COLOR":"blue"}}`)
+	status, _, out := call(t, gw, http.MethodPost, "/_local/functions/pay/rollout", `{"env":{"COLOR":"blue"}}`)
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, map[string]any{"function": "pay", "revision": "pay-00002", "previous": "pay-00001"}, out)
 	assert.Equal(t, map[string]string{"COLOR": "blue"}, fns.rolloutEnv)
-	status, _, _ = call(t, srv, http.MethodPost, "/_local/functions/pay/rollout", "")
+	status, _, _ = call(t, gw, http.MethodPost, "/_local/functions/pay/rollout", "")
 	assert.Equal(t, http.StatusOK, status, "the body is optional")
 	assert.Nil(t, fns.rolloutEnv)
 
-	status, _, out = call(t, srv, http.MethodPost, "/_local/functions/pay/outage", "")
+	status, _, out = call(t, gw, http.MethodPost, "/_local/functions/pay/outage", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, map[string]any{"function": "pay", "outage": true}, out)
-	status, _, out = call(t, srv, http.MethodDelete, "/_local/functions/pay/outage", "")
+	status, _, out = call(t, gw, http.MethodDelete, "/_local/functions/pay/outage", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, map[string]any{"function": "pay", "outage": false}, out)
 	assert.Equal(t, []bool{true, false}, fns.outage)
 
-	status, _, out = call(t, srv, http.MethodPost, "/_local/functions/pay/unhealthy", "")
+	status, _, out = call(t, gw, http.MethodPost, "/_local/functions/pay/unhealthy", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, map[string]any{"pid": float64(42)}, out)
 	assert.Equal(t, []string{"POST " + web.DevUnhealthyPath}, fns.forwarded, "through the function's activator")
 
-	status, _, out = call(t, srv, http.MethodPost, "/_local/kafka/down", "")
+	status, _, out = call(t, gw, http.MethodPost, "/_local/kafka/down", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, map[string]any{"up": false}, out)
-	status, _, _ = call(t, srv, http.MethodPost, "/_local/kafka/up", "")
+	status, _, _ = call(t, gw, http.MethodPost, "/_local/kafka/up", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, []bool{false, true}, kafka.ups)
 
-	status, _, out = call(t, srv, http.MethodGet, "/_local/status", "")
+	status, _, out = call(t, gw, http.MethodGet, "/_local/status", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, map[string]any{"up": true, "external": false}, out["kafka"])
 }
@@ -152,7 +147,7 @@ func TestControlRoutes(t *testing.T) {
 func TestControlRoutesRefusals(t *testing.T) {
 	t.Parallel()
 	fns := &fakeFunctions{rolloutErr: &serving.RolloutError{Function: "pay", Revision: "pay-00002", Previous: "pay-00001", Cause: errors.New("not ready within 30s")}}
-	srv := mustGateway(t, fns, &fakeKafka{err: ErrExternalKafka})
+	gw := mustGateway(t, fns, &fakeKafka{err: ErrExternalKafka})
 	tests := []struct {
 		method, path, body string
 		status             int
@@ -168,7 +163,7 @@ func TestControlRoutesRefusals(t *testing.T) {
 		{http.MethodGet, "/_local/functions/pay/rollout", "", http.StatusMethodNotAllowed, ""},
 	}
 	for _, tc := range tests {
-		status, header, out := call(t, srv, tc.method, tc.path, tc.body)
+		status, header, out := call(t, gw, tc.method, tc.path, tc.body)
 		assert.Equal(t, tc.status, status, "%s %s: %v", tc.method, tc.path, out)
 		assert.Equal(t, "application/problem+json", header.Get("Content-Type"), "%s %s", tc.method, tc.path)
 		assert.Contains(t, fmt.Sprint(out["detail"]), tc.detail, "%s %s", tc.method, tc.path)
@@ -178,15 +173,15 @@ func TestControlRoutesRefusals(t *testing.T) {
 func TestRedriveRoute(t *testing.T) {
 	t.Parallel()
 	letters := &fakeLetters{result: broker.RedriveResult{Redriven: 2, ByDestination: map[string]int{"http://x/functions/mypage/": 2}}}
-	srv := mustGateway(t, &fakeFunctions{}, &fakeKafka{}, letters)
+	gw := mustGateway(t, &fakeFunctions{}, &fakeKafka{}, letters)
 
-	status, _, out := call(t, srv, http.MethodPost, "/_local/dead-letters/redrive", "")
+	status, _, out := call(t, gw, http.MethodPost, "/_local/dead-letters/redrive", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, map[string]any{"redriven": 2.0, "byDestination": map[string]any{"http://x/functions/mypage/": 2.0}, "refused": 0.0, "unreadable": 0.0}, out)
 	assert.Equal(t, 1, letters.calls)
 
 	letters.result, letters.err = broker.RedriveResult{Redriven: 1}, errors.New("the ingress answered 503")
-	status, _, out = call(t, srv, http.MethodPost, "/_local/dead-letters/redrive", "")
+	status, _, out = call(t, gw, http.MethodPost, "/_local/dead-letters/redrive", "")
 	assert.Equal(t, http.StatusServiceUnavailable, status)
 	assert.Contains(t, out["detail"], "re-drove 1 dead letters, then: the ingress answered 503")
 }
