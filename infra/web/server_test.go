@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,21 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
+
+// mustProblem checks that rec holds a problem+json answer with status and
+// returns its body. It is webtest.MustProblem for the tests inside package
+// web, which cannot import webtest since webtest imports web.
+func mustProblem(tb testing.TB, rec *httptest.ResponseRecorder, status int) Problem {
+	tb.Helper()
+	require.Equal(tb, status, rec.Code, "body: %s", rec.Body.String())
+	require.Equal(tb, "application/problem+json", rec.Header().Get("Content-Type"))
+	var p Problem
+	require.NoError(tb, json.Unmarshal(rec.Body.Bytes(), &p))
+	assert.Equal(tb, status, p.Status)
+	assert.NotEmpty(tb, p.Title)
+	assert.Regexp(tb, `^https://carrot\.dev/problems/[a-z-]+$`, p.Type)
+	return p
+}
 
 func get(tb testing.TB, url string) (int, string) {
 	tb.Helper()
