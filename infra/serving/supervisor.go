@@ -13,16 +13,6 @@ import (
 	"time"
 )
 
-// Start backoff: an instance that fails before it has been ready for
-// stableAfter delays the next start of its function, so that a binary that
-// crashes at once does not spin. The first failure delays nothing; then
-// the delay doubles from firstBackoff up to maxBackoff.
-const (
-	stableAfter  = 10 * time.Second
-	firstBackoff = 250 * time.Millisecond
-	maxBackoff   = 5 * time.Second
-)
-
 // waitDelay bounds how long an exited process's output pipes are read
 // when a process it started still holds them.
 const waitDelay = time.Second
@@ -385,6 +375,16 @@ func (b *backoff) holds(now time.Time) bool { return now.Before(b.notBefore) }
 
 // reset forgets the failures: the next start may come at once.
 func (b *backoff) reset() { *b = backoff{} }
+
+// Start backoff: an instance that fails before it has been ready for
+// stableAfter delays the next start of its function, so that a binary that
+// crashes at once does not spin. The first failure delays nothing; then
+// the delay doubles from firstBackoff up to maxBackoff.
+const (
+	stableAfter  = 10 * time.Second
+	firstBackoff = 250 * time.Millisecond
+	maxBackoff   = 5 * time.Second
+)
 
 // startBackoff is the delay before the next start after n consecutive
 // failures.
