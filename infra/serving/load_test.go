@@ -3,9 +3,9 @@ package serving
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -87,11 +87,15 @@ func indent(fragment string, n int) string {
 	return pad + strings.ReplaceAll(fragment, "\n", "\n"+pad)
 }
 
+// writeManifests returns a new folder holding docs as one services.yaml,
+// beside a file LoadServices must skip.
 func writeManifests(t *testing.T, docs ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "services.yaml"), []byte(strings.Join(docs, "\n---\n")), 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a manifest"), 0o600))
+	require.NoError(t, os.CopyFS(dir, fstest.MapFS{
+		"services.yaml": {Data: []byte(strings.Join(docs, "\n---\n"))},
+		"README.md":     {Data: []byte("not a manifest")},
+	}))
 	return dir
 }
 
