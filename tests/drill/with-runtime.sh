@@ -29,7 +29,10 @@ log="$(mktemp -t carrot-drill.XXXXXX.log)"
 readonly log
 runtime_pid=""
 
-die() {
+# start_failed shows the end of the runtime's log, then fails with what
+# went wrong during start-up.
+start_failed() {
+	tail -n 40 "$log" >&2
 	echo "with-runtime: $*" >&2
 	exit 1
 }
@@ -86,10 +89,10 @@ for _ in $(seq 1 $((timeout * 4))); do
 	if curl -fs "http://$gateway/_local/status" >/dev/null 2>&1; then
 		break
 	fi
-	kill -0 "$runtime_pid" 2>/dev/null || { tail -n 40 "$log" >&2; die "the runtime exited during start-up"; }
+	kill -0 "$runtime_pid" 2>/dev/null || start_failed "the runtime exited during start-up"
 	sleep 0.25
 done
-curl -fs "http://$gateway/_local/status" >/dev/null || { tail -n 40 "$log" >&2; die "the runtime did not answer within ${timeout}s"; }
+curl -fs "http://$gateway/_local/status" >/dev/null || start_failed "the runtime did not answer within ${timeout}s"
 
 status=0
 "$@" || status=$?
