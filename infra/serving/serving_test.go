@@ -23,7 +23,10 @@ func TestFirstRequestStartsAnInstance(t *testing.T) {
 	spec.Env = map[string]string{"FROM_MANIFEST": "manifest", "OVERRIDDEN": "manifest"}
 	opts := fakeOptions(t)
 	opts.Env["OVERRIDDEN"] = "options"
-	output := &lockedBuffer{}
+	// An *os.File takes the instances' concurrent writes as they come.
+	output, err := os.CreateTemp(t.TempDir(), "output")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = output.Close() })
 	opts.Output = output
 	h := mustServe(t, spec, opts)
 	require.Empty(t, h.status().Instances, "min-scale 0 starts nothing")
@@ -40,7 +43,9 @@ func TestFirstRequestStartsAnInstance(t *testing.T) {
 	assert.Equal(t, "options", h.get("/env?name=OVERRIDDEN").body)
 	assert.Equal(t, "fake", h.get("/env?name=K_SERVICE").body)
 	assert.Equal(t, strconv.Itoa(st.Instances[0].Port), h.get("/env?name=PORT").body)
-	assert.Contains(t, output.String(), "fake-1 | fakefn "+strconv.Itoa(pid)+" serving", "instance output is prefixed")
+	logged, err := os.ReadFile(output.Name())
+	require.NoError(t, err)
+	assert.Contains(t, string(logged), "fake-1 | fakefn "+strconv.Itoa(pid)+" serving", "instance output is prefixed")
 }
 
 func TestInstanceNeverServesMoreThanContainerConcurrency(t *testing.T) {
