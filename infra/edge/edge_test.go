@@ -25,6 +25,13 @@ import (
 	"github.com/carrot-market/carrot/infra/web/webtest"
 )
 
+// post returns a POST of body to path, sent as contentType.
+func post(path, contentType, body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	r.Header.Set("Content-Type", contentType)
+	return r
+}
+
 func TestError(t *testing.T) {
 	t.Parallel()
 	fields := market.Fields{}
@@ -95,8 +102,7 @@ func TestDecodeRule(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest(http.MethodPost, "/items", strings.NewReader(tt.body))
-			r.Header.Set("Content-Type", "application/json")
+			r := post("/items", "application/json", tt.body)
 			rec := httptest.NewRecorder()
 			var in struct {
 				Code validated `json:"code"`
@@ -147,7 +153,7 @@ func TestIdempotentStoreFailures(t *testing.T) {
 			t.Parallel()
 			runs := 0
 			h := Idempotent(failingStore{tt.err})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { runs++ }))
-			r := httptest.NewRequest(http.MethodPost, "/items", strings.NewReader(`{}`))
+			r := post("/items", "application/json", `{}`)
 			r.Header.Set(web.IdempotencyKeyHeader, "k")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r.WithContext(web.WithUserID(r.Context(), "u1")))
@@ -232,6 +238,9 @@ func TestEventsFallsBackToTheTraceparentHeader(t *testing.T) {
 
 func TestEventsRejectsPoisonRequests(t *testing.T) {
 	t.Parallel()
+	posted := func(contentType, body string) func(*testing.T) *http.Request {
+		return func(*testing.T) *http.Request { return post("/", contentType, body) }
+	}
 	binaryWithout := func(header string) func(*testing.T) *http.Request {
 		return func(t *testing.T) *http.Request {
 			r := eventRequest(t, MustEvent(t), false)
@@ -244,26 +253,10 @@ func TestEventsRejectsPoisonRequests(t *testing.T) {
 		request func(*testing.T) *http.Request
 		detail  string
 	}{
-		{name: "plain JSON", detail: "not a CloudEvent", request: func(*testing.T) *http.Request {
-			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"a":1}`))
-			r.Header.Set("Content-Type", "application/json")
-			return r
-		}},
-		{name: "batch", detail: "batched", request: func(*testing.T) *http.Request {
-			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`[]`))
-			r.Header.Set("Content-Type", cloudevents.ApplicationCloudEventsBatchJSON)
-			return r
-		}},
-		{name: "structured garbage", detail: "not a CloudEvent", request: func(*testing.T) *http.Request {
-			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"specversion":`))
-			r.Header.Set("Content-Type", cloudevents.ApplicationCloudEventsJSON)
-			return r
-		}},
-		{name: "structured without id", detail: "id", request: func(*testing.T) *http.Request {
-			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"specversion":"1.0","type":"t","source":"/s"}`))
-			r.Header.Set("Content-Type", cloudevents.ApplicationCloudEventsJSON)
-			return r
-		}},
+		{name: "plain JSON", request: posted("application/json", `{"a":1}`), detail: "not a CloudEvent"},
+		{name: "batch", request: posted(cloudevents.ApplicationCloudEventsBatchJSON, `[]`), detail: "batched"},
+		{name: "structured garbage", request: posted(cloudevents.ApplicationCloudEventsJSON, `{"specversion":`), detail: "not a CloudEvent"},
+		{name: "structured without id", request: posted(cloudevents.ApplicationCloudEventsJSON, `{"specversion":"1.0","type":"t","source":"/s"}`), detail: "id"},
 		{name: "binary without id", request: binaryWithout("Ce-Id"), detail: "id"},
 		{name: "binary without source", request: binaryWithout("Ce-Source"), detail: "source"},
 		{name: "too large", detail: "exceeds", request: func(t *testing.T) *http.Request {
