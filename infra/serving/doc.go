@@ -83,7 +83,8 @@
 // Each part above is a small type in its own file, without a lock of its
 // own: queue.go holds the activator's router and the queue-proxy's queue,
 // autoscaler.go the scaler, supervisor.go the supervisor with its start
-// backoff and probe counters, revision.go the revisions and rollouts.
+// backoff and probe counters, revision.go the revisions and rollouts,
+// instance.go an instance and the endpoint its proxy and probes share.
 // function.go owns one Service's routing state and the mutex that guards
 // it, and wires the parts; proxy.go is the HTTP side, controls.go the
 // drills (Rollout, SetOutage).
