@@ -62,37 +62,29 @@ func (w *world) mustBreakView(change func(app.ViewTx) error) {
 	require.NoError(w.t, w.store.UpdateView(context.Background(), change))
 }
 
-func editItem(tx app.Tx, id string, edit func(*market.ItemState)) error {
-	it, err := tx.Item(id)
+// edit loads an aggregate through load, changes its stored form and saves
+// it through save, bypassing its rules as a bug or an operator might.
+func edit[S any, A interface{ State() S }](load func(string) (A, error), restore func(S) A, save func(A) int64, id string, change func(*S)) error {
+	a, err := load(id)
 	if err != nil {
 		return err
 	}
-	st := it.State()
-	edit(&st)
-	tx.SaveItem(market.RestoreItem(st))
+	st := a.State()
+	change(&st)
+	save(restore(st))
 	return nil
 }
 
-func editRsv(tx app.Tx, id string, edit func(*market.ReservationState)) error {
-	r, err := tx.Reservation(id)
-	if err != nil {
-		return err
-	}
-	st := r.State()
-	edit(&st)
-	tx.SaveReservation(market.RestoreReservation(st))
-	return nil
+func editItem(tx app.Tx, id string, change func(*market.ItemState)) error {
+	return edit(tx.Item, market.RestoreItem, tx.SaveItem, id, change)
 }
 
-func editPay(tx app.Tx, id string, edit func(*market.PaymentState)) error {
-	p, err := tx.Payment(id)
-	if err != nil {
-		return err
-	}
-	st := p.State()
-	edit(&st)
-	tx.SavePayment(market.RestorePayment(st))
-	return nil
+func editRsv(tx app.Tx, id string, change func(*market.ReservationState)) error {
+	return edit(tx.Reservation, market.RestoreReservation, tx.SaveReservation, id, change)
+}
+
+func editPay(tx app.Tx, id string, change func(*market.PaymentState)) error {
+	return edit(tx.Payment, market.RestorePayment, tx.SavePayment, id, change)
 }
 
 func TestCheckFindsNothingInAConsistentSystem(t *testing.T) {
