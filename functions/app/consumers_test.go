@@ -166,9 +166,7 @@ func TestPoliciesFollowTheSourcesNotTheEvent(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t)
 	ctx := t.Context()
-	it := s.item(seller)
-	r := s.confirmed(it.ID())
-	s.deliver()
+	it, r := s.reserved()
 	before := len(s.log.types())
 	asStored := func(status string, version int64) *events.Reservation {
 		return &events.Reservation{RsvID: r.ID(), ItemID: it.ID(), BuyerID: buyer, SellerID: seller, RsvStatus: status, Version: version}

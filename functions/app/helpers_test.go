@@ -138,6 +138,16 @@ func (s *system) confirmed(itemID string) *market.Reservation {
 	return r
 }
 
+// reserved is a deal of a new item through confirmation, with every policy
+// run.
+func (s *system) reserved() (*market.Item, *market.Reservation) {
+	s.t.Helper()
+	it := s.item(seller)
+	r := s.confirmed(it.ID())
+	s.deliver()
+	return it, r
+}
+
 // paid is a deal of a new item through payment, with every policy run.
 func (s *system) paid() (*market.Item, *market.Reservation, *market.Payment) {
 	s.t.Helper()

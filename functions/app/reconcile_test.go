@@ -80,9 +80,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 		{
 			name: "payment approved, the reservation and the item never heard",
 			lose: func(s *system) (string, string) {
-				it := s.item(seller)
-				r := s.confirmed(it.ID())
-				s.deliver()
+				it, r := s.reserved()
 				_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 				require.NoError(t, err)
 				return it.ID(), r.ID()
@@ -106,9 +104,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 		{
 			name: "reservation deleted, the item stayed RESERVED",
 			lose: func(s *system) (string, string) {
-				it := s.item(seller)
-				r := s.confirmed(it.ID())
-				s.deliver()
+				it, r := s.reserved()
 				require.NoError(t, s.cmd.DeleteReservation(ctx, buyer, r.ID()))
 				return it.ID(), ""
 			},
@@ -118,9 +114,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 		{
 			name: "item SOLDOUT while its reservation is CONFIRMED (written so directly)",
 			lose: func(s *system) (string, string) {
-				it := s.item(seller)
-				r := s.confirmed(it.ID())
-				s.deliver()
+				it, r := s.reserved()
 				_, err := s.store.Update(ctx, func(tx app.Tx) error {
 					it, err := tx.Item(it.ID())
 					if err != nil {
@@ -228,9 +222,7 @@ func TestReconcilerReadsOnlyWhatChanged(t *testing.T) {
 	}
 
 	clk.advance(5 * time.Minute)
-	it := s.item(seller)
-	r := s.confirmed(it.ID())
-	s.deliver()
+	it, r := s.reserved()
 	_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err)
 	s.log.unread()
@@ -251,9 +243,7 @@ func TestReconcilerStaysBehindThePolicies(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, clk, rec := reconciling(t)
-	it := s.item(seller)
-	r := s.confirmed(it.ID())
-	s.deliver()
+	it, r := s.reserved()
 	_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err)
 	s.log.unread()
