@@ -6,6 +6,8 @@
 // The suite holds the adapters to the port documentation in
 // functions/app/store.go and to nothing more: where an adapter promises
 // more (an order, a limit of its backend), its own tests check it.
+//
+// DropView serves the tests that rebuild the view, against any adapter.
 package apptest
 
 import (
@@ -59,6 +61,32 @@ func TestStore(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("listings", func(t *testing.T) { t.Parallel(); testListings(t, newStores(t)) })
 	t.Run("page limits", func(t *testing.T) { t.Parallel(); testPageLimits(t, newStores(t)) })
 	t.Run("change log", func(t *testing.T) { t.Parallel(); testChangeLog(t, newStores(t)) })
+}
+
+// DropView deletes the MyPage row and the buyers' rows of every item of
+// snap's view through views, one unit of work per item, as an operator
+// dropping the view tables would. Rows written after snap was read stay.
+func DropView(ctx context.Context, views app.ViewStore, snap *app.Snapshot) error {
+	for _, id := range snap.ViewItems() {
+		err := views.UpdateView(ctx, func(tx app.ViewTx) error {
+			row, err := tx.Row(id)
+			if err != nil {
+				return err
+			}
+			if row != nil {
+				tx.DeleteRow(row)
+			}
+			deals, err := tx.Deals(id)
+			for _, d := range deals {
+				tx.DeleteDeal(&d)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var ctx = context.Background()
