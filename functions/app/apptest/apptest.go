@@ -174,10 +174,15 @@ func newReview(rsvID string) market.Review {
 		Score: 5, Comment: "친절해요", CreatedAt: now()}
 }
 
-// newEvent returns a valid event about an item.
-func newEvent(t *testing.T, ctx context.Context, itemID string) cloudevents.Event {
+// traced carries a request's trace context, so that every event the suite
+// publishes has an extension for the adapters to keep.
+var traced = events.WithTraceparent(ctx, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+
+// newEvent returns a valid event about an item, traced as the events of a
+// request are.
+func newEvent(t *testing.T, itemID string) cloudevents.Event {
 	t.Helper()
-	e, err := events.New(ctx, events.ItemUpdated, events.Meta{ID: uid(), Source: "/carrot/apptest", Time: now()},
+	e, err := events.New(traced, events.ItemUpdated, events.Meta{ID: uid(), Source: "/carrot/apptest", Time: now()},
 		&events.Item{ItemID: itemID, SellerID: "seller", Name: "bicycle", Category: "sports", Price: 15000,
 			Photos: []string{}, Status: "CREATED", Version: 1, CreatedAt: now(), UpdatedAt: now()})
 	require.NoError(t, err)
