@@ -144,7 +144,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 			t.Parallel()
 			s, clk, rec := reconciling(t)
 			itemID, rsvID := c.lose(s)
-			s.log.unread() // lost
+			s.log.Take() // lost
 
 			out := run(t, clk, rec)
 			assert.Equal(t, c.steps, steps(out))
@@ -156,7 +156,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 				assert.Equal(t, c.rsv, string(s.rsvNow(rsvID).Status()))
 				assert.Equal(t, c.rsv, row.RsvStatus)
 			}
-			emitted := s.log.unread()
+			emitted := s.log.Take()
 			facts := 0
 			for _, st := range c.steps {
 				if !strings.HasPrefix(st, "mypage") {
@@ -189,7 +189,7 @@ func TestReconcilerCountsALostReviewOnce(t *testing.T) {
 	it, r, _ := s.paid()
 	_, err := s.cmd.WriteReview(ctx, buyer, r.ID(), 4, "")
 	require.NoError(t, err)
-	lost := s.log.unread()
+	lost := s.log.Take()
 	require.Len(t, lost, 1)
 
 	out := run(t, clk, rec)
@@ -225,7 +225,7 @@ func TestReconcilerReadsOnlyWhatChanged(t *testing.T) {
 	it, r := s.reserved()
 	_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err)
-	s.log.unread()
+	s.log.Take()
 
 	out := run(t, clk, rec)
 	assert.Equal(t, 1, out.Items, "one item changed")
@@ -246,7 +246,7 @@ func TestReconcilerStaysBehindThePolicies(t *testing.T) {
 	it, r := s.reserved()
 	_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err)
-	s.log.unread()
+	s.log.Take()
 
 	clk.advance(10 * time.Second)
 	out, err := rec.Run(ctx)

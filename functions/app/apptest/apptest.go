@@ -7,7 +7,9 @@
 // functions/app/store.go and to nothing more: where an adapter promises
 // more (an order, a limit of its backend), its own tests check it.
 //
-// DropView serves the tests that rebuild the view, against any adapter.
+// It also holds what tests of use cases share, over any store: Broker
+// stands in for the broker and its triggers, and DropView drops the view
+// for tests that rebuild it.
 package apptest
 
 import (
