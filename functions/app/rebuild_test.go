@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,17 +33,21 @@ func TestRebuildViewFromTheSources(t *testing.T) {
 
 	after, err := w.store.Snapshot(ctx)
 	require.NoError(t, err)
+	// When a row changed, and so its version, is not compared.
 	for id, row := range before.Rows {
-		assert.Equal(t, shown(row), shown(after.Rows[id]), "row of item %s", id)
+		got := after.Rows[id]
+		got.UpdatedAt, got.Version = row.UpdatedAt, row.Version
+		assert.Equal(t, row, got, "row of item %s", id)
 	}
 	for item, deals := range before.Deals {
 		for rsv, d := range deals {
 			got := after.Deals[item][rsv]
+			got.UpdatedAt, got.Version = d.UpdatedAt, d.Version
 			if item == w.deleted.ID() {
 				// A deleted item's name and price live only in its events.
 				d.ItemName, d.Price = "", 0
 			}
-			assert.Equal(t, shownDeal(d), shownDeal(got), "deal %s of item %s", rsv, item)
+			assert.Equal(t, d, got, "deal %s of item %s", rsv, item)
 		}
 	}
 
@@ -94,14 +97,4 @@ func TestRebuildViewLosesNoProjection(t *testing.T) {
 	}
 	<-done
 	assert.Empty(t, w.check().Findings)
-}
-
-func shown(r app.PageRow) app.PageRow {
-	r.UpdatedAt, r.Version = time.Time{}, 0
-	return r
-}
-
-func shownDeal(d app.PageDeal) app.PageDeal {
-	d.UpdatedAt, d.Version = time.Time{}, 0
-	return d
 }
