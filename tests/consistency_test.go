@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/app/apptest"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/tests/system"
 )
@@ -81,23 +83,7 @@ func TestRebuildViewWhileRunning(t *testing.T) {
 		}
 	})
 
-	views := dynamo.New(sys.DynamoDB, sys.Prefix)
-	for _, id := range before.ViewItems() {
-		require.NoError(t, views.UpdateView(t.Context(), func(tx app.ViewTx) error {
-			row, err := tx.Row(id)
-			if err != nil {
-				return err
-			}
-			if row != nil {
-				tx.DeleteRow(row)
-			}
-			deals, err := tx.Deals(id)
-			for _, d := range deals {
-				tx.DeleteDeal(&d)
-			}
-			return err
-		}))
-	}
+	require.NoError(t, apptest.DropView(t.Context(), dynamo.New(sys.DynamoDB, sys.Prefix), before))
 	require.Equal(t, http.StatusNotFound, sys.MustDo(t, seller, http.MethodGet, "/myPages/"+d.itemID, nil).Status, "the view was not dropped")
 	require.NotEmpty(t, sys.MustCheck(t).Findings)
 
@@ -265,13 +251,7 @@ func forgeries(t *testing.T, genuine []cloudevents.Event, d deal) []cloudevents.
 		}
 	}
 	var out []cloudevents.Event
-	for _, typ := range slices.Sorted(func(yield func(events.Type) bool) {
-		for typ := range types {
-			if !yield(typ) {
-				return
-			}
-		}
-	}) {
+	for _, typ := range slices.Sorted(maps.Keys(types)) {
 		base, ok := bases[family(typ)]
 		require.True(t, ok, "no genuine event to forge %s from", typ)
 		var data map[string]any

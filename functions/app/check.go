@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -135,7 +136,7 @@ var holds = map[market.ItemStatus]market.RsvStatus{
 }
 
 func (c *checker) items() {
-	for _, id := range sortedKeys(c.snap.Items) {
+	for _, id := range slices.Sorted(maps.Keys(c.snap.Items)) {
 		it := c.snap.Items[id]
 		want, held := holds[it.Status()]
 		switch {
@@ -159,7 +160,7 @@ func (c *checker) items() {
 
 func (c *checker) reservations() {
 	deals := map[string][]string{} // item → its CONFIRMED or COMPLETED reservations
-	for _, id := range sortedKeys(c.snap.Reservations) {
+	for _, id := range slices.Sorted(maps.Keys(c.snap.Reservations)) {
 		r := c.snap.Reservations[id]
 		if r.Status() != market.RsvConfirmed && r.Status() != market.RsvCompleted {
 			if p := c.snap.Approved[id]; p != "" {
@@ -197,7 +198,7 @@ func (c *checker) reservations() {
 			c.add(RuleCompletedPaid, fmt.Sprintf("paid by payment %s, which is %s", p.ID(), p.Status()), rsvID(id), payID(p.ID()))
 		}
 	}
-	for _, item := range sortedKeys(deals) {
+	for _, item := range slices.Sorted(maps.Keys(deals)) {
 		if ids := deals[item]; len(ids) > 1 {
 			refs := []string{itemID(item)}
 			for _, id := range ids {
@@ -209,7 +210,7 @@ func (c *checker) reservations() {
 }
 
 func (c *checker) payments() {
-	for _, id := range sortedKeys(c.snap.Payments) {
+	for _, id := range slices.Sorted(maps.Keys(c.snap.Payments)) {
 		p := c.snap.Payments[id]
 		r := c.snap.Reservations[p.RsvID()]
 		if p.Status() == market.PayApproved && c.snap.Approved[p.RsvID()] != id {
@@ -222,7 +223,7 @@ func (c *checker) payments() {
 }
 
 func (c *checker) claims() {
-	for _, rsv := range sortedKeys(c.snap.Approved) {
+	for _, rsv := range slices.Sorted(maps.Keys(c.snap.Approved)) {
 		pay := c.snap.Approved[rsv]
 		p := c.snap.Payments[pay]
 		switch {
@@ -236,11 +237,9 @@ func (c *checker) claims() {
 			c.add(RuleApprovedClaim, fmt.Sprintf("names a %s payment", p.Status()), rsvID(rsv), payID(pay))
 		}
 	}
-	keys := make([]OpenChat, 0, len(c.snap.OpenChats))
-	for k := range c.snap.OpenChats {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b OpenChat) int { return strings.Compare(a.ItemID+"|"+a.BuyerID, b.ItemID+"|"+b.BuyerID) })
+	keys := slices.SortedFunc(maps.Keys(c.snap.OpenChats), func(a, b OpenChat) int {
+		return strings.Compare(a.ItemID+"|"+a.BuyerID, b.ItemID+"|"+b.BuyerID)
+	})
 	for _, k := range keys {
 		rsv := c.snap.OpenChats[k]
 		r := c.snap.Reservations[rsv]
@@ -258,7 +257,7 @@ type score struct{ sum, count int }
 
 func (c *checker) reviews() {
 	byItem, bySeller := map[string]score{}, map[string]score{}
-	for _, rsv := range sortedKeys(c.snap.Reviews) {
+	for _, rsv := range slices.Sorted(maps.Keys(c.snap.Reviews)) {
 		rv := c.snap.Reviews[rsv]
 		s := byItem[rv.ItemID]
 		byItem[rv.ItemID] = score{s.sum + rv.Score, s.count + 1}
@@ -276,20 +275,13 @@ func (c *checker) reviews() {
 			c.add(RuleReviewPaid, fmt.Sprintf("the review of a reservation without an approved payment (claim %q)", pay), rsvID(rsv), "review="+rv.ID)
 		}
 	}
-	for _, id := range sortedKeys(c.snap.Items) {
+	for _, id := range slices.Sorted(maps.Keys(c.snap.Items)) {
 		st := c.snap.Items[id].State()
 		if want := byItem[id]; st.ScoreSum != want.sum || st.ReviewCount != want.count {
 			c.add(RuleItemScore, fmt.Sprintf("score sum %d of %d reviews, its reviews sum %d of %d", st.ScoreSum, st.ReviewCount, want.sum, want.count), itemID(id))
 		}
 	}
-	sellers := map[string]bool{}
-	for id := range c.snap.Sellers {
-		sellers[id] = true
-	}
-	for id := range bySeller {
-		sellers[id] = true
-	}
-	for _, id := range sortedKeys(sellers) {
+	for _, id := range slices.Sorted(maps.Keys(unionKeys(c.snap.Sellers, bySeller))) {
 		got, want := c.snap.Sellers[id], bySeller[id]
 		if got.ScoreSum != want.sum || got.ReviewCount != want.count {
 			c.add(RuleSellerScore, fmt.Sprintf("score sum %d of %d reviews, their items' reviews sum %d of %d", got.ScoreSum, got.ReviewCount, want.sum, want.count), sellerID(id))
@@ -304,7 +296,7 @@ func (c *checker) view() {
 		cur := c.snap.ItemView(id)
 		want := c.snap.ItemSources(id).Follow(cur, time.Time{})
 		c.diffRow(id, cur.Row, want.Row)
-		for _, rsv := range sortedKeys(unionKeys(cur.Deals, want.Deals)) {
+		for _, rsv := range slices.Sorted(maps.Keys(unionKeys(cur.Deals, want.Deals))) {
 			got, ok := cur.Deals[rsv]
 			exp, keep := want.Deals[rsv]
 			switch {
@@ -365,15 +357,6 @@ func fields[T any](row T) string {
 		out = append(out, fmt.Sprintf("%s %v", name, v.Field(i).Interface()))
 	}
 	return strings.Join(out, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func unionKeys[A, B any](a map[string]A, b map[string]B) map[string]bool {

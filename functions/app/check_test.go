@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,37 +61,39 @@ func (w *world) mustBreakView(change func(app.ViewTx) error) {
 	require.NoError(w.t, w.store.UpdateView(context.Background(), change))
 }
 
-func editItem(tx app.Tx, id string, edit func(*market.ItemState)) error {
-	it, err := tx.Item(id)
+// sources is a break that commits change on the sources (mustBreak).
+func sources(change func(w *world, tx app.Tx) error) func(*world) {
+	return func(w *world) { w.mustBreak(func(tx app.Tx) error { return change(w, tx) }) }
+}
+
+// view is a break that commits change on the view (mustBreakView).
+func view(change func(w *world, tx app.ViewTx) error) func(*world) {
+	return func(w *world) { w.mustBreakView(func(tx app.ViewTx) error { return change(w, tx) }) }
+}
+
+// edit loads an aggregate through load, changes its stored form and saves
+// it through save, bypassing its rules as a bug or an operator might.
+func edit[S any, A interface{ State() S }](load func(string) (A, error), restore func(S) A, save func(A) int64, id string, change func(*S)) error {
+	a, err := load(id)
 	if err != nil {
 		return err
 	}
-	st := it.State()
-	edit(&st)
-	tx.SaveItem(market.RestoreItem(st))
+	st := a.State()
+	change(&st)
+	save(restore(st))
 	return nil
 }
 
-func editRsv(tx app.Tx, id string, edit func(*market.ReservationState)) error {
-	r, err := tx.Reservation(id)
-	if err != nil {
-		return err
-	}
-	st := r.State()
-	edit(&st)
-	tx.SaveReservation(market.RestoreReservation(st))
-	return nil
+func editItem(tx app.Tx, id string, change func(*market.ItemState)) error {
+	return edit(tx.Item, market.RestoreItem, tx.SaveItem, id, change)
 }
 
-func editPay(tx app.Tx, id string, edit func(*market.PaymentState)) error {
-	p, err := tx.Payment(id)
-	if err != nil {
-		return err
-	}
-	st := p.State()
-	edit(&st)
-	tx.SavePayment(market.RestorePayment(st))
-	return nil
+func editRsv(tx app.Tx, id string, change func(*market.ReservationState)) error {
+	return edit(tx.Reservation, market.RestoreReservation, tx.SaveReservation, id, change)
+}
+
+func editPay(tx app.Tx, id string, change func(*market.PaymentState)) error {
+	return edit(tx.Payment, market.RestorePayment, tx.SavePayment, id, change)
 }
 
 func TestCheckFindsNothingInAConsistentSystem(t *testing.T) {
@@ -114,210 +115,163 @@ func TestCheckFindsEveryBrokenRule(t *testing.T) {
 	}{
 		{"a sold item held by a reservation that is gone", app.RuleItemHeld,
 			func(w *world) []string { return []string{"item=" + w.paid.ID(), "rsv=gone"} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editItem(tx, w.paid.ID(), func(s *market.ItemState) { s.RsvID = "gone" })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editItem(tx, w.paid.ID(), func(s *market.ItemState) { s.RsvID = "gone" })
+			})},
 		{"a reserved item that names no reservation", app.RuleItemHeld,
 			func(w *world) []string { return []string{"item=" + w.reserved.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editItem(tx, w.reserved.ID(), func(s *market.ItemState) { s.RsvID = "" })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editItem(tx, w.reserved.ID(), func(s *market.ItemState) { s.RsvID = "" })
+			})},
 		{"a sold item held by a confirmed reservation", app.RuleItemHeld,
 			func(w *world) []string { return []string{"item=" + w.reserved.ID(), "rsv=" + w.reservedRsv.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editItem(tx, w.reserved.ID(), func(s *market.ItemState) { s.Status = market.ItemSoldOut })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editItem(tx, w.reserved.ID(), func(s *market.ItemState) { s.Status = market.ItemSoldOut })
+			})},
 		{"an item on sale that a reservation holds", app.RuleItemHeld,
 			func(w *world) []string { return []string{"item=" + w.onSale.ID(), "rsv=" + w.paidRsv.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editItem(tx, w.onSale.ID(), func(s *market.ItemState) { s.RsvID = w.paidRsv.ID() })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editItem(tx, w.onSale.ID(), func(s *market.ItemState) { s.RsvID = w.paidRsv.ID() })
+			})},
 		{"a completed reservation whose item is not sold", app.RuleCompletedPaid,
 			func(w *world) []string { return []string{"rsv=" + w.paidRsv.ID(), "item=" + w.paid.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editItem(tx, w.paid.ID(), func(s *market.ItemState) { s.Status = market.ItemReserved })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editItem(tx, w.paid.ID(), func(s *market.ItemState) { s.Status = market.ItemReserved })
+			})},
 		{"a confirmed reservation that does not hold its item", app.RuleReservationHold,
 			func(w *world) []string { return []string{"rsv=" + w.backupRsv.ID(), "item=" + w.reserved.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editRsv(tx, w.backupRsv.ID(), func(s *market.ReservationState) { s.Status = market.RsvConfirmed })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editRsv(tx, w.backupRsv.ID(), func(s *market.ReservationState) { s.Status = market.RsvConfirmed })
+			})},
 		{"two confirmed reservations of one item", app.RuleOneDealPerItem,
 			func(w *world) []string {
 				return []string{"item=" + w.reserved.ID(), "rsv=" + w.reservedRsv.ID(), "rsv=" + w.backupRsv.ID()}
 			},
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editRsv(tx, w.backupRsv.ID(), func(s *market.ReservationState) { s.Status = market.RsvConfirmed })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editRsv(tx, w.backupRsv.ID(), func(s *market.ReservationState) { s.Status = market.RsvConfirmed })
+			})},
 		{"a completed reservation without an approved payment", app.RuleCompletedPaid,
 			func(w *world) []string { return []string{"rsv=" + w.paidRsv.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error { tx.SetApprovedPayment(w.paidRsv.ID(), ""); return nil })
-			}},
+			sources(func(w *world, tx app.Tx) error { tx.SetApprovedPayment(w.paidRsv.ID(), ""); return nil })},
 		{"a completed reservation whose payment is cancelled", app.RuleCompletedPaid,
 			func(w *world) []string { return []string{"rsv=" + w.paidRsv.ID(), "pay=" + w.paidPay.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editPay(tx, w.paidPay.ID(), func(s *market.PaymentState) { s.Status = market.PayDeleted })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editPay(tx, w.paidPay.ID(), func(s *market.PaymentState) { s.Status = market.PayDeleted })
+			})},
 		{"an approved payment that is not its reservation's", app.RulePaymentApproved,
 			func(w *world) []string { return []string{"pay=forged", "rsv=" + w.paidRsv.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					st := w.paidPay.State()
-					st.ID, st.Version = "forged", 0
-					tx.SavePayment(market.RestorePayment(st))
-					return nil
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				st := w.paidPay.State()
+				st.ID, st.Version = "forged", 0
+				tx.SavePayment(market.RestorePayment(st))
+				return nil
+			})},
 		{"an approved-payment claim naming a payment that is gone", app.RuleApprovedClaim,
 			func(w *world) []string { return []string{"rsv=" + w.backupRsv.ID(), "pay=gone"} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error { tx.SetApprovedPayment(w.backupRsv.ID(), "gone"); return nil })
-			}},
+			sources(func(w *world, tx app.Tx) error { tx.SetApprovedPayment(w.backupRsv.ID(), "gone"); return nil })},
 		{"an approved-payment claim naming a cancelled payment", app.RuleApprovedClaim,
 			func(w *world) []string { return []string{"rsv=" + w.cancelledRsv.ID(), "pay=" + w.cancelledPay.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					tx.SetApprovedPayment(w.cancelledRsv.ID(), w.cancelledPay.ID())
-					return nil
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				tx.SetApprovedPayment(w.cancelledRsv.ID(), w.cancelledPay.ID())
+				return nil
+			})},
 		{"an open-chat claim naming a reservation that is gone", app.RuleOpenChatClaim,
 			func(w *world) []string { return []string{"item=" + w.onSale.ID(), "rsv=gone"} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error { tx.SetOpenChat(w.onSale.ID(), other, "gone"); return nil })
-			}},
+			sources(func(w *world, tx app.Tx) error { tx.SetOpenChat(w.onSale.ID(), other, "gone"); return nil })},
 		{"an open-chat claim naming another buyer's reservation", app.RuleOpenChatClaim,
 			func(w *world) []string { return []string{"item=" + w.reserved.ID(), "rsv=" + w.reservedRsv.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error { tx.SetOpenChat(w.reserved.ID(), "u-third", w.reservedRsv.ID()); return nil })
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				tx.SetOpenChat(w.reserved.ID(), "u-third", w.reservedRsv.ID())
+				return nil
+			})},
 		{"a payment of another amount than the agreed price", app.RuleAgreedPrice,
 			func(w *world) []string { return []string{"pay=" + w.paidPay.ID(), "rsv=" + w.paidRsv.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editRsv(tx, w.paidRsv.ID(), func(s *market.ReservationState) { s.AgreedPrice++ })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editRsv(tx, w.paidRsv.ID(), func(s *market.ReservationState) { s.AgreedPrice++ })
+			})},
 		{"a review of a deal whose payment is not approved", app.RuleReviewPaid,
 			func(w *world) []string { return []string{"rsv=" + w.reviewedRsv.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error { tx.SetApprovedPayment(w.reviewedRsv.ID(), ""); return nil })
-			}},
+			sources(func(w *world, tx app.Tx) error { tx.SetApprovedPayment(w.reviewedRsv.ID(), ""); return nil })},
 		{"an item score that is not its reviews'", app.RuleItemScore,
 			func(w *world) []string { return []string{"item=" + w.reviewed.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editItem(tx, w.reviewed.ID(), func(s *market.ItemState) { s.ScoreSum++ })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editItem(tx, w.reviewed.ID(), func(s *market.ItemState) { s.ScoreSum++ })
+			})},
 		{"a review count on an item without reviews", app.RuleItemScore,
 			func(w *world) []string { return []string{"item=" + w.onSale.ID()} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					return editItem(tx, w.onSale.ID(), func(s *market.ItemState) { s.ScoreSum, s.ReviewCount = 5, 1 })
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				return editItem(tx, w.onSale.ID(), func(s *market.ItemState) { s.ScoreSum, s.ReviewCount = 5, 1 })
+			})},
 		{"a seller score that is not their items' reviews'", app.RuleSellerScore,
 			func(w *world) []string { return []string{"seller=" + seller} },
-			func(w *world) {
-				w.mustBreak(func(tx app.Tx) error {
-					sl, err := tx.Seller(seller)
-					if err != nil {
-						return err
-					}
-					sl.ReviewCount++
-					tx.SaveSeller(sl)
-					return nil
-				})
-			}},
+			sources(func(w *world, tx app.Tx) error {
+				sl, err := tx.Seller(seller)
+				if err != nil {
+					return err
+				}
+				sl.ReviewCount++
+				tx.SaveSeller(sl)
+				return nil
+			})},
 		{"a view row that disagrees with its item", app.RuleViewRow,
 			func(w *world) []string { return []string{"item=" + w.paid.ID()} },
-			func(w *world) {
-				w.mustBreakView(func(tx app.ViewTx) error {
-					row, err := tx.Row(w.paid.ID())
-					if err != nil {
-						return err
-					}
-					row.ItemStatus, row.PayStatus = "CREATED", ""
-					tx.SaveRow(row)
-					return nil
-				})
-			}},
+			view(func(w *world, tx app.ViewTx) error {
+				row, err := tx.Row(w.paid.ID())
+				if err != nil {
+					return err
+				}
+				row.ItemStatus, row.PayStatus = "CREATED", ""
+				tx.SaveRow(row)
+				return nil
+			})},
 		{"a view row that is missing", app.RuleViewRow,
 			func(w *world) []string { return []string{"item=" + w.onSale.ID()} },
-			func(w *world) {
-				w.mustBreakView(func(tx app.ViewTx) error {
-					row, err := tx.Row(w.onSale.ID())
-					if err != nil {
-						return err
-					}
-					tx.DeleteRow(row)
-					return nil
-				})
-			}},
+			view(func(w *world, tx app.ViewTx) error {
+				row, err := tx.Row(w.onSale.ID())
+				if err != nil {
+					return err
+				}
+				tx.DeleteRow(row)
+				return nil
+			})},
 		{"a view row of an item that is gone", app.RuleViewRow,
 			func(w *world) []string { return []string{"item=ghost"} },
-			func(w *world) {
-				w.mustBreakView(func(tx app.ViewTx) error {
-					tx.SaveRow(&app.PageRow{ItemID: "ghost", ItemName: "ghost", ItemStatus: "CREATED"})
-					return nil
-				})
-			}},
+			view(func(w *world, tx app.ViewTx) error {
+				tx.SaveRow(&app.PageRow{ItemID: "ghost", ItemName: "ghost", ItemStatus: "CREATED"})
+				return nil
+			})},
 		{"a buyer's row that is missing", app.RuleViewDeal,
 			func(w *world) []string { return []string{"item=" + w.reserved.ID(), "rsv=" + w.backupRsv.ID()} },
-			func(w *world) {
-				w.mustBreakView(func(tx app.ViewTx) error {
-					deals, err := tx.Deals(w.reserved.ID())
-					if err != nil {
-						return err
+			view(func(w *world, tx app.ViewTx) error {
+				deals, err := tx.Deals(w.reserved.ID())
+				if err != nil {
+					return err
+				}
+				for _, d := range deals {
+					if d.RsvID == w.backupRsv.ID() {
+						tx.DeleteDeal(&d)
 					}
-					for _, d := range deals {
-						if d.RsvID == w.backupRsv.ID() {
-							tx.DeleteDeal(&d)
-						}
-					}
-					return nil
-				})
-			}},
+				}
+				return nil
+			})},
 		{"a buyer's row that shows a stale payment", app.RuleViewDeal,
 			func(w *world) []string { return []string{"item=" + w.cancelled.ID(), "rsv=" + w.cancelledRsv.ID()} },
-			func(w *world) {
-				w.mustBreakView(func(tx app.ViewTx) error {
-					deals, err := tx.Deals(w.cancelled.ID())
-					if err != nil {
-						return err
-					}
-					d := deals[0]
-					d.PayStatus = string(market.PayApproved)
-					tx.SaveDeal(&d)
-					return nil
-				})
-			}},
+			view(func(w *world, tx app.ViewTx) error {
+				deals, err := tx.Deals(w.cancelled.ID())
+				if err != nil {
+					return err
+				}
+				d := deals[0]
+				d.PayStatus = string(market.PayApproved)
+				tx.SaveDeal(&d)
+				return nil
+			})},
 		{"a buyer's row of a reservation that is gone", app.RuleViewDeal,
 			func(w *world) []string { return []string{"item=" + w.onSale.ID(), "rsv=gone"} },
-			func(w *world) {
-				w.mustBreakView(func(tx app.ViewTx) error {
-					tx.SaveDeal(&app.PageDeal{ItemID: w.onSale.ID(), RsvID: "gone", BuyerID: buyer, RsvStatus: "CREATED"})
-					return nil
-				})
-			}},
+			view(func(w *world, tx app.ViewTx) error {
+				tx.SaveDeal(&app.PageDeal{ItemID: w.onSale.ID(), RsvID: "gone", BuyerID: buyer, RsvStatus: "CREATED"})
+				return nil
+			})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -340,118 +294,4 @@ func lines(rep app.Report) string {
 		b.WriteString(f.String() + "\n")
 	}
 	return b.String()
-}
-
-// dropView deletes every row of the view through its unit of work.
-func (w *world) dropView() {
-	w.t.Helper()
-	snap, err := w.store.Snapshot(context.Background())
-	require.NoError(w.t, err)
-	for _, id := range snap.ViewItems() {
-		w.mustBreakView(func(tx app.ViewTx) error {
-			row, err := tx.Row(id)
-			if err != nil {
-				return err
-			}
-			if row != nil {
-				tx.DeleteRow(row)
-			}
-			deals, err := tx.Deals(id)
-			for _, d := range deals {
-				tx.DeleteDeal(&d)
-			}
-			return err
-		})
-	}
-}
-
-func TestRebuildViewFromTheSources(t *testing.T) {
-	w := newWorld(t)
-	ctx := context.Background()
-	before, err := w.store.Snapshot(ctx)
-	require.NoError(t, err)
-	w.dropView()
-	dropped, err := w.store.Snapshot(ctx)
-	require.NoError(t, err)
-	require.Empty(t, dropped.Rows)
-	require.Empty(t, dropped.Deals)
-	require.False(t, w.check().OK())
-
-	rep, err := w.mypage.RebuildView(ctx, w.store)
-	require.NoError(t, err)
-	assert.Equal(t, app.RebuildReport{Items: 6, RowsWritten: 5, DealsWritten: 6}, rep)
-	assert.Empty(t, w.check().Findings, "after the rebuild")
-
-	after, err := w.store.Snapshot(ctx)
-	require.NoError(t, err)
-	for id, row := range before.Rows {
-		assert.Equal(t, shown(row), shown(after.Rows[id]), "row of item %s", id)
-	}
-	for item, deals := range before.Deals {
-		for rsv, d := range deals {
-			got := after.Deals[item][rsv]
-			if item == w.deleted.ID() {
-				// A deleted item's name and price live only in its events.
-				d.ItemName, d.Price = "", 0
-			}
-			assert.Equal(t, shownDeal(d), shownDeal(got), "deal %s of item %s", rsv, item)
-		}
-	}
-
-	again, err := w.mypage.RebuildView(ctx, w.store)
-	require.NoError(t, err)
-	assert.Equal(t, app.RebuildReport{Items: 6}, again, "a second rebuild writes nothing")
-}
-
-func TestRebuildViewRepairsAndDeletes(t *testing.T) {
-	w := newWorld(t)
-	ctx := context.Background()
-	w.mustBreakView(func(tx app.ViewTx) error {
-		tx.SaveRow(&app.PageRow{ItemID: "ghost", ItemName: "ghost", ItemStatus: "CREATED"})
-		tx.SaveDeal(&app.PageDeal{ItemID: w.onSale.ID(), RsvID: "gone", BuyerID: buyer, RsvStatus: "CREATED"})
-		row, err := tx.Row(w.paid.ID())
-		if err != nil {
-			return err
-		}
-		row.ItemStatus = "CREATED"
-		tx.SaveRow(row)
-		return nil
-	})
-	require.Len(t, w.check().Findings, 3)
-	rep, err := w.mypage.RebuildView(ctx, w.store)
-	require.NoError(t, err)
-	assert.Equal(t, app.RebuildReport{Items: 7, RowsWritten: 1, RowsDeleted: 1, DealsDeleted: 1}, rep)
-	assert.Empty(t, w.check().Findings)
-}
-
-// TestRebuildViewLosesNoProjection runs rebuilds while the projector
-// applies events: the view ends as its sources say.
-func TestRebuildViewLosesNoProjection(t *testing.T) {
-	w := newWorld(t)
-	ctx := context.Background()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range 20 {
-			_, err := w.mypage.RebuildView(ctx, w.store)
-			assert.NoError(t, err)
-		}
-	}()
-	for range 5 {
-		it := w.item(seller)
-		w.confirmed(it.ID())
-		w.deliver()
-	}
-	<-done
-	assert.Empty(t, w.check().Findings)
-}
-
-func shown(r app.PageRow) app.PageRow {
-	r.UpdatedAt, r.Version = time.Time{}, 0
-	return r
-}
-
-func shownDeal(d app.PageDeal) app.PageDeal {
-	d.UpdatedAt, d.Version = time.Time{}, 0
-	return d
 }

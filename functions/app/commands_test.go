@@ -56,7 +56,7 @@ func TestUpdateItem(t *testing.T) {
 	now := s.itemNow(it.ID())
 	assert.Equal(t, int64(9_000), now.Price())
 	assert.Equal(t, int64(2), now.Version())
-	assert.Equal(t, []events.Type{events.ItemRegistered, events.ItemUpdated}, s.log.types())
+	assert.Equal(t, []events.Type{events.ItemRegistered, events.ItemUpdated}, s.log.Types())
 }
 
 func TestDeleteItem(t *testing.T) {
@@ -121,7 +121,7 @@ func TestRequestChat(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, created, "asking twice answers the open chat")
 	assert.Equal(t, first.ID(), again.ID())
-	assert.Equal(t, []events.Type{events.ItemRegistered, events.ReservationRequested}, s.log.types())
+	assert.Equal(t, []events.Type{events.ItemRegistered, events.ReservationRequested}, s.log.Types())
 
 	_, _, p := s.paid()
 	_, _, err = s.cmd.RequestChat(ctx, other, p.ItemID(), "")
@@ -145,7 +145,7 @@ func TestConcurrentChatRequestsOpenOne(t *testing.T) {
 	for _, id := range ids {
 		assert.Equal(t, ids[0], id, "every request answers the one open chat")
 	}
-	assert.Equal(t, []events.Type{events.ItemRegistered, events.ReservationRequested}, s.log.types())
+	assert.Equal(t, []events.Type{events.ItemRegistered, events.ReservationRequested}, s.log.Types())
 }
 
 func TestChatMessages(t *testing.T) {
@@ -315,7 +315,7 @@ func TestConcurrentPaymentsPayOnce(t *testing.T) {
 		return err
 	})
 	assert.Equal(t, 1, ok)
-	assert.Equal(t, 1, s.log.count(events.PaymentApproved))
+	assert.Equal(t, 1, s.log.Count(events.PaymentApproved))
 }
 
 func TestCancelPayment(t *testing.T) {
@@ -358,7 +358,7 @@ func TestConcurrentCancelsAllAnswerTheCancelledPayment(t *testing.T) {
 		return err
 	})
 	assert.Equal(t, 8, ok)
-	assert.Equal(t, 1, s.log.count(events.PaymentCancelled), "one cancellation happened")
+	assert.Equal(t, 1, s.log.Count(events.PaymentCancelled), "one cancellation happened")
 }
 
 func TestWriteReview(t *testing.T) {
@@ -418,7 +418,7 @@ func TestMoneyRules(t *testing.T) {
 		wrong := it.Price() + 1
 		_, err = s.cmd.Pay(ctx, buyer, r.ID(), "", &wrong)
 		assertCode(t, market.Conflict, err)
-		assert.Zero(t, s.log.count(events.PaymentApproved), "nothing is charged")
+		assert.Zero(t, s.log.Count(events.PaymentApproved), "nothing is charged")
 		agreed := it.Price()
 		p, err := s.cmd.Pay(ctx, buyer, r.ID(), "", &agreed)
 		require.NoError(t, err)

@@ -22,11 +22,9 @@ import (
 // lastOf returns the last published event of typ.
 func (s *system) lastOf(typ events.Type) cloudevents.Event {
 	s.t.Helper()
-	s.log.mu.Lock()
-	defer s.log.mu.Unlock()
-	for i := len(s.log.events) - 1; i >= 0; i-- {
-		if s.log.events[i].Type() == string(typ) {
-			return s.log.events[i]
+	for _, e := range slices.Backward(s.log.Published()) {
+		if e.Type() == string(typ) {
+			return e
 		}
 	}
 	s.t.Fatalf("no %s published", typ)
@@ -65,7 +63,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	s := newSystem(t)
 	ctx := t.Context()
 	it, r := s.reviewed(5)
-	before := len(s.log.types())
+	before := len(s.log.Types())
 	item, rsv := s.itemNow(it.ID()), s.rsvNow(r.ID())
 	row, err := s.store.Row(ctx, it.ID())
 	require.NoError(t, err)
@@ -86,7 +84,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 			assert.ErrorIs(t, err, app.ErrDuplicate, "%s", rd.typ)
 		}
 	}
-	assert.Len(t, s.log.types(), before, "nothing new published")
+	assert.Len(t, s.log.Types(), before, "nothing new published")
 	assert.Equal(t, item.Version(), s.itemNow(it.ID()).Version())
 	assert.Equal(t, 1, s.itemNow(it.ID()).ReviewCount(), "a review counts once")
 	assert.Equal(t, rsv.Version(), s.rsvNow(r.ID()).Version())
@@ -166,10 +164,8 @@ func TestPoliciesFollowTheSourcesNotTheEvent(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t)
 	ctx := t.Context()
-	it := s.item(seller)
-	r := s.confirmed(it.ID())
-	s.deliver()
-	before := len(s.log.types())
+	it, r := s.reserved()
+	before := len(s.log.Types())
 	asStored := func(status string, version int64) *events.Reservation {
 		return &events.Reservation{RsvID: r.ID(), ItemID: it.ID(), BuyerID: buyer, SellerID: seller, RsvStatus: status, Version: version}
 	}
@@ -195,7 +191,7 @@ func TestPoliciesFollowTheSourcesNotTheEvent(t *testing.T) {
 		assert.Equal(t, market.ItemReserved, s.itemNow(it.ID()).Status(), tt.name)
 		assert.Equal(t, market.RsvConfirmed, s.rsvNow(r.ID()).Status(), tt.name)
 	}
-	assert.Len(t, s.log.types(), before, "no forged event made a policy publish anything")
+	assert.Len(t, s.log.Types(), before, "no forged event made a policy publish anything")
 
 	// A real payment, announced with the ids of another reservation.
 	p, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
@@ -220,7 +216,7 @@ func TestPoliciesConvergeWhateverTheOrder(t *testing.T) {
 	_, err := s.cmd.CancelPayment(ctx, buyer, p.ID(), "", "")
 	require.NoError(t, err)
 	cancelled := s.lastOf(events.PaymentCancelled)
-	s.log.unread() // deliver by hand, newest first
+	s.log.Take() // deliver by hand, newest first
 
 	require.NoError(t, s.reservationPolicy.FollowPayment(ctx, cancelled))
 	assert.Equal(t, market.RsvConfirmed, s.rsvNow(r.ID()).Status())
@@ -355,7 +351,7 @@ func TestMyPageReplays(t *testing.T) {
 	it, _ := s.reviewed(5)
 	want := s.row(it.ID())
 	var log []cloudevents.Event
-	for _, e := range s.log.events {
+	for _, e := range s.log.Published() {
 		if _, ok := app.MyPageProjector[events.Type(e.Type())]; ok {
 			log = append(log, e)
 		}

@@ -3,17 +3,15 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/app/apptest"
 	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/memory"
 )
@@ -26,64 +24,20 @@ const (
 
 var meeting = market.Meeting{Date: "2026-03-07", Time: "14:30", Place: "Mangwon station exit 2"}
 
-// market is carrot on one in-memory store: a Service per function, as the
-// functions run, and a log of every event published, which deliver hands
-// to the consumers as the broker's triggers would.
+// system is carrot on one in-memory store: a Service per function, as the
+// functions run, and a broker that keeps every event published, which
+// deliver hands to the consumers as the broker's triggers would.
 type system struct {
 	t     *testing.T
 	store *memory.Store
-	log   *eventLog
+	log   *apptest.Broker
 	// Per function, as each has its own event source.
 	cmd, reservationPolicy, itemPolicy, mypage *app.Service
 }
 
-// eventLog is the Publisher of every Service: it keeps what was published,
-// in order.
-type eventLog struct {
-	mu     sync.Mutex
-	events []cloudevents.Event
-	read   int
-}
-
-func (l *eventLog) Publish(_ context.Context, evs []cloudevents.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, evs...)
-}
-
-// unread returns the events published since the last call.
-func (l *eventLog) unread() []cloudevents.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	evs := l.events[l.read:]
-	l.read = len(l.events)
-	return evs
-}
-
-// count returns how many events of typ were published.
-func (l *eventLog) count(typ events.Type) int {
-	n := 0
-	for _, t := range l.types() {
-		if t == typ {
-			n++
-		}
-	}
-	return n
-}
-
-func (l *eventLog) types() []events.Type {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var ts []events.Type
-	for _, e := range l.events {
-		ts = append(ts, events.Type(e.Type()))
-	}
-	return ts
-}
-
 func newSystem(t *testing.T) *system {
 	t.Helper()
-	store, log := memory.New(), &eventLog{}
+	store, log := memory.New(), &apptest.Broker{}
 	var ids atomic.Int64
 	clock := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	svc := func(source string) *app.Service {
@@ -91,28 +45,19 @@ func newSystem(t *testing.T) *system {
 			Now:   func() time.Time { return clock.Add(time.Duration(ids.Load()) * time.Second) },
 			NewID: func() string { return fmt.Sprintf("id-%06d", ids.Add(1)) }}
 	}
-	return &system{t: t, store: store, log: log, cmd: svc("cmd"),
+	s := &system{t: t, store: store, log: log, cmd: svc("cmd"),
 		reservationPolicy: svc("reservation-policy"), itemPolicy: svc("item-policy"), mypage: svc("mypage")}
+	log.Subscribe(s.reservationPolicy, app.ReservationPolicy)
+	log.Subscribe(s.itemPolicy, app.ItemPolicy)
+	log.Subscribe(s.mypage, app.MyPageProjector)
+	return s
 }
 
 // deliver hands every unread event to each consumer that takes it, as
 // the triggers do, until no consumer publishes anything new.
 func (s *system) deliver() {
 	s.t.Helper()
-	consumers := []struct {
-		svc *app.Service
-		c   app.Consumer
-	}{{s.reservationPolicy, app.ReservationPolicy}, {s.itemPolicy, app.ItemPolicy}, {s.mypage, app.MyPageProjector}}
-	for evs := s.log.unread(); len(evs) > 0; evs = s.log.unread() {
-		for _, e := range evs {
-			for _, c := range consumers {
-				if _, ok := c.c[events.Type(e.Type())]; ok {
-					err := c.svc.Handler(c.c)(context.Background(), e)
-					require.NoError(s.t, err, "%s handling %s", c.svc.Source, e.Type())
-				}
-			}
-		}
-	}
+	s.log.Deliver(s.t)
 }
 
 func (s *system) item(sellerID string) *market.Item {
@@ -136,6 +81,16 @@ func (s *system) confirmed(itemID string) *market.Reservation {
 	_, err := s.cmd.ConfirmReservation(context.Background(), seller, r.ID(), meeting)
 	require.NoError(s.t, err)
 	return r
+}
+
+// reserved is a deal of a new item through confirmation, with every policy
+// run.
+func (s *system) reserved() (*market.Item, *market.Reservation) {
+	s.t.Helper()
+	it := s.item(seller)
+	r := s.confirmed(it.ID())
+	s.deliver()
+	return it, r
 }
 
 // paid is a deal of a new item through payment, with every policy run.
@@ -181,20 +136,19 @@ func assertCode(t *testing.T, code market.Code, err error) {
 
 // concurrently runs f n times at once and returns how many returned nil.
 func concurrently(n int, f func(i int) error) (ok int) {
-	var wg sync.WaitGroup
-	var wins atomic.Int64
 	start := make(chan struct{})
+	errs := make(chan error, n)
 	for i := range n {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			<-start
-			if f(i) == nil {
-				wins.Add(1)
-			}
+			errs <- f(i)
 		}()
 	}
 	close(start)
-	wg.Wait()
-	return int(wins.Load())
+	for range n {
+		if <-errs == nil {
+			ok++
+		}
+	}
+	return ok
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -61,7 +62,7 @@ func (src ItemSources) follow(v *view, at time.Time) {
 			base.holdPay = paymentOf(src.Payments[base.holder.ID()], base.holder.PayID())
 		}
 	}
-	for _, id := range sortedKeys(ids) {
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		s := base
 		s.rsvID, s.rsv = id, src.Reservations[id]
 		if s.rsv != nil {
@@ -128,7 +129,7 @@ func (s *Snapshot) ViewItems() []string {
 	for _, r := range s.Reservations {
 		ids[r.ItemID()] = true
 	}
-	return sortedKeys(ids)
+	return slices.Sorted(maps.Keys(ids))
 }
 
 // ItemView returns the item's part of MyPage as the snapshot holds it.
@@ -230,7 +231,7 @@ func (s *Service) freshSources(ctx context.Context, known ItemSources, v *view) 
 	if v.row != nil && v.row.RsvID != "" {
 		rsvIDs[v.row.RsvID] = true
 	}
-	for _, id := range sortedKeys(rsvIDs) {
+	for _, id := range slices.Sorted(maps.Keys(rsvIDs)) {
 		r, err := found(s.Store.Reservation(ctx, id))
 		if err != nil {
 			return src, err
@@ -250,7 +251,7 @@ func (s *Service) freshSources(ctx context.Context, known ItemSources, v *view) 
 			payIDs[v.row.PayID] = true
 		}
 		delete(payIDs, "")
-		for _, pid := range sortedKeys(payIDs) {
+		for _, pid := range slices.Sorted(maps.Keys(payIDs)) {
 			p, err := found(s.Store.Payment(ctx, pid))
 			if err != nil {
 				return src, err

@@ -80,9 +80,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 		{
 			name: "payment approved, the reservation and the item never heard",
 			lose: func(s *system) (string, string) {
-				it := s.item(seller)
-				r := s.confirmed(it.ID())
-				s.deliver()
+				it, r := s.reserved()
 				_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 				require.NoError(t, err)
 				return it.ID(), r.ID()
@@ -106,9 +104,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 		{
 			name: "reservation deleted, the item stayed RESERVED",
 			lose: func(s *system) (string, string) {
-				it := s.item(seller)
-				r := s.confirmed(it.ID())
-				s.deliver()
+				it, r := s.reserved()
 				require.NoError(t, s.cmd.DeleteReservation(ctx, buyer, r.ID()))
 				return it.ID(), ""
 			},
@@ -118,9 +114,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 		{
 			name: "item SOLDOUT while its reservation is CONFIRMED (written so directly)",
 			lose: func(s *system) (string, string) {
-				it := s.item(seller)
-				r := s.confirmed(it.ID())
-				s.deliver()
+				it, r := s.reserved()
 				_, err := s.store.Update(ctx, func(tx app.Tx) error {
 					it, err := tx.Item(it.ID())
 					if err != nil {
@@ -150,7 +144,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 			t.Parallel()
 			s, clk, rec := reconciling(t)
 			itemID, rsvID := c.lose(s)
-			s.log.unread() // lost
+			s.log.Take() // lost
 
 			out := run(t, clk, rec)
 			assert.Equal(t, c.steps, steps(out))
@@ -162,7 +156,7 @@ func TestReconcilerRepairsLostFacts(t *testing.T) {
 				assert.Equal(t, c.rsv, string(s.rsvNow(rsvID).Status()))
 				assert.Equal(t, c.rsv, row.RsvStatus)
 			}
-			emitted := s.log.unread()
+			emitted := s.log.Take()
 			facts := 0
 			for _, st := range c.steps {
 				if !strings.HasPrefix(st, "mypage") {
@@ -195,7 +189,7 @@ func TestReconcilerCountsALostReviewOnce(t *testing.T) {
 	it, r, _ := s.paid()
 	_, err := s.cmd.WriteReview(ctx, buyer, r.ID(), 4, "")
 	require.NoError(t, err)
-	lost := s.log.unread()
+	lost := s.log.Take()
 	require.Len(t, lost, 1)
 
 	out := run(t, clk, rec)
@@ -228,12 +222,10 @@ func TestReconcilerReadsOnlyWhatChanged(t *testing.T) {
 	}
 
 	clk.advance(5 * time.Minute)
-	it := s.item(seller)
-	r := s.confirmed(it.ID())
-	s.deliver()
+	it, r := s.reserved()
 	_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err)
-	s.log.unread()
+	s.log.Take()
 
 	out := run(t, clk, rec)
 	assert.Equal(t, 1, out.Items, "one item changed")
@@ -251,12 +243,10 @@ func TestReconcilerStaysBehindThePolicies(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, clk, rec := reconciling(t)
-	it := s.item(seller)
-	r := s.confirmed(it.ID())
-	s.deliver()
+	it, r := s.reserved()
 	_, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
 	require.NoError(t, err)
-	s.log.unread()
+	s.log.Take()
 
 	clk.advance(10 * time.Second)
 	out, err := rec.Run(ctx)

@@ -139,24 +139,12 @@ func (it *Item) Update(by string, p ItemPatch, now time.Time) error {
 		return Errorf(Forbidden, "only the seller may change this item")
 	}
 	d := it.details
-	if p.Name != nil {
-		d.Name = *p.Name
-	}
-	if p.Category != nil {
-		d.Category = *p.Category
-	}
-	if p.Price != nil {
-		d.Price = *p.Price
-	}
-	if p.Description != nil {
-		d.Description = *p.Description
-	}
-	if p.Region != nil {
-		d.Region = *p.Region
-	}
-	if p.Photos != nil {
-		d.Photos = *p.Photos
-	}
+	patch(&d.Name, p.Name)
+	patch(&d.Category, p.Category)
+	patch(&d.Price, p.Price)
+	patch(&d.Description, p.Description)
+	patch(&d.Region, p.Region)
+	patch(&d.Photos, p.Photos)
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -278,6 +266,13 @@ func (it *Item) AddReview(score int, now time.Time) {
 	it.scoreSum += score
 	it.reviewCount++
 	it.updatedAt = now
+}
+
+// patch sets field to *v when a patch gives v, and keeps it when v is nil.
+func patch[T any](field *T, v *T) {
+	if v != nil {
+		*field = *v
+	}
 }
 
 func (d ItemDetails) normalized() ItemDetails {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -55,13 +56,13 @@ func RequestsOf(params any) ([]Request, error) {
 		return one("DescribeTable", in.TableName, nil), nil
 	case *dynamodb.BatchWriteItemInput:
 		var out []Request
-		for _, table := range sortedKeys(in.RequestItems) {
+		for _, table := range slices.Sorted(maps.Keys(in.RequestItems)) {
 			out = append(out, Request{"dynamodb:BatchWriteItem", requestARN(table, "")})
 		}
 		return out, nil
 	case *dynamodb.BatchGetItemInput:
 		var out []Request
-		for _, table := range sortedKeys(in.RequestItems) {
+		for _, table := range slices.Sorted(maps.Keys(in.RequestItems)) {
 			out = append(out, Request{"dynamodb:BatchGetItem", requestARN(table, "")})
 		}
 		return out, nil
@@ -97,15 +98,6 @@ func (r Request) TableOf() string {
 	_, rest, _ := strings.Cut(r.Resource, ":table/")
 	table, _, _ := strings.Cut(rest, "/")
 	return table
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // RecordRequests is a dynamodb.Options function that reports the IAM

@@ -6,6 +6,10 @@
 // The suite holds the adapters to the port documentation in
 // functions/app/store.go and to nothing more: where an adapter promises
 // more (an order, a limit of its backend), its own tests check it.
+//
+// It also holds what tests of use cases share, over any store: Broker
+// stands in for the broker and its triggers, and DropView drops the view
+// for tests that rebuild it.
 package apptest
 
 import (
@@ -59,6 +63,32 @@ func TestStore(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("listings", func(t *testing.T) { t.Parallel(); testListings(t, newStores(t)) })
 	t.Run("page limits", func(t *testing.T) { t.Parallel(); testPageLimits(t, newStores(t)) })
 	t.Run("change log", func(t *testing.T) { t.Parallel(); testChangeLog(t, newStores(t)) })
+}
+
+// DropView deletes the MyPage row and the buyers' rows of every item of
+// snap's view through views, one unit of work per item, as an operator
+// dropping the view tables would. Rows written after snap was read stay.
+func DropView(ctx context.Context, views app.ViewStore, snap *app.Snapshot) error {
+	for _, id := range snap.ViewItems() {
+		err := views.UpdateView(ctx, func(tx app.ViewTx) error {
+			row, err := tx.Row(id)
+			if err != nil {
+				return err
+			}
+			if row != nil {
+				tx.DeleteRow(row)
+			}
+			deals, err := tx.Deals(id)
+			for _, d := range deals {
+				tx.DeleteDeal(&d)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var ctx = context.Background()
@@ -146,10 +176,15 @@ func newReview(rsvID string) market.Review {
 		Score: 5, Comment: "친절해요", CreatedAt: now()}
 }
 
-// newEvent returns a valid event about an item.
-func newEvent(t *testing.T, ctx context.Context, itemID string) cloudevents.Event {
+// traced carries a request's trace context, so that every event the suite
+// publishes has an extension for the adapters to keep.
+var traced = events.WithTraceparent(ctx, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+
+// newEvent returns a valid event about an item, traced as the events of a
+// request are.
+func newEvent(t *testing.T, itemID string) cloudevents.Event {
 	t.Helper()
-	e, err := events.New(ctx, events.ItemUpdated, events.Meta{ID: uid(), Source: "/carrot/apptest", Time: now()},
+	e, err := events.New(traced, events.ItemUpdated, events.Meta{ID: uid(), Source: "/carrot/apptest", Time: now()},
 		&events.Item{ItemID: itemID, SellerID: "seller", Name: "bicycle", Category: "sports", Price: 15000,
 			Photos: []string{}, Status: "CREATED", Version: 1, CreatedAt: now(), UpdatedAt: now()})
 	require.NoError(t, err)

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
 )
@@ -34,7 +33,7 @@ func newWrites(t *testing.T) writes {
 	m, err := r.PostMessage(uid(), "buyer", "hello", now())
 	require.NoError(t, err)
 	return writes{item: it, rsv: r, pay: newPayment(uid(), r.ID()), sellerID: uid(), msg: m, review: newReview(r.ID()),
-		event: newEvent(t, ctx, it.ID()), consumer: "apptest-" + uid(),
+		event: newEvent(t, it.ID()), consumer: "apptest-" + uid(),
 		row:  app.PageRow{ItemID: uid(), SellerID: "seller", UpdatedAt: now()},
 		deal: app.PageDeal{ItemID: uid(), RsvID: uid(), BuyerID: "buyer", UpdatedAt: now()}}
 }
@@ -174,14 +173,14 @@ func testAllOrNothing(t *testing.T, s Stores) {
 func testMarkHandled(t *testing.T, s Stores) {
 	t.Run("store", func(t *testing.T) {
 		t.Parallel()
-		consumer, e := "apptest-"+uid(), newEvent(t, ctx, "item")
+		consumer, e := "apptest-"+uid(), newEvent(t, "item")
 		first, second := uid(), uid()
 		mustWrite(t, s, func(tx app.Tx) {
 			tx.MarkHandled(consumer, e)
 			tx.SaveItem(newItem(first, "seller", market.ItemDetails{}))
 		})
 
-		published := newEvent(t, ctx, second)
+		published := newEvent(t, second)
 		evs, runs, err := update(s, func(tx app.Tx, _ int) error {
 			tx.MarkHandled(consumer, e)
 			tx.SaveItem(newItem(second, "seller", market.ItemDetails{}))
@@ -222,7 +221,7 @@ func testMarkHandled(t *testing.T, s Stores) {
 
 	t.Run("view", func(t *testing.T) {
 		t.Parallel()
-		consumer, e := "apptest-"+uid(), newEvent(t, ctx, "item")
+		consumer, e := "apptest-"+uid(), newEvent(t, "item")
 		first, second := uid(), uid()
 		mustWriteView(t, s, func(tx app.ViewTx) {
 			tx.MarkHandled(consumer, e)
@@ -241,12 +240,11 @@ func testMarkHandled(t *testing.T, s Stores) {
 }
 
 func testPublished(t *testing.T, s Stores) {
-	traced := events.WithTraceparent(ctx, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	var want []cloudevents.Event
 	for _, n := range []int{3, 1, 2} {
 		var published []cloudevents.Event
 		for range n {
-			published = append(published, newEvent(t, traced, uid()))
+			published = append(published, newEvent(t, uid()))
 		}
 		got := mustWrite(t, s, func(tx app.Tx) {
 			for _, e := range published {

@@ -16,46 +16,33 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/carrot-market/carrot/functions/app"
-	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/infra/deploy"
 )
 
 func main() {
-	timeout := flag.Duration("timeout", 10*time.Minute, "give up after this long")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-
-	cfg := dynamo.ConfigFromEnv()
-	client, err := dynamo.NewClient(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "check:", err)
-		os.Exit(2)
-	}
-	rep, err := app.Check(ctx, dynamo.New(client, cfg.TablePrefix))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "check:", err)
-		os.Exit(2)
-	}
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-	} else {
-		for _, f := range rep.Findings {
-			fmt.Println(f)
+	deploy.Operate("check", 10*time.Minute, 2, func(ctx context.Context, tables deploy.Tables) (int, error) {
+		rep, err := app.Check(ctx, tables)
+		if err != nil {
+			return 2, err
 		}
-		fmt.Printf("checked %d items, %d reservations, %d payments, %d reviews, %d rows, %d deals: %d findings\n",
-			rep.Items, rep.Reservations, rep.Payments, rep.Reviews, rep.Rows, rep.Deals, len(rep.Findings))
-	}
-	if !rep.OK() {
-		os.Exit(1)
-	}
+		if *asJSON {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(rep)
+		} else {
+			for _, f := range rep.Findings {
+				fmt.Println(f)
+			}
+			fmt.Printf("checked %d items, %d reservations, %d payments, %d reviews, %d rows, %d deals: %d findings\n",
+				rep.Items, rep.Reservations, rep.Payments, rep.Reviews, rep.Rows, rep.Deals, len(rep.Findings))
+		}
+		if !rep.OK() {
+			return 1, nil
+		}
+		return 0, nil
+	})
 }

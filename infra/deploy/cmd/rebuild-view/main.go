@@ -14,38 +14,21 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/carrot-market/carrot/functions/app"
-	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/infra/deploy"
 )
 
 func main() {
-	timeout := flag.Duration("timeout", 30*time.Minute, "give up after this long")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-
-	cfg := dynamo.ConfigFromEnv()
-	client, err := dynamo.NewClient(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rebuild-view:", err)
-		os.Exit(1)
-	}
-	store := dynamo.New(client, cfg.TablePrefix)
-	svc := &app.Service{Store: store, Views: store, Source: "/carrot/rebuild-view"}
-	rep, err := svc.RebuildView(ctx, store)
-	out, _ := json.Marshal(rep)
-	fmt.Println(string(out))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rebuild-view:", err)
-		os.Exit(1)
-	}
+	deploy.Operate("rebuild-view", 30*time.Minute, 1, func(ctx context.Context, tables deploy.Tables) (int, error) {
+		svc := &app.Service{Store: tables, Views: tables, Source: "/carrot/rebuild-view"}
+		rep, err := svc.RebuildView(ctx, tables)
+		_ = json.NewEncoder(os.Stdout).Encode(rep)
+		if err != nil {
+			return 1, err
+		}
+		return 0, nil
+	})
 }
