@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -55,7 +56,7 @@ type AuthConfig struct {
 // AuthConfigFromEnv reads $CARROT_JWT_SECRET, $CARROT_OIDC_ISSUER and
 // $CARROT_OIDC_AUDIENCE.
 func AuthConfigFromEnv() AuthConfig {
-	c := AuthConfig{OIDC: OIDCConfigFromEnv()}
+	c := AuthConfig{OIDC: OIDCConfig{Issuer: os.Getenv(IssuerEnv), Audience: os.Getenv(AudienceEnv)}}
 	if s := os.Getenv(SecretEnv); s != "" {
 		c.Secret = []byte(s)
 	}
@@ -80,7 +81,7 @@ func AuthFromEnv() (*Auth, error) {
 // forgeable tokens or refusing every one. It reads nothing from the
 // provider: a function starts while the provider is down.
 func NewAuthOf(c AuthConfig) (*Auth, error) {
-	if c.Secret == nil && !c.OIDC.Configured() {
+	if c.Secret == nil && !c.OIDC.configured() {
 		return nil, fmt.Errorf("web: no bearer token can be checked: set $%s and $%s (an identity provider), $%s (a shared HS256 key), or both",
 			IssuerEnv, AudienceEnv, SecretEnv)
 	}
@@ -91,7 +92,7 @@ func NewAuthOf(c AuthConfig) (*Auth, error) {
 		}
 		a.secret = append([]byte(nil), c.Secret...)
 	}
-	if c.OIDC.Configured() {
+	if c.OIDC.configured() {
 		iss, err := newIssuer(c.OIDC)
 		if err != nil {
 			return nil, err
@@ -143,7 +144,7 @@ func (a *Auth) Verify(ctx context.Context, token string) (string, error) {
 	switch alg := algorithmOf(token); {
 	case alg == jwt.SigningMethodHS256.Alg() && a.secret != nil:
 		sub, err = a.verifySecret(token)
-	case a.issuer != nil && (alg == string(jose.RS256) || alg == string(jose.ES256)):
+	case a.issuer != nil && slices.Contains(oidcAlgorithms, jose.SignatureAlgorithm(alg)):
 		sub, err = a.issuer.Verify(ctx, token)
 	default:
 		return "", fmt.Errorf("web: no verifier takes tokens signed with %q", alg)

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
@@ -32,8 +31,9 @@ const (
 	DefaultKeysMaxAge   = 10 * time.Minute
 )
 
-// defaultReadTimeout bounds a read of the provider by the default client.
-const defaultReadTimeout = 5 * time.Second
+// readTimeout bounds a read of the provider, discovery and keys together,
+// whatever the client.
+const readTimeout = 10 * time.Second
 
 // maxKeySetBytes bounds what is read of a key set; real ones are a few
 // kilobytes.
@@ -69,21 +69,15 @@ type OIDCConfig struct {
 	// first token after that reads them, so a key the provider retired
 	// stops verifying even when no token names a new one.
 	KeysMaxAge time.Duration
-	// Client reads the provider; nil is a client with a 5-second timeout.
+	// Client reads the provider; nil is http.DefaultClient.
 	Client *http.Client
 	// Now is the clock of the exp and nbf checks and of the durations
 	// above; nil is time.Now.
 	Now func() time.Time
 }
 
-// OIDCConfigFromEnv returns the provider named by $CARROT_OIDC_ISSUER and
-// $CARROT_OIDC_AUDIENCE, the zero value when neither is set.
-func OIDCConfigFromEnv() OIDCConfig {
-	return OIDCConfig{Issuer: os.Getenv(IssuerEnv), Audience: os.Getenv(AudienceEnv)}
-}
-
-// Configured reports whether c names a provider at all.
-func (c OIDCConfig) Configured() bool { return c.Issuer != "" || c.Audience != "" }
+// configured reports whether c names a provider at all.
+func (c OIDCConfig) configured() bool { return c.Issuer != "" || c.Audience != "" }
 
 func (c *OIDCConfig) setDefaults() {
 	if c.RefetchEvery == 0 {
@@ -93,7 +87,7 @@ func (c *OIDCConfig) setDefaults() {
 		c.KeysMaxAge = DefaultKeysMaxAge
 	}
 	if c.Client == nil {
-		c.Client = &http.Client{Timeout: defaultReadTimeout}
+		c.Client = http.DefaultClient
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -106,7 +100,7 @@ func (c OIDCConfig) Validate() error {
 	var errs []error
 	if u, err := url.Parse(c.Issuer); err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		errs = append(errs, fmt.Errorf("%s %q is not an issuer URL (https://host[/path])", IssuerEnv, c.Issuer))
-	} else if u.Scheme != "https" && (u.Scheme != "http" || !isLoopback(u.Hostname())) {
+	} else if !isSecure(u) {
 		errs = append(errs, fmt.Errorf("%s %q must be https (http only on a loopback address)", IssuerEnv, c.Issuer))
 	}
 	if c.Audience == "" {
@@ -118,14 +112,18 @@ func (c OIDCConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
+// isSecure reports whether u is https, or http on a loopback address,
+// where nothing travels over a network.
+func isSecure(u *url.URL) bool {
+	ip := net.ParseIP(u.Hostname())
+	return u.Scheme == "https" || (u.Scheme == "http" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())))
 }
 
 // issuer verifies the tokens of one identity provider with go-oidc, on
-// keys it keeps itself. It reads nothing until the first token, and is
-// safe for concurrent use. Its guarantees:
+// keys it keeps itself: go-oidc's RemoteKeySet reads the JWKS again for
+// every token that names a key it lacks, without bound, and trusts a key
+// the provider retired until then. It reads nothing until the first token,
+// and is safe for concurrent use. Its guarantees:
 //   - the discovery document is read once, at the first token, and kept;
 //   - the keys are read at the first token, again when a token names a key
 //     they lack, and again once they are older than KeysMaxAge;
@@ -251,8 +249,9 @@ func (i *issuer) hasKey(kid string, fresh bool) bool {
 // does not cut the read short: its failure would be kept for RefetchEvery.
 func (i *issuer) read(ctx context.Context) error {
 	started := i.cfg.Now()
-	ctx = oidc.ClientContext(context.WithoutCancel(ctx), i.cfg.Client)
-	keys, err := i.fetchKeys(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
+	defer cancel()
+	keys, err := i.fetchKeys(oidc.ClientContext(ctx, i.cfg.Client))
 	if err != nil {
 		err = fmt.Errorf("%w: %s: %w", ErrIssuerUnavailable, i.cfg.Issuer, err)
 	}
@@ -276,6 +275,9 @@ func (i *issuer) fetchKeys(ctx context.Context) ([]jose.JSONWebKey, error) {
 		}
 		if err := p.Claims(&doc); err != nil || doc.JWKSURL == "" {
 			return nil, errors.New("discovery: the document names no jwks_uri")
+		}
+		if u, err := url.Parse(doc.JWKSURL); err != nil || !isSecure(u) {
+			return nil, fmt.Errorf("discovery: jwks_uri %q is not https", doc.JWKSURL)
 		}
 		i.jwksURL = doc.JWKSURL
 	}

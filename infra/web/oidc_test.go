@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"maps"
@@ -270,6 +271,20 @@ func TestOIDCIssuerUnavailable(t *testing.T) {
 		t.Cleanup(mirror.Close)
 		a := mustOIDCAuth(t, mirror.URL, newClock(), nil)
 		assertRefused(t, a, elsewhere(t, mirror.URL), http.StatusServiceUnavailable)
+	})
+
+	t.Run("discovery names a plain http key set", func(t *testing.T) {
+		t.Parallel()
+		var srv *httptest.Server
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": "http://keys.example/keys"})
+		}))
+		t.Cleanup(srv.Close)
+		a := mustOIDCAuth(t, srv.URL, newClock(), nil)
+		_, err := a.Verify(t.Context(), elsewhere(t, srv.URL))
+		assert.ErrorIs(t, err, web.ErrIssuerUnavailable)
+		assert.ErrorContains(t, err, "is not https", "the key set is not even asked for")
 	})
 
 	t.Run("keys answer 500", func(t *testing.T) {
