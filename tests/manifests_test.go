@@ -86,7 +86,7 @@ var mfTerminal = map[events.Type]string{
 // mfExternalSecrets are the Secrets the manifests use but do not define:
 // they hold credentials, so the README creates them with kubectl.
 var mfExternalSecrets = map[string]string{
-	"carrot-jwt": "CARROT_JWT_SECRET, created by `kubectl create secret generic carrot-jwt` (README)",
+	"carrot-jwt": "CARROT_JWT_SECRET (optional beside an identity provider), created by `kubectl create secret generic carrot-jwt` (README)",
 }
 
 // mfTightConcurrency are the functions whose containerConcurrency must stay
@@ -187,10 +187,23 @@ func TestManifestsMatchTheFunctions(t *testing.T) {
 		for _, problem := range mfPodProblems(set, tmpl.Spec.PodSpec) {
 			assert.Fail(t, "Service "+name, problem)
 		}
+		authEnv := map[string]bool{} // name → optional
 		for _, env := range c.Env {
 			if ref := env.ValueFrom; ref != nil && ref.ConfigMapKeyRef != nil && (ref.ConfigMapKeyRef.Optional == nil || !*ref.ConfigMapKeyRef.Optional) {
 				assert.Contains(t, set.configMaps[ref.ConfigMapKeyRef.Name].Data, ref.ConfigMapKeyRef.Key, "%s needs %s of ConfigMap %s", name, ref.ConfigMapKeyRef.Key, ref.ConfigMapKeyRef.Name)
 			}
+			if slices.Contains([]string{web.SecretEnv, web.IssuerEnv, web.AudienceEnv}, env.Name) {
+				authEnv[env.Name] = mfOptional(env)
+			}
+		}
+		// A cluster names an identity provider, a shared secret or both
+		// (web.NewAuthOf), so each setting is optional; a function that
+		// checks no token gets none of them.
+		if fn.Authenticates() {
+			assert.Equal(t, map[string]bool{web.SecretEnv: true, web.IssuerEnv: true, web.AudienceEnv: true}, authEnv,
+				"%s checks tokens: it reads the JWT secret and the OIDC issuer and audience, each optional", name)
+		} else {
+			assert.Empty(t, authEnv, "%s checks no token and reads no auth setting", name)
 		}
 
 		// Its ServiceAccount carries the IRSA role whose policy is generated.
@@ -823,6 +836,14 @@ func mfPodProblems(set *mfSet, spec corev1.PodSpec) []string {
 }
 
 func ptrTrue(b *bool) bool { return b != nil && *b }
+
+// mfOptional reports whether env comes from a ConfigMap or Secret key that
+// may be missing.
+func mfOptional(env corev1.EnvVar) bool {
+	from := env.ValueFrom
+	return from != nil && ((from.ConfigMapKeyRef != nil && ptrTrue(from.ConfigMapKeyRef.Optional)) ||
+		(from.SecretKeyRef != nil && ptrTrue(from.SecretKeyRef.Optional)))
+}
 
 // mfMainPackages returns the folders directly in dir whose Go files (tests
 // aside) are package main.

@@ -45,6 +45,12 @@ func (f Function) Source() string { return "/carrot/" + f.Name }
 // RoleName is the name of the function's ServiceAccount and IAM role.
 func (f Function) RoleName() string { return "carrot-" + f.Name }
 
+// Authenticates reports whether a route of f needs a bearer token: only
+// then is f given the settings that check tokens.
+func (f Function) Authenticates() bool {
+	return slices.ContainsFunc(f.Routes, func(rt Route) bool { return !rt.Public })
+}
+
 // Route is one method and path of the HTTP API (SPEC section 4). Public
 // routes need no token; every other one does.
 type Route struct {

@@ -51,7 +51,8 @@ func (h *Handler) handlers() map[registry.Route]http.HandlerFunc {
 
 // Mount adds routes to r, served by h. Routes that are not public require
 // a bearer token, and POSTs honour the Idempotency-Key header. A route
-// without a handler is a wiring bug and panics.
+// without a handler, or one that needs a token when auth is nil, is a
+// wiring bug and panics.
 func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, idem web.IdempotencyStore) {
 	handlers := h.handlers()
 	for _, rt := range routes {
@@ -64,6 +65,9 @@ func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, 
 			hh = edge.Idempotent(idem)(hh)
 		}
 		if !rt.Public {
+			if auth == nil {
+				panic(fmt.Sprintf("rest: %s %s needs a token, and no auth was given", rt.Method, rt.Path))
+			}
 			hh = auth.Require(hh)
 		}
 		r.Handle(rt.Path, hh).Methods(rt.Method)

@@ -27,7 +27,7 @@ import (
 // Deps are the adapters a function runs on.
 type Deps struct {
 	Store     *dynamo.Store
-	Auth      *web.Auth
+	Auth      *web.Auth // nil for a function no route of which needs a token
 	Publisher *outbox.Publisher
 	Now       func() time.Time // nil: the wall clock
 	// Settle is how far the reconciler stays behind now
@@ -40,8 +40,8 @@ type Deps struct {
 const SettleEnv = "CARROT_RECONCILE_SETTLE"
 
 // Main wires f from the environment and serves it until SIGTERM. Wiring
-// fails fast: a missing secret, a bad sink URL or a missing table stops
-// the process before it answers readiness.
+// fails fast: no way to check tokens, a bad issuer URL, a bad sink URL or a
+// missing table stops the process before it answers readiness.
 func Main(f registry.Function) {
 	ctx := signals.NewContext()
 	log := web.Logger(f.Name)
@@ -65,9 +65,14 @@ func Main(f registry.Function) {
 }
 
 // FromEnv builds the adapters from the environment: DYNAMODB_ENDPOINT,
-// AWS_REGION and DYNAMODB_TABLE_PREFIX for storage, CARROT_JWT_SECRET for
-// auth and K_SINK for the broker. With DYNAMODB_CREATE_TABLES=true missing
-// tables are created (local use); otherwise they must exist.
+// AWS_REGION and DYNAMODB_TABLE_PREFIX for storage, K_SINK for the broker,
+// and, for a function with a route that needs a token, CARROT_OIDC_ISSUER
+// and CARROT_OIDC_AUDIENCE (an identity provider), CARROT_JWT_SECRET (a
+// shared HS256 key), or both (web.AuthConfigFromEnv); a function without
+// such a route reads none of them and has no Auth. With
+// DYNAMODB_CREATE_TABLES=true missing tables are created (local use);
+// otherwise they must exist. Nothing is read from the identity provider:
+// a function starts while it is down.
 func FromEnv(ctx context.Context, f registry.Function) (Deps, error) {
 	cfg := dynamo.ConfigFromEnv()
 	client, err := dynamo.NewClient(ctx, cfg)
@@ -85,9 +90,11 @@ func FromEnv(ctx context.Context, f registry.Function) (Deps, error) {
 		return Deps{}, err
 	}
 	store := dynamo.New(client, cfg.TablePrefix)
-	auth, err := web.AuthFromEnv()
-	if err != nil {
-		return Deps{}, err
+	var auth *web.Auth
+	if f.Authenticates() {
+		if auth, err = web.AuthFromEnv(); err != nil {
+			return Deps{}, err
+		}
 	}
 	pub, err := outbox.FromEnv(store, web.Logger(f.Name))
 	if err != nil {

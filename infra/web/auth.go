@@ -6,17 +6,19 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 )
 
 // SecretEnv names the environment variable holding the JWT signing key.
 const SecretEnv = "CARROT_JWT_SECRET"
 
-// MinSecretBytes is the shortest key NewAuth accepts: HS256 needs a key at
+// MinSecretBytes is the shortest key NewAuthOf accepts: HS256 needs a key at
 // least as long as its 256-bit hash (RFC 7518, section 3.2).
 const MinSecretBytes = 32
 
@@ -27,22 +29,76 @@ const maxUserID = 128
 // may disagree when exp and nbf are checked.
 const clockSkew = 30 * time.Second
 
-// Auth verifies and issues HS256 bearer tokens whose sub is the user id.
-// It is safe for concurrent use.
+// Auth checks the bearer tokens of requests: HS256 tokens signed with a
+// shared secret, tokens of an OpenID Connect identity provider, or both,
+// as its AuthConfig says. Each token goes to the one verifier that takes
+// its alg, so a token never reaches a key of the wrong kind. It is safe
+// for concurrent use.
 type Auth struct {
-	secret []byte
+	secret []byte  // nil: HS256 tokens are refused
+	issuer *issuer // nil: no identity provider
 	parser *jwt.Parser
 	now    func() time.Time
 }
 
-// NewAuth returns an Auth signing and verifying with secret. It fails when
-// the secret is shorter than MinSecretBytes, so that a misconfigured
-// function stops at wiring time instead of accepting forgeable tokens.
-func NewAuth(secret []byte) (*Auth, error) {
-	if len(secret) < MinSecretBytes {
-		return nil, fmt.Errorf("web: the JWT secret must be at least %d bytes, got %d", MinSecretBytes, len(secret))
+// AuthConfig says which tokens an Auth accepts. At least one of the two
+// must be set; with both, each token is checked by its alg: HS256 with
+// Secret, RS256 and ES256 by the identity provider.
+type AuthConfig struct {
+	// Secret is the HS256 key of make run, tests and drills, at least
+	// MinSecretBytes long; nil refuses HS256 tokens.
+	Secret []byte
+	// OIDC names the identity provider production users sign in with;
+	// the zero value names none.
+	OIDC OIDCConfig
+}
+
+// AuthConfigFromEnv reads $CARROT_JWT_SECRET, $CARROT_OIDC_ISSUER and
+// $CARROT_OIDC_AUDIENCE.
+func AuthConfigFromEnv() AuthConfig {
+	c := AuthConfig{OIDC: OIDCConfig{Issuer: os.Getenv(IssuerEnv), Audience: os.Getenv(AudienceEnv)}}
+	if s := os.Getenv(SecretEnv); s != "" {
+		c.Secret = []byte(s)
 	}
-	a := &Auth{secret: append([]byte(nil), secret...), now: time.Now}
+	return c
+}
+
+// NewAuth returns an Auth signing and verifying HS256 tokens with secret,
+// and no identity provider.
+func NewAuth(secret []byte) (*Auth, error) {
+	return NewAuthOf(AuthConfig{Secret: secret})
+}
+
+// AuthFromEnv returns NewAuthOf(AuthConfigFromEnv()).
+func AuthFromEnv() (*Auth, error) {
+	return NewAuthOf(AuthConfigFromEnv())
+}
+
+// NewAuthOf returns an Auth accepting the tokens c names. It fails when c
+// names no way to check a token, when the secret is shorter than
+// MinSecretBytes, or when the provider's settings are invalid, so that a
+// misconfigured function stops at wiring time instead of accepting
+// forgeable tokens or refusing every one. It reads nothing from the
+// provider: a function starts while the provider is down.
+func NewAuthOf(c AuthConfig) (*Auth, error) {
+	if c.Secret == nil && !c.OIDC.configured() {
+		return nil, fmt.Errorf("web: no bearer token can be checked: set $%s and $%s (an identity provider), $%s (a shared HS256 key), or both",
+			IssuerEnv, AudienceEnv, SecretEnv)
+	}
+	a := &Auth{now: time.Now}
+	if c.Secret != nil {
+		if len(c.Secret) < MinSecretBytes {
+			return nil, fmt.Errorf("web: the JWT secret must be at least %d bytes, got %d", MinSecretBytes, len(c.Secret))
+		}
+		a.secret = append([]byte(nil), c.Secret...)
+	}
+	if c.OIDC.configured() {
+		iss, err := newIssuer(c.OIDC)
+		if err != nil {
+			return nil, err
+		}
+		a.issuer = iss
+	}
 	a.parser = jwt.NewParser(
 		// Only HS256: this rejects alg "none" and every algorithm an
 		// attacker might pick to make the key mean something else.
@@ -54,19 +110,13 @@ func NewAuth(secret []byte) (*Auth, error) {
 	return a, nil
 }
 
-// AuthFromEnv returns NewAuth with the key in $CARROT_JWT_SECRET.
-func AuthFromEnv() (*Auth, error) {
-	s := os.Getenv(SecretEnv)
-	if s == "" {
-		return nil, fmt.Errorf("web: $%s is not set", SecretEnv)
-	}
-	return NewAuth([]byte(s))
-}
-
-// Issue returns a token for userID that expires after ttl. It serves
-// development tools and tests; production tokens may come from any issuer
-// that shares the key.
+// Issue returns an HS256 token for userID that expires after ttl. It
+// serves development tools and tests, and fails on an Auth without a
+// secret: carrot never mints tokens of an identity provider.
 func (a *Auth) Issue(userID string, ttl time.Duration) (string, error) {
+	if a.secret == nil {
+		return "", errors.New("web: no JWT secret to sign with; tokens come from the identity provider")
+	}
 	if err := checkUserID(userID); err != nil {
 		return "", err
 	}
@@ -82,14 +132,35 @@ func (a *Auth) Issue(userID string, ttl time.Duration) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.secret)
 }
 
-// Verify returns the user id of a valid token: signed with HS256 and this
-// key, not expired, not used before its nbf, and with a usable sub.
-func (a *Auth) Verify(token string) (string, error) {
-	var claims jwt.RegisteredClaims
-	if _, err := a.parser.ParseWithClaims(token, &claims, a.key); err != nil {
+// Verify returns the user id of a valid token: its sub, which must be a
+// usable user id whichever verifier took it. An HS256 token must be
+// signed with the secret, not expired (with 30 seconds of clock skew) and
+// not used before its nbf; a token of the identity provider is checked as
+// issuer.Verify says. An error wrapping ErrIssuerUnavailable says the
+// token could not be checked at all.
+func (a *Auth) Verify(ctx context.Context, token string) (string, error) {
+	var sub string
+	var err error
+	switch alg := algorithmOf(token); {
+	case alg == jwt.SigningMethodHS256.Alg() && a.secret != nil:
+		sub, err = a.verifySecret(token)
+	case a.issuer != nil && slices.Contains(oidcAlgorithms, jose.SignatureAlgorithm(alg)):
+		sub, err = a.issuer.Verify(ctx, token)
+	default:
+		return "", fmt.Errorf("web: no verifier takes tokens signed with %q", alg)
+	}
+	if err != nil {
 		return "", err
 	}
-	if err := checkUserID(claims.Subject); err != nil {
+	if err := checkUserID(sub); err != nil {
+		return "", err
+	}
+	return sub, nil
+}
+
+func (a *Auth) verifySecret(token string) (string, error) {
+	var claims jwt.RegisteredClaims
+	if _, err := a.parser.ParseWithClaims(token, &claims, a.key); err != nil {
 		return "", err
 	}
 	return claims.Subject, nil
@@ -97,10 +168,22 @@ func (a *Auth) Verify(token string) (string, error) {
 
 func (a *Auth) key(*jwt.Token) (any, error) { return a.secret, nil }
 
+// algorithmOf returns the alg of token's header, "" when token is no JWT.
+// It only picks the verifier; the verifier checks the signature.
+func algorithmOf(token string) string {
+	t, _, err := jwt.NewParser().ParseUnverified(token, &jwt.RegisteredClaims{})
+	if err != nil {
+		return ""
+	}
+	alg, _ := t.Header["alg"].(string)
+	return alg
+}
+
 // Require lets a request through only with a valid bearer token, putting
 // its sub into the context for UserID. Otherwise it answers 401 with
-// WWW-Authenticate; why a token failed is logged at debug level and never
-// told to the caller.
+// WWW-Authenticate, or 503 with Retry-After when the identity provider
+// could not be read to check the token; why a token failed is logged
+// (at debug level for a bad token) and never told to the caller.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r.Header.Get("Authorization"))
@@ -108,8 +191,13 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			WriteProblem(w, NewProblem(http.StatusUnauthorized, "a bearer token is required"))
 			return
 		}
-		userID, err := a.Verify(token)
-		if err != nil {
+		userID, err := a.Verify(r.Context(), token)
+		switch {
+		case errors.Is(err, ErrIssuerUnavailable):
+			Log(r.Context()).Warnw("bearer token not checked", "error", err)
+			WriteProblem(w, NewProblem(http.StatusServiceUnavailable, "the identity provider cannot be reached to check the token; try again shortly"))
+			return
+		case err != nil:
 			Log(r.Context()).Debugw("bearer token rejected", "error", err)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="carrot", error="invalid_token"`)
 			WriteProblem(w, NewProblem(http.StatusUnauthorized, "the bearer token is invalid or expired"))
@@ -130,6 +218,8 @@ func bearer(header string) (string, bool) {
 	return token, token != ""
 }
 
+// checkUserID is the one rule a user id obeys, whether Issue is asked for
+// it or Verify reads it from a token of either kind.
 func checkUserID(id string) error {
 	if id == "" || len(id) > maxUserID {
 		return fmt.Errorf("web: a user id must have 1 to %d bytes", maxUserID)

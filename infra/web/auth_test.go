@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
@@ -56,7 +57,7 @@ func TestAuthFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	tok, err := a.Issue("u1", time.Minute)
 	require.NoError(t, err)
-	id, err := MustAuth(t).Verify(tok)
+	id, err := MustAuth(t).Verify(context.Background(), tok)
 	require.NoError(t, err)
 	assert.Equal(t, "u1", id)
 }
