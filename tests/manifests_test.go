@@ -103,6 +103,10 @@ const (
 	mfIRSAAnnotation = "eks.amazonaws.com/role-arn"
 	// mfKafkaSinkAPIVersion is the KafkaSink's group and version.
 	mfKafkaSinkAPIVersion = "eventing.knative.dev/v1alpha1"
+	// mfComponentLabel set to mfKafkaPart marks the broker's objects kn
+	// cannot make, which the README applies with kubectl -l.
+	mfComponentLabel = "app.kubernetes.io/component"
+	mfKafkaPart      = "kafka"
 )
 
 // TestManifestsValidateWithKnative decodes every manifest of knative/
@@ -380,6 +384,14 @@ func TestManifestsWireTheEvents(t *testing.T) {
 		}
 	}
 	deadLetters("Broker "+brk.Name, brk.Spec.Delivery)
+
+	// The README's kn steps apply the objects kn cannot make by this
+	// label, then make the Broker with kn: only the Broker lacks it.
+	assert.NotEqual(t, mfKafkaPart, brk.Labels[mfComponentLabel], "Broker %s: kn makes it", brk.Name)
+	assert.Equal(t, mfKafkaPart, kafkaConfig.Labels[mfComponentLabel], "ConfigMap %s: kn cannot make it", kafkaConfig.Name)
+	for name, sink := range set.kafkaSinks {
+		assert.Equal(t, mfKafkaPart, sink.Labels[mfComponentLabel], "KafkaSink %s: kn cannot make it", name)
+	}
 
 	handlers := map[string][]events.Type{} // what each function's POST / handles
 	relays, reconciles := map[string]bool{}, map[string]bool{}
