@@ -723,12 +723,13 @@ func mfLoad(t *testing.T) *mfSet {
 
 // add files one document, which package manifest decoded strictly. Every
 // Knative object (a type with Knative's SetDefaults and Validate) is also
-// filed for validation.
+// filed for validation, every Kubernetes object for apimachinery's, with
+// its kind's name rule.
 func (s *mfSet) add(path string, doc manifest.Document) error {
 	if o, ok := doc.Object.(mfValidatable); ok {
 		s.knative = append(s.knative, mfKnativeObject{path, doc.Kind, o})
-	}
-	core := func(meta *metav1.ObjectMeta, rule apivalidation.ValidateNameFunc) {
+	} else if rule, ok := mfNameRules[doc.Kind]; ok {
+		meta := doc.Object.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)
 		s.core = append(s.core, mfCoreObject{path, doc.Kind, meta, rule})
 	}
 	switch o := doc.Object.(type) {
@@ -746,30 +747,35 @@ func (s *mfSet) add(path string, doc manifest.Document) error {
 	case *sourcesv1.SinkBinding:
 		s.bindings = append(s.bindings, o)
 	case *mfKafkaSink:
-		core(&o.ObjectMeta, apivalidation.NameIsDNSLabel)
 		s.kafkaSinks[o.Name] = o
 	case *corev1.ServiceAccount:
-		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.serviceAccounts[o.Name] = o
 	case *corev1.ConfigMap:
-		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.configMaps[o.Name] = o
 	case *corev1.PersistentVolumeClaim:
-		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.pvcs[o.Name] = o
 	case *corev1.Service:
 		s.coreServices = append(s.coreServices, o)
-		core(&o.ObjectMeta, apivalidation.NameIsDNS1035Label)
 	case *appsv1.Deployment:
 		s.deployments = append(s.deployments, o)
-		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 	case *batchv1.Job:
 		s.jobs = append(s.jobs, o)
-		core(&o.ObjectMeta, apivalidation.NameIsDNSLabel)
 	default:
 		return fmt.Errorf("%s %s: a kind this test does not know; teach package manifest to decode it and mfSet.add to check it", doc.APIVersion, doc.Kind)
 	}
 	return nil
+}
+
+// mfNameRules is the name rule the API server holds each Kubernetes kind
+// of the manifests to (the KafkaSink's is its controller's).
+var mfNameRules = map[string]apivalidation.ValidateNameFunc{
+	"KafkaSink":             apivalidation.NameIsDNSLabel,
+	"ServiceAccount":        apivalidation.NameIsDNSSubdomain,
+	"ConfigMap":             apivalidation.NameIsDNSSubdomain,
+	"PersistentVolumeClaim": apivalidation.NameIsDNSSubdomain,
+	"Service":               apivalidation.NameIsDNS1035Label,
+	"Deployment":            apivalidation.NameIsDNSSubdomain,
+	"Job":                   apivalidation.NameIsDNSLabel,
 }
 
 // mfKnativeContext is the context Knative's webhooks validate a create
