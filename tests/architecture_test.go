@@ -35,6 +35,11 @@ func TestDependenciesPointInward(t *testing.T) {
 		// The HTTP plumbing is domain-free: infra/edge hands it the
 		// translation of the domain's errors. It may use events (traceparent).
 		{module + "/infra/web", []string{module + "/functions"}},
+		// The gateway holds no business logic: it routes by the registry
+		// and names no domain, use case, handler, error translation or
+		// store.
+		{module + "/infra/gateway", []string{module + "/functions/market", module + "/functions/app", module + "/functions/rest",
+			module + "/infra/edge", module + "/infra/dynamo", module + "/infra/memory", module + "/infra/outbox", "github.com/aws/", "github.com/twmb/"}},
 		// The Idempotency-Key port between web and the stores is a leaf.
 		{module + "/infra/idempotency", []string{module + "/"}},
 	}

@@ -57,8 +57,10 @@ import (
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/eventing/pkg/apis/feature"
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
+	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/pkg/apis"
 	servingcfg "knative.dev/serving/pkg/apis/config"
+	servingapi "knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	asconfig "knative.dev/serving/pkg/autoscaler/config"
 
@@ -69,6 +71,7 @@ import (
 	"github.com/carrot-market/carrot/infra/deploy"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/dynamo/dynamotest"
+	"github.com/carrot-market/carrot/infra/gateway"
 	"github.com/carrot-market/carrot/infra/local"
 	"github.com/carrot-market/carrot/infra/manifest"
 	"github.com/carrot-market/carrot/infra/outbox"
@@ -100,6 +103,10 @@ const (
 	mfIRSAAnnotation = "eks.amazonaws.com/role-arn"
 	// mfKafkaSinkAPIVersion is the KafkaSink's group and version.
 	mfKafkaSinkAPIVersion = "eventing.knative.dev/v1alpha1"
+	// mfComponentLabel set to mfKafkaPart marks the broker's objects kn
+	// cannot make, which the README applies with kubectl -l.
+	mfComponentLabel = "app.kubernetes.io/component"
+	mfKafkaPart      = "kafka"
 )
 
 // TestManifestsValidateWithKnative decodes every manifest of knative/
@@ -206,12 +213,21 @@ func TestManifestsMatchTheFunctions(t *testing.T) {
 			assert.Empty(t, authEnv, "%s checks no token and reads no auth setting", name)
 		}
 
-		// Its ServiceAccount carries the IRSA role whose policy is generated.
+		// Its ServiceAccount carries the IRSA role whose policy is
+		// generated; a function that calls no AWS API has neither.
 		assert.Equal(t, fn.RoleName(), tmpl.Spec.ServiceAccountName, "%s runs as its own ServiceAccount", name)
-		if sa := set.serviceAccounts[fn.RoleName()]; assert.NotNil(t, sa, "ServiceAccount %s", fn.RoleName()) {
-			assert.Equal(t, "arn:aws:iam::ACCOUNT_ID:role/"+fn.RoleName(), sa.Annotations[mfIRSAAnnotation], "ServiceAccount %s", fn.RoleName())
+		policy := filepath.Join(repoRoot, "knative", "aws", deploy.IAMDir, fn.RoleName()+".json")
+		sa := set.serviceAccounts[fn.RoleName()]
+		if !assert.NotNil(t, sa, "ServiceAccount %s", fn.RoleName()) {
+			continue
 		}
-		assert.FileExists(t, filepath.Join(repoRoot, "knative", "aws", deploy.IAMDir, fn.RoleName()+".json"))
+		if fn.CallsAWS() {
+			assert.Equal(t, "arn:aws:iam::ACCOUNT_ID:role/"+fn.RoleName(), sa.Annotations[mfIRSAAnnotation], "ServiceAccount %s", fn.RoleName())
+			assert.FileExists(t, policy)
+		} else {
+			assert.NotContains(t, sa.Annotations, mfIRSAAnnotation, "ServiceAccount %s of %s, which calls no AWS API, has no role", fn.RoleName(), name)
+			assert.NoFileExists(t, policy)
+		}
 	}
 
 	// DynamoDB Local and its bootstrap Job.
@@ -277,6 +293,69 @@ func TestManifestsMatchTheFunctions(t *testing.T) {
 	}))
 }
 
+// TestManifestsKeepAllButTheGatewayPrivate checks SPEC section 6's edge:
+// the gateway is the one Service the external ingress serves, every other
+// Service carries Knative's cluster-local visibility, so no trigger's or
+// PingSource's endpoint is reachable from outside, and the gateway finds
+// the functions at their cluster-local URLs in the namespace the README
+// deploys to, waiting longer for them than they may take.
+func TestManifestsKeepAllButTheGatewayPrivate(t *testing.T) {
+	t.Parallel()
+	set := mfLoad(t)
+
+	var public []string
+	for name, svc := range set.services {
+		fn, ok := registry.Named(name)
+		require.True(t, ok, "Service %s is a function of functions/registry", name)
+		visibility, private := svc.Labels[networking.VisibilityLabelKey]
+		if !private {
+			public = append(public, name)
+		}
+		if fn.Proxy {
+			assert.False(t, private, "the gateway %s is public", name)
+			continue
+		}
+		assert.Equal(t, servingapi.VisibilityClusterLocal, visibility, "Service %s is reachable from outside the cluster; label it %s: %s",
+			name, networking.VisibilityLabelKey, servingapi.VisibilityClusterLocal)
+	}
+	assert.Equal(t, []string{registry.Gateway.Name}, public, "the gateway and nothing else is public")
+
+	for _, tr := range set.triggers {
+		if ref := tr.Spec.Subscriber.Ref; ref != nil {
+			assert.NotContains(t, public, ref.Name, "Trigger %s delivers to a public Service", tr.Name)
+		}
+	}
+	for _, ping := range set.pings {
+		if ref := ping.Spec.Sink.Ref; ref != nil {
+			assert.NotContains(t, public, ref.Name, "PingSource %s wakes a public Service", ping.Name)
+		}
+	}
+
+	// The gateway's settings.
+	svc := set.services[registry.Gateway.Name]
+	require.NotNil(t, svc, "knative/services/gateway.yaml")
+	c := svc.Spec.Template.Spec.Containers[0]
+	i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == gateway.FunctionURLEnv })
+	require.GreaterOrEqual(t, i, 0, "the gateway reads $%s", gateway.FunctionURLEnv)
+	ref := c.Env[i].ValueFrom.ConfigMapKeyRef
+	require.NotNil(t, ref, "$%s comes from a ConfigMap", gateway.FunctionURLEnv)
+	config := set.configMaps[ref.Name]
+	require.NotNil(t, config, "ConfigMap %s", ref.Name)
+	url := config.Data[ref.Key]
+	require.NotEmpty(t, url, "ConfigMap %s has %s, which the gateway cannot start without", ref.Name, ref.Key)
+	assert.NoError(t, gateway.Config{FunctionURL: url}.Validate())
+	assert.Equal(t, "http://"+gateway.NamePlaceholder+"."+mfNamespace+".svc.cluster.local", url,
+		"the gateway reaches each function at its cluster-local URL in namespace %s", mfNamespace)
+
+	gwTimeout := svc.Spec.Template.Spec.TimeoutSeconds
+	require.NotNil(t, gwTimeout, "the gateway sets its timeoutSeconds")
+	for _, f := range registry.Routes() {
+		if behind := set.services[f.Name].Spec.Template.Spec.TimeoutSeconds; assert.NotNil(t, behind, f.Name) {
+			assert.Greater(t, *gwTimeout, *behind, "the gateway waits longer than %s may take", f.Name)
+		}
+	}
+}
+
 // TestManifestsWireTheEvents checks the eventing objects against each
 // other and against what the functions emit (the emits table of
 // replyloop_test.go) and handle (boottest.Functions): the Kafka broker and
@@ -318,6 +397,14 @@ func TestManifestsWireTheEvents(t *testing.T) {
 		}
 	}
 	deadLetters("Broker "+brk.Name, brk.Spec.Delivery)
+
+	// The README's kn steps apply the objects kn cannot make by this
+	// label, then make the Broker with kn: only the Broker lacks it.
+	assert.NotEqual(t, mfKafkaPart, brk.Labels[mfComponentLabel], "Broker %s: kn makes it", brk.Name)
+	assert.Equal(t, mfKafkaPart, kafkaConfig.Labels[mfComponentLabel], "ConfigMap %s: kn cannot make it", kafkaConfig.Name)
+	for name, sink := range set.kafkaSinks {
+		assert.Equal(t, mfKafkaPart, sink.Labels[mfComponentLabel], "KafkaSink %s: kn cannot make it", name)
+	}
 
 	handlers := map[string][]events.Type{} // what each function's POST / handles
 	relays, reconciles := map[string]bool{}, map[string]bool{}
@@ -647,58 +734,61 @@ func mfLoad(t *testing.T) *mfSet {
 	return set
 }
 
-// add files one document, which package manifest decoded strictly.
+// add files one document, which package manifest decoded strictly. Every
+// Knative object (a type with Knative's SetDefaults and Validate) is also
+// filed for validation, every Kubernetes object for apimachinery's, with
+// its kind's name rule.
 func (s *mfSet) add(path string, doc manifest.Document) error {
-	knative := func(o mfValidatable) {
+	if o, ok := doc.Object.(mfValidatable); ok {
 		s.knative = append(s.knative, mfKnativeObject{path, doc.Kind, o})
-	}
-	core := func(meta *metav1.ObjectMeta, rule apivalidation.ValidateNameFunc) {
+	} else if rule, ok := mfNameRules[doc.Kind]; ok {
+		meta := doc.Object.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)
 		s.core = append(s.core, mfCoreObject{path, doc.Kind, meta, rule})
 	}
 	switch o := doc.Object.(type) {
 	case *servingv1.Service:
-		knative(o)
 		if _, dup := s.services[o.Name]; dup {
 			return fmt.Errorf("Service %s is defined twice", o.Name)
 		}
 		s.services[o.Name] = o
 	case *eventingv1.Broker:
 		s.brokers = append(s.brokers, o)
-		knative(o)
 	case *eventingv1.Trigger:
 		s.triggers = append(s.triggers, o)
-		knative(o)
 	case *sourcesv1.PingSource:
 		s.pings = append(s.pings, o)
-		knative(o)
 	case *sourcesv1.SinkBinding:
 		s.bindings = append(s.bindings, o)
-		knative(o)
 	case *mfKafkaSink:
-		core(&o.ObjectMeta, apivalidation.NameIsDNSLabel)
 		s.kafkaSinks[o.Name] = o
 	case *corev1.ServiceAccount:
-		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.serviceAccounts[o.Name] = o
 	case *corev1.ConfigMap:
-		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.configMaps[o.Name] = o
 	case *corev1.PersistentVolumeClaim:
-		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 		s.pvcs[o.Name] = o
 	case *corev1.Service:
 		s.coreServices = append(s.coreServices, o)
-		core(&o.ObjectMeta, apivalidation.NameIsDNS1035Label)
 	case *appsv1.Deployment:
 		s.deployments = append(s.deployments, o)
-		core(&o.ObjectMeta, apivalidation.NameIsDNSSubdomain)
 	case *batchv1.Job:
 		s.jobs = append(s.jobs, o)
-		core(&o.ObjectMeta, apivalidation.NameIsDNSLabel)
 	default:
 		return fmt.Errorf("%s %s: a kind this test does not know; teach package manifest to decode it and mfSet.add to check it", doc.APIVersion, doc.Kind)
 	}
 	return nil
+}
+
+// mfNameRules is the name rule the API server holds each Kubernetes kind
+// of the manifests to (the KafkaSink's is its controller's).
+var mfNameRules = map[string]apivalidation.ValidateNameFunc{
+	"KafkaSink":             apivalidation.NameIsDNSLabel,
+	"ServiceAccount":        apivalidation.NameIsDNSSubdomain,
+	"ConfigMap":             apivalidation.NameIsDNSSubdomain,
+	"PersistentVolumeClaim": apivalidation.NameIsDNSSubdomain,
+	"Service":               apivalidation.NameIsDNS1035Label,
+	"Deployment":            apivalidation.NameIsDNSSubdomain,
+	"Job":                   apivalidation.NameIsDNSLabel,
 }
 
 // mfKnativeContext is the context Knative's webhooks validate a create

@@ -1,9 +1,10 @@
 // Package registry declares each of carrot's Knative functions once: its
 // name, the HTTP routes it serves, the event types it consumes and emits,
-// and the tables it touches. The functions' mains, the local gateway and
-// runtime, infra/deploy (IAM policies), the component-test harness and the
-// manifest checks all read it, so adding a function means declaring it
-// here plus its main and its manifest under knative/services.
+// and the tables it touches. The functions' mains, the gateway (locally
+// and in the cluster), the local runtime, infra/deploy (IAM policies), the
+// component-test harness and the manifest checks all read it, so adding a
+// function means declaring it here plus its main and its manifest under
+// knative/services.
 package registry
 
 import (
@@ -33,6 +34,12 @@ type Function struct {
 	// Reconcile makes POST / run the reconciler (app.Reconciler); a
 	// PingSource calls it on a schedule.
 	Reconcile bool
+	// Proxy makes the function the gateway: the one Service reachable from
+	// outside the cluster. It serves every route of Routes() by sending it
+	// to the function that owns it (infra/gateway); it has no routes, no
+	// trigger and no table of its own. Every other Service is
+	// cluster-local.
+	Proxy bool
 	// Tables are the tables the function touches and what it does there.
 	// Every function also describes every table at start, which is not
 	// listed.
@@ -42,7 +49,8 @@ type Function struct {
 // Source is the CloudEvents source of the events the function emits.
 func (f Function) Source() string { return "/carrot/" + f.Name }
 
-// RoleName is the name of the function's ServiceAccount and IAM role.
+// RoleName is the name of the function's ServiceAccount and, when it
+// calls AWS, of its IAM role.
 func (f Function) RoleName() string { return "carrot-" + f.Name }
 
 // Authenticates reports whether a route of f needs a bearer token: only
@@ -50,6 +58,11 @@ func (f Function) RoleName() string { return "carrot-" + f.Name }
 func (f Function) Authenticates() bool {
 	return slices.ContainsFunc(f.Routes, func(rt Route) bool { return !rt.Public })
 }
+
+// CallsAWS reports whether the function calls AWS, and so has an IAM role
+// (RoleName) bound to its ServiceAccount: every function that touches a
+// table. The gateway calls none.
+func (f Function) CallsAWS() bool { return len(f.Tables) > 0 }
 
 // Route is one method and path of the HTTP API (SPEC section 4). Public
 // routes need no token; every other one does.
@@ -138,6 +151,11 @@ func changer(tables map[Table]Access) map[Table]Access {
 
 // The functions of carrot.
 var (
+	// Gateway is the public entry point of the cluster (Proxy).
+	Gateway = Function{
+		Name:  "gateway",
+		Proxy: true,
+	}
 	RegisterItem = Function{
 		Name:   "register-item",
 		Routes: []Route{PostItems, GetItems, GetItem, PatchItem, DeleteItem},
@@ -222,7 +240,7 @@ var (
 )
 
 // All is every function, sorted by name.
-var All = sorted(RegisterItem, RequestChat, ConfirmReservation, Pay, CancelPayment, WriteReview,
+var All = sorted(Gateway, RegisterItem, RequestChat, ConfirmReservation, Pay, CancelPayment, WriteReview,
 	ReservationPolicy, ItemPolicy, MyPage, OutboxRelay, Reconciler)
 
 func sorted(fns ...Function) []Function {

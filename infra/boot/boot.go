@@ -1,8 +1,9 @@
 // Package boot wires one Knative function from its environment: the
 // DynamoDB store, the outbox publisher, JWT auth, the REST routes the
-// function owns and the CloudEvents endpoint its trigger delivers to. It is
-// the one place that names concrete adapters; every function's main is a
-// single call to Main.
+// function owns and the CloudEvents endpoint its trigger delivers to; or,
+// for the gateway (registry.Gateway), the proxies to the other functions
+// (infra/gateway). It is the one place that names concrete adapters; every
+// function's main is a single call to Main.
 package boot
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/edge"
+	"github.com/carrot-market/carrot/infra/gateway"
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -40,11 +42,22 @@ type Deps struct {
 const SettleEnv = "CARROT_RECONCILE_SETTLE"
 
 // Main wires f from the environment and serves it until SIGTERM. Wiring
-// fails fast: no way to check tokens, a bad issuer URL, a bad sink URL or a
-// missing table stops the process before it answers readiness.
+// fails fast: no way to check tokens, a bad issuer URL, a bad sink URL, a
+// missing table or, for the gateway, a bad $CARROT_FUNCTION_URL stops the
+// process before it answers readiness.
 func Main(f registry.Function) {
 	ctx := signals.NewContext()
 	log := web.Logger(f.Name)
+	if f.Proxy {
+		proxies, err := gateway.NewProxies(gateway.ConfigFromEnv())
+		if err != nil {
+			log.Fatalw("cannot start", "error", err)
+		}
+		if err := web.Serve(ctx, f.Name, gateway.New(proxies)); err != nil {
+			log.Fatalw("stopped with an error", "error", err)
+		}
+		return
+	}
 	deps, err := FromEnv(ctx, f)
 	if err != nil {
 		log.Fatalw("cannot start", "error", err)
@@ -110,7 +123,8 @@ func FromEnv(ctx context.Context, f registry.Function) (Deps, error) {
 }
 
 // Handler returns f's HTTP handler on deps: its REST routes, and POST /
-// for the CloudEvents its trigger delivers.
+// for the CloudEvents its trigger delivers. The gateway has neither: for it
+// Handler answers 404 to everything, and Main serves infra/gateway instead.
 func Handler(f registry.Function, d Deps) http.Handler {
 	svc := &app.Service{Store: d.Store, Views: d.Store, Publisher: d.Publisher, Source: f.Source(), Now: d.Now}
 	r := web.NewRouter()

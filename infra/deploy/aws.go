@@ -47,6 +47,9 @@ func AWSFiles(prefix string) (map[string][]byte, error) {
 		}
 	}
 	for _, f := range registry.All {
+		if !f.CallsAWS() {
+			continue // no role to give a policy to
+		}
 		if err := add(path.Join(IAMDir, f.RoleName()+".json"), PolicyFor(f, prefix)); err != nil {
 			return nil, err
 		}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/carrot-market/carrot/functions/market"
-	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/edge"
+	"github.com/carrot-market/carrot/infra/gateway"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -42,15 +42,13 @@ var ErrExternalKafka = errors.New("Kafka is external (KAFKA_BOOTSTRAP_SERVERS): 
 const devTokenTTL = 24 * time.Hour
 
 // Gateway is the public entry of the local runtime, as the seed's gateway
-// on :8088: every route of the API goes to the function that owns it
-// (functions/registry declares them), plus local-only routes: POST
-// /auth/dev-token, GET /_local/status, and the drills' controls (see
-// controls.go).
+// on :8088: the cluster's gateway (infra/gateway) in front of the
+// functions' activators, every route of the API to the function that owns
+// it with a request id, plus local-only routes: POST /auth/dev-token, GET
+// /_local/status, and the drills' controls (see controls.go).
 func Gateway(fns Functions, kafka KafkaSwitch, letters DeadLetters, auth *web.Auth, status func() any) http.Handler {
 	r := web.NewRouter()
-	for rt, f := range registry.Routes() {
-		r.Handle(rt.Path, fns.Handler(f.Name)).Methods(rt.Method)
-	}
+	gateway.Mount(r, fns)
 	r.Handle("/auth/dev-token", devToken(auth)).Methods(http.MethodPost)
 	r.HandleFunc("/_local/status", func(w http.ResponseWriter, _ *http.Request) {
 		web.JSON(w, http.StatusOK, status())
@@ -63,7 +61,7 @@ func Gateway(fns Functions, kafka KafkaSwitch, letters DeadLetters, auth *web.Au
 	r.HandleFunc("/_local/kafka/down", c.kafkaDown).Methods(http.MethodPost)
 	r.HandleFunc("/_local/kafka/up", c.kafkaUp).Methods(http.MethodPost)
 	r.HandleFunc("/_local/dead-letters/redrive", c.redrive).Methods(http.MethodPost)
-	return r
+	return gateway.WithRequestID(r)
 }
 
 // devToken issues a token for any user id: there are no passwords on a

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/serving"
@@ -180,6 +182,9 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	if err != nil {
 		return err
 	}
+	// The runtime serves the gateway itself (Gateway), in front of the
+	// activators: the cluster's gateway Service does not run here.
+	specs = slices.DeleteFunc(specs, func(s serving.Spec) bool { return s.Name == registry.Gateway.Name })
 	binDir := filepath.Join(c.DataDir, "bin")
 	if err := buildFunctions(ctx, c.Root, binDir, log); err != nil {
 		return err

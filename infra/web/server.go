@@ -168,7 +168,9 @@ func withHealth(hl *health, dev bool, log *zap.SugaredLogger, h http.Handler) ht
 
 // LogRequests is middleware that puts log into each request's context
 // (see Log) and writes one line per request with its method, path, status
-// and duration; log should carry the function name, as Logger's does. A
+// and duration, and its request id (RequestIDHeader) when the answer or the
+// request carries one; log should carry the function name, as Logger's
+// does. A
 // panic in a handler is logged with its stack and answered with a 500
 // problem when nothing was sent yet; http.ErrAbortHandler passes through.
 func LogRequests(log *zap.SugaredLogger) func(http.Handler) http.Handler {
@@ -187,12 +189,25 @@ func LogRequests(log *zap.SugaredLogger) func(http.Handler) http.Handler {
 						WriteProblem(sw, NewProblem(http.StatusInternalServerError, InternalDetail))
 					}
 				}
-				log.Infow("request", "method", r.Method, "path", r.URL.Path, "status", sw.code(),
-					"duration", time.Since(start).String(), "bytes", sw.bytes)
+				fields := []any{"method", r.Method, "path", r.URL.Path, "status", sw.code(),
+					"duration", time.Since(start).String(), "bytes", sw.bytes}
+				if id := requestID(sw, r); id != "" {
+					fields = append(fields, "requestId", id)
+				}
+				log.Infow("request", fields...)
 			}()
 			next.ServeHTTP(sw, r.WithContext(WithLogger(r.Context(), log)))
 		})
 	}
+}
+
+// requestID is the id the gateway gave the request: on its answer where
+// the gateway made it (infra/gateway), on the request in a function.
+func requestID(w http.ResponseWriter, r *http.Request) string {
+	if id := w.Header().Get(RequestIDHeader); id != "" {
+		return id
+	}
+	return r.Header.Get(RequestIDHeader)
 }
 
 // statusWriter remembers the status a handler sent. Unwrap lets

@@ -175,6 +175,44 @@ func TestLogRequestsGivesHandlersTheLogger(t *testing.T) {
 	assert.Equal(t, 1, logs.FilterMessage("inside").Len())
 }
 
+func TestLogRequestsLogsTheRequestID(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name           string
+		sent, answered string // the X-Request-Id of the request and of the answer
+		want           string // "": no requestId field
+	}{
+		{"none", "", "", ""},
+		{"a function's request", "req-1", "", "req-1"},
+		{"the gateway's answer", "", "req-2", "req-2"},
+		{"the gateway replaced the caller's", "bad id", "req-3", "req-3"},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			core, logs := observer.New(zap.InfoLevel)
+			h := LogRequests(zap.New(core).Sugar())(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if tt.answered != "" {
+					w.Header().Set(RequestIDHeader, tt.answered)
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			r := httptest.NewRequest(http.MethodGet, "/items", nil)
+			if tt.sent != "" {
+				r.Header.Set(RequestIDHeader, tt.sent)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			lines := logs.FilterMessage("request").All()
+			require.Len(t, lines, 1)
+			id, ok := lines[0].ContextMap()["requestId"]
+			assert.Equal(t, tt.want != "", ok, "a requestId field")
+			if ok {
+				assert.Equal(t, tt.want, id)
+			}
+		})
+	}
+}
+
 func TestLogger(t *testing.T) {
 	t.Setenv("LOG_LEVEL", "warn")
 	l := Logger("pay")

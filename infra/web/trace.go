@@ -7,6 +7,11 @@ import (
 	"github.com/carrot-market/carrot/events"
 )
 
+// RequestIDHeader carries the id the gateway gives every request
+// (infra/gateway): the function receives it and the caller gets it back on
+// the answer, so one request can be found in the logs of both.
+const RequestIDHeader = "X-Request-Id"
+
 // Traceparent is middleware that carries the W3C traceparent header of a
 // request into its context (events.WithTraceparent), so that the events a
 // command publishes continue the caller's trace. A malformed header is
