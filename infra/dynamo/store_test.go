@@ -11,11 +11,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/app/apptest"
 	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/dynamo"
 	"github.com/carrot-market/carrot/infra/dynamo/dynamotest"
+	"github.com/carrot-market/carrot/infra/idempotency/idempotencytest"
 )
 
 // The tests run against DynamoDB Local (make test, or
@@ -37,6 +39,13 @@ type inspector struct{ *dynamo.Store }
 
 func (i inspector) Outbox(ctx context.Context) ([]cloudevents.Event, error) {
 	return i.PendingEvents(ctx, 0)
+}
+
+// TestIdempotency holds the DynamoDB store's Idempotency-Key records to
+// the contract every store keeps.
+func TestIdempotency(t *testing.T) {
+	t.Parallel()
+	idempotencytest.TestStore(t, dynamotest.MustStore(t))
 }
 
 // write commits writes in one unit of work.
@@ -105,4 +114,12 @@ func TestMissingTablesAreInternal(t *testing.T) {
 	requireCode(t, market.Internal, err)
 	assert.NotContains(t, err.Error(), "ResourceNotFound")
 	requireCode(t, market.Internal, write(s, func(tx app.Tx) { tx.SetOpenChat("item", "buyer", "rsv") }))
+}
+
+func uid() string { return events.NewID() }
+
+func requireCode(t *testing.T, code market.Code, err error) {
+	t.Helper()
+	require.Error(t, err)
+	require.Equal(t, code, market.ErrorCode(err), "error: %v", err)
 }
