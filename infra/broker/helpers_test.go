@@ -90,14 +90,26 @@ func newEvent(id, eventType, item string) cloudevents.Event {
 // 202.
 func MustPublish(tb testing.TB, ingress http.Handler, e cloudevents.Event) {
 	tb.Helper()
-	rec := httptest.NewRecorder()
-	ingress.ServeHTTP(rec, eventRequest(tb, e, binding.WithForceBinary(context.Background())))
+	rec := post(tb, ingress, e, ContentModeBinary)
 	require.Equal(tb, http.StatusAccepted, rec.Code, rec.Body.String())
 }
 
-// eventRequest encodes e as a POST / in the mode ctx forces.
-func eventRequest(tb testing.TB, e cloudevents.Event, ctx context.Context) *http.Request {
+// post posts e to ingress in mode (ContentModeBinary or
+// ContentModeStructured) and returns the answer.
+func post(tb testing.TB, ingress http.Handler, e cloudevents.Event, mode string) *httptest.ResponseRecorder {
 	tb.Helper()
+	rec := httptest.NewRecorder()
+	ingress.ServeHTTP(rec, eventRequest(tb, e, mode))
+	return rec
+}
+
+// eventRequest encodes e as a POST / in mode.
+func eventRequest(tb testing.TB, e cloudevents.Event, mode string) *http.Request {
+	tb.Helper()
+	ctx := binding.WithForceBinary(tb.Context())
+	if mode == ContentModeStructured {
+		ctx = binding.WithForceStructured(tb.Context())
+	}
 	req := httptest.NewRequest(http.MethodPost, "/", nil)
 	require.NoError(tb, cehttp.WriteRequest(ctx, binding.ToMessage(&e), req))
 	return req
