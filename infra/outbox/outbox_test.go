@@ -80,11 +80,11 @@ func (m *memoryOutbox) markCalls() [][]string {
 }
 
 // sink is an httptest broker ingress that records what it accepted and
-// answers status (202 by default) to every event.
+// answers the statuses set by answer (202 by default).
 type sink struct {
 	*httptest.Server
 	mu       sync.Mutex
-	status   int
+	statuses []int
 	hang     bool
 	stop     chan struct{}
 	accepted []http.Header
@@ -92,10 +92,13 @@ type sink struct {
 }
 
 func newSink(t *testing.T) *sink {
-	s := &sink{status: http.StatusAccepted, stop: make(chan struct{})}
+	s := &sink{statuses: []int{http.StatusAccepted}, stop: make(chan struct{})}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		status, hang := s.status, s.hang
+		status, hang := s.statuses[0], s.hang
+		if len(s.statuses) > 1 {
+			s.statuses = s.statuses[1:]
+		}
 		s.attempts = append(s.attempts, r.Header.Get("Ce-Id"))
 		if status/100 == 2 && !hang {
 			s.accepted = append(s.accepted, r.Header.Clone())
@@ -117,10 +120,12 @@ func newSink(t *testing.T) *sink {
 	return s
 }
 
-func (s *sink) answer(status int) {
+// answer makes the sink answer the next events with statuses in turn,
+// and every later one with the last.
+func (s *sink) answer(statuses ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.status = status
+	s.statuses = statuses
 }
 
 func (s *sink) hangUp() {
@@ -253,25 +258,13 @@ func TestPublishLeavesEventsWhenTheSinkFails(t *testing.T) {
 
 func TestPublishStopsMidwayAndKeepsTheRest(t *testing.T) {
 	t.Parallel()
-	o := &memoryOutbox{}
-	var mu sync.Mutex
-	calls := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		calls++
-		if calls == 2 {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(srv.Close)
-	p := MustPublisher(t, o, srv.URL)
+	s, o := newSink(t), &memoryOutbox{}
+	s.answer(http.StatusOK, http.StatusBadGateway, http.StatusOK)
+	p := MustPublisher(t, o, s.URL)
 
 	commit(p, o, testEvents(t, 3)...)
 
-	assert.Equal(t, 2, calls, "e2 is never tried after e1 failed")
+	assert.Equal(t, []string{"e0", "e1"}, s.tried(), "e2 is never tried after e1 failed")
 	require.NoError(t, p.Flush(context.Background()))
 	assert.Equal(t, []string{"e1", "e2"}, o.pending(), "only the acknowledged e0 is deleted")
 }
