@@ -14,32 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// trigger returns the YAML of a trigger of broker b delivering to the
-// subscriber ref name, with the given filter and delivery blocks (YAML
-// indented by four spaces, or empty).
-func trigger(name, annotations, filters, delivery string) string {
-	doc := fmt.Sprintf(`---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: %s
-  annotations: {%s}
-spec:
-  broker: b
-  subscriber:
-    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: %s}
-`, name, annotations, name)
-	if filters != "" {
-		doc += "  " + strings.TrimSpace(filters) + "\n"
-	}
-	if delivery != "" {
-		doc += "  delivery:\n" + delivery
-	}
-	return doc
-}
-
-const ordered = "kafka.eventing.knative.dev/delivery.order: ordered"
-
 func TestFiltersDeliverOnlyMatchingEvents(t *testing.T) {
 	t.Parallel()
 	triggers := trigger("exact", "", `filters: [{exact: {type: carrot.item.registered.v1}}]`, "") +

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,6 +71,75 @@ func MustConfig(tb testing.TB, extra string) *Config {
 	require.NoError(tb, err)
 	return cfg
 }
+
+// MustManifests writes a folder holding a Kafka broker b (3 retries, dead
+// letters to the KafkaSink dead), a ConfigMap, a Service that must be
+// ignored, and extra.
+func MustManifests(tb testing.TB, extra string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	base := `
+# The broker.
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: b
+  annotations: {eventing.knative.dev/broker.class: Kafka}
+spec:
+  config: {apiVersion: v1, kind: ConfigMap, name: b-config}
+  delivery:
+    retry: 3
+    backoffPolicy: linear
+    backoffDelay: PT0.1S
+    deadLetterSink:
+      ref: {apiVersion: eventing.knative.dev/v1alpha1, kind: KafkaSink, name: dead}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b-config}
+data: {default.topic.partitions: "4"}
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: KafkaSink
+metadata: {name: dead}
+spec: {topic: dead-letters, contentMode: structured, bootstrapServers: [x:9092]}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: ignored}
+spec: {template: {spec: {containers: [{image: ko://x}]}}}
+`
+	require.NoError(tb, os.WriteFile(filepath.Join(dir, "base.yaml"), []byte(base), 0o600))
+	require.NoError(tb, os.WriteFile(filepath.Join(dir, "extra.yml"), []byte(extra), 0o600))
+	require.NoError(tb, os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a manifest"), 0o600))
+	return dir
+}
+
+// trigger returns the YAML of a trigger of broker b delivering to the
+// subscriber ref name, with the given filter and delivery blocks (YAML
+// indented by four spaces, or empty).
+func trigger(name, annotations, filters, delivery string) string {
+	doc := fmt.Sprintf(`---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: %s
+  annotations: {%s}
+spec:
+  broker: b
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: %s}
+`, name, annotations, name)
+	if filters != "" {
+		doc += "  " + strings.TrimSpace(filters) + "\n"
+	}
+	if delivery != "" {
+		doc += "  delivery:\n" + delivery
+	}
+	return doc
+}
+
+const ordered = "kafka.eventing.knative.dev/delivery.order: ordered"
 
 // newEvent returns a valid event about item (its partition key; none when
 // item is empty).
