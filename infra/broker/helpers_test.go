@@ -252,29 +252,45 @@ func statusOf(tb testing.TB, statuses []TriggerStatus, name string) TriggerStatu
 
 // delivery is one request a fakeSubscriber received.
 type delivery struct {
-	event cloudevents.Event
-	at    time.Time
+	event  cloudevents.Event
+	header http.Header
+	at     time.Time
 }
 
-// fakeSubscriber records every event it receives and answers with answer,
-// which gets the 1-based count of requests so far (all events together).
-// Without answer it answers 200.
+// answerFunc answers a request of a fakeSubscriber; n is the 1-based count
+// of requests so far (all events together).
+type answerFunc func(n int, e cloudevents.Event, w http.ResponseWriter, r *http.Request)
+
+// status answers every request with code.
+func status(code int) answerFunc {
+	return func(_ int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
+}
+
+// fakeSubscriber records every event it receives and answers with its
+// answerFunc, 200 when it has none.
 type fakeSubscriber struct {
 	*httptest.Server
-	answer func(n int, e cloudevents.Event, w http.ResponseWriter, r *http.Request)
 
 	mu         sync.Mutex
+	answer     answerFunc
 	deliveries []delivery
 	inFlight   int
 	maxFlight  int
 }
 
-func newFakeSubscriber(tb testing.TB, answer func(n int, e cloudevents.Event, w http.ResponseWriter, r *http.Request)) *fakeSubscriber {
+func newFakeSubscriber(tb testing.TB, answer answerFunc) *fakeSubscriber {
 	tb.Helper()
 	s := &fakeSubscriber{answer: answer}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
 	return s
+}
+
+// answerWith makes the subscriber answer the next requests with answer.
+func (s *fakeSubscriber) answerWith(answer answerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answer = answer
 }
 
 func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
@@ -284,8 +300,8 @@ func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.deliveries = append(s.deliveries, delivery{event: *e, at: time.Now()})
-	n := len(s.deliveries)
+	s.deliveries = append(s.deliveries, delivery{event: *e, header: r.Header.Clone(), at: time.Now()})
+	n, answer := len(s.deliveries), s.answer
 	s.inFlight++
 	s.maxFlight = max(s.maxFlight, s.inFlight)
 	s.mu.Unlock()
@@ -294,11 +310,11 @@ func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
 		s.inFlight--
 		s.mu.Unlock()
 	}()
-	if s.answer == nil {
+	if answer == nil {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	s.answer(n, *e, w, r)
+	answer(n, *e, w, r)
 }
 
 // received returns what arrived so far.

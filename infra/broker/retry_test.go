@@ -103,9 +103,7 @@ func TestDeadLetterSinkByURIAndNone(t *testing.T) {
 			cfg.Triggers[i].Delivery.DeadLetterSink = nil // as under a broker without one
 		}
 	}
-	refuse := func(_ int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusUnprocessableEntity)
-	}
+	refuse := status(http.StatusUnprocessableEntity)
 	toURI, toNowhere := newFakeSubscriber(t, refuse), newFakeSubscriber(t, refuse)
 	b := MustBroker(t, cluster, cfg, map[string]string{"to-uri": toURI.URL, "to-nowhere": toNowhere.URL})
 
