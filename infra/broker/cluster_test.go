@@ -11,23 +11,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-func TestNewCreatesTheBrokerAndDeadLetterTopics(t *testing.T) {
-	t.Parallel()
-	cluster, _ := MustStart(t, "", nil)
-
-	client, err := kgo.NewClient(kgo.SeedBrokers(cluster.Seeds()...))
-	require.NoError(t, err)
-	defer client.Close()
-	topics, err := kadm.NewClient(client).ListTopics(t.Context())
-	require.NoError(t, err)
-	require.True(t, topics.Has("knative-broker-default-b"))
-	assert.Len(t, topics["knative-broker-default-b"].Partitions, 4, "default.topic.partitions of the broker's ConfigMap")
-	assert.True(t, topics.Has("dead-letters"))
-}
 
 func TestClusterWithDataDirKeepsEventsAndOffsets(t *testing.T) {
 	t.Parallel()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestLoadConfigReadsTheRepositoryManifests(t *testing.T) {
@@ -90,6 +92,20 @@ spec:
 	require.NotNil(t, overrides.Delivery.DeadLetterSink, "the broker's dead-letter sink fills in")
 	assert.Equal(t, "dead", overrides.Delivery.DeadLetterSink.Ref.Name)
 	assert.False(t, overrides.Ordered)
+}
+
+func TestNewCreatesTheBrokerAndDeadLetterTopics(t *testing.T) {
+	t.Parallel()
+	cluster, _ := MustStart(t, "", nil)
+
+	client, err := kgo.NewClient(kgo.SeedBrokers(cluster.Seeds()...))
+	require.NoError(t, err)
+	defer client.Close()
+	topics, err := kadm.NewClient(client).ListTopics(t.Context())
+	require.NoError(t, err)
+	require.True(t, topics.Has("knative-broker-default-b"))
+	assert.Len(t, topics["knative-broker-default-b"].Partitions, 4, "default.topic.partitions of the broker's ConfigMap")
+	assert.True(t, topics.Has("dead-letters"))
 }
 
 func TestLoadConfigFailsFast(t *testing.T) {
