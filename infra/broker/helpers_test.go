@@ -250,20 +250,22 @@ func statusOf(tb testing.TB, statuses []TriggerStatus, name string) TriggerStatu
 	return TriggerStatus{}
 }
 
-// delivery is one request a fakeSubscriber received.
+// delivery is one request a fakeSubscriber received: the event, the
+// request's header and when it arrived; n counts the requests so far (all
+// events together) and attempt this event's, both from 1.
 type delivery struct {
-	event  cloudevents.Event
-	header http.Header
-	at     time.Time
+	event      cloudevents.Event
+	header     http.Header
+	at         time.Time
+	n, attempt int
 }
 
-// answerFunc answers a request of a fakeSubscriber; n is the 1-based count
-// of requests so far (all events together).
-type answerFunc func(n int, e cloudevents.Event, w http.ResponseWriter, r *http.Request)
+// answerFunc answers the request of delivery d.
+type answerFunc func(d delivery, w http.ResponseWriter, r *http.Request)
 
 // status answers every request with code.
 func status(code int) answerFunc {
-	return func(_ int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
+	return func(_ delivery, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
 }
 
 // fakeSubscriber records every event it receives and answers with its
@@ -274,13 +276,14 @@ type fakeSubscriber struct {
 	mu         sync.Mutex
 	answer     answerFunc
 	deliveries []delivery
+	attempts   map[string]int // by event id
 	inFlight   int
 	maxFlight  int
 }
 
 func newFakeSubscriber(tb testing.TB, answer answerFunc) *fakeSubscriber {
 	tb.Helper()
-	s := &fakeSubscriber{answer: answer}
+	s := &fakeSubscriber{answer: answer, attempts: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
 	return s
@@ -300,8 +303,10 @@ func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.deliveries = append(s.deliveries, delivery{event: *e, header: r.Header.Clone(), at: time.Now()})
-	n, answer := len(s.deliveries), s.answer
+	s.attempts[e.ID()]++
+	d := delivery{event: *e, header: r.Header.Clone(), at: time.Now(), n: len(s.deliveries) + 1, attempt: s.attempts[e.ID()]}
+	s.deliveries = append(s.deliveries, d)
+	answer := s.answer
 	s.inFlight++
 	s.maxFlight = max(s.maxFlight, s.inFlight)
 	s.mu.Unlock()
@@ -314,7 +319,7 @@ func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	answer(n, *e, w, r)
+	answer(d, w, r)
 }
 
 // received returns what arrived so far.

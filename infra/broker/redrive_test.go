@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -59,8 +58,8 @@ func TestRedriveSendsDeadLettersBackOnce(t *testing.T) {
 func TestRedrivePassesOverWhatCannotBeSent(t *testing.T) {
 	t.Parallel()
 	cluster := MustCluster(t)
-	ingress := newFakeSubscriber(t, func(_ int, e cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
-		if e.ID() == "refused" {
+	ingress := newFakeSubscriber(t, func(d delivery, w http.ResponseWriter, _ *http.Request) {
+		if d.event.ID() == "refused" {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
