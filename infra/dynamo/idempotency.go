@@ -75,6 +75,5 @@ func (s *Store) Finish(ctx context.Context, key string, resp idempotency.Respons
 // its answer: Abort after Finish changes nothing.
 func (s *Store) Abort(ctx context.Context, key string) error {
 	pending := expression.Name("state").Equal(expression.Value(statePending))
-	_, err := s.deleteRow(ctx, s.t.idempotency, idempotencyKey(key), pending, "freeing the idempotency key")
-	return err
+	return s.deleteRow(ctx, s.t.idempotency, idempotencyKey(key), pending, "freeing the idempotency key")
 }

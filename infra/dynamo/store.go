@@ -95,9 +95,9 @@ func (s *Store) get(ctx context.Context, table string, k map[string]types.Attrib
 }
 
 // putRow puts rec into table when cond holds (always when cond is nil)
-// and reports whether it did. When cond fails and old is not nil, old
-// receives the row that failed it, and held says whether there was one:
-// DynamoDB returns it with the refusal unless it was deleted meanwhile.
+// and reports whether it did. When cond fails, held says whether a row
+// failed it (DynamoDB returns the row with the refusal, unless it was
+// deleted meanwhile), and old, when not nil, receives that row.
 func (s *Store) putRow(ctx context.Context, table string, rec any, cond *expression.ConditionBuilder, old any, what string) (put, held bool, err error) {
 	item, err := marshal(rec, 0)
 	if err != nil {
@@ -126,23 +126,20 @@ func (s *Store) putRow(ctx context.Context, table string, rec any, cond *express
 	return true, false, nil
 }
 
-// deleteRow deletes the row of key k from table when cond holds and
-// reports whether it did.
-func (s *Store) deleteRow(ctx context.Context, table string, k map[string]types.AttributeValue, cond expression.ConditionBuilder, what string) (bool, error) {
+// deleteRow deletes the row of key k from table when cond holds; when it
+// does not, it deletes nothing and that is no error.
+func (s *Store) deleteRow(ctx context.Context, table string, k map[string]types.AttributeValue, cond expression.ConditionBuilder, what string) error {
 	c, names, values, err := condition(&cond)
 	if err != nil {
-		return false, err
+		return err
 	}
 	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: k,
 		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values})
 	var failed *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &failed):
-		return false, nil
-	case err != nil:
-		return false, fail(what, err)
+	if err != nil && !errors.As(err, &failed) {
+		return fail(what, err)
 	}
-	return true, nil
+	return nil
 }
 
 // marshal returns rec as a DynamoDB item, with version when it is not 0.

@@ -161,6 +161,8 @@ func expectPresence(pk string, present bool) expression.ConditionBuilder {
 	return expression.AttributeNotExists(expression.Name(pk))
 }
 
+// put, del and check build one action of a transaction: a Put, a Delete
+// or a ConditionCheck of a row read; a nil cond is no condition.
 func put(table string, item map[string]types.AttributeValue, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
 	c, names, values, err := condition(cond)
 	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: item,
