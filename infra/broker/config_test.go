@@ -2,13 +2,13 @@ package broker
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestLoadConfigReadsTheRepositoryManifests(t *testing.T) {
@@ -94,6 +94,20 @@ spec:
 	assert.False(t, overrides.Ordered)
 }
 
+func TestNewCreatesTheBrokerAndDeadLetterTopics(t *testing.T) {
+	t.Parallel()
+	cluster, _ := MustStart(t, "", nil)
+
+	client, err := kgo.NewClient(kgo.SeedBrokers(cluster.Seeds()...))
+	require.NoError(t, err)
+	defer client.Close()
+	topics, err := kadm.NewClient(client).ListTopics(t.Context())
+	require.NoError(t, err)
+	require.True(t, topics.Has("knative-broker-default-b"))
+	assert.Len(t, topics["knative-broker-default-b"].Partitions, 4, "default.topic.partitions of the broker's ConfigMap")
+	assert.True(t, topics.Has("dead-letters"))
+}
+
 func TestLoadConfigFailsFast(t *testing.T) {
 	tests := map[string]string{
 		"invalid trigger": `
@@ -167,49 +181,6 @@ metadata: {name: what}
 			t.Log(err)
 		})
 	}
-}
-
-// MustManifests writes a folder holding a Kafka broker b (3 retries, dead
-// letters to the KafkaSink dead), a ConfigMap, a Service that must be
-// ignored, and extra.
-func MustManifests(tb testing.TB, extra string) string {
-	tb.Helper()
-	dir := tb.TempDir()
-	base := `
-# The broker.
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: b
-  annotations: {eventing.knative.dev/broker.class: Kafka}
-spec:
-  config: {apiVersion: v1, kind: ConfigMap, name: b-config}
-  delivery:
-    retry: 3
-    backoffPolicy: linear
-    backoffDelay: PT0.1S
-    deadLetterSink:
-      ref: {apiVersion: eventing.knative.dev/v1alpha1, kind: KafkaSink, name: dead}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: b-config}
-data: {default.topic.partitions: "4"}
----
-apiVersion: eventing.knative.dev/v1alpha1
-kind: KafkaSink
-metadata: {name: dead}
-spec: {topic: dead-letters, contentMode: structured, bootstrapServers: [x:9092]}
----
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata: {name: ignored}
-spec: {template: {spec: {containers: [{image: ko://x}]}}}
-`
-	require.NoError(tb, os.WriteFile(filepath.Join(dir, "base.yaml"), []byte(base), 0o600))
-	require.NoError(tb, os.WriteFile(filepath.Join(dir, "extra.yml"), []byte(extra), 0o600))
-	require.NoError(tb, os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a manifest"), 0o600))
-	return dir
 }
 
 // assertOutlastsAnOutage checks the sizing of a trigger's delivery that

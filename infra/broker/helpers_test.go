@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +72,75 @@ func MustConfig(tb testing.TB, extra string) *Config {
 	return cfg
 }
 
+// MustManifests writes a folder holding a Kafka broker b (3 retries, dead
+// letters to the KafkaSink dead), a ConfigMap, a Service that must be
+// ignored, and extra.
+func MustManifests(tb testing.TB, extra string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	base := `
+# The broker.
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: b
+  annotations: {eventing.knative.dev/broker.class: Kafka}
+spec:
+  config: {apiVersion: v1, kind: ConfigMap, name: b-config}
+  delivery:
+    retry: 3
+    backoffPolicy: linear
+    backoffDelay: PT0.1S
+    deadLetterSink:
+      ref: {apiVersion: eventing.knative.dev/v1alpha1, kind: KafkaSink, name: dead}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b-config}
+data: {default.topic.partitions: "4"}
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: KafkaSink
+metadata: {name: dead}
+spec: {topic: dead-letters, contentMode: structured, bootstrapServers: [x:9092]}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: ignored}
+spec: {template: {spec: {containers: [{image: ko://x}]}}}
+`
+	require.NoError(tb, os.WriteFile(filepath.Join(dir, "base.yaml"), []byte(base), 0o600))
+	require.NoError(tb, os.WriteFile(filepath.Join(dir, "extra.yml"), []byte(extra), 0o600))
+	require.NoError(tb, os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a manifest"), 0o600))
+	return dir
+}
+
+// trigger returns the YAML of a trigger of broker b delivering to the
+// subscriber ref name, with the given filter and delivery blocks (YAML
+// indented by four spaces, or empty).
+func trigger(name, annotations, filters, delivery string) string {
+	doc := fmt.Sprintf(`---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: %s
+  annotations: {%s}
+spec:
+  broker: b
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: %s}
+`, name, annotations, name)
+	if filters != "" {
+		doc += "  " + strings.TrimSpace(filters) + "\n"
+	}
+	if delivery != "" {
+		doc += "  delivery:\n" + delivery
+	}
+	return doc
+}
+
+const ordered = "kafka.eventing.knative.dev/delivery.order: ordered"
+
 // newEvent returns a valid event about item (its partition key; none when
 // item is empty).
 func newEvent(id, eventType, item string) cloudevents.Event {
@@ -90,14 +162,26 @@ func newEvent(id, eventType, item string) cloudevents.Event {
 // 202.
 func MustPublish(tb testing.TB, ingress http.Handler, e cloudevents.Event) {
 	tb.Helper()
-	rec := httptest.NewRecorder()
-	ingress.ServeHTTP(rec, eventRequest(tb, e, binding.WithForceBinary(context.Background())))
+	rec := post(tb, ingress, e, ContentModeBinary)
 	require.Equal(tb, http.StatusAccepted, rec.Code, rec.Body.String())
 }
 
-// eventRequest encodes e as a POST / in the mode ctx forces.
-func eventRequest(tb testing.TB, e cloudevents.Event, ctx context.Context) *http.Request {
+// post posts e to ingress in mode (ContentModeBinary or
+// ContentModeStructured) and returns the answer.
+func post(tb testing.TB, ingress http.Handler, e cloudevents.Event, mode string) *httptest.ResponseRecorder {
 	tb.Helper()
+	rec := httptest.NewRecorder()
+	ingress.ServeHTTP(rec, eventRequest(tb, e, mode))
+	return rec
+}
+
+// eventRequest encodes e as a POST / in mode.
+func eventRequest(tb testing.TB, e cloudevents.Event, mode string) *http.Request {
+	tb.Helper()
+	ctx := binding.WithForceBinary(tb.Context())
+	if mode == ContentModeStructured {
+		ctx = binding.WithForceStructured(tb.Context())
+	}
 	req := httptest.NewRequest(http.MethodPost, "/", nil)
 	require.NoError(tb, cehttp.WriteRequest(ctx, binding.ToMessage(&e), req))
 	return req
@@ -166,31 +250,50 @@ func statusOf(tb testing.TB, statuses []TriggerStatus, name string) TriggerStatu
 	return TriggerStatus{}
 }
 
-// delivery is one request a fakeSubscriber received.
+// delivery is one request a fakeSubscriber received: the event, the
+// request's header and when it arrived; n counts the requests so far (all
+// events together) and attempt this event's, both from 1.
 type delivery struct {
-	event cloudevents.Event
-	at    time.Time
+	event      cloudevents.Event
+	header     http.Header
+	at         time.Time
+	n, attempt int
 }
 
-// fakeSubscriber records every event it receives and answers with answer,
-// which gets the 1-based count of requests so far (all events together).
-// Without answer it answers 200.
+// answerFunc answers the request of delivery d.
+type answerFunc func(d delivery, w http.ResponseWriter, r *http.Request)
+
+// status answers every request with code.
+func status(code int) answerFunc {
+	return func(_ delivery, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
+}
+
+// fakeSubscriber records every event it receives and answers with its
+// answerFunc, 200 when it has none.
 type fakeSubscriber struct {
 	*httptest.Server
-	answer func(n int, e cloudevents.Event, w http.ResponseWriter, r *http.Request)
 
 	mu         sync.Mutex
+	answer     answerFunc
 	deliveries []delivery
+	attempts   map[string]int // by event id
 	inFlight   int
 	maxFlight  int
 }
 
-func newFakeSubscriber(tb testing.TB, answer func(n int, e cloudevents.Event, w http.ResponseWriter, r *http.Request)) *fakeSubscriber {
+func newFakeSubscriber(tb testing.TB, answer answerFunc) *fakeSubscriber {
 	tb.Helper()
-	s := &fakeSubscriber{answer: answer}
+	s := &fakeSubscriber{answer: answer, attempts: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
 	return s
+}
+
+// answerWith makes the subscriber answer the next requests with answer.
+func (s *fakeSubscriber) answerWith(answer answerFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answer = answer
 }
 
 func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
@@ -200,8 +303,10 @@ func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.deliveries = append(s.deliveries, delivery{event: *e, at: time.Now()})
-	n := len(s.deliveries)
+	s.attempts[e.ID()]++
+	d := delivery{event: *e, header: r.Header.Clone(), at: time.Now(), n: len(s.deliveries) + 1, attempt: s.attempts[e.ID()]}
+	s.deliveries = append(s.deliveries, d)
+	answer := s.answer
 	s.inFlight++
 	s.maxFlight = max(s.maxFlight, s.inFlight)
 	s.mu.Unlock()
@@ -210,11 +315,11 @@ func (s *fakeSubscriber) serve(w http.ResponseWriter, r *http.Request) {
 		s.inFlight--
 		s.mu.Unlock()
 	}()
-	if s.answer == nil {
+	if answer == nil {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	s.answer(n, *e, w, r)
+	answer(d, w, r)
 }
 
 // received returns what arrived so far.

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -19,20 +17,14 @@ func TestIngressWritesAcknowledgedEventsKeyedByPartitionKey(t *testing.T) {
 	t.Parallel()
 	cluster, b := MustStart(t, "", nil)
 
-	binary := newEvent("e-1", "carrot.item.registered.v1", "item-7")
-	structured := newEvent("e-2", "carrot.item.updated.v1", "item-7")
-	unkeyed := newEvent("e-3", "carrot.item.updated.v1", "")
 	for _, tc := range []struct {
-		name  string
-		req   *http.Request
-		valid bool
+		name, id, item, mode string
 	}{
-		{"binary", eventRequest(t, binary, binding.WithForceBinary(context.Background())), true},
-		{"structured", eventRequest(t, structured, binding.WithForceStructured(context.Background())), true},
-		{"no partition key", eventRequest(t, unkeyed, binding.WithForceBinary(context.Background())), true},
+		{"binary", "e-1", "item-7", ContentModeBinary},
+		{"structured", "e-2", "item-7", ContentModeStructured},
+		{"no partition key", "e-3", "", ContentModeBinary},
 	} {
-		rec := httptest.NewRecorder()
-		b.Ingress().ServeHTTP(rec, tc.req)
+		rec := post(t, b.Ingress(), newEvent(tc.id, "carrot.item.updated.v1", tc.item), tc.mode)
 		assert.Equal(t, http.StatusAccepted, rec.Code, "%s: %s", tc.name, rec.Body.String())
 	}
 
@@ -78,7 +70,7 @@ func TestIngressRefusals(t *testing.T) {
 		})
 	}
 
-	knativePath := eventRequest(t, newEvent("k-1", "t", ""), binding.WithForceBinary(context.Background()))
+	knativePath := eventRequest(t, newEvent("k-1", "t", ""), ContentModeBinary)
 	knativePath.URL.Path = "/default/b"
 	rec := httptest.NewRecorder()
 	b.Ingress().ServeHTTP(rec, knativePath)
@@ -90,9 +82,8 @@ func TestIngressAnswers503WhenKafkaIsGone(t *testing.T) {
 	cluster, b := MustStart(t, trigger("view", ordered, "", ""), map[string]string{"view": "http://127.0.0.1:1/"}, WithProduceTimeout(300*time.Millisecond))
 	cluster.Close()
 
-	rec := httptest.NewRecorder()
 	start := time.Now()
-	b.Ingress().ServeHTTP(rec, eventRequest(t, newEvent("lost", "t", "i"), binding.WithForceBinary(context.Background())))
+	rec := post(t, b.Ingress(), newEvent("lost", "t", "i"), ContentModeBinary)
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	assert.NotEmpty(t, rec.Header().Get("Retry-After"))
 	assert.Less(t, time.Since(start), 5*time.Second, "the caller learns quickly")
@@ -104,8 +95,7 @@ func TestIngressRefusesWhatKafkaNeverTakes(t *testing.T) {
 
 	huge := newEvent("huge", "carrot.item.updated.v1", "item-1")
 	require.NoError(t, huge.SetData("text/plain", strings.Repeat("x", 2<<20)))
-	rec := httptest.NewRecorder()
-	b.Ingress().ServeHTTP(rec, eventRequest(t, huge, binding.WithForceBinary(context.Background())))
+	rec := post(t, b.Ingress(), huge, ContentModeBinary)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code, "sending it again cannot help")
 }
 

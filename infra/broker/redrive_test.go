@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -17,15 +15,7 @@ import (
 
 func TestRedriveSendsDeadLettersBackOnce(t *testing.T) {
 	t.Parallel()
-	var down atomic.Bool
-	down.Store(true)
-	subscriber := newFakeSubscriber(t, func(_ int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
-		if down.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+	subscriber := newFakeSubscriber(t, status(http.StatusServiceUnavailable))
 	// The broker's delivery: 3 retries 0.1 s apart, then the KafkaSink.
 	cluster, b := MustStart(t, trigger("view", ordered, "", ""), map[string]string{"view": subscriber.URL})
 	ingress := httptest.NewServer(b.Ingress())
@@ -38,7 +28,7 @@ func TestRedriveSendsDeadLettersBackOnce(t *testing.T) {
 	MustRecords(t, cluster, "dead-letters", len(ids))
 	assert.EqualValues(t, len(ids), statusOf(t, MustIdle(t, b), "view").DeadLettered)
 
-	down.Store(false)
+	subscriber.answerWith(nil)
 	cfg := RedriveConfig{Seeds: cluster.Seeds(), Ingress: ingress.URL, Topic: "dead-letters"}
 	result, err := Redrive(t.Context(), cfg)
 	require.NoError(t, err)
@@ -68,14 +58,13 @@ func TestRedriveSendsDeadLettersBackOnce(t *testing.T) {
 func TestRedrivePassesOverWhatCannotBeSent(t *testing.T) {
 	t.Parallel()
 	cluster := MustCluster(t)
-	ingress := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Ce-Id") == "refused" {
+	ingress := newFakeSubscriber(t, func(d delivery, w http.ResponseWriter, _ *http.Request) {
+		if d.event.ID() == "refused" {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
 		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(ingress.Close)
+	})
 	cfg := RedriveConfig{Seeds: cluster.Seeds(), Ingress: ingress.URL, Topic: "letters", Group: "test"}
 
 	empty, err := Redrive(t.Context(), cfg)
@@ -100,15 +89,7 @@ func TestRedrivePassesOverWhatCannotBeSent(t *testing.T) {
 func TestRedriveStopsWhenTheIngressStaysDown(t *testing.T) {
 	t.Parallel()
 	cluster := MustCluster(t)
-	var up atomic.Bool
-	ingress := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if !up.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(ingress.Close)
+	ingress := newFakeSubscriber(t, status(http.StatusServiceUnavailable))
 	r, err := newRecord("letters", newEvent("e-1", "carrot.item.updated.v1", "item-1"), ContentModeStructured)
 	require.NoError(t, err)
 	mustProduce(t, cluster, r)
@@ -118,7 +99,7 @@ func TestRedriveStopsWhenTheIngressStaysDown(t *testing.T) {
 	require.Error(t, err)
 	assert.Zero(t, result.Redriven)
 
-	up.Store(true)
+	ingress.answerWith(status(http.StatusAccepted))
 	result, err = Redrive(t.Context(), cfg)
 	require.NoError(t, err)
 	assert.Equal(t, 1, result.Redriven, "nothing was committed for the letter that was not taken")

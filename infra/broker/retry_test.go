@@ -16,8 +16,8 @@ import (
 
 func TestRetriesUntilTheSubscriberAccepts(t *testing.T) {
 	t.Parallel()
-	subscriber := newFakeSubscriber(t, func(n int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
-		if n <= 2 {
+	subscriber := newFakeSubscriber(t, func(d delivery, w http.ResponseWriter, _ *http.Request) {
+		if d.attempt <= 2 {
 			w.WriteHeader(http.StatusServiceUnavailable) // e.g. the activator while an instance starts
 			return
 		}
@@ -57,7 +57,7 @@ func TestFailedDeliveriesGoToTheDeadLetterSink(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			subscriber := newFakeSubscriber(t, func(_ int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
+			subscriber := newFakeSubscriber(t, func(_ delivery, w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(tc.answer)
 				_, _ = w.Write([]byte(tc.body))
 			})
@@ -103,9 +103,7 @@ func TestDeadLetterSinkByURIAndNone(t *testing.T) {
 			cfg.Triggers[i].Delivery.DeadLetterSink = nil // as under a broker without one
 		}
 	}
-	refuse := func(_ int, _ cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusUnprocessableEntity)
-	}
+	refuse := status(http.StatusUnprocessableEntity)
 	toURI, toNowhere := newFakeSubscriber(t, refuse), newFakeSubscriber(t, refuse)
 	b := MustBroker(t, cluster, cfg, map[string]string{"to-uri": toURI.URL, "to-nowhere": toNowhere.URL})
 
@@ -121,8 +119,8 @@ func TestDeadLetterSinkByURIAndNone(t *testing.T) {
 
 func TestRepliesArePublishedBackToTheBroker(t *testing.T) {
 	t.Parallel()
-	policy := newFakeSubscriber(t, func(_ int, cause cloudevents.Event, w http.ResponseWriter, _ *http.Request) {
-		reply := newEvent("reply-to-"+cause.ID(), "carrot.reservation.completed.v1", "item-9")
+	policy := newFakeSubscriber(t, func(d delivery, w http.ResponseWriter, _ *http.Request) {
+		reply := newEvent("reply-to-"+d.event.ID(), "carrot.reservation.completed.v1", "item-9")
 		w.Header().Set("Ce-Specversion", "1.0")
 		w.Header().Set("Ce-Id", reply.ID())
 		w.Header().Set("Ce-Type", reply.Type())

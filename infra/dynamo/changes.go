@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -42,21 +40,6 @@ const (
 	bucketLayout     = "2006-01-02T15:04:05Z"
 )
 
-type changeRecord struct {
-	Bucket    string `dynamodbav:"bucket"`
-	Key       string `dynamodbav:"key"`
-	Kind      string `dynamodbav:"kind"`
-	ID        string `dynamodbav:"id"`
-	ItemID    string `dynamodbav:"itemId"`
-	ExpiresAt int64  `dynamodbav:"expiresAt"`
-}
-
-type checkpointRecord struct {
-	Bucket string    `dynamodbav:"bucket"`
-	Key    string    `dynamodbav:"key"`
-	At     time.Time `dynamodbav:"at"`
-}
-
 // changeBucket is the partition of the changes of item itemID stamped at.
 func changeBucket(at time.Time, shard uint32) string {
 	return fmt.Sprintf("%s#%d", app.ChangeBucketOf(at).Format(bucketLayout), shard)
@@ -79,7 +62,7 @@ func (t *tx) changeActions(at time.Time) ([]types.TransactWriteItem, error) {
 	seen := map[string]bool{}
 	var out []types.TransactWriteItem
 	for _, c := range t.changed {
-		rec := changeRecord{Bucket: changeBucket(at, changeShard(c.ItemID)), Key: string(c.Kind) + "|" + c.ID,
+		rec := changeRecord{Bucket: changeBucket(at, changeShard(c.ItemID)), Key: changeKey(c),
 			Kind: string(c.Kind), ID: c.ID, ItemID: c.ItemID, ExpiresAt: at.Add(changeTTL).Unix()}
 		if seen[rec.Bucket+rec.Key] {
 			continue
@@ -146,16 +129,14 @@ func (s *Store) Changed(ctx context.Context, since, until time.Time, p app.Page)
 				if err != nil {
 					return nil, "", fail("reading the change log", err)
 				}
-				var recs []changeRecord
-				if err := attributevalue.UnmarshalListOfMaps(res.Items, &recs); err != nil {
-					return nil, "", fail("reading the change log", err)
+				changes, err := decodeAll(res.Items, "the change log", changeRecord.change)
+				if err != nil {
+					return nil, "", err
 				}
-				for _, r := range recs {
-					out = append(out, app.Change{Kind: app.ChangeKind(r.Kind), ID: r.ID, ItemID: r.ItemID})
-				}
-				if len(out) == limit && len(recs) > 0 {
-					last := recs[len(recs)-1]
-					return out, encodeChangeCursor(changeCursor{Bucket: b.Format(bucketLayout), Shard: shard, Key: last.Key}), nil
+				out = append(out, changes...)
+				if len(out) == limit && len(changes) > 0 {
+					last := changeKey(changes[len(changes)-1])
+					return out, encodeChangeCursor(changeCursor{Bucket: b.Format(bucketLayout), Shard: shard, Key: last}), nil
 				}
 				if res.LastEvaluatedKey == nil {
 					break
@@ -198,22 +179,9 @@ func (s *Store) SetCheckpoint(ctx context.Context, name string, from, to time.Ti
 	if !from.IsZero() {
 		cond = expression.Name("at").Equal(expression.Value(from.UTC()))
 	}
-	item, err := marshal(checkpointRecord{Bucket: checkpointBucket, Key: name, At: to.UTC()}, 0)
-	if err != nil {
-		return err
-	}
-	c, names, values, err := condition(&cond)
-	if err != nil {
-		return err
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.t.changes), Item: item,
-		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
+	put, _, err := s.putRow(ctx, s.t.changes, checkpointRecord{Bucket: checkpointBucket, Key: name, At: to.UTC()}, &cond, nil, "writing the checkpoint")
+	if err == nil && !put {
 		return app.ErrStale
 	}
-	if err != nil {
-		return fail("writing the checkpoint", err)
-	}
-	return nil
+	return err
 }

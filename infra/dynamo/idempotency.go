@@ -2,13 +2,9 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/carrot-market/carrot/infra/idempotency"
@@ -23,22 +19,8 @@ const (
 	stateDone    = "done"
 )
 
-// idempotencyRecord is one Idempotency-Key: pending while a request holds
-// its lease, done once the answer is stored.
-type idempotencyRecord struct {
-	Key         string            `dynamodbav:"key"`
-	State       string            `dynamodbav:"state"`
-	Fingerprint string            `dynamodbav:"fingerprint"`
-	LeaseUntil  int64             `dynamodbav:"leaseUntil"` // Unix milliseconds
-	Status      int               `dynamodbav:"status,omitempty"`
-	Header      map[string]string `dynamodbav:"header,omitempty"`
-	Body        []byte            `dynamodbav:"body,omitempty"`
-	ExpiresAt   int64             `dynamodbav:"expiresAt"` // Unix seconds, the TTL attribute
-}
-
-func (r idempotencyRecord) response() *idempotency.Response {
-	return &idempotency.Response{Fingerprint: r.Fingerprint, Status: r.Status, Header: r.Header, Body: r.Body}
-}
+// idempotencyKey is the key of the record of an Idempotency-Key.
+func idempotencyKey(k string) map[string]types.AttributeValue { return key("key", k) }
 
 // maxBeginAttempts bounds Begin's retries when the record it lost to
 // vanished (an Abort) before it could be read.
@@ -55,37 +37,19 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string, lease time.D
 		now := time.Now()
 		rec := idempotencyRecord{Key: key, State: statePending, Fingerprint: fingerprint,
 			LeaseUntil: now.Add(lease).UnixMilli(), ExpiresAt: now.Add(IdempotencyTTL).Unix()}
-		item, err := attributevalue.MarshalMap(rec)
-		if err != nil {
-			return nil, internalf("dynamo: marshal idempotency record: %w", err)
-		}
 		free := expression.AttributeNotExists(expression.Name("key")).
 			Or(expression.Name("state").Equal(expression.Value(statePending)).
 				And(expression.Name("leaseUntil").LessThan(expression.Value(now.UnixMilli())))).
 			Or(expression.Name(attrExpiresAt).LessThan(expression.Value(now.Unix())))
-		expr, err := expression.NewBuilder().WithCondition(free).Build()
-		if err != nil {
-			return nil, internalf("dynamo: build condition: %w", err)
-		}
-		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.t.idempotency), Item: item,
-			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
-		if err == nil {
-			return nil, nil
-		}
-		var held *types.ConditionalCheckFailedException
-		if !errors.As(err, &held) {
-			return nil, fail("reading the idempotency key", err)
-		}
 		var old idempotencyRecord
-		found := held.Item != nil
-		if found {
-			err = attributevalue.UnmarshalMap(held.Item, &old)
-		} else {
-			found, err = s.get(ctx, s.t.idempotency, map[string]types.AttributeValue{"key": str(key)}, &old, "idempotency key")
+		put, found, err := s.putRow(ctx, s.t.idempotency, rec, &free, &old, "reading the idempotency key")
+		if err != nil || put {
+			return nil, err
 		}
-		if err != nil {
-			return nil, fail("reading the idempotency key", err)
+		if !found {
+			if found, err = s.get(ctx, s.t.idempotency, idempotencyKey(key), &old, "idempotency key"); err != nil {
+				return nil, err
+			}
 		}
 		switch {
 		case !found:
@@ -101,32 +65,15 @@ func (s *Store) Begin(ctx context.Context, key, fingerprint string, lease time.D
 
 // Finish stores the answer under key for IdempotencyTTL, whoever holds it.
 func (s *Store) Finish(ctx context.Context, key string, resp idempotency.Response) error {
-	now := time.Now()
 	rec := idempotencyRecord{Key: key, State: stateDone, Fingerprint: resp.Fingerprint, Status: resp.Status,
-		Header: resp.Header, Body: resp.Body, ExpiresAt: now.Add(IdempotencyTTL).Unix()}
-	item, err := attributevalue.MarshalMap(rec)
-	if err != nil {
-		return internalf("dynamo: marshal idempotency record: %w", err)
-	}
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.t.idempotency), Item: item}); err != nil {
-		return fail("storing the answer", err)
-	}
-	return nil
+		Header: resp.Header, Body: resp.Body, ExpiresAt: time.Now().Add(IdempotencyTTL).Unix()}
+	_, _, err := s.putRow(ctx, s.t.idempotency, rec, nil, nil, "storing the answer")
+	return err
 }
 
 // Abort frees a pending key so a retry runs again. A finished key keeps
 // its answer: Abort after Finish changes nothing.
 func (s *Store) Abort(ctx context.Context, key string) error {
-	expr, err := expression.NewBuilder().WithCondition(expression.Name("state").Equal(expression.Value(statePending))).Build()
-	if err != nil {
-		return internalf("dynamo: build condition: %w", err)
-	}
-	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.t.idempotency),
-		Key: map[string]types.AttributeValue{"key": str(key)}, ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()})
-	var gone *types.ConditionalCheckFailedException
-	if err != nil && !errors.As(err, &gone) {
-		return fail("freeing the idempotency key", err)
-	}
-	return nil
+	pending := expression.Name("state").Equal(expression.Value(statePending))
+	return s.deleteRow(ctx, s.t.idempotency, idempotencyKey(key), pending, "freeing the idempotency key")
 }

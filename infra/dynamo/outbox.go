@@ -6,8 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -25,17 +23,8 @@ import (
 // serialise commits; consumers rely on no more than that.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]cloudevents.Event, error) {
 	var recs []outboxRecord
-	pages := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(s.t.outbox), ConsistentRead: aws.Bool(true)})
-	for pages.HasMorePages() {
-		res, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fail("reading the outbox", err)
-		}
-		var page []outboxRecord
-		if err := attributevalue.UnmarshalListOfMaps(res.Items, &page); err != nil {
-			return nil, fail("reading the outbox", err)
-		}
-		recs = append(recs, page...)
+	if err := scanAll(ctx, s, s.t.outbox, "the outbox", func(r outboxRecord) { recs = append(recs, r) }); err != nil {
+		return nil, err
 	}
 	sort.Slice(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]

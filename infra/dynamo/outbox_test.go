@@ -1,7 +1,6 @@
 package dynamo_test
 
 import (
-	"context"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -16,7 +15,6 @@ import (
 // how the relay reads and empties it.
 func TestOutbox(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	for _, c := range []struct {
 		name    string
 		commits []int // events per commit; MarkSent batches by 25
@@ -26,12 +24,12 @@ func TestOutbox(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			s := dynamotest.MustStore(t)
+			ctx, s := t.Context(), dynamotest.MustStore(t)
 			var want []string
 			for _, n := range c.commits {
 				require.NoError(t, write(s, func(tx app.Tx) {
 					for range n {
-						e := itemEvent(t, ctx, uid())
+						e := newEvent()
 						want = append(want, e.ID())
 						tx.Publish(e)
 					}
@@ -39,16 +37,16 @@ func TestOutbox(t *testing.T) {
 			}
 			got, err := s.PendingEvents(ctx, 0)
 			require.NoError(t, err)
-			assert.Equal(t, want, ids(got, cloudevents.Event.ID), "in commit order, and publishing order within one")
+			assert.Equal(t, want, eventIDs(got), "in commit order, and publishing order within one")
 
 			first, err := s.PendingEvents(ctx, 2)
 			require.NoError(t, err)
-			assert.Equal(t, want[:2], ids(first, cloudevents.Event.ID))
+			assert.Equal(t, want[:2], eventIDs(first))
 
 			require.NoError(t, s.MarkSent(ctx, want[0], want[1], want[1], "unknown-id"))
 			rest, err := s.PendingEvents(ctx, 0)
 			require.NoError(t, err)
-			assert.Equal(t, want[2:], ids(rest, cloudevents.Event.ID))
+			assert.Equal(t, want[2:], eventIDs(rest))
 
 			require.NoError(t, s.MarkSent(ctx, want...), "marking twice is harmless")
 			none, err := s.PendingEvents(ctx, 10)
@@ -56,4 +54,22 @@ func TestOutbox(t *testing.T) {
 			assert.Empty(t, none)
 		})
 	}
+}
+
+// newEvent returns a valid event with a fresh id.
+func newEvent() cloudevents.Event {
+	e := cloudevents.NewEvent()
+	e.SetID(uid())
+	e.SetSource("/carrot/test")
+	e.SetType("carrot.test.v1")
+	return e
+}
+
+// eventIDs returns the id of each of evs.
+func eventIDs(evs []cloudevents.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.ID()
+	}
+	return out
 }

@@ -14,22 +14,6 @@ import (
 	"github.com/carrot-market/carrot/functions/market"
 )
 
-// get reads one row with a strongly consistent read into out and reports
-// whether it exists.
-func (s *Store) get(ctx context.Context, table string, k map[string]types.AttributeValue, out any, what string) (bool, error) {
-	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: k, ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return false, fail("reading the "+what, err)
-	}
-	if res.Item == nil {
-		return false, nil
-	}
-	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
-		return false, fail("reading the "+what, err)
-	}
-	return true, nil
-}
-
 // one reads the row of id from table into a record of type R and returns
 // it converted; market.NotFound when there is none.
 func one[R, T any](ctx context.Context, s *Store, table, pk, id, what string, convert func(R) T) (T, error) {
@@ -88,9 +72,8 @@ func (s *Store) Items(ctx context.Context, f app.ItemFilter, p app.Page) ([]*mar
 		err  error
 	)
 	if f.SellerID != "" {
-		kc := expression.Key("sellerId").Equal(expression.Value(f.SellerID))
 		rows, next, err = s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.items), IndexName: aws.String(IndexBySeller)},
-			kc, conds, []string{"itemId", "sellerId"}, map[string]string{"sellerId": f.SellerID}, "items")
+			"sellerId", f.SellerID, conds, []string{"itemId", "sellerId"}, "items")
 	} else {
 		rows, next, err = s.scan(ctx, p, s.t.items, conds, []string{"itemId"}, "items")
 	}
@@ -99,9 +82,8 @@ func (s *Store) Items(ctx context.Context, f app.ItemFilter, p app.Page) ([]*mar
 
 // Messages pages through a reservation's chat in posting order.
 func (s *Store) Messages(ctx context.Context, rsvID string, p app.Page) ([]market.Message, string, error) {
-	kc := expression.Key("rsvId").Equal(expression.Value(rsvID))
 	rows, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.messages), ConsistentRead: aws.Bool(true)},
-		kc, nil, []string{"rsvId", "messageId"}, map[string]string{"rsvId": rsvID}, "messages")
+		"rsvId", rsvID, nil, []string{"rsvId", "messageId"}, "messages")
 	return decoded(rows, next, err, "messages", messageRecord.message)
 }
 
@@ -131,12 +113,13 @@ func decodeAll[R, T any](raw []map[string]types.AttributeValue, what string, con
 	return out, nil
 }
 
-// query pages through a Query in ascending key order. in names the table,
-// and the index if any, and whether to read consistently (never on an
-// index: DynamoDB refuses it).
-func (s *Store) query(ctx context.Context, p app.Page, in *dynamodb.QueryInput, kc expression.KeyConditionBuilder,
-	conds []expression.ConditionBuilder, attrs []string, fixed map[string]string, what string) ([]map[string]types.AttributeValue, string, error) {
-	b := expression.NewBuilder().WithKeyCondition(kc)
+// query pages through the rows whose partition attribute holds value, in
+// ascending key order. in names the table, and the index if any, and
+// whether to read consistently (never on an index: DynamoDB refuses it). A
+// cursor must belong to the same partition.
+func (s *Store) query(ctx context.Context, p app.Page, in *dynamodb.QueryInput, partition, value string,
+	conds []expression.ConditionBuilder, attrs []string, what string) ([]map[string]types.AttributeValue, string, error) {
+	b := expression.NewBuilder().WithKeyCondition(expression.Key(partition).Equal(expression.Value(value)))
 	if c, ok := and(conds); ok {
 		b = b.WithFilter(c)
 	}
@@ -144,7 +127,7 @@ func (s *Store) query(ctx context.Context, p app.Page, in *dynamodb.QueryInput, 
 	if err != nil {
 		return nil, "", internalf("dynamo: build query: %w", err)
 	}
-	return collect(ctx, p, attrs, fixed, func(ctx context.Context, start map[string]types.AttributeValue, limit int32) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
+	return collect(ctx, p, attrs, map[string]string{partition: value}, func(ctx context.Context, start map[string]types.AttributeValue, limit int32) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
 		q := *in
 		q.KeyConditionExpression, q.FilterExpression = expr.KeyCondition(), expr.Filter()
 		q.ExpressionAttributeNames, q.ExpressionAttributeValues = expr.Names(), expr.Values()

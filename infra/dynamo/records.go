@@ -1,11 +1,16 @@
 package dynamo
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/idempotency"
 )
 
 // The records below are the stored form of each row. They are private so
@@ -195,6 +200,73 @@ type handledRecord struct {
 	Key       string    `dynamodbav:"key"`
 	HandledAt time.Time `dynamodbav:"handledAt"`
 	ExpiresAt int64     `dynamodbav:"expiresAt"` // Unix seconds, the TTL attribute
+}
+
+// outboxRecord is one event waiting to be sent. Its key is the event id,
+// so ids must be unique across sources (events.NewID and events.DerivedID
+// are); publishing the same event twice keeps one row.
+type outboxRecord struct {
+	ID           string `dynamodbav:"id"`
+	Event        string `dynamodbav:"event"` // the structured-mode JSON of the CloudEvent
+	Type         string `dynamodbav:"type"`
+	PartitionKey string `dynamodbav:"partitionKey"` // the item id, for ordering per item
+	// CreatedAt is the commit time in Unix nanoseconds and Seq the op's
+	// position in its commit; together they order the outbox.
+	CreatedAt int64 `dynamodbav:"createdAt"`
+	Seq       int   `dynamodbav:"seq"`
+}
+
+func newOutboxRecord(e cloudevents.Event, now time.Time, seq int) (outboxRecord, error) {
+	if err := e.Validate(); err != nil {
+		return outboxRecord{}, internalf("dynamo: publish an invalid event: %w", err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return outboxRecord{}, internalf("dynamo: encode event %s: %w", e.ID(), err)
+	}
+	pk, _ := e.Extensions()[events.PartitionKeyExtension].(string)
+	return outboxRecord{ID: e.ID(), Event: string(body), Type: e.Type(), PartitionKey: pk, CreatedAt: now.UnixNano(), Seq: seq}, nil
+}
+
+// idempotencyRecord is one Idempotency-Key: pending while a request holds
+// its lease, done once the answer is stored.
+type idempotencyRecord struct {
+	Key         string            `dynamodbav:"key"`
+	State       string            `dynamodbav:"state"`
+	Fingerprint string            `dynamodbav:"fingerprint"`
+	LeaseUntil  int64             `dynamodbav:"leaseUntil"` // Unix milliseconds
+	Status      int               `dynamodbav:"status,omitempty"`
+	Header      map[string]string `dynamodbav:"header,omitempty"`
+	Body        []byte            `dynamodbav:"body,omitempty"`
+	ExpiresAt   int64             `dynamodbav:"expiresAt"` // Unix seconds, the TTL attribute
+}
+
+func (r idempotencyRecord) response() *idempotency.Response {
+	return &idempotency.Response{Fingerprint: r.Fingerprint, Status: r.Status, Header: r.Header, Body: r.Body}
+}
+
+// changeRecord is one row of the change log, and checkpointRecord a
+// reader's checkpoint in the same table (see changes.go).
+type changeRecord struct {
+	Bucket    string `dynamodbav:"bucket"`
+	Key       string `dynamodbav:"key"`
+	Kind      string `dynamodbav:"kind"`
+	ID        string `dynamodbav:"id"`
+	ItemID    string `dynamodbav:"itemId"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+func (r changeRecord) change() app.Change {
+	return app.Change{Kind: app.ChangeKind(r.Kind), ID: r.ID, ItemID: r.ItemID}
+}
+
+// changeKey is the sort key of a change: "<kind>|<id>".
+func changeKey(c app.Change) string { return string(c.Kind) + "|" + c.ID }
+
+type checkpointRecord struct {
+	Bucket string    `dynamodbav:"bucket"`
+	Key    string    `dynamodbav:"key"`
+	At     time.Time `dynamodbav:"at"`
 }
 
 type rowRecord struct {

@@ -11,8 +11,6 @@ import (
 	"github.com/carrot-market/carrot/functions/market"
 )
 
-var _ app.Scanner = (*Store)(nil)
-
 // Snapshot implements app.Scanner: it scans the source tables, the claims
 // and the two view tables whole, each with consistent reads, one after the
 // other. It reads every row, so it is for operator tools only, and on a

@@ -2,8 +2,7 @@ package dynamo
 
 import (
 	"context"
-	"encoding/json"
-	"time"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
-	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/infra/idempotency"
 	"github.com/carrot-market/carrot/infra/optimistic"
@@ -34,6 +32,7 @@ var (
 	_ app.ViewStore     = (*Store)(nil)
 	_ idempotency.Store = (*Store)(nil)
 	_ app.ChangeLog     = (*Store)(nil)
+	_ app.Scanner       = (*Store)(nil)
 )
 
 type tableNames struct {
@@ -52,14 +51,6 @@ func New(client *dynamodb.Client, prefix string) *Store {
 		changes: prefix + TableChanges,
 	}}
 }
-
-// maxTransactOps is DynamoDB's limit of actions in one transaction.
-const maxTransactOps = 100
-
-// handledTTL is how long a consumer's dedupe record is kept. A redelivery
-// later than this would be applied again; Kafka-backed brokers redeliver
-// within minutes, so a week leaves a wide margin.
-const handledTTL = 7 * 24 * time.Hour
 
 // Update implements app.Store: each attempt of change is one DynamoDB
 // transaction (TransactWriteItems) of its writes plus a ConditionCheck of
@@ -87,31 +78,68 @@ func (s *Store) UpdateView(ctx context.Context, change func(app.ViewTx) error) e
 	return err
 }
 
-// expectVersion is the condition that a row is as it was loaded: absent
-// when loaded is 0, else stored with that version. pk is the partition key
-// attribute, which every stored row has.
-func expectVersion(pk string, loaded int64) expression.ConditionBuilder {
-	if loaded == 0 {
-		return expression.AttributeNotExists(expression.Name(pk))
+// get reads one row with a strongly consistent read into out and reports
+// whether it exists.
+func (s *Store) get(ctx context.Context, table string, k map[string]types.AttributeValue, out any, what string) (bool, error) {
+	res, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, fail("reading the "+what, err)
 	}
-	return expression.Name(attrVersion).Equal(expression.Value(loaded))
+	if res.Item == nil {
+		return false, nil
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return false, fail("reading the "+what, err)
+	}
+	return true, nil
 }
 
-// expectOwner is the condition that a uniqueness record is owned by owner,
-// or absent when owner is "".
-func expectOwner(owner string) expression.ConditionBuilder {
-	if owner == "" {
-		return expression.AttributeNotExists(expression.Name("key"))
+// putRow puts rec into table when cond holds (always when cond is nil)
+// and reports whether it did. When cond fails, held says whether a row
+// failed it (DynamoDB returns the row with the refusal, unless it was
+// deleted meanwhile), and old, when not nil, receives that row.
+func (s *Store) putRow(ctx context.Context, table string, rec any, cond *expression.ConditionBuilder, old any, what string) (put, held bool, err error) {
+	item, err := marshal(rec, 0)
+	if err != nil {
+		return false, false, err
 	}
-	return expression.Name("owner").Equal(expression.Value(owner))
+	c, names, values, err := condition(cond)
+	if err != nil {
+		return false, false, err
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item,
+		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var failed *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &failed):
+		if failed.Item == nil || old == nil {
+			return false, failed.Item != nil, nil
+		}
+		if err := attributevalue.UnmarshalMap(failed.Item, old); err != nil {
+			return false, false, fail(what, err)
+		}
+		return false, true, nil
+	case err != nil:
+		return false, false, fail(what, err)
+	}
+	return true, false, nil
 }
 
-// expectPresence is the condition that a row exists, or that it does not.
-func expectPresence(pk string, present bool) expression.ConditionBuilder {
-	if present {
-		return expression.AttributeExists(expression.Name(pk))
+// deleteRow deletes the row of key k from table when cond holds; when it
+// does not, it deletes nothing and that is no error.
+func (s *Store) deleteRow(ctx context.Context, table string, k map[string]types.AttributeValue, cond expression.ConditionBuilder, what string) error {
+	c, names, values, err := condition(&cond)
+	if err != nil {
+		return err
 	}
-	return expression.AttributeNotExists(expression.Name(pk))
+	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: k,
+		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values})
+	var failed *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &failed) {
+		return fail(what, err)
+	}
+	return nil
 }
 
 // marshal returns rec as a DynamoDB item, with version when it is not 0.
@@ -126,8 +154,8 @@ func marshal(rec any, version int64) (map[string]types.AttributeValue, error) {
 	return item, nil
 }
 
-// condition builds cond into the parts a transaction action takes; a nil
-// cond is no condition.
+// condition builds cond into the parts a request or a transaction action
+// takes; a nil cond is no condition.
 func condition(cond *expression.ConditionBuilder) (*string, map[string]string, map[string]types.AttributeValue, error) {
 	if cond == nil {
 		return nil, nil, nil, nil
@@ -137,48 +165,4 @@ func condition(cond *expression.ConditionBuilder) (*string, map[string]string, m
 		return nil, nil, nil, internalf("dynamo: build condition: %w", err)
 	}
 	return expr.Condition(), expr.Names(), expr.Values(), nil
-}
-
-func put(table string, item map[string]types.AttributeValue, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
-	c, names, values, err := condition(cond)
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: item,
-		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
-}
-
-func del(table string, k map[string]types.AttributeValue, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
-	c, names, values, err := condition(cond)
-	return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(table), Key: k,
-		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
-}
-
-func check(table string, k map[string]types.AttributeValue, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
-	c, names, values, err := condition(&cond)
-	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table), Key: k,
-		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
-}
-
-// outboxRecord is one event waiting to be sent. Its key is the event id,
-// so ids must be unique across sources (events.NewID and events.DerivedID
-// are); publishing the same event twice keeps one row.
-type outboxRecord struct {
-	ID           string `dynamodbav:"id"`
-	Event        string `dynamodbav:"event"` // the structured-mode JSON of the CloudEvent
-	Type         string `dynamodbav:"type"`
-	PartitionKey string `dynamodbav:"partitionKey"` // the item id, for ordering per item
-	// CreatedAt is the commit time in Unix nanoseconds and Seq the op's
-	// position in its commit; together they order the outbox.
-	CreatedAt int64 `dynamodbav:"createdAt"`
-	Seq       int   `dynamodbav:"seq"`
-}
-
-func newOutboxRecord(e cloudevents.Event, now time.Time, seq int) (outboxRecord, error) {
-	if err := e.Validate(); err != nil {
-		return outboxRecord{}, internalf("dynamo: publish an invalid event: %w", err)
-	}
-	body, err := json.Marshal(e)
-	if err != nil {
-		return outboxRecord{}, internalf("dynamo: encode event %s: %w", e.ID(), err)
-	}
-	pk, _ := e.Extensions()[events.PartitionKeyExtension].(string)
-	return outboxRecord{ID: e.ID(), Event: string(body), Type: e.Type(), PartitionKey: pk, CreatedAt: now.UnixNano(), Seq: seq}, nil
 }

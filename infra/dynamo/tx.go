@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -13,6 +14,14 @@ import (
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
 )
+
+// maxTransactOps is DynamoDB's limit of actions in one transaction.
+const maxTransactOps = 100
+
+// handledTTL is how long a consumer's dedupe record is kept. A redelivery
+// later than this would be applied again; Kafka-backed brokers redeliver
+// within minutes, so a week leaves a wide margin.
+const handledTTL = 7 * 24 * time.Hour
 
 // tx is one attempt of a unit of work: the rows it read with the condition
 // that they are unchanged, and the actions of its transaction. A write
@@ -123,6 +132,53 @@ func (t *tx) Commit() error {
 		return commitError(duplicate, err)
 	}
 	return nil
+}
+
+// expectVersion is the condition that a row is as it was loaded: absent
+// when loaded is 0, else stored with that version. pk is the partition key
+// attribute, which every stored row has.
+func expectVersion(pk string, loaded int64) expression.ConditionBuilder {
+	if loaded == 0 {
+		return expression.AttributeNotExists(expression.Name(pk))
+	}
+	return expression.Name(attrVersion).Equal(expression.Value(loaded))
+}
+
+// expectOwner is the condition that a uniqueness record is owned by owner,
+// or absent when owner is "".
+func expectOwner(owner string) expression.ConditionBuilder {
+	if owner == "" {
+		return expression.AttributeNotExists(expression.Name("key"))
+	}
+	return expression.Name("owner").Equal(expression.Value(owner))
+}
+
+// expectPresence is the condition that a row exists, or that it does not.
+func expectPresence(pk string, present bool) expression.ConditionBuilder {
+	if present {
+		return expression.AttributeExists(expression.Name(pk))
+	}
+	return expression.AttributeNotExists(expression.Name(pk))
+}
+
+// put, del and check build one action of a transaction: a Put, a Delete
+// or a ConditionCheck of a row read; a nil cond is no condition.
+func put(table string, item map[string]types.AttributeValue, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	c, names, values, err := condition(cond)
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: item,
+		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
+}
+
+func del(table string, k map[string]types.AttributeValue, cond *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	c, names, values, err := condition(cond)
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(table), Key: k,
+		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
+}
+
+func check(table string, k map[string]types.AttributeValue, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	c, names, values, err := condition(&cond)
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table), Key: k,
+		ConditionExpression: c, ExpressionAttributeNames: names, ExpressionAttributeValues: values}}, err
 }
 
 // versionedRecord is the stored form of a row that carries a version.

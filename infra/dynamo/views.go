@@ -35,9 +35,8 @@ func (s *Store) Rows(ctx context.Context, p app.Page) ([]app.PageRow, string, er
 // RowsBySeller pages through one seller's rows in item id order. It reads
 // an index, so a row written a moment ago may be missing.
 func (s *Store) RowsBySeller(ctx context.Context, sellerID string, p app.Page) ([]app.PageRow, string, error) {
-	kc := expression.Key("sellerId").Equal(expression.Value(sellerID))
 	raw, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.mypage), IndexName: aws.String(IndexBySeller)},
-		kc, nil, []string{"itemId", "sellerId"}, map[string]string{"sellerId": sellerID}, "page rows")
+		"sellerId", sellerID, nil, []string{"itemId", "sellerId"}, "page rows")
 	return decoded(raw, next, err, "page rows", rowRecord.row)
 }
 
@@ -70,8 +69,7 @@ func (s *Store) dealsOf(ctx context.Context, itemID string) ([]app.PageDeal, err
 // reservation id order. It reads an index, so a deal written a moment ago
 // may be missing.
 func (s *Store) DealsByBuyer(ctx context.Context, buyerID string, p app.Page) ([]app.PageDeal, string, error) {
-	kc := expression.Key("buyerId").Equal(expression.Value(buyerID))
 	raw, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.deals), IndexName: aws.String(IndexByBuyer)},
-		kc, nil, []string{"itemId", "rsvId", "buyerId"}, map[string]string{"buyerId": buyerID}, "deals")
+		"buyerId", buyerID, nil, []string{"itemId", "rsvId", "buyerId"}, "deals")
 	return decoded(raw, next, err, "deals", dealRecord.deal)
 }
