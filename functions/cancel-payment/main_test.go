@@ -18,7 +18,6 @@ import (
 // decision on seed rule 6), a second cancel changes nothing, and the
 // buyer can pay again.
 func TestCancelPayment(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	cancel := sys.URL["cancel-payment"]
 

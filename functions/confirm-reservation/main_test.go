@@ -19,7 +19,6 @@ import (
 // item policy runs behind the test broker.
 
 func TestPatchReservation(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	patch := func(t *testing.T, user, rsvID string, body any) boottest.Response {
 		return sys.Do(t, sys.URL[registry.ConfirmReservation.Name], user, http.MethodPatch, "/reservations/"+rsvID, body)
@@ -149,7 +148,6 @@ func TestPatchReservation(t *testing.T) {
 }
 
 func TestDeleteReservation(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	del := func(t *testing.T, user, rsvID string) boottest.Response {
 		return sys.Do(t, sys.URL[registry.ConfirmReservation.Name], user, http.MethodDelete, "/reservations/"+rsvID, nil)
@@ -255,7 +253,6 @@ func TestDeleteReservation(t *testing.T) {
 // item at once: exactly one wins, every other answer is 409, and the item
 // is held by the winner (SPEC 3.2: at most one CONFIRMED per item).
 func TestConfirmRace(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	d := newDeal(t, sys)
 	const n = 12

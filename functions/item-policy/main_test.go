@@ -23,7 +23,6 @@ var takes = []events.Type{events.ReservationCompleted, events.ReservationReopene
 // and nothing changes unless a fact is new. Its subtests run one after
 // the other, so that the event log of the whole system must stay still.
 func TestItemPolicy(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 
 	t.Run("every fact delivered again changes nothing and emits nothing", func(t *testing.T) {

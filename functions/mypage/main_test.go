@@ -29,7 +29,6 @@ import (
 // themselves.
 
 func TestGetMyPages(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	var items []string
 	for _, seller := range []string{boottest.Seller, boottest.Seller, "ann", "ann", "ben"} {
@@ -88,7 +87,6 @@ func TestGetMyPages(t *testing.T) {
 }
 
 func TestGetMyPagesOfUser(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	tv, lamp := newItem(t, sys, boottest.Seller, "TV"), newItem(t, sys, boottest.Seller, "lamp")
 	bike := newItem(t, sys, boottest.Buyer, "bike")
@@ -166,7 +164,6 @@ func TestGetMyPagesOfUser(t *testing.T) {
 }
 
 func TestGetMyPage(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := newItem(t, sys, boottest.Seller, "TV")
 	row := func() map[string]any {
@@ -220,7 +217,6 @@ func TestGetMyPage(t *testing.T) {
 // TestProjectorIdempotent redelivers every event the system published: an
 // event delivered again, even twice at once, changes nothing.
 func TestProjectorIdempotent(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := newItem(t, sys, boottest.Seller, "TV")
 	rsvID := sys.MustChat(t, boottest.Buyer, item)
@@ -250,7 +246,6 @@ func TestProjectorIdempotent(t *testing.T) {
 // TestProjectorPoison delivers events the projector can never process: it
 // answers 400, so the broker dead-letters them, and changes nothing.
 func TestProjectorPoison(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := newItem(t, sys, boottest.Seller, "TV")
 	rsvID := sys.MustChat(t, boottest.Buyer, item)
@@ -288,7 +283,6 @@ func TestProjectorPoison(t *testing.T) {
 // event log, over the same sources, in order and newest first: the rebuilt
 // view is the same (SPEC 3.5).
 func TestProjectorReplay(t *testing.T) {
-	t.Parallel()
 	live := boottest.NewSystem(t)
 
 	sold := newItem(t, live, boottest.Seller, "TV")

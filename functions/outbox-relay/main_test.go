@@ -23,7 +23,6 @@ import (
 // events to their consumers. The subtests share one outbox and run in
 // order.
 func TestOutboxRelay(t *testing.T) {
-	t.Parallel()
 	outage := &boottest.SinkOutage{}
 	sys := boottest.NewSystem(t, boottest.WithSinkOutage(outage), boottest.WithoutDelivery())
 	ctx := context.Background()
@@ -137,7 +136,6 @@ func TestOutboxRelay(t *testing.T) {
 // sells its item once the relay sends it, and the facts those policies
 // publish in turn reach the broker too.
 func TestOutboxRelayEffects(t *testing.T) {
-	t.Parallel()
 	outage := &boottest.SinkOutage{}
 	sys := boottest.NewSystem(t, boottest.WithSinkOutage(outage))
 	itemID, rsvID := sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "piano", "category": "music", "price": 900_000}, meeting)

@@ -17,7 +17,6 @@ import (
 // payment and its effects through the policies, and every refusal SPEC
 // section 4 gives, each of which must leave the deal as it was.
 func TestPostPayments(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	pay := sys.URL["pay"]
 
@@ -108,7 +107,6 @@ func TestPostPayments(t *testing.T) {
 // TestGetPayment covers GET /payments/{payId}: the deal's two sides see
 // the payment, nobody else does.
 func TestGetPayment(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	pay := sys.URL["pay"]
 	_, rsvID := confirmedDeal(t, sys, 7_000)
@@ -144,7 +142,6 @@ func TestGetPayment(t *testing.T) {
 // retry answers the first answer and pays once; the key cannot be reused
 // for another request.
 func TestPaymentIdempotencyKey(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	pay := sys.URL["pay"]
 	itemID, rsvID := confirmedDeal(t, sys, 20_000)
@@ -171,7 +168,6 @@ func TestPaymentIdempotencyKey(t *testing.T) {
 
 // TestPaymentRaces pays one reservation from many requests at once.
 func TestPaymentRaces(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	const n = 12
 	token := "Bearer " + sys.Token(t, boottest.Buyer)

@@ -20,7 +20,6 @@ import (
 // and sold through the real flow.
 
 func TestPostItems(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	post := func(t *testing.T, user string, body any, header ...string) boottest.Response {
 		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodPost, "/items", body, header...)
@@ -174,7 +173,6 @@ func TestPostItems(t *testing.T) {
 }
 
 func TestGetItems(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	lamp := sys.MustItem(t, "ann", map[string]any{"name": "Vintage Lamp", "category": "furniture", "price": 20000})
 	desk := sys.MustItem(t, "ann", map[string]any{"name": "Desk", "category": "furniture", "price": 50000, "description": "fits a LAMP too"})
@@ -274,7 +272,6 @@ func TestGetItems(t *testing.T) {
 }
 
 func TestGetItem(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	id := sys.MustItem(t, boottest.Seller, map[string]any{"name": "TV", "category": "electronics", "price": 1000})
 
@@ -294,7 +291,6 @@ func TestGetItem(t *testing.T) {
 }
 
 func TestPatchItem(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	patch := func(t *testing.T, user, id string, body any) boottest.Response {
 		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodPatch, "/items/"+id, body)
@@ -362,7 +358,6 @@ func TestPatchItem(t *testing.T) {
 }
 
 func TestDeleteItem(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	del := func(t *testing.T, user, id string) boottest.Response {
 		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodDelete, "/items/"+id, nil)

@@ -18,7 +18,6 @@ import (
 // review, the item's mean score and review count it leads to, and the
 // seller's mean across their items, carried by item.scored.
 func TestWriteReview(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	review := sys.URL["write-review"]
 

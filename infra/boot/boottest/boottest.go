@@ -60,19 +60,25 @@ func WithoutDelivery() Option { return func(o *options) { o.deliver = false } }
 // NewSystem starts every function on fresh tables. Events are delivered to
 // their consumers synchronously before the publishing request answers, so
 // a test sees the whole chain of effects as soon as a command returns.
-func NewSystem(tb testing.TB, opts ...Option) *System {
-	tb.Helper()
+//
+// It marks t parallel, as the end-to-end tests' MustStart does: a System
+// shares nothing with another, and a test waiting for the others to end
+// before creating its tables would only add up their times. So a test
+// that calls NewSystem must not call t.Parallel itself.
+func NewSystem(t *testing.T, opts ...Option) *System {
+	t.Helper()
+	t.Parallel()
 	o := options{deliver: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	store := dynamotest.MustStore(tb)
+	store := dynamotest.MustStore(t)
 	auth, err := web.NewAuth([]byte("boottest-secret-of-at-least-32-bytes!"))
-	require.NoError(tb, err)
+	require.NoError(t, err)
 
 	s := &System{Store: store, Auth: auth, URL: map[string]string{}, sink: &sink{routes: map[events.Type][]string{}, deliver: o.deliver}}
 	sinkSrv := httptest.NewServer(o.outage.guard(s.sink))
-	tb.Cleanup(sinkSrv.Close)
+	t.Cleanup(sinkSrv.Close)
 
 	// Each function gets its own publisher, as each process has in
 	// production: one shared publisher would make a relay wait on itself
@@ -85,17 +91,17 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 			cfg.DrainFor = -1
 		}
 		pub, err := outbox.New(store, cfg)
-		require.NoError(tb, err)
+		require.NoError(t, err)
 		return pub
 	}
 	for _, f := range consumersFirst(registry.All) {
 		deps := boot.Deps{Store: store, Auth: auth, Publisher: publisher()}
 		srv := httptest.NewServer(boot.Handler(f, deps))
-		tb.Cleanup(srv.Close)
+		t.Cleanup(srv.Close)
 		s.URL[f.Name] = srv.URL
 		if f.Consumes != nil {
-			for _, t := range f.Consumes.Types() {
-				s.sink.routes[t] = append(s.sink.routes[t], srv.URL)
+			for _, typ := range f.Consumes.Types() {
+				s.sink.routes[typ] = append(s.sink.routes[typ], srv.URL)
 			}
 		}
 	}
@@ -105,7 +111,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 		api.Mount(gw, f.Routes, auth, store)
 	}
 	gwSrv := httptest.NewServer(gw)
-	tb.Cleanup(gwSrv.Close)
+	t.Cleanup(gwSrv.Close)
 	s.Gateway = gwSrv.URL
 	return s
 }
