@@ -7,19 +7,11 @@
 package boottest
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/events"
@@ -133,126 +125,4 @@ func (s *System) Token(tb testing.TB, userID string) string {
 	tok, err := s.Auth.Issue(userID, time.Hour)
 	require.NoError(tb, err)
 	return tok
-}
-
-// Events returns every event published so far, in order of arrival.
-func (s *System) Events() []cloudevents.Event {
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	return append([]cloudevents.Event(nil), s.sink.log...)
-}
-
-// EventsOf returns the published events of type t.
-func (s *System) EventsOf(t events.Type) []cloudevents.Event {
-	var out []cloudevents.Event
-	for _, e := range s.Events() {
-		if e.Type() == string(t) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// Deliver posts e to the function called name, as its trigger would, in
-// binary mode, and returns the status it answered. It requires an answer,
-// so call it from the test's goroutine; elsewhere use SendEvent.
-func (s *System) Deliver(tb testing.TB, name string, e cloudevents.Event) int {
-	tb.Helper()
-	status, err := post(context.Background(), s.URL[name], e)
-	require.NoError(tb, err)
-	return status
-}
-
-// Response is an answer of the API.
-type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-// JSON decodes the body into a map, failing the test when it is not JSON.
-func (r Response) JSON(tb testing.TB) map[string]any {
-	tb.Helper()
-	var m map[string]any
-	require.NoError(tb, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
-	return m
-}
-
-// Do calls the API at base (a function's URL or the gateway) as userID
-// ("" sends no token). body is marshalled as JSON unless it is a string,
-// which is sent as it is.
-func (s *System) Do(tb testing.TB, base, userID, method, path string, body any, header ...string) Response {
-	tb.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewBufferString(b)
-	default:
-		raw, err := json.Marshal(b)
-		require.NoError(tb, err)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, base+path, rd)
-	require.NoError(tb, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if userID != "" {
-		req.Header.Set("Authorization", "Bearer "+s.Token(tb, userID))
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(tb, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(tb, err)
-	return Response{Status: res.StatusCode, Header: res.Header, Body: raw}
-}
-
-// sink is a broker stand-in: it logs every event and, when deliver is on,
-// posts it to each consumer whose trigger takes its type before answering.
-type sink struct {
-	routes  map[events.Type][]string
-	deliver bool
-
-	mu  sync.Mutex
-	log []cloudevents.Event
-}
-
-func (k *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e, err := cehttp.NewEventFromHTTPRequest(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	k.mu.Lock()
-	k.log = append(k.log, *e)
-	k.mu.Unlock()
-	if k.deliver {
-		for _, url := range k.routes[events.Type(e.Type())] {
-			status, err := post(r.Context(), url, *e)
-			if err != nil || status >= 300 {
-				http.Error(w, "a consumer failed", http.StatusBadGateway)
-				return
-			}
-		}
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
-
-func post(ctx context.Context, url string, e cloudevents.Event) (int, error) {
-	req, err := cehttp.NewHTTPRequestFromEvent(ctx, url, e)
-	if err != nil {
-		return 0, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode, nil
 }
