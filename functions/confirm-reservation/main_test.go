@@ -331,19 +331,16 @@ func (d deal) item(t *testing.T) map[string]any {
 	return d.sys.MustGetItem(t, d.id)
 }
 
-// holder is the reservation that holds the item, as the last item.*
-// event about it says (the item's wire form does not show it).
+// holder is the reservation that holds the item, as the last event that
+// carries the item says (the item's wire form does not show it).
 func holder(t *testing.T, sys *boottest.System, itemID string) string {
 	t.Helper()
 	var rsvID string
 	for _, e := range sys.EventsAbout("", itemID) {
-		if !strings.HasPrefix(e.Type(), "carrot.item.") {
-			continue
-		}
-		var p events.Item
-		if e.Type() != string(events.ItemScored) {
-			require.NoError(t, e.DataAs(&p))
-			rsvID = p.RsvID
+		p, err := events.Decode(e)
+		require.NoError(t, err, "%s %s", e.Type(), e.ID())
+		if item, ok := p.(*events.Item); ok {
+			rsvID = item.RsvID
 		}
 	}
 	row := sys.MustCall(t, registry.MyPage.Name, boottest.Seller, http.MethodGet, "/myPages/"+itemID, nil, http.StatusOK)

@@ -196,10 +196,8 @@ func snapshot(t *testing.T, sys *boottest.System, itemID string) state {
 func payID(t *testing.T, sys *boottest.System, rsvID string) string {
 	t.Helper()
 	var id string
-	for _, e := range sys.EventsOf(events.ReservationCompleted) {
-		if e.Subject() == rsvID {
-			var r events.Reservation
-			require.NoError(t, e.DataAs(&r))
+	for _, r := range boottest.Payloads[*events.Reservation](t, sys, events.ReservationCompleted) {
+		if r.RsvID == rsvID {
 			id = r.PayID
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -56,16 +55,15 @@ func TestWriteReview(t *testing.T) {
 		assertScore(t, sys, itemID, 5, 1)
 
 		var sellerScores []any
-		for _, e := range sys.EventsOf(events.ItemScored) {
-			s := data(t, e)
-			if s["sellerId"] == seller {
-				sellerScores = append(sellerScores, []any{s["itemId"], s["score"], s["reviewCount"], s["sellerScore"], s["sellerReviewCount"]})
+		for _, s := range boottest.Payloads[*events.ItemScore](t, sys, events.ItemScored) {
+			if s.SellerID == seller {
+				sellerScores = append(sellerScores, []any{s.ItemID, s.Score, s.ReviewCount, s.SellerScore, s.SellerReviewCount})
 			}
 		}
 		assert.Equal(t, []any{
-			[]any{itemID, 5.0, 1.0, 5.0, 1.0},
-			[]any{item2ID, 2.0, 1.0, 3.5, 2.0},
-			[]any{item3ID, 4.0, 1.0, 11.0 / 3, 3.0},
+			[]any{itemID, 5.0, 1, 5.0, 1},
+			[]any{item2ID, 2.0, 1, 3.5, 2},
+			[]any{item3ID, 4.0, 1, 11.0 / 3, 3},
 		}, sellerScores, "item.scored: item id, score, count, seller's mean and count")
 	})
 
@@ -85,13 +83,13 @@ func TestWriteReview(t *testing.T) {
 		for _, a := range answers {
 			assert.Equal(t, http.StatusCreated, a.Status)
 		}
-		var counts []any
-		for _, e := range sys.EventsOf(events.ItemScored) {
-			if s := data(t, e); s["sellerId"] == seller {
-				counts = append(counts, s["sellerReviewCount"])
+		var counts []int
+		for _, s := range boottest.Payloads[*events.ItemScore](t, sys, events.ItemScored) {
+			if s.SellerID == seller {
+				counts = append(counts, s.SellerReviewCount)
 			}
 		}
-		assert.ElementsMatch(t, []any{1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, counts, "each review counted into the seller's mean once")
+		assert.ElementsMatch(t, []int{1, 2, 3, 4, 5, 6}, counts, "each review counted into the seller's mean once")
 	})
 
 	t.Run("a comment of 1000 characters, none, or Hangul", func(t *testing.T) {
@@ -185,11 +183,3 @@ func confirm(t *testing.T, sys *boottest.System, seller, buyer, itemID string) s
 }
 
 func meeting() map[string]any { return boottest.Meeting("2026-10-10", "12:00", "Sinchon") }
-
-// data decodes the JSON data of an event.
-func data(t *testing.T, e cloudevents.Event) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, e.DataAs(&m))
-	return m
-}

@@ -54,6 +54,22 @@ func (s *System) EventsAbout(typ events.Type, itemID string) []cloudevents.Event
 	return out
 }
 
+// Payloads returns the payloads of the published events of type typ, in
+// order of arrival, each decoded as a consumer decodes it (events.Decode).
+// It requires that every one decodes, to a T.
+func Payloads[T events.Payload](tb testing.TB, s *System, typ events.Type) []T {
+	tb.Helper()
+	var out []T
+	for _, e := range s.EventsOf(typ) {
+		p, err := events.Decode(e)
+		require.NoError(tb, err, "%s %s", e.Type(), e.ID())
+		v, ok := p.(T)
+		require.True(tb, ok, "%s %s carries a %T", e.Type(), e.ID(), p)
+		out = append(out, v)
+	}
+	return out
+}
+
 // CountEventsAbout counts the published events about itemID of type typ,
 // or of every type when typ is "".
 func (s *System) CountEventsAbout(typ events.Type, itemID string) int {
