@@ -130,25 +130,25 @@ func TestWriteReview(t *testing.T) {
 			name, user string
 			body       any
 			status     int
-			field      string // the one field the problem names; "" for none
+			fields     []string // the fields the problem names
 		}{
-			{"score 0", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 0}, http.StatusBadRequest, "score"},
-			{"no score", boottest.Buyer, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, "score"},
-			{"score 6", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 6}, http.StatusBadRequest, "score"},
-			{"score as a string", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": "5"}, http.StatusBadRequest, "score"},
-			{"score 4.5", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 4.5}, http.StatusBadRequest, "score"},
-			{"comment of 1001 characters", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": strings.Repeat("a", 1001)}, http.StatusBadRequest, "comment"},
-			{"missing rsvId", boottest.Buyer, map[string]any{"score": 5}, http.StatusBadRequest, "rsvId"},
-			{"an unknown field", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "stars": 5}, http.StatusBadRequest, "stars"},
-			{"no token", "", map[string]any{"rsvId": rsvID, "score": 5}, http.StatusUnauthorized, ""},
-			{"the seller reviews", boottest.Seller, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
-			{"an outsider reviews", boottest.Outsider, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
-			{"a reservation not COMPLETED", boottest.Buyer, map[string]any{"rsvId": confirmedRsvID, "score": 5}, http.StatusConflict, ""},
-			{"an unknown reservation", boottest.Buyer, map[string]any{"rsvId": "no-such-rsv", "score": 5}, http.StatusNotFound, ""},
+			{"score 0", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 0}, http.StatusBadRequest, []string{"score"}},
+			{"no score", boottest.Buyer, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, []string{"score"}},
+			{"score 6", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 6}, http.StatusBadRequest, []string{"score"}},
+			{"score as a string", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": "5"}, http.StatusBadRequest, []string{"score"}},
+			{"score 4.5", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 4.5}, http.StatusBadRequest, []string{"score"}},
+			{"comment of 1001 characters", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": strings.Repeat("a", 1001)}, http.StatusBadRequest, []string{"comment"}},
+			{"missing rsvId", boottest.Buyer, map[string]any{"score": 5}, http.StatusBadRequest, []string{"rsvId"}},
+			{"an unknown field", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "stars": 5}, http.StatusBadRequest, []string{"stars"}},
+			{"no token", "", map[string]any{"rsvId": rsvID, "score": 5}, http.StatusUnauthorized, nil},
+			{"the seller reviews", boottest.Seller, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, nil},
+			{"an outsider reviews", boottest.Outsider, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, nil},
+			{"a reservation not COMPLETED", boottest.Buyer, map[string]any{"rsvId": confirmedRsvID, "score": 5}, http.StatusConflict, nil},
+			{"an unknown reservation", boottest.Buyer, map[string]any{"rsvId": "no-such-rsv", "score": 5}, http.StatusNotFound, nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := sys.Do(t, review, tc.user, http.MethodPost, "/reviews", tc.body)
-				res.RequireProblem(t, tc.status, strings.Fields(tc.field)...)
+				res.RequireProblem(t, tc.status, tc.fields...)
 			})
 		}
 
