@@ -218,11 +218,7 @@ func TestGetMyPage(t *testing.T) {
 // event delivered again, even twice at once, changes nothing.
 func TestProjectorIdempotent(t *testing.T) {
 	sys := boottest.NewSystem(t)
-	item := newItem(t, sys, boottest.Seller, "TV")
-	rsvID := sys.MustChat(t, boottest.Buyer, item)
-	sys.MustChat(t, "carl", item)
-	confirm(t, sys, rsvID)
-	sys.MustPay(t, boottest.Buyer, rsvID)
+	item, _, _ := sold(t, sys)
 	before := snapshot(t, sys, boottest.Seller, boottest.Buyer, "carl")
 	require.Equal(t, "SOLDOUT", before.rows[item]["itemStatus"])
 	require.EqualValues(t, 2, before.rows[item]["openChats"])
@@ -285,11 +281,7 @@ func TestProjectorPoison(t *testing.T) {
 func TestProjectorReplay(t *testing.T) {
 	live := boottest.NewSystem(t)
 
-	sold := newItem(t, live, boottest.Seller, "TV")
-	rsv := live.MustChat(t, boottest.Buyer, sold)
-	live.MustChat(t, "carl", sold)
-	confirm(t, live, rsv)
-	payID := live.MustPay(t, boottest.Buyer, rsv)
+	_, rsv, payID := sold(t, live)
 	live.MustCall(t, registry.CancelPayment.Name, boottest.Buyer, http.MethodPatch, "/payments/"+payID, map[string]any{"status": "DELETED"}, http.StatusOK)
 	live.MustPay(t, boottest.Buyer, rsv)
 	live.MustCall(t, registry.WriteReview.Name, boottest.Buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsv, "score": 5}, http.StatusCreated)
@@ -454,6 +446,18 @@ func ids(list any, key string) []string {
 func newItem(t *testing.T, sys *boottest.System, seller, name string) string {
 	t.Helper()
 	return sys.MustItem(t, seller, map[string]any{"name": name, "category": "things", "price": 1000})
+}
+
+// sold lists a TV of boottest.Seller, on which carl opens a back-up chat,
+// and sells it to boottest.Buyer. It returns the item's id and the sale's
+// reservation's and payment's ids.
+func sold(t *testing.T, sys *boottest.System) (itemID, rsvID, payID string) {
+	t.Helper()
+	itemID = newItem(t, sys, boottest.Seller, "TV")
+	rsvID = sys.MustChat(t, boottest.Buyer, itemID)
+	sys.MustChat(t, "carl", itemID)
+	confirm(t, sys, rsvID)
+	return itemID, rsvID, sys.MustPay(t, boottest.Buyer, rsvID)
 }
 
 // confirm has boottest.Seller, who sells every item confirmed here, fix
