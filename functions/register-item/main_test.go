@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -153,16 +152,17 @@ func TestPostItems(t *testing.T) {
 	t.Run("401 without a valid token", func(t *testing.T) {
 		t.Parallel()
 		body := map[string]any{"name": "TV", "category": "electronics", "price": 1000}
-		fresh := signedToken(t, "mallory", time.Now().Add(time.Hour))
+		fresh := sys.TokenExpiring(t, "mallory", time.Now().Add(time.Hour))
+		otherKey := []byte("another-secret-of-at-least-32-bytes!!")
 		require.Equal(t, http.StatusCreated, post(t, "", body, "Authorization", "Bearer "+fresh).Status,
 			"a token signed like the others below, but valid, is accepted")
 		for name, header := range map[string]string{
 			"no token":       "",
 			"basic auth":     "Basic bWFsbG9yeTpwdw==",
 			"garbage":        "Bearer not-a-jwt",
-			"foreign key":    "Bearer " + signedTokenWith(t, []byte("another-secret-of-at-least-32-bytes!!"), "mallory", time.Now().Add(time.Hour)),
-			"expired token":  "Bearer " + signedToken(t, "mallory", time.Now().Add(-time.Hour)),
-			"tampered token": "Bearer " + forged(fresh, signedTokenWith(t, []byte("another-secret-of-at-least-32-bytes!!"), "admin", time.Now().Add(time.Hour))),
+			"foreign key":    "Bearer " + boottest.SignToken(t, otherKey, "mallory", time.Now().Add(time.Hour)),
+			"expired token":  "Bearer " + sys.TokenExpiring(t, "mallory", time.Now().Add(-time.Hour)),
+			"tampered token": "Bearer " + forged(fresh, boottest.SignToken(t, otherKey, "admin", time.Now().Add(time.Hour))),
 		} {
 			res := post(t, "", body, "Authorization", header)
 			res.RequireProblem(t, http.StatusUnauthorized)
@@ -479,23 +479,8 @@ func meeting() map[string]any {
 	return boottest.Meeting("2026-12-01", "18:30", "Hapjeong station")
 }
 
-// signedToken makes a bearer token the way boottest's Auth does, with any
-// expiry, so that expired tokens can be tried.
-func signedToken(t *testing.T, sub string, exp time.Time) string {
-	return signedTokenWith(t, []byte("boottest-secret-of-at-least-32-bytes!"), sub, exp)
-}
-
 // forged returns token with the claims of other and its own signature.
 func forged(token, other string) string {
 	a, b := strings.Split(token, "."), strings.Split(other, ".")
 	return a[0] + "." + b[1] + "." + a[2]
-}
-
-func signedTokenWith(t *testing.T, key []byte, sub string, exp time.Time) string {
-	t.Helper()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject: sub, IssuedAt: jwt.NewNumericDate(exp.Add(-2 * time.Hour)), ExpiresAt: jwt.NewNumericDate(exp),
-	}).SignedString(key)
-	require.NoError(t, err)
-	return tok
 }

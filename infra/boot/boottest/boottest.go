@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/events"
@@ -65,7 +66,7 @@ func NewSystem(t *testing.T, opts ...Option) *System {
 		opt(&o)
 	}
 	store := dynamotest.MustStore(t)
-	auth, err := web.NewAuth([]byte("boottest-secret-of-at-least-32-bytes!"))
+	auth, err := web.NewAuth(secret)
 	require.NoError(t, err)
 
 	s := &System{Store: store, Auth: auth, URL: map[string]string{}, sink: &sink{routes: map[events.Type][]string{}, deliver: o.deliver}}
@@ -119,10 +120,32 @@ func consumersFirst(fns []registry.Function) []registry.Function {
 	return ordered
 }
 
+// secret is the key every System's Auth signs and verifies tokens with.
+var secret = []byte("boottest-secret-of-at-least-32-bytes!")
+
 // Token returns a bearer token for userID.
 func (s *System) Token(tb testing.TB, userID string) string {
 	tb.Helper()
 	tok, err := s.Auth.Issue(userID, time.Hour)
+	require.NoError(tb, err)
+	return tok
+}
+
+// TokenExpiring returns a bearer token for userID, signed as Token's are,
+// that expires at exp, which may be past: for the expired tokens the API
+// must refuse, which Auth does not issue.
+func (s *System) TokenExpiring(tb testing.TB, userID string, exp time.Time) string {
+	tb.Helper()
+	return SignToken(tb, secret, userID, exp)
+}
+
+// SignToken returns an HS256 token for userID that expires at exp, signed
+// with key: with any key but a System's, a token the API must refuse.
+func SignToken(tb testing.TB, key []byte, userID string, exp time.Time) string {
+	tb.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Subject: userID, IssuedAt: jwt.NewNumericDate(exp.Add(-2 * time.Hour)), ExpiresAt: jwt.NewNumericDate(exp),
+	}).SignedString(key)
 	require.NoError(tb, err)
 	return tok
 }
