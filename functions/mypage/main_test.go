@@ -49,6 +49,7 @@ func TestGetMyPages(t *testing.T) {
 		assert.Equal(t, "RESERVED", rows[items[0]]["itemStatus"])
 		assert.Equal(t, "CONFIRMED", rows[items[0]]["rsvStatus"])
 		assert.Equal(t, boottest.Buyer, rows[items[0]]["buyerId"])
+		assert.Nil(t, byItem(allRows(t, sys, "ann", 200))[items[0]]["buyerId"], "another seller does not see who buys")
 		assert.Equal(t, "CREATED", rows[items[4]]["itemStatus"])
 		assert.Nil(t, rows[items[4]]["rsvId"], "an item on sale has no deal")
 	})
@@ -166,9 +167,10 @@ func TestGetMyPagesOfUser(t *testing.T) {
 func TestGetMyPage(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	item := newItem(t, sys, boottest.Seller, "TV")
-	row := func() map[string]any {
-		return sys.MustCall(t, registry.MyPage.Name, "carl", http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
+	rowAs := func(viewer string) map[string]any {
+		return sys.MustCall(t, registry.MyPage.Name, viewer, http.MethodGet, "/myPages/"+item, nil, http.StatusOK)
 	}
+	row := func() map[string]any { return rowAs("carl") }
 	assert.Equal(t, map[string]any{"itemId": item, "itemName": "TV", "itemStatus": "CREATED", "price": float64(1000),
 		"sellerId": boottest.Seller, "score": float64(0), "reviewCount": float64(0), "openChats": float64(0), "updatedAt": row()["updatedAt"]}, row())
 
@@ -178,8 +180,9 @@ func TestGetMyPage(t *testing.T) {
 	confirm(t, sys, rsvID)
 	payID := sys.MustPay(t, boottest.Buyer, rsvID)
 
-	got := row()
+	got := rowAs(boottest.Seller)
 	assert.NotEmpty(t, got["updatedAt"])
+	assert.Equal(t, got, rowAs(boottest.Buyer), "the buyer sees what the seller sees")
 	assert.Equal(t, map[string]any{
 		"itemId": item, "itemName": "TV", "itemStatus": "SOLDOUT", "price": float64(1000), "sellerId": boottest.Seller,
 		"score": float64(0), "reviewCount": float64(0),
@@ -187,9 +190,15 @@ func TestGetMyPage(t *testing.T) {
 		"rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station",
 		"payId": payID, "payStatus": "APPROVED", "openChats": float64(2), "updatedAt": got["updatedAt"],
 	}, got)
+	stranger := rowAs("carl")
+	for _, f := range []string{"buyerId", "rsvDate", "rsvTime", "rsvPlace", "payId"} {
+		assert.Nil(t, stranger[f], "a back-up buyer does not see the deal's %s", f)
+	}
+	assert.Equal(t, []any{rsvID, "COMPLETED", "APPROVED"}, []any{stranger["rsvId"], stranger["rsvStatus"], stranger["payStatus"]},
+		"a back-up buyer sees the state of the deal")
 
 	sys.MustCall(t, registry.CancelPayment.Name, boottest.Seller, http.MethodDelete, "/payments/"+payID, nil, http.StatusOK)
-	got = row()
+	got = rowAs(boottest.Seller)
 	assert.Equal(t, "RESERVED", got["itemStatus"])
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
 	assert.Equal(t, payID, got["payId"])
