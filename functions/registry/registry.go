@@ -72,6 +72,17 @@ type Route struct {
 	Public bool
 }
 
+// Methods are the methods the route is served for: its Method and, for a
+// GET, HEAD, which answers the GET's status and headers without its body
+// (RFC 9110, 9.3.2). The gateway and the functions bind the route for all
+// of them.
+func (rt Route) Methods() []string {
+	if rt.Method == http.MethodGet {
+		return []string{http.MethodGet, http.MethodHead}
+	}
+	return []string{rt.Method}
+}
+
 // Table is the logical name of one of carrot's tables; the physical name
 // is a prefix followed by it (infra/dynamo defines each table).
 type Table string

@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,5 +35,18 @@ func TestRegistryHasOneGatewayWithNothingOfItsOwn(t *testing.T) {
 	assert.False(t, gw.CallsAWS())
 	for rt, f := range registry.Routes() {
 		assert.NotEqual(t, gw.Name, f.Name, "%s %s", rt.Method, rt.Path)
+	}
+}
+
+// TestEveryGetIsServedForHead keeps HEAD wherever GET is served, and no
+// other method doubled.
+func TestEveryGetIsServedForHead(t *testing.T) {
+	t.Parallel()
+	for rt := range registry.Routes() {
+		want := []string{rt.Method}
+		if rt.Method == http.MethodGet {
+			want = append(want, http.MethodHead)
+		}
+		assert.Equal(t, want, rt.Methods(), "%s %s", rt.Method, rt.Path)
 	}
 }

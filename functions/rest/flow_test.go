@@ -75,3 +75,30 @@ func TestDealFlow(t *testing.T) {
 	require.Len(t, buying, 1)
 	assert.Equal(t, "COMPLETED", buying[0].(map[string]any)["rsvStatus"])
 }
+
+// TestHeadAnswersAsGet checks that every GET route also answers HEAD, as
+// its GET would but without a body, token checks included.
+func TestHeadAnswersAsGet(t *testing.T) {
+	sys := boottest.NewSystem(t)
+	const seller = "sally"
+	itemID := sys.MustItem(t, seller, map[string]any{"name": "lamp", "category": "home", "price": 3000})
+	tests := []struct {
+		name, user, path string
+		status           int
+	}{
+		{"a public item", "", "/items/" + itemID, http.StatusOK},
+		{"an unknown item", "", "/items/nothing-here", http.StatusNotFound},
+		{"MyPage with a token", seller, "/myPages/" + itemID, http.StatusOK},
+		{"MyPage without one", "", "/myPages/" + itemID, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			get := sys.Do(t, sys.Gateway, tt.user, http.MethodGet, tt.path, nil)
+			head := sys.Do(t, sys.Gateway, tt.user, http.MethodHead, tt.path, nil)
+			require.Equal(t, tt.status, get.Status, "%s", get.Body)
+			assert.Equal(t, get.Status, head.Status)
+			assert.Equal(t, get.Header.Get("Content-Type"), head.Header.Get("Content-Type"))
+			assert.Empty(t, head.Body)
+		})
+	}
+}

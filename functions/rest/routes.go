@@ -70,7 +70,7 @@ func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, 
 			}
 			hh = auth.Require(hh)
 		}
-		r.Handle(rt.Path, hh).Methods(rt.Method)
+		r.Handle(rt.Path, hh).Methods(rt.Methods()...)
 	}
 }
 

@@ -43,8 +43,8 @@ const SettleEnv = "CARROT_RECONCILE_SETTLE"
 
 // Main wires f from the environment and serves it until SIGTERM. Wiring
 // fails fast: no way to check tokens, a bad issuer URL, a bad sink URL, a
-// missing table or, for the gateway, a bad $CARROT_FUNCTION_URL stops the
-// process before it answers readiness.
+// missing table or, for the gateway, a bad $CARROT_FUNCTION_URL or
+// $CARROT_CORS_ORIGINS stops the process before it answers readiness.
 func Main(f registry.Function) {
 	ctx := signals.NewContext()
 	log := web.Logger(f.Name)
@@ -53,7 +53,11 @@ func Main(f registry.Function) {
 		if err != nil {
 			log.Fatalw("cannot start", "error", err)
 		}
-		if err := web.Serve(ctx, f.Name, gateway.New(proxies)); err != nil {
+		origins, err := gateway.OriginsFromEnv()
+		if err != nil {
+			log.Fatalw("cannot start", "error", err)
+		}
+		if err := web.Serve(ctx, f.Name, gateway.New(proxies, origins)); err != nil {
 			log.Fatalw("stopped with an error", "error", err)
 		}
 		return

@@ -3,7 +3,10 @@
 // function that owns it, and does nothing else. It holds no business
 // logic: it checks no token and makes no domain error; the functions do
 // both. An unknown route is a 404 problem and a known path with another
-// method a 405.
+// method a 405. What every answer of the edge gets (headers, CORS, a
+// request id, a body read whole) is Edge's; a function that cannot answer
+// is a 503 problem with Retry-After that tells nothing of the inside
+// (Mount).
 //
 // The local runtime (infra/local) and the cluster's gateway function
 // (registry.Gateway) run the same routing and differ only in their
@@ -27,20 +30,24 @@ type Targets interface {
 	Handler(function string) http.Handler
 }
 
-// Mount adds every route of the API to r, each served by the handler
-// targets gives for the function that owns it.
+// Mount adds every route of the API to r, for each of its methods (a GET
+// also for HEAD), each served by the handler targets gives for the
+// function that owns it. When that handler answers that the function could
+// not be reached or failed on the way (unavailable), the caller gets a 503
+// problem with Retry-After and UnavailableDetail instead, with none of
+// the handler's headers; the handler's status is logged.
 func Mount(r *mux.Router, targets Targets) {
 	for rt, f := range registry.Routes() {
-		r.Handle(rt.Path, targets.Handler(f.Name)).Methods(rt.Method)
+		r.Handle(rt.Path, guard(f.Name, targets.Handler(f.Name))).Methods(rt.Methods()...)
 	}
 }
 
 // New returns the gateway in front of targets: the routes of the API and
-// nothing else, each request with a request id (WithRequestID).
-func New(targets Targets) http.Handler {
+// nothing else, behind Edge with the browser origins origins.
+func New(targets Targets, origins []string) http.Handler {
 	r := web.NewRouter()
 	Mount(r, targets)
-	return WithRequestID(r)
+	return Edge(r, origins)
 }
 
 // maxRequestIDLength bounds a request id taken from the caller.

@@ -2,8 +2,8 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -24,16 +24,24 @@ import (
 type echoTargets struct{}
 
 type echo struct {
-	Function  string `json:"function"`
-	Method    string `json:"method"`
-	Path      string `json:"path"`
-	Query     string `json:"query"`
-	RequestID string `json:"requestId"`
+	Function      string `json:"function"`
+	Method        string `json:"method"`
+	Path          string `json:"path"`
+	Query         string `json:"query"`
+	RequestID     string `json:"requestId"`
+	Body          string `json:"body"`
+	ContentLength int64  `json:"contentLength"`
 }
 
 func (echoTargets) Handler(function string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		web.JSON(w, http.StatusOK, echo{function, r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get(web.RequestIDHeader)})
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			web.WriteProblem(w, web.NewProblem(http.StatusBadRequest, "the fake could not read the body"))
+			return
+		}
+		web.JSON(w, http.StatusOK, echo{Function: function, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+			RequestID: r.Header.Get(web.RequestIDHeader), Body: string(body), ContentLength: r.ContentLength})
 	})
 }
 
@@ -56,22 +64,24 @@ func mustEcho(t *testing.T, rec *httptest.ResponseRecorder) echo {
 
 func TestGatewayRoutesEveryRouteToItsFunction(t *testing.T) {
 	t.Parallel()
-	gw := New(echoTargets{})
+	gw := New(echoTargets{}, nil)
 	routes := registry.Routes()
 	require.NotEmpty(t, routes)
 	for rt, f := range routes {
 		path := pathParam.ReplaceAllString(rt.Path, "id-1")
-		t.Run(rt.Method+" "+rt.Path, func(t *testing.T) {
-			t.Parallel()
-			got := mustEcho(t, serve(gw, httptest.NewRequest(rt.Method, path+"?limit=5", nil)))
-			assert.Equal(t, echo{f.Name, rt.Method, path, "limit=5", got.RequestID}, got)
-		})
+		for _, method := range rt.Methods() {
+			t.Run(method+" "+rt.Path, func(t *testing.T) {
+				t.Parallel()
+				got := mustEcho(t, serve(gw, httptest.NewRequest(method, path+"?limit=5", nil)))
+				assert.Equal(t, echo{Function: f.Name, Method: method, Path: path, Query: "limit=5", RequestID: got.RequestID}, got)
+			})
+		}
 	}
 }
 
 func TestGatewayAnswersWhatNoFunctionServes(t *testing.T) {
 	t.Parallel()
-	gw := New(echoTargets{})
+	gw := New(echoTargets{}, nil)
 	cases := []struct {
 		name, method, path string
 		status             int
@@ -80,7 +90,7 @@ func TestGatewayAnswersWhatNoFunctionServes(t *testing.T) {
 		{"an unknown path", http.MethodGet, "/admin", http.StatusNotFound, ""},
 		{"an event endpoint", http.MethodPost, "/", http.StatusNotFound, ""},
 		{"a probe", http.MethodGet, web.ReadinessPath, http.StatusNotFound, ""},
-		{"a known path with another method", http.MethodPut, "/items/id-1", http.StatusMethodNotAllowed, "DELETE, GET, PATCH"},
+		{"a known path with another method", http.MethodPut, "/items/id-1", http.StatusMethodNotAllowed, "DELETE, GET, HEAD, PATCH"},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +105,7 @@ func TestGatewayAnswersWhatNoFunctionServes(t *testing.T) {
 
 func TestGatewayGivesEveryRequestAnID(t *testing.T) {
 	t.Parallel()
-	gw := New(echoTargets{})
+	gw := New(echoTargets{}, nil)
 	cases := []struct {
 		name string
 		sent []string // the X-Request-Id headers of the request
@@ -139,7 +149,7 @@ func mustProxies(t *testing.T, base string) http.Handler {
 	t.Helper()
 	p, err := NewProxies(Config{FunctionURL: base + "/" + NamePlaceholder})
 	require.NoError(t, err)
-	return New(p)
+	return New(p, nil)
 }
 
 func TestGatewayProxiesToTheFunctionsURL(t *testing.T) {
@@ -192,10 +202,19 @@ func problemOf(status int, detail, retryAfter string) http.HandlerFunc {
 	}
 }
 
+// handlerTargets serves every function with one in-process handler, as the
+// local runtime's activators do.
+type handlerTargets struct{ h http.Handler }
+
+func (t handlerTargets) Handler(string) http.Handler { return t.h }
+
 // TestGatewayAnswersForAFunctionOnlyWhenItCannot passes the functions' own
-// problems as they are, and answers a 503 of its own, with Retry-After and
-// a detail that tells nothing of the inside, when the function cannot be
-// reached, fails mid-request, or the platform in front of it answers.
+// problems as they are, and answers a 503 of its own, with Retry-After, a
+// detail that tells nothing of the inside and none of the headers of what
+// answered, when the function cannot be reached, fails mid-request, or the
+// platform in front of it answers: over the network (Proxies, in a
+// cluster) and in process (the local runtime's activators), unless
+// network says the case needs a connection.
 func TestGatewayAnswersForAFunctionOnlyWhenItCannot(t *testing.T) {
 	t.Parallel()
 	closed := httptest.NewServer(http.NotFoundHandler())
@@ -204,47 +223,57 @@ func TestGatewayAnswersForAFunctionOnlyWhenItCannot(t *testing.T) {
 	cases := []struct {
 		name       string
 		function   http.HandlerFunc // nil: nothing listens
+		network    bool
 		status     int
 		detail     string
 		retryAfter string
 	}{
-		{"nothing listens", nil, http.StatusServiceUnavailable, UnavailableDetail, "2"},
-		{"the connection is reset mid-request", func(w http.ResponseWriter, _ *http.Request) {
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err == nil {
-				_ = conn.(*net.TCPConn).SetLinger(0)
-				_ = conn.Close()
-			}
-		}, http.StatusServiceUnavailable, UnavailableDetail, "2"},
+		{"nothing listens", nil, true, http.StatusServiceUnavailable, UnavailableDetail, "2"},
+		{"the connection is reset mid-request", resetConnection, true, http.StatusServiceUnavailable, UnavailableDetail, "2"},
+		{"the local activator timed out", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Instance", "127.0.0.1:40123")
+			web.WriteProblem(w, web.NewProblem(http.StatusGatewayTimeout, "no instance of pay took the request within 30s"))
+		}, false, http.StatusServiceUnavailable, UnavailableDetail, "2"},
 		{"the platform answers 502", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "dial tcp 127.0.0.1:8012: connect: connection refused", http.StatusBadGateway)
-		}, http.StatusServiceUnavailable, UnavailableDetail, "2"},
+		}, false, http.StatusServiceUnavailable, UnavailableDetail, "2"},
 		{"the platform answers 503", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "upstream connect error or disconnect/reset before headers, 127.0.0.1", http.StatusServiceUnavailable)
-		}, http.StatusServiceUnavailable, UnavailableDetail, "2"},
+		}, false, http.StatusServiceUnavailable, UnavailableDetail, "2"},
 		{"the platform answers 504", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "activator request timeout at 127.0.0.1", http.StatusGatewayTimeout)
-		}, http.StatusServiceUnavailable, UnavailableDetail, "2"},
-		{"the function is overloaded", problemOf(http.StatusServiceUnavailable, own, "5"), http.StatusServiceUnavailable, own, "5"},
-		{"the function answers 404", problemOf(http.StatusNotFound, own, ""), http.StatusNotFound, own, ""},
-		{"the function answers 409", problemOf(http.StatusConflict, own, ""), http.StatusConflict, own, ""},
-		{"the function answers 500", problemOf(http.StatusInternalServerError, own, ""), http.StatusInternalServerError, own, ""},
+		}, false, http.StatusServiceUnavailable, UnavailableDetail, "2"},
+		{"the function is overloaded", problemOf(http.StatusServiceUnavailable, own, "5"), false, http.StatusServiceUnavailable, own, "5"},
+		{"the function answers 404", problemOf(http.StatusNotFound, own, ""), false, http.StatusNotFound, own, ""},
+		{"the function answers 409", problemOf(http.StatusConflict, own, ""), false, http.StatusConflict, own, ""},
+		{"the function answers 500", problemOf(http.StatusInternalServerError, own, ""), false, http.StatusInternalServerError, own, ""},
 	}
 	for _, tt := range cases {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			base := closed.URL
-			if tt.function != nil {
-				fn := httptest.NewServer(tt.function)
-				t.Cleanup(fn.Close)
-				base = fn.URL
+		for _, network := range []bool{true, false} {
+			if tt.network && !network {
+				continue
 			}
-			rec := serve(mustProxies(t, base), httptest.NewRequest(http.MethodGet, "/items/id-1", nil))
-			p := webtest.MustProblem(t, rec, tt.status)
-			assert.Equal(t, tt.detail, p.Detail)
-			assert.Equal(t, tt.retryAfter, rec.Header().Get("Retry-After"))
-			assert.NotContains(t, rec.Body.String(), "127.0.0.1")
-		})
+			t.Run(fmt.Sprintf("%s, %s", tt.name, map[bool]string{true: "over the network", false: "in process"}[network]), func(t *testing.T) {
+				t.Parallel()
+				gw := New(handlerTargets{tt.function}, nil)
+				if network {
+					base := closed.URL
+					if tt.function != nil {
+						fn := httptest.NewServer(tt.function)
+						t.Cleanup(fn.Close)
+						base = fn.URL
+					}
+					gw = mustProxies(t, base)
+				}
+				rec := serve(gw, httptest.NewRequest(http.MethodGet, "/items/id-1", nil))
+				p := webtest.MustProblem(t, rec, tt.status)
+				assert.Equal(t, tt.detail, p.Detail)
+				assert.Equal(t, tt.retryAfter, rec.Header().Get("Retry-After"))
+				assert.NotContains(t, rec.Body.String(), "127.0.0.1")
+				assert.Empty(t, rec.Header().Get("X-Instance"), "none of the headers of what answered")
+				assert.NotEmpty(t, rec.Header().Get(web.RequestIDHeader), "the gateway's own headers stay")
+			})
+		}
 	}
 }
 

@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
-	"mime"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -69,10 +67,11 @@ func (c Config) urlOf(name string) (*url.URL, error) {
 // A proxy keeps the request's method, path, query, body and headers (the
 // caller's traceparent and X-Request-Id among them) and sends the
 // function's answer back as it is, with one exception: when the function
-// cannot be reached, fails mid-request, or the platform in front of it
-// answers for it (unavailable), the caller gets a 503 problem with
-// Retry-After and UnavailableDetail, never a 502 or internal text. The
-// cause is logged.
+// cannot be reached or fails mid-request, the caller gets a 503 problem
+// with Retry-After and UnavailableDetail, never a 502 or internal text,
+// and the cause is logged. An answer of the platform in front of the
+// function (Knative's activator, queue-proxy or ingress) is one the
+// gateway answers for (Mount).
 type Proxies struct {
 	proxies map[string]http.Handler
 }
@@ -115,9 +114,6 @@ func (p *Proxies) Handler(function string) http.Handler {
 	return http.HandlerFunc(web.NotFound)
 }
 
-// errUnavailable is what an unavailable answer turns into.
-var errUnavailable = errors.New("the platform in front of the function answered for it")
-
 func newProxy(name string, target *url.URL, transport http.RoundTripper) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -125,33 +121,10 @@ func newProxy(name string, target *url.URL, transport http.RoundTripper) *httput
 			pr.SetXForwarded()
 		},
 		Transport: transport,
-		ModifyResponse: func(res *http.Response) error {
-			if unavailable(res) {
-				return fmt.Errorf("%w: %s", errUnavailable, res.Status)
-			}
-			return nil
-		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			web.Log(r.Context()).Warnw("function unreachable", "target", name, "error", err,
 				"requestId", r.Header.Get(web.RequestIDHeader))
 			web.WriteProblem(w, web.NewProblem(http.StatusServiceUnavailable, UnavailableDetail))
 		},
 	}
-}
-
-// unavailable reports an answer that says the function was not reached or
-// failed on the way: a 502 or 504, which carrot's functions never answer,
-// and a 503 that is not problem+json. Every answer of carrot's functions is
-// problem+json, their own 503 (overload, storage throttled) with
-// Retry-After; Knative's activator, queue-proxy and ingress answer in plain
-// text, with internal details.
-func unavailable(res *http.Response) bool {
-	switch res.StatusCode {
-	case http.StatusBadGateway, http.StatusGatewayTimeout:
-		return true
-	case http.StatusServiceUnavailable:
-		media, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
-		return media != "application/problem+json"
-	}
-	return false
 }

@@ -88,7 +88,7 @@ func mustGateway(t *testing.T, fns Functions, kafka KafkaSwitch, letters ...*fak
 	if len(letters) > 0 {
 		l = letters[0]
 	}
-	return Gateway(fns, kafka, l, auth, status)
+	return Gateway(fns, kafka, l, auth, status, LocalOrigins)
 }
 
 // call sends a request to gw and returns the status, the header and the

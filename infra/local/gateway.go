@@ -44,9 +44,10 @@ const devTokenTTL = 24 * time.Hour
 // Gateway is the public entry of the local runtime, as the seed's gateway
 // on :8088: the cluster's gateway (infra/gateway) in front of the
 // functions' activators, every route of the API to the function that owns
-// it with a request id, plus local-only routes: POST /auth/dev-token, GET
-// /_local/status, and the drills' controls (see controls.go).
-func Gateway(fns Functions, kafka KafkaSwitch, letters DeadLetters, auth *web.Auth, status func() any) http.Handler {
+// it behind the same gateway.Edge (request id, headers, CORS for the
+// browser origins origins), plus local-only routes: POST /auth/dev-token,
+// GET /_local/status, and the drills' controls (see controls.go).
+func Gateway(fns Functions, kafka KafkaSwitch, letters DeadLetters, auth *web.Auth, status func() any, origins []string) http.Handler {
 	r := web.NewRouter()
 	gateway.Mount(r, fns)
 	r.Handle("/auth/dev-token", devToken(auth)).Methods(http.MethodPost)
@@ -61,7 +62,7 @@ func Gateway(fns Functions, kafka KafkaSwitch, letters DeadLetters, auth *web.Au
 	r.HandleFunc("/_local/kafka/down", c.kafkaDown).Methods(http.MethodPost)
 	r.HandleFunc("/_local/kafka/up", c.kafkaUp).Methods(http.MethodPost)
 	r.HandleFunc("/_local/dead-letters/redrive", c.redrive).Methods(http.MethodPost)
-	return gateway.WithRequestID(r)
+	return gateway.Edge(r, origins)
 }
 
 // devToken issues a token for any user id: there are no passwords on a

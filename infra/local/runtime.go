@@ -34,6 +34,7 @@ import (
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/dynamo"
+	"github.com/carrot-market/carrot/infra/gateway"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -58,6 +59,10 @@ type Config struct {
 	// triggers give up sooner, to make dead letters in seconds.
 	EventingDir string
 	JWTSecret   string // default: generated once and kept in DataDir
+	// CORSOrigins are the browser origins allowed to call the gateway
+	// (gateway.ParseOrigins); ConfigFromEnv makes them LocalOrigins unless
+	// CARROT_CORS_ORIGINS is set, to nothing when it is empty.
+	CORSOrigins []string
 	// MaxScale caps every function's instances, below its own max-scale
 	// when smaller (serving.Options.MaxScaleLimit); 0 means
 	// serving.DefaultMaxScaleLimit. Drills set it to shrink the system's
@@ -71,8 +76,8 @@ type Config struct {
 // separated), CARROT_DATA_DIR, CARROT_IDLE_GRACE, CARROT_RELAY_EVERY and
 // CARROT_RECONCILE_EVERY (Go durations such as 10s), CARROT_EVENTING_DIR (the manifests of the
 // broker, triggers and relay schedule), CARROT_MAX_SCALE (a positive number of
-// instances), CARROT_JWT_SECRET, and DynamoDB's own variables
-// (dynamo.ConfigFromEnv).
+// instances), CARROT_JWT_SECRET, CARROT_CORS_ORIGINS (default LocalOrigins),
+// and DynamoDB's own variables (dynamo.ConfigFromEnv).
 func ConfigFromEnv(root string) (Config, error) {
 	c := Config{
 		Root: root, DataDir: os.Getenv("CARROT_DATA_DIR"),
@@ -84,6 +89,12 @@ func ConfigFromEnv(root string) (Config, error) {
 		c.KafkaSeeds = strings.Split(s, ",")
 	}
 	var err error
+	c.CORSOrigins = LocalOrigins
+	if s, ok := os.LookupEnv(gateway.CORSOriginsEnv); ok {
+		if c.CORSOrigins, err = gateway.ParseOrigins(s); err != nil {
+			return c, err
+		}
+	}
 	if c.IdleGrace, err = durationEnv("CARROT_IDLE_GRACE"); err != nil {
 		return c, err
 	}
@@ -100,6 +111,11 @@ func ConfigFromEnv(root string) (Config, error) {
 	}
 	return c, nil
 }
+
+// LocalOrigins are the browser origins the local runtime's gateway allows
+// unless CARROT_CORS_ORIGINS says otherwise: a web app served from this
+// machine over http, on any port (a dev server such as Vite's on :5173).
+var LocalOrigins = []string{"http://localhost:*", "http://127.0.0.1:*"}
 
 func durationEnv(name string) (time.Duration, error) {
 	s := os.Getenv(name)
@@ -250,7 +266,12 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	}
 	store := dynamo.New(client, prefixOf(c.DynamoDB))
 	ops := ViewOps{Scanner: store, Service: &app.Service{Store: store, Views: store, Source: "/carrot/local"}}
-	gw := &http.Server{Addr: c.GatewayAddr, Handler: web.LogRequests(log.Named("gateway"))(WithViewOps(ops, Gateway(fns, kafka, letters, auth, status))), ReadHeaderTimeout: 10 * time.Second}
+	gwLog := log.Named("gateway")
+	gw := web.NewServer(web.LogRequests(gwLog)(WithViewOps(ops, Gateway(fns, kafka, letters, auth, status, c.CORSOrigins))), gwLog)
+	// The operator's routes (a check or a rebuild, up to viewOpsTimeout)
+	// may answer after the server's WriteTimeout; every route of the API
+	// is bounded by its function's timeout in serving anyway.
+	gw.WriteTimeout = 0
 	gwLn, err := net.Listen("tcp", c.GatewayAddr)
 	if err != nil {
 		return fmt.Errorf("local: listen on %s: %w", c.GatewayAddr, err)

@@ -122,7 +122,7 @@ func (f *function) rollout(ctx context.Context, env map[string]string) (RolloutR
 // drill of "its instances cannot start", as when its nodes are lost.
 //
 // Starting one kills every running instance with SIGKILL (requests in
-// flight on them fail with 502) and from then on every instance start
+// flight on them fail as ServeHTTP says) and from then on every instance start
 // fails at once with "instances of <name> cannot start: outage", through
 // the same path as a binary that crashes at start: the failure is counted
 // in Replaced and shown as LastFailure, the start backoff grows, and
@@ -160,6 +160,9 @@ func (f *function) setOutage(on bool) {
 	f.scaleUpLocked(time.Now())
 }
 
+// errOutage is the cause of every failed start during an outage.
+var errOutage = errors.New("outage")
+
 func (f *function) outageError() error {
-	return fmt.Errorf("instances of %s cannot start: outage", f.spec.Name)
+	return fmt.Errorf("instances of %s cannot start: %w", f.spec.Name, errOutage)
 }

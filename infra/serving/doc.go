@@ -22,7 +22,9 @@
 // the queue the request is answered 503 with Retry-After and a
 // problem+json body at once. The function's timeout (timeoutSeconds)
 // bounds the whole request: a request still queued when it passes gets
-// 504, as does one whose instance has not answered by then.
+// 504, as does one whose instance has not answered by then. No answer of
+// the runtime's own names an address, port, instance or Go error: those
+// are logged.
 //
 // # Scaling: autoscaler
 //
@@ -56,7 +58,8 @@
 // discarded one, or min-scale need it, otherwise with the next request.
 // An instance discarded for liveness takes no new request but finishes
 // those in flight before it gets SIGTERM; requests in flight on a process
-// that died fail with 502. Instances that fail within 10 s of being ready
+// that died get 503 with Retry-After, or, when they are a GET, HEAD or
+// OPTIONS without a body, go once to another instance. Instances that fail within 10 s of being ready
 // delay the next start (0, then 250 ms doubling up to 5 s), and when a
 // failure leaves no instance at all, queued requests get 503 with
 // Retry-After at once instead of waiting.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 )
@@ -124,13 +126,43 @@ func (h *harness) get(path string) response {
 // fetch sends GET path to the function from any goroutine; a request that
 // failed has status 0 and its error as the body.
 func (h *harness) fetch(path string) response {
-	resp, err := http.Get(h.server.URL + path)
+	return h.send(http.MethodGet, path, "")
+}
+
+// send sends method path with body (none when empty) to the function from
+// any goroutine; a request that failed has status 0 and its error as the
+// body.
+func (h *harness) send(method, path, body string) response {
+	var reader io.Reader
+	if body != "" {
+		reader = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.server.URL+path, reader)
+	if err != nil {
+		return response{body: err.Error()}
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return response{body: err.Error()}
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: string(body)}
+	got, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(got)}
+}
+
+// internals matches what no answer may show: addresses, ports, instance
+// numbers and Go's error text.
+var internals = regexp.MustCompile(`127\.0\.0\.1|instance \d|tcp|EOF|reset|refused|broken pipe`)
+
+// assertUnavailable checks that r is the 503 of a function that failed
+// before it answered: problem+json with Retry-After, showing nothing of the
+// inside.
+func assertUnavailable(t *testing.T, r response) {
+	t.Helper()
+	assert.Equal(t, http.StatusServiceUnavailable, r.status, r.body)
+	assert.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
+	assert.NotEmpty(t, r.header.Get("Retry-After"))
+	assert.NotRegexp(t, internals, r.body)
 }
 
 // getAll sends n concurrent GET path requests; the channel yields each

@@ -18,6 +18,8 @@ type noInstanceError struct{ cause error }
 
 func (e noInstanceError) Error() string { return "no instance could be started: " + e.cause.Error() }
 
+func (e noInstanceError) Unwrap() error { return e.cause }
+
 // router is the activator's rule for where a request goes. Its method is
 // pure; the caller holds the function's mutex while the instances it
 // reads may change.

@@ -211,7 +211,7 @@ func (s *Serving) autoscaleLoop() {
 // Close refuses new requests with 503, answers queued ones with 503,
 // stops every instance (SIGTERM, then SIGKILL to its process group after
 // Options.StopTimeout) and returns once every process is gone. Requests in
-// flight get what their instance answers while it drains, or 502. Close is
+// flight get what their instance answers while it drains, or 503. Close is
 // idempotent.
 func (s *Serving) Close() {
 	s.closeOnce.Do(func() {
@@ -257,7 +257,7 @@ func (s *Serving) Status() []FunctionStatus {
 }
 
 // Kill sends SIGKILL to the process group of one instance, as a crash
-// would: the instance's requests in flight fail with 502, and it is
+// would: the instance's requests in flight fail as ServeHTTP says, and it is
 // counted as replaced. It is an operator's drill, also used by tests.
 func (s *Serving) Kill(name string, instance int) error {
 	f, ok := s.functions[name]

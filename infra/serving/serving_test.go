@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -193,22 +194,112 @@ func TestFailingLivenessReplacesTheInstance(t *testing.T) {
 	assert.EqualValues(t, 1, h.status().Replaced)
 }
 
+// TestKilledInstanceIsReplacedOnTheNextRequest kills an instance with
+// SIGKILL while it holds a request. A request that may have taken effect
+// (a POST) is answered 503 with Retry-After; one that is safe to send
+// again (a GET without a body) goes to the instance that replaces it.
 func TestKilledInstanceIsReplacedOnTheNextRequest(t *testing.T) {
 	t.Parallel()
+	tests := map[string]struct {
+		method, body string
+		resent       bool
+	}{
+		"a POST fails":                 {method: http.MethodPost, body: `{"n":1}`},
+		"a GET goes to a new instance": {method: http.MethodGet, resent: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h := mustServe(t, fakeSpec(), fakeOptions(t))
+			killed := h.pid()
+			held := make(chan response, 1)
+			go func() { held <- h.send(tc.method, "/hold", tc.body) }()
+			require.Eventually(t, func() bool { return h.status().InFlight == 1 }, eventually, tick)
+
+			require.NoError(t, h.serving.Kill("fake", h.status().Instances[0].ID))
+
+			require.Eventually(t, func() bool { return h.status().Replaced == 1 && processGone(killed) }, eventually, tick)
+			if tc.resent {
+				require.Eventually(t, func() bool {
+					st := h.status()
+					return st.readyInstances() == 1 && st.InFlight == 1
+				}, eventually, tick, "the GET reaches the new instance")
+				h.releaseAll()
+			}
+			r := <-held
+			if tc.resent {
+				assert.Equal(t, http.StatusOK, r.status, r.body)
+				assert.NotEqual(t, strconv.Itoa(killed), strings.TrimSpace(r.body))
+			} else {
+				assertUnavailable(t, r)
+			}
+			assert.NotEqual(t, killed, h.pid())
+			assert.EqualValues(t, 1, h.status().Replaced)
+		})
+	}
 	h := mustServe(t, fakeSpec(), fakeOptions(t))
-	killed := h.pid()
-	held := h.getAll(1, "/hold")
-	require.Eventually(t, func() bool { return h.status().InFlight == 1 }, eventually, tick)
-
-	require.NoError(t, h.serving.Kill("fake", h.status().Instances[0].ID))
-
-	r := <-held
-	assert.Equal(t, http.StatusBadGateway, r.status, "a request in flight on a killed instance fails")
-	assert.Equal(t, "application/problem+json", r.header.Get("Content-Type"))
-	require.Eventually(t, func() bool { return h.status().Replaced == 1 && processGone(killed) }, eventually, tick)
-	assert.NotEqual(t, killed, h.pid())
 	assert.Error(t, h.serving.Kill("fake", 99))
 	assert.Error(t, h.serving.Kill("nobody", 1))
+}
+
+// TestInstanceThatDiesMidRequest has the instance exit while it handles a
+// request: a GET without a body is sent once more, to the instance that
+// replaces it, and anything else is answered 503 with Retry-After.
+func TestInstanceThatDiesMidRequest(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		method, body string
+		status       int
+	}{
+		"GET":          {method: http.MethodGet, status: http.StatusOK},
+		"HEAD":         {method: http.MethodHead, status: http.StatusOK},
+		"POST":         {method: http.MethodPost, body: `{"n":1}`, status: http.StatusServiceUnavailable},
+		"GET and body": {method: http.MethodGet, body: `{"n":1}`, status: http.StatusServiceUnavailable},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h := mustServe(t, fakeSpec(), fakeOptions(t))
+			dies := h.pid()
+			once := filepath.Join(t.TempDir(), "crashed")
+
+			r := h.send(tc.method, "/crash?once="+once, tc.body)
+
+			require.FileExists(t, once, "the instance got the request")
+			if tc.status == http.StatusOK {
+				assert.Equal(t, http.StatusOK, r.status, r.body)
+			} else {
+				assertUnavailable(t, r)
+			}
+			require.Eventually(t, func() bool { return h.status().Replaced == 1 && processGone(dies) }, eventually, tick)
+			assert.NotEqual(t, dies, h.pid())
+		})
+	}
+}
+
+// TestRequestsRightAfterAKill send requests to an instance the moment it
+// was killed, before the runtime may have noticed: each is served by a new
+// instance or answered 503 with Retry-After, never with the inside's text.
+func TestRequestsRightAfterAKill(t *testing.T) {
+	t.Parallel()
+	spec := fakeSpec()
+	spec.ContainerConcurrency, spec.MaxScale = 4, 2
+	h := mustServe(t, spec, fakeOptions(t))
+	for round := range 5 {
+		killed := h.pid()
+		require.NoError(t, h.serving.Kill("fake", h.status().Instances[0].ID))
+		answers := make(chan response, 4)
+		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodGet, http.MethodPost} {
+			go func() { answers <- h.send(method, "/work?ms=1", `{"n":1}`) }()
+		}
+		for range 4 {
+			r := <-answers
+			if r.status != http.StatusOK {
+				assertUnavailable(t, r)
+			}
+		}
+		require.Eventually(t, func() bool { return processGone(killed) && h.status().Replaced == int64(round+1) }, eventually, tick)
+	}
 }
 
 func TestInstanceThatCannotStartFailsQueuedRequests(t *testing.T) {

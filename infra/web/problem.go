@@ -80,6 +80,7 @@ var kinds = map[int]kind{
 	http.StatusForbidden:             {"forbidden", "Forbidden"},
 	http.StatusNotFound:              {"not-found", "Not found"},
 	http.StatusMethodNotAllowed:      {"method-not-allowed", "Method not allowed"},
+	http.StatusRequestTimeout:        {"request-timeout", "Request timeout"},
 	http.StatusConflict:              {"conflict", "Conflict"},
 	http.StatusRequestEntityTooLarge: {"payload-too-large", "Payload too large"},
 	http.StatusUnsupportedMediaType:  {"unsupported-media-type", "Unsupported media type"},

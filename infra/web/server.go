@@ -46,6 +46,29 @@ const (
 // sets it.
 const ListenHostEnv = "CARROT_LISTEN_HOST"
 
+// MaxHeaderBytes bounds a request's line and header fields. Go's server
+// answers a longer one 431 itself, before any handler, having read at most
+// this plus 4 KiB of it.
+const MaxHeaderBytes = 64 << 10
+
+// NewServer returns a server of h with carrot's limits: the timeouts above
+// and MaxHeaderBytes. So a client that sends its header or body slowly, or
+// not at all, or stays idle, holds a connection for a bounded time, and a
+// header flood costs at most MaxHeaderBytes. The server's own errors go to
+// log. Every server of carrot is made here: each function's (Serve) and
+// the local runtime's gateway.
+func NewServer(h http.Handler, log *zap.SugaredLogger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          zap.NewStdLog(log.Desugar()),
+	}
+}
+
 // serverConfig is what Serve reads from the environment.
 type serverConfig struct {
 	addr  string
@@ -112,17 +135,9 @@ func Serve(ctx context.Context, name string, h http.Handler) error {
 
 func serve(ctx context.Context, ln net.Listener, log *zap.SugaredLogger, h http.Handler, cfg serverConfig) error {
 	hl := &health{}
-	srv := &http.Server{
-		Handler:           withHealth(hl, cfg.devEndpoints, log, LogRequests(log)(h)),
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          zap.NewStdLog(log.Desugar()),
-		BaseContext: func(net.Listener) context.Context {
-			return WithLogger(context.WithoutCancel(ctx), log)
-		},
+	srv := NewServer(withHealth(hl, cfg.devEndpoints, log, LogRequests(log)(h)), log)
+	srv.BaseContext = func(net.Listener) context.Context {
+		return WithLogger(context.WithoutCancel(ctx), log)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

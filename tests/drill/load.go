@@ -27,7 +27,7 @@ type Load struct {
 	Concurrency int
 	Duration    time.Duration
 	// Timeout bounds each request; 0 means 30 s (the functions'
-	// timeoutSeconds, after which the runtime answers 504 anyway).
+	// timeoutSeconds, after which the gateway answers 503 anyway).
 	Timeout time.Duration
 	// Next returns the request number seq. It is called from many
 	// goroutines at once.

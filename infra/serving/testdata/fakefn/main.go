@@ -8,6 +8,9 @@
 //	/hold       counts itself in flight and waits until /release is called
 //	/release    lets every current and future /hold and /stream finish
 //	/stream     writes "first", flushes, waits for /release, writes "second"
+//	/crash?once=F exits at once with status 2, as a function that dies
+//	            mid-request, unless file F exists; it creates F first, so
+//	            only the first instance to get the request dies
 //	/sick       makes liveness fail from now on
 //	/unready    makes readiness fail until /ready is called
 //	/pid        answers the process id
@@ -23,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -85,6 +89,14 @@ func main() {
 		case <-r.Context().Done():
 		}
 		fmt.Fprintln(w, "second")
+	})
+	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if f, err := os.OpenFile(r.URL.Query().Get("once"), os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			_ = f.Close()
+			os.Exit(2)
+		}
+		fmt.Fprintln(w, os.Getpid())
 	})
 	mux.HandleFunc("/sick", func(http.ResponseWriter, *http.Request) { sick.Store(true) })
 	mux.HandleFunc("/unready", func(http.ResponseWriter, *http.Request) { unready.Store(true) })
