@@ -65,6 +65,7 @@ import (
 	asconfig "knative.dev/serving/pkg/autoscaler/config"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 	"github.com/carrot-market/carrot/infra/broker"
@@ -994,7 +995,7 @@ type mfCluster struct {
 }
 
 func newMFCluster(t *testing.T, set *mfSet) *mfCluster {
-	auth, err := web.NewAuth([]byte("manifests-test-secret-of-32-bytes!!"))
+	auth, err := web.NewAuth([]byte("manifests-test-secret-of-32-bytes!!"), market.IsUserID)
 	require.NoError(t, err)
 	c := &mfCluster{t: t, auth: auth, url: map[string]string{}, routes: map[string][]string{}, requests: map[string][]deploy.Request{}}
 	for from, types := range emits {

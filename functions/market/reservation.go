@@ -36,7 +36,7 @@ func (m Meeting) Validate() error {
 	if _, err := time.Parse("15:04", m.Time); err != nil || len(m.Time) != 5 {
 		f.Add("rsvTime", "must be a time as HH:MM")
 	}
-	checkLen(&f, "rsvPlace", m.Place, 0, MaxRsvPlace)
+	meetingPlace.check(&f, "rsvPlace", m.Place)
 	return f.Err()
 }
 
@@ -63,7 +63,7 @@ type Reservation struct {
 // chats from back-up buyers.
 func RequestChat(id string, item *Item, buyerID, place string, now time.Time) (*Reservation, error) {
 	var f Fields
-	checkLen(&f, "rsvPlace", place, 0, MaxRsvPlace)
+	meetingPlace.check(&f, "rsvPlace", place)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func RequestChat(id string, item *Item, buyerID, place string, now time.Time) (*
 		return nil, err
 	}
 	return &Reservation{id: id, itemID: item.ID(), buyerID: buyerID, sellerID: item.SellerID(),
-		status: RsvCreated, meeting: Meeting{Place: place}, createdAt: now, updatedAt: now}, nil
+		status: RsvCreated, meeting: Meeting{Place: meetingPlace.stored(place)}, createdAt: now, updatedAt: now}, nil
 }
 
 // ReservationState is the stored form of a reservation, for adapters only.
@@ -140,7 +140,7 @@ func (r *Reservation) Confirm(by string, m Meeting, now time.Time) error {
 	if r.status == RsvCompleted {
 		return Errorf(Conflict, "a paid reservation cannot be confirmed again")
 	}
-	if m.Place == "" {
+	if m.Place = meetingPlace.stored(m.Place); m.Place == "" {
 		m.Place = r.meeting.Place
 	}
 	r.status, r.meeting, r.updatedAt = RsvConfirmed, m, now
@@ -239,7 +239,7 @@ func (r *Reservation) PostMessage(id, by, text string, now time.Time) (Message, 
 		return Message{}, Errorf(Forbidden, "only the buyer and the seller may write in this chat")
 	}
 	var f Fields
-	checkLen(&f, "text", text, 1, MaxMessageText)
+	messageText.check(&f, "text", text)
 	if err := f.Err(); err != nil {
 		return Message{}, err
 	}

@@ -51,6 +51,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 	"github.com/carrot-market/carrot/infra/dynamo"
@@ -175,7 +176,7 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 			})
 		}
 	}
-	auth, err := web.NewAuth([]byte(benchSecret))
+	auth, err := web.NewAuth([]byte(benchSecret), market.IsUserID)
 	if err != nil {
 		return captured{}, err
 	}

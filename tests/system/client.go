@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -70,7 +71,7 @@ func NewClient(c ClientConfig) (*Client, error) {
 		cl.http = &http.Client{Timeout: 60 * time.Second}
 	}
 	if c.JWTSecret != "" {
-		auth, err := web.NewAuth([]byte(c.JWTSecret))
+		auth, err := web.NewAuth([]byte(c.JWTSecret), market.IsUserID)
 		if err != nil {
 			return nil, err
 		}

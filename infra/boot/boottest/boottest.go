@@ -24,6 +24,7 @@ import (
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/boot"
@@ -67,7 +68,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 		opt(&o)
 	}
 	store := dynamotest.MustStore(tb)
-	auth, err := web.NewAuth([]byte("boottest-secret-of-at-least-32-bytes!"))
+	auth, err := web.NewAuth([]byte("boottest-secret-of-at-least-32-bytes!"), market.IsUserID)
 	require.NoError(tb, err)
 
 	s := &System{Store: store, Auth: auth, URL: map[string]string{}, sink: &sink{routes: map[events.Type][]string{}, deliver: o.deliver}}
