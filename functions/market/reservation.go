@@ -40,6 +40,36 @@ func (m Meeting) Validate() error {
 	return f.Err()
 }
 
+// Seoul is the marketplace's local time, in which a meeting's date and
+// time are given. Korea keeps no daylight saving time, so a fixed +09:00
+// zone is exact and needs no time zone database in the images.
+var Seoul = time.FixedZone("Asia/Seoul", 9*60*60)
+
+// ValidateAt is Validate for a meeting fixed at now: the meeting must
+// also lie ahead of now in Seoul time (the current minute counts as
+// ahead), and no later than the same day a year from now: a later date,
+// such as year 9999, is a typing mistake, not a plan to hand over an
+// item. A meeting on an earlier day names rsvDate; one earlier today
+// names rsvTime.
+func (m Meeting) ValidateAt(now time.Time) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	now = now.In(Seoul)
+	at, _ := time.ParseInLocation("2006-01-02 15:04", m.Date+" "+m.Time, Seoul) // Validate parsed both
+	today, last := now.Format(time.DateOnly), now.AddDate(1, 0, 0).Format(time.DateOnly)
+	var f Fields
+	switch {
+	case m.Date < today:
+		f.Add("rsvDate", "must not be in the past: it is %s in Seoul (UTC+09:00)", now.Format("2006-01-02 15:04"))
+	case at.Before(now.Truncate(time.Minute)):
+		f.Add("rsvTime", "must not be in the past: it is %s in Seoul (UTC+09:00)", now.Format("2006-01-02 15:04"))
+	case m.Date > last:
+		f.Add("rsvDate", "must be at most a year ahead: %s at the latest", last)
+	}
+	return f.Err()
+}
+
 // Reservation is the chat room between one buyer and the item's seller,
 // which becomes the deal once the seller confirms a meeting.
 type Reservation struct {
@@ -126,7 +156,8 @@ func (r *Reservation) CheckView(by string) error {
 	return nil
 }
 
-// Confirm fixes the meeting. Only the seller confirms; a confirmed
+// Confirm fixes the meeting, which must lie ahead of now (ValidateAt).
+// Only the seller confirms; a confirmed
 // reservation may be confirmed again to move the meeting, a paid one not.
 // The caller must also hold the item for it (Item.Reserve, which records
 // the agreed price) in the same write.
@@ -134,7 +165,7 @@ func (r *Reservation) Confirm(by string, m Meeting, now time.Time) error {
 	if by == "" || by != r.sellerID {
 		return Errorf(Forbidden, "only the seller may confirm a reservation")
 	}
-	if err := m.Validate(); err != nil {
+	if err := m.ValidateAt(now); err != nil {
 		return err
 	}
 	if r.status == RsvCompleted {
