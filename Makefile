@@ -1,5 +1,5 @@
-# carrot's developer commands. `make test` needs Go, Java 17+ and npm; it
-# installs and starts DynamoDB Local by itself.
+# carrot's developer commands. `make test` needs Go, a JDK 17+ (java and, the
+# first time, javac) and npm; it installs and starts DynamoDB Local by itself.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
@@ -14,12 +14,18 @@ RACE ?= -race
 test:
 	bash infra/dynamo/local/with-dynamodb.sh $(GO) test -count=1 $(RACE) ./...
 
+# The log format of `make run` (CARROT_LOG_FORMAT=json for JSON lines, as in
+# a cluster); tests and drills keep JSON.
+CARROT_LOG_FORMAT ?= console
+
 ## run: start the whole system locally: DynamoDB Local (data in .data/dynamodb),
-## Kafka on 127.0.0.1:9092, the broker, every function on demand, the gateway on :8088
+## Kafka on 127.0.0.1:9092, the broker, every function on demand, the gateway on
+## 127.0.0.1:8088; everything listens on 127.0.0.1 alone; logs in the console format
 run:
 	mkdir -p .data/dynamodb .data/bin
 	$(GO) build -o .data/bin/carrot ./infra/local/cmd/carrot
-	DYNAMODB_DATA_DIR=$(CURDIR)/.data/dynamodb bash infra/dynamo/local/with-dynamodb.sh .data/bin/carrot
+	CARROT_LOG_FORMAT=$(CARROT_LOG_FORMAT) DYNAMODB_DATA_DIR=$(CURDIR)/.data/dynamodb \
+		bash infra/dynamo/local/with-dynamodb.sh .data/bin/carrot
 
 ## bench: measure every budget of the benchmarks against raw DynamoDB, Kafka and
 ## process starts in the same run; writes tests/bench/results.md and results.png

@@ -18,14 +18,12 @@ func TestDealFlow(t *testing.T) {
 	sys := MustStart(t, system.Options{})
 	d := walkDeal(t, sys)
 
-	res := sys.MustDo(t, "", http.MethodGet, "/items/"+d.itemID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res)
-	item := res.JSON(t)
+	item := sys.MustGetItem(t, d.itemID)
 	assert.Equal(t, "SOLDOUT", item["status"])
 	assert.EqualValues(t, 4, item["score"])
 	assert.EqualValues(t, 1, item["reviewCount"])
 
-	res = sys.MustDo(t, buyer, http.MethodGet, "/myPages?userId="+buyer, nil)
+	res := sys.MustDo(t, buyer, http.MethodGet, "/myPages?userId="+buyer, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	buying, _ := res.JSON(t)["buying"].([]any)
 	require.Len(t, buying, 1)
@@ -115,27 +113,14 @@ func TestSeedRules(t *testing.T) {
 	sys := MustStart(t, system.Options{})
 
 	reserved := sys.MustRegister(t, seller, "lamp", 10000)
-	res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": reserved})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
-	rsvID := res.JSON(t)["rsvId"].(string)
-	res = sys.MustDo(t, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "10:00", "rsvPlace": "here"})
-	require.Equal(t, http.StatusOK, res.Status, "%s", res)
+	sys.MustConfirm(t, seller, sys.MustChat(t, buyer, reserved), "2026-12-01", "10:00", "here")
 
 	soldOut := sys.MustRegister(t, seller, "chair", 20000)
-	res = sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": soldOut})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
-	soldRsv := res.JSON(t)["rsvId"].(string)
-	res = sys.MustDo(t, seller, http.MethodPatch, "/reservations/"+soldRsv, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-02", "rsvTime": "11:00", "rsvPlace": "there"})
-	require.Equal(t, http.StatusOK, res.Status, "%s", res)
-	res = sys.MustDo(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": soldRsv})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res)
+	soldRsv := sys.MustChat(t, buyer, soldOut)
+	sys.MustConfirm(t, seller, soldRsv, "2026-12-02", "11:00", "there")
+	sys.MustPay(t, buyer, soldRsv)
 	// The item turns SOLDOUT when the payment's events have gone round.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		res := sys.Do(t.Context(), "", http.MethodGet, "/items/"+soldOut, nil)
-		if assert.NoError(c, res.Err) && assert.Equal(c, http.StatusOK, res.Status) {
-			assert.Equal(c, "SOLDOUT", res.JSON(c)["status"])
-		}
-	}, settle, tick)
+	sys.EventuallyItemStatus(t, soldOut, "SOLDOUT")
 
 	tests := []struct {
 		name, user, method, path string
@@ -155,12 +140,10 @@ func TestSeedRules(t *testing.T) {
 	}
 
 	for item, status := range map[string]string{reserved: "RESERVED", soldOut: "SOLDOUT"} {
-		res := sys.MustDo(t, "", http.MethodGet, "/items/"+item, nil)
-		require.Equal(t, http.StatusOK, res.Status, "the refused delete removed item %s: %s", item, res)
-		assert.Equal(t, status, res.JSON(t)["status"])
+		assert.Equal(t, status, sys.MustGetItem(t, item)["status"], "the refused delete changed item %s", item)
 		sys.EventuallyPage(t, seller, item, map[string]any{"itemStatus": status, "openChats": 1})
 	}
-	res = sys.MustDo(t, lateBuyer, http.MethodGet, "/myPages?userId="+lateBuyer, nil)
+	res := sys.MustDo(t, lateBuyer, http.MethodGet, "/myPages?userId="+lateBuyer, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res)
 	assert.Empty(t, res.JSON(t)["buying"], "the refused chat opened a reservation")
 

@@ -25,8 +25,7 @@ func TestRestartLosesNothing(t *testing.T) {
 	res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID, "rsvPlace": "park"})
 	require.Equal(t, http.StatusCreated, res.Status, "chat: %s", res)
 	rsvID := res.JSON(t)["rsvId"].(string)
-	res = sys.MustDo(t, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", "rsvTime": "09:00", "rsvPlace": "park gate"})
-	require.Equal(t, http.StatusOK, res.Status, "confirm: %s", res)
+	sys.MustConfirm(t, seller, rsvID, "2026-12-24", "09:00", "park gate")
 
 	sys.MustRestart(t)
 
@@ -34,9 +33,7 @@ func TestRestartLosesNothing(t *testing.T) {
 		"itemName": "bicycle", "itemStatus": "RESERVED", "rsvId": rsvID, "rsvStatus": "CONFIRMED", "buyerId": buyer,
 		"rsvPlace": "park gate", "openChats": 1,
 	})
-	res = sys.MustDo(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
-	require.Equal(t, http.StatusCreated, res.Status, "pay: %s", res)
-	payID := res.JSON(t)["payId"].(string)
+	payID := sys.MustPay(t, buyer, rsvID)
 	sys.EventuallyPage(t, seller, itemID, map[string]any{
 		"itemStatus": "SOLDOUT", "rsvStatus": "COMPLETED", "payId": payID, "payStatus": "APPROVED", "openChats": 1,
 	})
@@ -52,9 +49,7 @@ func TestRestartLosesNothing(t *testing.T) {
 	// Quiet now, the view and the items table still count everything once.
 	row := sys.EventuallyPage(t, seller, itemID, map[string]any{"reviewCount": 1, "openChats": 1})
 	assert.Equal(t, "APPROVED", row["payStatus"])
-	res = sys.MustDo(t, "", http.MethodGet, "/items/"+itemID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res)
-	item := res.JSON(t)
+	item := sys.MustGetItem(t, itemID)
 	assert.Equal(t, "SOLDOUT", item["status"])
 	assert.EqualValues(t, 5, item["score"])
 	assert.EqualValues(t, 1, item["reviewCount"])

@@ -69,9 +69,7 @@ func TestScaleFromZeroAndBack(t *testing.T) {
 	eventuallyScaledToZero(t, sys, fn, 1)
 	assert.Eventually(t, func() bool { return !sys.Runs(pid) }, 15*time.Second, tick, "the idle instance's process %d still runs", pid)
 
-	res = sys.MustDo(t, "", http.MethodGet, "/items/"+itemID, nil)
-	require.Equal(t, http.StatusOK, res.Status, "%s", res)
-	assert.Equal(t, "kettle", res.JSON(t)["name"])
+	assert.Equal(t, "kettle", sys.MustGetItem(t, itemID)["name"])
 	st = sys.MustStatus(t).Function(fn)
 	assert.EqualValues(t, 2, st.Started, "the second request did not start an instance from zero: %+v", st)
 	eventuallyScaledToZero(t, sys, fn, 2)

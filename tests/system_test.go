@@ -162,6 +162,47 @@ func (s *System) MustRegister(t require.TestingT, seller, name string, price int
 	return res.JSON(t)["itemId"].(string)
 }
 
+// MustChat opens buyer's chat on itemID and returns the reservation's id.
+func (s *System) MustChat(t require.TestingT, buyer, itemID string) string {
+	res := s.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID})
+	require.Equal(t, http.StatusCreated, res.Status, "chat: %s", res)
+	return res.JSON(t)["rsvId"].(string)
+}
+
+// MustConfirm has seller confirm rsvID, meeting on date (YYYY-MM-DD) at
+// clock (HH:MM) at place.
+func (s *System) MustConfirm(t require.TestingT, seller, rsvID, date, clock, place string) {
+	res := s.MustDo(t, seller, http.MethodPatch, "/reservations/"+rsvID,
+		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": date, "rsvTime": clock, "rsvPlace": place})
+	require.Equal(t, http.StatusOK, res.Status, "confirm: %s", res)
+}
+
+// MustPay has buyer pay rsvID and returns the payment's id.
+func (s *System) MustPay(t require.TestingT, buyer, rsvID string) string {
+	res := s.MustDo(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+	require.Equal(t, http.StatusCreated, res.Status, "pay: %s", res)
+	return res.JSON(t)["payId"].(string)
+}
+
+// MustGetItem reads itemID as anyone sees it and requires 200.
+func (s *System) MustGetItem(t require.TestingT, itemID string) map[string]any {
+	res := s.MustDo(t, "", http.MethodGet, "/items/"+itemID, nil)
+	require.Equal(t, http.StatusOK, res.Status, "GET /items/%s: %s", itemID, res)
+	return res.JSON(t)
+}
+
+// EventuallyItemStatus waits until GET /items/{itemId} shows status, which
+// the item reaches by an event.
+func (s *System) EventuallyItemStatus(t *testing.T, itemID, status string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		res := s.Do(t.Context(), "", http.MethodGet, "/items/"+itemID, nil)
+		if assert.NoError(c, res.Err) && assert.Equal(c, http.StatusOK, res.Status) {
+			assert.Equal(c, status, res.JSON(c)["status"])
+		}
+	}, settle, tick, "item %s never turned %s", itemID, status)
+}
+
 // EventuallyPage waits until user's GET /myPages/{itemId} shows every
 // field of want (numbers compare by value), and returns the row.
 func (s *System) EventuallyPage(t *testing.T, user, itemID string, want map[string]any) map[string]any {

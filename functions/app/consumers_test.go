@@ -252,7 +252,7 @@ func withItem(t *testing.T, e cloudevents.Event, itemID string) cloudevents.Even
 
 func (s *system) row(itemID string) app.PageRow {
 	s.t.Helper()
-	row, err := s.mypage.MyPageRow(context.Background(), itemID)
+	row, err := s.mypage.MyPageRow(context.Background(), seller, itemID)
 	require.NoError(s.t, err)
 	return *row
 }
@@ -328,11 +328,11 @@ func TestMyPageForgetsDeletedItems(t *testing.T) {
 	require.NoError(t, s.cmd.DeleteItem(ctx, seller, gone.ID()))
 	s.deliver()
 
-	rows, _, err := s.mypage.MyPage(ctx, app.Page{})
+	rows, _, err := s.mypage.MyPage(ctx, seller, app.Page{})
 	require.NoError(t, err)
 	require.Len(t, rows, 1)
 	assert.Equal(t, kept.ID(), rows[0].ItemID)
-	_, err = s.mypage.MyPageRow(ctx, gone.ID())
+	_, err = s.mypage.MyPageRow(ctx, seller, gone.ID())
 	assertCode(t, market.NotFound, err)
 	page, _, _, err := s.mypage.MyPageOf(ctx, buyer, buyer, app.Page{}, app.Page{})
 	require.NoError(t, err)
@@ -371,7 +371,7 @@ func TestMyPageReplays(t *testing.T) {
 		for _, e := range order(log) {
 			require.NoError(t, rebuild.Project(ctx, e), name)
 		}
-		got, err := rebuild.MyPageRow(ctx, it.ID())
+		got, err := rebuild.MyPageRow(ctx, seller, it.ID())
 		require.NoError(t, err, name)
 		want.UpdatedAt, want.Version, got.Version = got.UpdatedAt, 0, 0
 		assert.Equal(t, want, *got, name)
@@ -402,7 +402,40 @@ func TestMyPageFollowsTheSources(t *testing.T) {
 		&events.Payment{PayID: "pay-of-nobody", RsvID: "rsv-of-nobody", ItemID: it.ID(), BuyerID: buyer, SellerID: seller, Amount: 1, Status: "APPROVED", Version: 1})))
 	require.NoError(t, s.mypage.Project(ctx, forged(t, events.ItemRegistered,
 		&events.Item{ItemID: "item-of-nobody", SellerID: seller, Name: "ghost", Category: "x", Status: "CREATED", Version: 1})))
-	_, err := s.mypage.MyPageRow(ctx, "item-of-nobody")
+	_, err := s.mypage.MyPageRow(ctx, seller, "item-of-nobody")
 	assertCode(t, market.NotFound, err)
 	assert.Equal(t, before.ItemName, s.row(it.ID()).ItemName)
+}
+
+// TestMyPageHidesTheDealFromStrangers checks SPEC section 3.5's privacy
+// rule on both reads: the seller and the buyer see who, where, when and
+// the payment; anyone else (the back-up buyer included) sees the item and
+// the state of its deal only.
+func TestMyPageHidesTheDealFromStrangers(t *testing.T) {
+	t.Parallel()
+	s := newSystem(t)
+	ctx := t.Context()
+	it, r := s.reserved()
+	s.chat(other, it.ID())
+	p, err := s.cmd.Pay(ctx, buyer, r.ID(), "", nil)
+	require.NoError(t, err)
+	s.deliver()
+
+	for _, viewer := range []string{seller, buyer, other, "u-stranger"} {
+		row, err := s.mypage.MyPageRow(ctx, viewer, it.ID())
+		require.NoError(t, err)
+		rows, _, err := s.mypage.MyPage(ctx, viewer, app.Page{})
+		require.NoError(t, err)
+		require.Len(t, rows, 1)
+		assert.Equal(t, *row, rows[0], "%s: the list and the row agree", viewer)
+
+		assert.Equal(t, []string{it.ID(), "SOLDOUT", r.ID(), "COMPLETED", "APPROVED"},
+			[]string{row.ItemID, row.ItemStatus, row.RsvID, row.RsvStatus, row.PayStatus}, "%s sees the state of the deal", viewer)
+		private := []string{row.BuyerID, row.RsvDate, row.RsvTime, row.RsvPlace, row.PayID}
+		if viewer == seller || viewer == buyer {
+			assert.Equal(t, []string{buyer, meeting.Date, meeting.Time, meeting.Place, p.ID()}, private, "%s takes part in the deal", viewer)
+		} else {
+			assert.Equal(t, []string{"", "", "", "", ""}, private, "%s does not", viewer)
+		}
+	}
 }

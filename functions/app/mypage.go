@@ -332,14 +332,36 @@ func latest(a, b time.Time) time.Time {
 }
 
 // MyPage answers every item that is not deleted, with its deal, one page
-// at a time.
-func (s *Service) MyPage(ctx context.Context, p Page) ([]PageRow, string, error) {
-	return s.Views.Rows(ctx, p)
+// at a time, each row as by may see it (PageRow.SeenBy).
+func (s *Service) MyPage(ctx context.Context, by string, p Page) ([]PageRow, string, error) {
+	rows, next, err := s.Views.Rows(ctx, p)
+	for i := range rows {
+		rows[i] = rows[i].SeenBy(by)
+	}
+	return rows, next, err
 }
 
-// MyPageRow answers one item's row.
-func (s *Service) MyPageRow(ctx context.Context, itemID string) (*PageRow, error) {
-	return s.Views.Row(ctx, itemID)
+// MyPageRow answers one item's row as by may see it (PageRow.SeenBy).
+func (s *Service) MyPageRow(ctx context.Context, by, itemID string) (*PageRow, error) {
+	row, err := s.Views.Row(ctx, itemID)
+	if err != nil {
+		return nil, err
+	}
+	seen := row.SeenBy(by)
+	return &seen, nil
+}
+
+// SeenBy is the row as viewer may see it. Who meets whom, where and when,
+// and the payment's id are the business of the deal's seller and buyer
+// (SPEC section 3.5): to anyone else the row shows the item and the state
+// of its deal (rsvStatus, payStatus), without buyerId, rsvDate, rsvTime,
+// rsvPlace or payId.
+func (r PageRow) SeenBy(viewer string) PageRow {
+	if viewer != "" && (viewer == r.SellerID || viewer == r.BuyerID) {
+		return r
+	}
+	r.BuyerID, r.RsvDate, r.RsvTime, r.RsvPlace, r.PayID = "", "", "", "", ""
+	return r
 }
 
 // UserPage is one user's MyPage: the items they sell and the reservations

@@ -23,7 +23,6 @@ var takes = []events.Type{events.ReservationCompleted, events.ReservationReopene
 // and nothing changes unless a fact is new. Its subtests run one after
 // the other, so that the event log of the whole system must stay still.
 func TestItemPolicy(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 
 	t.Run("every fact delivered again changes nothing and emits nothing", func(t *testing.T) {
@@ -197,10 +196,8 @@ func snapshot(t *testing.T, sys *boottest.System, itemID string) state {
 func payID(t *testing.T, sys *boottest.System, rsvID string) string {
 	t.Helper()
 	var id string
-	for _, e := range sys.EventsOf(events.ReservationCompleted) {
-		if e.Subject() == rsvID {
-			var r events.Reservation
-			require.NoError(t, e.DataAs(&r))
+	for _, r := range boottest.Payloads[*events.Reservation](t, sys, events.ReservationCompleted) {
+		if r.RsvID == rsvID {
 			id = r.PayID
 		}
 	}

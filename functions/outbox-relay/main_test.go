@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,10 +22,8 @@ import (
 // events to their consumers. The subtests share one outbox and run in
 // order.
 func TestOutboxRelay(t *testing.T) {
-	t.Parallel()
 	outage := &boottest.SinkOutage{}
 	sys := boottest.NewSystem(t, boottest.WithSinkOutage(outage), boottest.WithoutDelivery())
-	ctx := context.Background()
 	var rsvID string
 	var waiting []cloudevents.Event
 
@@ -36,9 +33,7 @@ func TestOutboxRelay(t *testing.T) {
 		itemID, rsvID, payID = sys.MustPaidDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "guitar", "category": "music", "price": 120_000}, meeting)
 
 		assert.Empty(t, sys.Events(), "the broker got nothing")
-		var err error
-		waiting, err = sys.Store.PendingEvents(ctx, 0)
-		require.NoError(t, err)
+		waiting = outbox(t, sys)
 		assert.Equal(t, []string{
 			"item.registered " + itemID, "reservation.requested " + rsvID, "reservation.confirmed " + rsvID,
 			"item.reserved " + itemID, "payment.approved " + payID,
@@ -72,8 +67,7 @@ func TestOutboxRelay(t *testing.T) {
 		}
 		assert.Equal(t, 1, won, "one confirmation wins")
 
-		pending, err := sys.Store.PendingEvents(ctx, 0)
-		require.NoError(t, err)
+		pending := outbox(t, sys)
 		var confirmed, reserved int
 		for _, e := range pending {
 			if e.Extensions()[events.PartitionKeyExtension] != contestedID {
@@ -98,9 +92,7 @@ func TestOutboxRelay(t *testing.T) {
 		outage.End()
 		assert.Equal(t, http.StatusOK, sys.Deliver(t, "outbox-relay", tick()))
 
-		pending, err := sys.Store.PendingEvents(ctx, 0)
-		require.NoError(t, err)
-		assert.Empty(t, facts(pending), "the outbox is empty")
+		assert.Empty(t, facts(outbox(t, sys)), "the outbox is empty")
 
 		relayed := map[string]bool{}
 		for _, e := range waiting {
@@ -126,9 +118,7 @@ func TestOutboxRelay(t *testing.T) {
 		newID := sys.MustItem(t, boottest.Seller, map[string]any{"name": "amp", "category": "music", "price": 5})
 		evs := sys.Events()[published:]
 		assert.Equal(t, []string{"item.registered " + newID}, facts(evs))
-		pending, err := sys.Store.PendingEvents(ctx, 0)
-		require.NoError(t, err)
-		assert.Empty(t, facts(pending))
+		assert.Empty(t, facts(outbox(t, sys)))
 	})
 }
 
@@ -137,7 +127,6 @@ func TestOutboxRelay(t *testing.T) {
 // sells its item once the relay sends it, and the facts those policies
 // publish in turn reach the broker too.
 func TestOutboxRelayEffects(t *testing.T) {
-	t.Parallel()
 	outage := &boottest.SinkOutage{}
 	sys := boottest.NewSystem(t, boottest.WithSinkOutage(outage))
 	itemID, rsvID := sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "piano", "category": "music", "price": 900_000}, meeting)
@@ -154,12 +143,18 @@ func TestOutboxRelayEffects(t *testing.T) {
 	assert.Equal(t, []string{"payment.approved " + payID, "reservation.completed " + rsvID, "item.soldout " + itemID},
 		facts(sys.Events()[len(sys.Events())-3:]), "the payment, then what it caused, each once")
 	assert.Len(t, sys.EventsOf(events.PaymentApproved), 1)
-	pending, err := sys.Store.PendingEvents(context.Background(), 0)
-	require.NoError(t, err)
-	assert.Empty(t, facts(pending), "the outbox is empty")
+	assert.Empty(t, facts(outbox(t, sys)), "the outbox is empty")
 }
 
 var meeting = boottest.Meeting("2026-07-01", "19:00", "Seongsu")
+
+// outbox returns the events waiting in the outbox, in commit order.
+func outbox(t *testing.T, sys *boottest.System) []cloudevents.Event {
+	t.Helper()
+	waiting, err := sys.Store.PendingEvents(t.Context(), 0)
+	require.NoError(t, err)
+	return waiting
+}
 
 // tick is the event a PingSource sends on the relay's schedule.
 func tick() cloudevents.Event {

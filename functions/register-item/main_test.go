@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,7 +19,6 @@ import (
 // and sold through the real flow.
 
 func TestPostItems(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	post := func(t *testing.T, user string, body any, header ...string) boottest.Response {
 		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodPost, "/items", body, header...)
@@ -154,16 +152,17 @@ func TestPostItems(t *testing.T) {
 	t.Run("401 without a valid token", func(t *testing.T) {
 		t.Parallel()
 		body := map[string]any{"name": "TV", "category": "electronics", "price": 1000}
-		fresh := signedToken(t, "mallory", time.Now().Add(time.Hour))
+		fresh := sys.TokenExpiring(t, "mallory", time.Now().Add(time.Hour))
+		otherKey := []byte("another-secret-of-at-least-32-bytes!!")
 		require.Equal(t, http.StatusCreated, post(t, "", body, "Authorization", "Bearer "+fresh).Status,
 			"a token signed like the others below, but valid, is accepted")
 		for name, header := range map[string]string{
 			"no token":       "",
 			"basic auth":     "Basic bWFsbG9yeTpwdw==",
 			"garbage":        "Bearer not-a-jwt",
-			"foreign key":    "Bearer " + signedTokenWith(t, []byte("another-secret-of-at-least-32-bytes!!"), "mallory", time.Now().Add(time.Hour)),
-			"expired token":  "Bearer " + signedToken(t, "mallory", time.Now().Add(-time.Hour)),
-			"tampered token": "Bearer " + forged(fresh, signedTokenWith(t, []byte("another-secret-of-at-least-32-bytes!!"), "admin", time.Now().Add(time.Hour))),
+			"foreign key":    "Bearer " + boottest.SignToken(t, otherKey, "mallory", time.Now().Add(time.Hour)),
+			"expired token":  "Bearer " + sys.TokenExpiring(t, "mallory", time.Now().Add(-time.Hour)),
+			"tampered token": "Bearer " + forged(fresh, boottest.SignToken(t, otherKey, "admin", time.Now().Add(time.Hour))),
 		} {
 			res := post(t, "", body, "Authorization", header)
 			res.RequireProblem(t, http.StatusUnauthorized)
@@ -174,7 +173,6 @@ func TestPostItems(t *testing.T) {
 }
 
 func TestGetItems(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	lamp := sys.MustItem(t, "ann", map[string]any{"name": "Vintage Lamp", "category": "furniture", "price": 20000})
 	desk := sys.MustItem(t, "ann", map[string]any{"name": "Desk", "category": "furniture", "price": 50000, "description": "fits a LAMP too"})
@@ -274,7 +272,6 @@ func TestGetItems(t *testing.T) {
 }
 
 func TestGetItem(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	id := sys.MustItem(t, boottest.Seller, map[string]any{"name": "TV", "category": "electronics", "price": 1000})
 
@@ -294,7 +291,6 @@ func TestGetItem(t *testing.T) {
 }
 
 func TestPatchItem(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	patch := func(t *testing.T, user, id string, body any) boottest.Response {
 		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodPatch, "/items/"+id, body)
@@ -362,7 +358,6 @@ func TestPatchItem(t *testing.T) {
 }
 
 func TestDeleteItem(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	del := func(t *testing.T, user, id string) boottest.Response {
 		return sys.Do(t, sys.URL[registry.RegisterItem.Name], user, http.MethodDelete, "/items/"+id, nil)
@@ -484,23 +479,8 @@ func meeting() map[string]any {
 	return boottest.Meeting("2026-12-01", "18:30", "Hapjeong station")
 }
 
-// signedToken makes a bearer token the way boottest's Auth does, with any
-// expiry, so that expired tokens can be tried.
-func signedToken(t *testing.T, sub string, exp time.Time) string {
-	return signedTokenWith(t, []byte("boottest-secret-of-at-least-32-bytes!"), sub, exp)
-}
-
 // forged returns token with the claims of other and its own signature.
 func forged(token, other string) string {
 	a, b := strings.Split(token, "."), strings.Split(other, ".")
 	return a[0] + "." + b[1] + "." + a[2]
-}
-
-func signedTokenWith(t *testing.T, key []byte, sub string, exp time.Time) string {
-	t.Helper()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject: sub, IssuedAt: jwt.NewNumericDate(exp.Add(-2 * time.Hour)), ExpiresAt: jwt.NewNumericDate(exp),
-	}).SignedString(key)
-	require.NoError(t, err)
-	return tok
 }

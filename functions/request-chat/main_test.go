@@ -18,7 +18,6 @@ import (
 // are listed, confirmed and paid through the other functions' URLs.
 
 func TestPostReservations(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	post := func(t *testing.T, buyer string, body any) boottest.Response {
 		return sys.Do(t, sys.URL[registry.RequestChat.Name], buyer, http.MethodPost, "/reservations", body)
@@ -159,7 +158,6 @@ func TestPostReservations(t *testing.T) {
 }
 
 func TestGetReservation(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := mustItem(t, sys, boottest.Seller)
 	rsv := sys.MustCall(t, registry.RequestChat.Name, boottest.Buyer, http.MethodPost, "/reservations", map[string]any{"itemId": item, "rsvPlace": "seoul"}, http.StatusCreated)
@@ -183,7 +181,6 @@ func TestGetReservation(t *testing.T) {
 }
 
 func TestMessages(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := mustItem(t, sys, boottest.Seller)
 	open := func(t *testing.T, buyer string) string {
@@ -320,7 +317,6 @@ func TestMessages(t *testing.T) {
 // goroutines at once: exactly one reservation is opened, and every answer
 // names it.
 func TestRequestChatRace(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	item := mustItem(t, sys, boottest.Seller)
 	const n = 10

@@ -21,7 +21,6 @@ const policy = "reservation-policy"
 // subtests run one after the other, so that the event log of the whole
 // system must stay still.
 func TestReservationPolicy(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 
 	t.Run("every payment fact delivered again changes nothing and emits nothing", func(t *testing.T) {

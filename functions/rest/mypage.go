@@ -27,7 +27,7 @@ func (h *Handler) GetMyPages(r *http.Request) (reply, error) {
 		if err != nil {
 			return reply{}, err
 		}
-		rows, next, err := h.App.MyPage(r.Context(), p)
+		rows, next, err := h.App.MyPage(r.Context(), user(r), p)
 		return listed(rows, next, err, toPageRow)
 	}
 	selling, err := pageOf(r, "limit", "sellingCursor")
@@ -48,7 +48,7 @@ func (h *Handler) GetMyPages(r *http.Request) (reply, error) {
 }
 
 func (h *Handler) GetMyPage(r *http.Request) (reply, error) {
-	row, err := h.App.MyPageRow(r.Context(), vars(r, "itemId"))
+	row, err := h.App.MyPageRow(r.Context(), user(r), vars(r, "itemId"))
 	if err != nil {
 		return reply{}, err
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,7 +17,6 @@ import (
 // review, the item's mean score and review count it leads to, and the
 // seller's mean across their items, carried by item.scored.
 func TestWriteReview(t *testing.T) {
-	t.Parallel()
 	sys := boottest.NewSystem(t)
 	review := sys.URL["write-review"]
 
@@ -57,16 +55,15 @@ func TestWriteReview(t *testing.T) {
 		assertScore(t, sys, itemID, 5, 1)
 
 		var sellerScores []any
-		for _, e := range sys.EventsOf(events.ItemScored) {
-			s := data(t, e)
-			if s["sellerId"] == seller {
-				sellerScores = append(sellerScores, []any{s["itemId"], s["score"], s["reviewCount"], s["sellerScore"], s["sellerReviewCount"]})
+		for _, s := range boottest.Payloads[*events.ItemScore](t, sys, events.ItemScored) {
+			if s.SellerID == seller {
+				sellerScores = append(sellerScores, []any{s.ItemID, s.Score, s.ReviewCount, s.SellerScore, s.SellerReviewCount})
 			}
 		}
 		assert.Equal(t, []any{
-			[]any{itemID, 5.0, 1.0, 5.0, 1.0},
-			[]any{item2ID, 2.0, 1.0, 3.5, 2.0},
-			[]any{item3ID, 4.0, 1.0, 11.0 / 3, 3.0},
+			[]any{itemID, 5.0, 1, 5.0, 1},
+			[]any{item2ID, 2.0, 1, 3.5, 2},
+			[]any{item3ID, 4.0, 1, 11.0 / 3, 3},
 		}, sellerScores, "item.scored: item id, score, count, seller's mean and count")
 	})
 
@@ -86,13 +83,13 @@ func TestWriteReview(t *testing.T) {
 		for _, a := range answers {
 			assert.Equal(t, http.StatusCreated, a.Status)
 		}
-		var counts []any
-		for _, e := range sys.EventsOf(events.ItemScored) {
-			if s := data(t, e); s["sellerId"] == seller {
-				counts = append(counts, s["sellerReviewCount"])
+		var counts []int
+		for _, s := range boottest.Payloads[*events.ItemScore](t, sys, events.ItemScored) {
+			if s.SellerID == seller {
+				counts = append(counts, s.SellerReviewCount)
 			}
 		}
-		assert.ElementsMatch(t, []any{1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, counts, "each review counted into the seller's mean once")
+		assert.ElementsMatch(t, []int{1, 2, 3, 4, 5, 6}, counts, "each review counted into the seller's mean once")
 	})
 
 	t.Run("a comment of 1000 characters, none, or Hangul", func(t *testing.T) {
@@ -133,25 +130,25 @@ func TestWriteReview(t *testing.T) {
 			name, user string
 			body       any
 			status     int
-			field      string // the one field the problem names; "" for none
+			fields     []string // the fields the problem names
 		}{
-			{"score 0", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 0}, http.StatusBadRequest, "score"},
-			{"no score", boottest.Buyer, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, "score"},
-			{"score 6", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 6}, http.StatusBadRequest, "score"},
-			{"score as a string", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": "5"}, http.StatusBadRequest, "score"},
-			{"score 4.5", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 4.5}, http.StatusBadRequest, "score"},
-			{"comment of 1001 characters", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": strings.Repeat("a", 1001)}, http.StatusBadRequest, "comment"},
-			{"missing rsvId", boottest.Buyer, map[string]any{"score": 5}, http.StatusBadRequest, "rsvId"},
-			{"an unknown field", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "stars": 5}, http.StatusBadRequest, "stars"},
-			{"no token", "", map[string]any{"rsvId": rsvID, "score": 5}, http.StatusUnauthorized, ""},
-			{"the seller reviews", boottest.Seller, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
-			{"an outsider reviews", boottest.Outsider, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, ""},
-			{"a reservation not COMPLETED", boottest.Buyer, map[string]any{"rsvId": confirmedRsvID, "score": 5}, http.StatusConflict, ""},
-			{"an unknown reservation", boottest.Buyer, map[string]any{"rsvId": "no-such-rsv", "score": 5}, http.StatusNotFound, ""},
+			{"score 0", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 0}, http.StatusBadRequest, []string{"score"}},
+			{"no score", boottest.Buyer, map[string]any{"rsvId": rsvID}, http.StatusBadRequest, []string{"score"}},
+			{"score 6", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 6}, http.StatusBadRequest, []string{"score"}},
+			{"score as a string", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": "5"}, http.StatusBadRequest, []string{"score"}},
+			{"score 4.5", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 4.5}, http.StatusBadRequest, []string{"score"}},
+			{"comment of 1001 characters", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": strings.Repeat("a", 1001)}, http.StatusBadRequest, []string{"comment"}},
+			{"missing rsvId", boottest.Buyer, map[string]any{"score": 5}, http.StatusBadRequest, []string{"rsvId"}},
+			{"an unknown field", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "stars": 5}, http.StatusBadRequest, []string{"stars"}},
+			{"no token", "", map[string]any{"rsvId": rsvID, "score": 5}, http.StatusUnauthorized, nil},
+			{"the seller reviews", boottest.Seller, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, nil},
+			{"an outsider reviews", boottest.Outsider, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, nil},
+			{"a reservation not COMPLETED", boottest.Buyer, map[string]any{"rsvId": confirmedRsvID, "score": 5}, http.StatusConflict, nil},
+			{"an unknown reservation", boottest.Buyer, map[string]any{"rsvId": "no-such-rsv", "score": 5}, http.StatusNotFound, nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := sys.Do(t, review, tc.user, http.MethodPost, "/reviews", tc.body)
-				res.RequireProblem(t, tc.status, strings.Fields(tc.field)...)
+				res.RequireProblem(t, tc.status, tc.fields...)
 			})
 		}
 
@@ -186,11 +183,3 @@ func confirm(t *testing.T, sys *boottest.System, seller, buyer, itemID string) s
 }
 
 func meeting() map[string]any { return boottest.Meeting("2026-10-10", "12:00", "Sinchon") }
-
-// data decodes the JSON data of an event.
-func data(t *testing.T, e cloudevents.Event) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, e.DataAs(&m))
-	return m
-}

@@ -3,7 +3,12 @@
 // external cluster), the broker with Knative's Broker and Trigger
 // semantics, every function as its own OS process started on demand and
 // stopped when idle, the PingSource of the outbox relay, and the gateway on
-// :8088. DynamoDB Local runs beside it (see infra/dynamo/local).
+// 127.0.0.1:8088. DynamoDB Local runs beside it (see infra/dynamo/local).
+//
+// Everything listens on 127.0.0.1 alone: the gateway, the cluster listener
+// (broker ingress and activators) and Kafka by default, every function
+// instance through CARROT_LISTEN_HOST (infra/serving sets it), and DynamoDB
+// Local through its launcher. Nothing is reachable from another machine.
 package local
 
 import (

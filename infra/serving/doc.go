@@ -44,8 +44,9 @@
 //
 // # Health: kubelet
 //
-// A new instance gets $PORT, its manifest's environment and K_SERVICE,
-// K_CONFIGURATION and K_REVISION, and is probed for readiness every 25 ms
+// A new instance gets $PORT, its manifest's environment, K_SERVICE,
+// K_CONFIGURATION and K_REVISION, and CARROT_LISTEN_HOST=127.0.0.1 (it
+// must listen on loopback alone, where it is reached), and is probed for readiness every 25 ms
 // until it answers; only then does it take requests. Afterwards readiness
 // is probed every period: after failureThreshold failures the instance
 // takes no new requests until it answers again. Liveness is probed every

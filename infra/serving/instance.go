@@ -72,7 +72,7 @@ type endpoint struct {
 const maxProbeBody = 64 << 10
 
 func newEndpoint(port int) *endpoint {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	addr := net.JoinHostPort(loopback, strconv.Itoa(port))
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 64,

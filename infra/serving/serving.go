@@ -27,6 +27,9 @@ const (
 	DefaultStopTimeout = 10 * time.Second
 )
 
+// loopback is the only address instances listen on and are reached at.
+const loopback = "127.0.0.1"
+
 // autoscaleInterval is how often idle instances are looked for and
 // min-scale and delayed starts are caught up. Scaling out on demand does
 // not wait for it.
@@ -275,7 +278,7 @@ func (s *Serving) Kill(name string, instance int) error {
 // call. Another process may take it before the instance listens; the
 // instance then fails to start and another is started.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(loopback, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("serving: find a free port: %w", err)
 	}

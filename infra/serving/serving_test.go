@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/infra/web"
 )
 
 func TestFirstRequestStartsAnInstance(t *testing.T) {
@@ -43,6 +45,7 @@ func TestFirstRequestStartsAnInstance(t *testing.T) {
 	assert.Equal(t, "options", h.get("/env?name=OVERRIDDEN").body)
 	assert.Equal(t, "fake", h.get("/env?name=K_SERVICE").body)
 	assert.Equal(t, strconv.Itoa(st.Instances[0].Port), h.get("/env?name=PORT").body)
+	assert.Equal(t, "127.0.0.1", h.get("/env?name="+web.ListenHostEnv).body, "instances listen on loopback alone")
 	logged, err := os.ReadFile(output.Name())
 	require.NoError(t, err)
 	assert.Contains(t, string(logged), "fake-1 | fakefn "+strconv.Itoa(pid)+" serving", "instance output is prefixed")

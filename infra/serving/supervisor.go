@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/carrot-market/carrot/infra/web"
 )
 
 // waitDelay bounds how long an exited process's output pipes are read
@@ -136,7 +138,8 @@ func (s *supervisor) launch(inst *instance) error {
 // environ is the instance's environment, later entries winning: the
 // runtime's own, the manifest's, Options.Env, Options.FunctionEnv, the
 // revision's (Rollout), then what Knative sets itself (PORT and the K_
-// variables).
+// variables) and CARROT_LISTEN_HOST=127.0.0.1, so that the instance
+// listens where its probes and proxy reach it and nowhere else.
 func (s *supervisor) environ(port int, rev *revision) []string {
 	env := os.Environ()
 	add := func(vars map[string]string) {
@@ -155,6 +158,7 @@ func (s *supervisor) environ(port int, rev *revision) []string {
 		"K_SERVICE":       s.spec.Name,
 		"K_CONFIGURATION": s.spec.Name,
 		"K_REVISION":      rev.name,
+		web.ListenHostEnv: loopback,
 	})
 	return env
 }

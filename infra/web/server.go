@@ -38,6 +38,14 @@ const (
 	DefaultDrain = 3 * time.Second
 )
 
+// ListenHostEnv names the IP address a function listens on. Unset, it
+// listens on every interface, as it must in a cluster, where Knative's
+// queue-proxy reaches the container from outside its loopback. The local
+// runtime sets 127.0.0.1 for every instance it starts (infra/serving), so
+// that nothing beyond this machine reaches an instance; a manifest never
+// sets it.
+const ListenHostEnv = "CARROT_LISTEN_HOST"
+
 // serverConfig is what Serve reads from the environment.
 type serverConfig struct {
 	addr  string
@@ -46,18 +54,25 @@ type serverConfig struct {
 	devEndpoints bool
 }
 
-// configFromEnv reads $PORT (default 8080), $DRAIN_SECONDS (a whole
-// number, default 3; 0 in tests) and $CARROT_DEV_ENDPOINTS. A bad value
-// fails wiring, not a request.
+// configFromEnv reads $PORT (default 8080), $CARROT_LISTEN_HOST (an IP
+// address; every interface when unset), $DRAIN_SECONDS (a whole number,
+// default 3; 0 in tests) and $CARROT_DEV_ENDPOINTS. A bad value fails
+// wiring, not a request.
 func configFromEnv() (serverConfig, error) {
-	cfg := serverConfig{addr: ":8080", drain: DefaultDrain, devEndpoints: devEndpointsFromEnv()}
+	cfg := serverConfig{drain: DefaultDrain, devEndpoints: devEndpointsFromEnv()}
+	port := "8080"
 	if p := os.Getenv("PORT"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 0 || n > 65535 {
 			return cfg, fmt.Errorf("web: $PORT %q is not a port number", p)
 		}
-		cfg.addr = ":" + p
+		port = p
 	}
+	host := os.Getenv(ListenHostEnv)
+	if host != "" && net.ParseIP(host) == nil {
+		return cfg, fmt.Errorf("web: $%s %q is not an IP address", ListenHostEnv, host)
+	}
+	cfg.addr = net.JoinHostPort(host, port)
 	if d := os.Getenv("DRAIN_SECONDS"); d != "" {
 		n, err := strconv.Atoi(d)
 		if err != nil || n < 0 {
@@ -69,9 +84,9 @@ func configFromEnv() (serverConfig, error) {
 }
 
 // Serve runs the function called name: it serves h on $PORT (default
-// 8080) with explicit timeouts, answers the readiness and liveness probes
-// itself, logs one line per request (LogRequests) and recovers panics as
-// 500 problems.
+// 8080) of every interface, or of $CARROT_LISTEN_HOST alone, with explicit
+// timeouts, answers the readiness and liveness probes itself, logs one
+// line per request (LogRequests) and recovers panics as 500 problems.
 //
 // When ctx ends, Serve answers readiness with 503, keeps serving for
 // $DRAIN_SECONDS (default 3) so that Knative stops routing to it, then

@@ -130,20 +130,33 @@ func TestServeReadsTheEnvironment(t *testing.T) {
 	t.Setenv("PORT", "0")
 	t.Setenv("DRAIN_SECONDS", "-1")
 	assert.ErrorContains(t, Serve(context.Background(), "test", http.NotFoundHandler()), "DRAIN_SECONDS")
+	t.Setenv("DRAIN_SECONDS", "0")
+	t.Setenv(ListenHostEnv, "localhost")
+	assert.ErrorContains(t, Serve(context.Background(), "test", http.NotFoundHandler()), ListenHostEnv)
 }
 
-func TestConfigFromEnvDefaults(t *testing.T) {
-	t.Setenv("PORT", "")
-	t.Setenv("DRAIN_SECONDS", "")
-	cfg, err := configFromEnv()
-	require.NoError(t, err)
-	assert.Equal(t, serverConfig{addr: ":8080", drain: DefaultDrain}, cfg)
-
-	t.Setenv("PORT", "9090")
-	t.Setenv("DRAIN_SECONDS", "7")
-	cfg, err = configFromEnv()
-	require.NoError(t, err)
-	assert.Equal(t, serverConfig{addr: ":9090", drain: 7 * time.Second}, cfg)
+func TestConfigFromEnv(t *testing.T) {
+	tests := []struct {
+		name              string
+		port, host, drain string
+		want              serverConfig
+	}{
+		{name: "defaults", want: serverConfig{addr: ":8080", drain: DefaultDrain}},
+		{name: "port and drain", port: "9090", drain: "7", want: serverConfig{addr: ":9090", drain: 7 * time.Second}},
+		{name: "loopback", port: "9090", host: "127.0.0.1", want: serverConfig{addr: "127.0.0.1:9090", drain: DefaultDrain}},
+		{name: "loopback, default port", host: "127.0.0.1", want: serverConfig{addr: "127.0.0.1:8080", drain: DefaultDrain}},
+		{name: "IPv6 loopback", port: "9090", host: "::1", want: serverConfig{addr: "[::1]:9090", drain: DefaultDrain}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PORT", tt.port)
+			t.Setenv(ListenHostEnv, tt.host)
+			t.Setenv("DRAIN_SECONDS", tt.drain)
+			cfg, err := configFromEnv()
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg)
+		})
+	}
 }
 
 func TestLogRequestsRecoversPanics(t *testing.T) {

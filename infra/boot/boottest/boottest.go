@@ -7,19 +7,12 @@
 package boottest
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/events"
@@ -61,19 +54,25 @@ func WithoutDelivery() Option { return func(o *options) { o.deliver = false } }
 // NewSystem starts every function on fresh tables. Events are delivered to
 // their consumers synchronously before the publishing request answers, so
 // a test sees the whole chain of effects as soon as a command returns.
-func NewSystem(tb testing.TB, opts ...Option) *System {
-	tb.Helper()
+//
+// It marks t parallel, as the end-to-end tests' MustStart does: a System
+// shares nothing with another, and a test waiting for the others to end
+// before creating its tables would only add up their times. So a test
+// that calls NewSystem must not call t.Parallel itself.
+func NewSystem(t *testing.T, opts ...Option) *System {
+	t.Helper()
+	t.Parallel()
 	o := options{deliver: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	store := dynamotest.MustStore(tb)
-	auth, err := web.NewAuth([]byte("boottest-secret-of-at-least-32-bytes!"), market.IsUserID)
-	require.NoError(tb, err)
+	store := dynamotest.MustStore(t)
+	auth, err := web.NewAuth(secret, market.IsUserID)
+	require.NoError(t, err)
 
 	s := &System{Store: store, Auth: auth, URL: map[string]string{}, sink: &sink{routes: map[events.Type][]string{}, deliver: o.deliver}}
 	sinkSrv := httptest.NewServer(o.outage.guard(s.sink))
-	tb.Cleanup(sinkSrv.Close)
+	t.Cleanup(sinkSrv.Close)
 
 	// Each function gets its own publisher, as each process has in
 	// production: one shared publisher would make a relay wait on itself
@@ -86,17 +85,17 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 			cfg.DrainFor = -1
 		}
 		pub, err := outbox.New(store, cfg)
-		require.NoError(tb, err)
+		require.NoError(t, err)
 		return pub
 	}
 	for _, f := range consumersFirst(registry.All) {
 		deps := boot.Deps{Store: store, Auth: auth, Publisher: publisher()}
 		srv := httptest.NewServer(boot.Handler(f, deps))
-		tb.Cleanup(srv.Close)
+		t.Cleanup(srv.Close)
 		s.URL[f.Name] = srv.URL
 		if f.Consumes != nil {
-			for _, t := range f.Consumes.Types() {
-				s.sink.routes[t] = append(s.sink.routes[t], srv.URL)
+			for _, typ := range f.Consumes.Types() {
+				s.sink.routes[typ] = append(s.sink.routes[typ], srv.URL)
 			}
 		}
 	}
@@ -106,7 +105,7 @@ func NewSystem(tb testing.TB, opts ...Option) *System {
 		api.Mount(gw, f.Routes, auth, store)
 	}
 	gwSrv := httptest.NewServer(gw)
-	tb.Cleanup(gwSrv.Close)
+	t.Cleanup(gwSrv.Close)
 	s.Gateway = gwSrv.URL
 	return s
 }
@@ -122,6 +121,9 @@ func consumersFirst(fns []registry.Function) []registry.Function {
 	return ordered
 }
 
+// secret is the key every System's Auth signs and verifies tokens with.
+var secret = []byte("boottest-secret-of-at-least-32-bytes!")
+
 // Token returns a bearer token for userID.
 func (s *System) Token(tb testing.TB, userID string) string {
 	tb.Helper()
@@ -130,124 +132,21 @@ func (s *System) Token(tb testing.TB, userID string) string {
 	return tok
 }
 
-// Events returns every event published so far, in order of arrival.
-func (s *System) Events() []cloudevents.Event {
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	return append([]cloudevents.Event(nil), s.sink.log...)
-}
-
-// EventsOf returns the published events of type t.
-func (s *System) EventsOf(t events.Type) []cloudevents.Event {
-	var out []cloudevents.Event
-	for _, e := range s.Events() {
-		if e.Type() == string(t) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// Deliver posts e to the function called name, as its trigger would, in
-// binary mode, and returns the status it answered. It requires an answer,
-// so call it from the test's goroutine; elsewhere use SendEvent.
-func (s *System) Deliver(tb testing.TB, name string, e cloudevents.Event) int {
+// TokenExpiring returns a bearer token for userID, signed as Token's are,
+// that expires at exp, which may be past: for the expired tokens the API
+// must refuse, which Auth does not issue.
+func (s *System) TokenExpiring(tb testing.TB, userID string, exp time.Time) string {
 	tb.Helper()
-	status, err := post(context.Background(), s.URL[name], e)
-	require.NoError(tb, err)
-	return status
+	return SignToken(tb, secret, userID, exp)
 }
 
-// Response is an answer of the API.
-type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-// JSON decodes the body into a map, failing the test when it is not JSON.
-func (r Response) JSON(tb testing.TB) map[string]any {
+// SignToken returns an HS256 token for userID that expires at exp, signed
+// with key: with any key but a System's, a token the API must refuse.
+func SignToken(tb testing.TB, key []byte, userID string, exp time.Time) string {
 	tb.Helper()
-	var m map[string]any
-	require.NoError(tb, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
-	return m
-}
-
-// Do calls the API at base (a function's URL or the gateway) as userID
-// ("" sends no token). body is marshalled as JSON unless it is a string,
-// which is sent as it is.
-func (s *System) Do(tb testing.TB, base, userID, method, path string, body any, header ...string) Response {
-	tb.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewBufferString(b)
-	default:
-		raw, err := json.Marshal(b)
-		require.NoError(tb, err)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, base+path, rd)
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Subject: userID, IssuedAt: jwt.NewNumericDate(exp.Add(-2 * time.Hour)), ExpiresAt: jwt.NewNumericDate(exp),
+	}).SignedString(key)
 	require.NoError(tb, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if userID != "" {
-		req.Header.Set("Authorization", "Bearer "+s.Token(tb, userID))
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(tb, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(tb, err)
-	return Response{Status: res.StatusCode, Header: res.Header, Body: raw}
-}
-
-// sink is a broker stand-in: it logs every event and, when deliver is on,
-// posts it to each consumer whose trigger takes its type before answering.
-type sink struct {
-	routes  map[events.Type][]string
-	deliver bool
-
-	mu  sync.Mutex
-	log []cloudevents.Event
-}
-
-func (k *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e, err := cehttp.NewEventFromHTTPRequest(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	k.mu.Lock()
-	k.log = append(k.log, *e)
-	k.mu.Unlock()
-	if k.deliver {
-		for _, url := range k.routes[events.Type(e.Type())] {
-			status, err := post(r.Context(), url, *e)
-			if err != nil || status >= 300 {
-				http.Error(w, "a consumer failed", http.StatusBadGateway)
-				return
-			}
-		}
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
-
-func post(ctx context.Context, url string, e cloudevents.Event) (int, error) {
-	req, err := cehttp.NewHTTPRequestFromEvent(ctx, url, e)
-	if err != nil {
-		return 0, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode, nil
+	return tok
 }

@@ -13,6 +13,34 @@ import (
 	"github.com/carrot-market/carrot/events"
 )
 
+// Events returns every event published so far, in order of arrival.
+func (s *System) Events() []cloudevents.Event {
+	s.sink.mu.Lock()
+	defer s.sink.mu.Unlock()
+	return append([]cloudevents.Event(nil), s.sink.log...)
+}
+
+// EventsOf returns the published events of type t.
+func (s *System) EventsOf(t events.Type) []cloudevents.Event {
+	var out []cloudevents.Event
+	for _, e := range s.Events() {
+		if e.Type() == string(t) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Deliver posts e to the function called name, as its trigger would, in
+// binary mode, and returns the status it answered. It requires an answer,
+// so call it from the test's goroutine; elsewhere use SendEvent.
+func (s *System) Deliver(tb testing.TB, name string, e cloudevents.Event) int {
+	tb.Helper()
+	status, err := post(context.Background(), s.URL[name], e)
+	require.NoError(tb, err)
+	return status
+}
+
 // EventsAbout returns the published events about itemID (those whose
 // partition key is itemID) of type typ, or of every type when typ is "",
 // in order of arrival.
@@ -22,6 +50,22 @@ func (s *System) EventsAbout(typ events.Type, itemID string) []cloudevents.Event
 		if e.Extensions()[events.PartitionKeyExtension] == itemID && (typ == "" || e.Type() == string(typ)) {
 			out = append(out, e)
 		}
+	}
+	return out
+}
+
+// Payloads returns the payloads of the published events of type typ, in
+// order of arrival, each decoded as a consumer decodes it (events.Decode).
+// It requires that every one decodes, to a T.
+func Payloads[T events.Payload](tb testing.TB, s *System, typ events.Type) []T {
+	tb.Helper()
+	var out []T
+	for _, e := range s.EventsOf(typ) {
+		p, err := events.Decode(e)
+		require.NoError(tb, err, "%s %s", e.Type(), e.ID())
+		v, ok := p.(T)
+		require.True(tb, ok, "%s %s carries a %T", e.Type(), e.ID(), p)
+		out = append(out, v)
 	}
 	return out
 }

@@ -1,11 +1,39 @@
 package boottest
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
+
+// Response is an answer of the API.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a map, failing the test when it is not JSON.
+func (r Response) JSON(tb testing.TB) map[string]any {
+	tb.Helper()
+	var m map[string]any
+	require.NoError(tb, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
+	return m
+}
+
+// Do calls the API at base (a function's URL or the gateway) as userID
+// ("" sends no token), as Send does, and requires an answer.
+func (s *System) Do(tb testing.TB, base, userID, method, path string, body any, header ...string) Response {
+	tb.Helper()
+	if userID != "" {
+		header = append([]string{"Authorization", "Bearer " + s.Token(tb, userID)}, header...)
+	}
+	res, err := Send(method, base+path, body, header...)
+	require.NoError(tb, err)
+	return res
+}
 
 // MustCall sends a request as userID ("" sends no token) to the function
 // called fn, requires that it answers status and returns the JSON body,

@@ -10,6 +10,12 @@
 # returning the command's exit code. When DYNAMODB_ENDPOINT is already set,
 # it runs the command against that endpoint and starts nothing.
 #
+# DynamoDB Local listens on 127.0.0.1 alone, never on other interfaces: its
+# jar has no option for that, so it runs through LoopbackDynamoDB.java
+# (beside this script), which javac compiles once into
+# .tools/dynamodb-local/launcher, and again when the source or the jar is
+# newer. That needs a JDK (javac) the first time. Telemetry is off.
+#
 # Data lives in memory and is gone when the command ends, unless
 # DYNAMODB_DATA_DIR names a folder to keep it in (e.g. .data/dynamodb).
 # DYNAMODB_LOCAL_TIMEOUT (seconds, default 60) bounds the wait for start-up.
@@ -57,6 +63,23 @@ jar_dir="$(dirname "$jar")"
 command -v java >/dev/null || die "Java 17 or later is needed (apt-get install openjdk-17-jre-headless)"
 java_major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
 [[ -n "$java_major" && "$java_major" -ge 17 ]] || die "Java 17 or later is needed, found: $(java -version 2>&1 | head -n 1)"
+
+# The launcher is compiled into a folder of its own and its one class file
+# renamed into place, so that runs starting at the same time never see half
+# a class file.
+launcher_src="$root/infra/dynamo/local/LoopbackDynamoDB.java"
+launcher_dir="$tools/launcher"
+launcher_class="$launcher_dir/LoopbackDynamoDB.class"
+if [[ ! -f "$launcher_class" || "$launcher_src" -nt "$launcher_class" || "$jar" -nt "$launcher_class" ]]; then
+	command -v javac >/dev/null ||
+		die "javac is needed once to compile $launcher_src, which keeps DynamoDB Local on 127.0.0.1 (apt-get install openjdk-17-jdk-headless)"
+	mkdir -p "$launcher_dir"
+	build="$(mktemp -d "$tools/launcher.XXXXXX")"
+	javac --release 17 -nowarn -d "$build" -cp "$jar_dir/DynamoDBLocal.jar:$jar_dir/DynamoDBLocal_lib/*" "$launcher_src" >&2 ||
+		{ rm -rf "$build"; die "compiling $launcher_src failed"; }
+	mv -f "$build/LoopbackDynamoDB.class" "$launcher_class"
+	rm -rf "$build"
+fi
 
 log="$(mktemp -t dynamodb-local.XXXXXX.log)"
 ddb_pid=""
@@ -108,8 +131,9 @@ for _ in 1 2 3 4 5; do
 	port_in_use "$candidate" && continue
 	# -sharedDb: one database whatever credentials and region a client
 	# uses, so every process of a test run sees the same tables.
-	(cd "$jar_dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-		"${storage[@]}" -sharedDb -port "$candidate") >"$log" 2>&1 &
+	(cd "$jar_dir" && exec java -Djava.library.path=./DynamoDBLocal_lib \
+		-cp "DynamoDBLocal.jar:DynamoDBLocal_lib/*:$launcher_dir" LoopbackDynamoDB \
+		"${storage[@]}" -sharedDb -disableTelemetry -port "$candidate") >"$log" 2>&1 &
 	ddb_pid=$!
 	deadline=$((SECONDS + timeout))
 	while kill -0 "$ddb_pid" 2>/dev/null && ! answers "$candidate"; do

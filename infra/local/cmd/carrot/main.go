@@ -1,5 +1,7 @@
 // Command carrot runs the whole system on this machine: `make run` starts
-// it beside DynamoDB Local. Ctrl-C stops everything it started.
+// it beside DynamoDB Local. Ctrl-C stops everything it started. It logs,
+// as its functions do, in the format of $CARROT_LOG_FORMAT (web.NewLogger);
+// `make run` sets console.
 package main
 
 import (
@@ -13,7 +15,9 @@ import (
 )
 
 func main() {
-	log := web.Logger("carrot")
+	// The runtime's logger names itself ("logger": "carrot") and carries no
+	// "function" field: its lines about an instance add the instance's own.
+	log := web.NewLogger().Named("carrot")
 	root, err := filepath.Abs(".")
 	if err != nil {
 		log.Fatal(err)

@@ -1,8 +1,8 @@
 // Command fakefn stands in for a carrot function in the serving tests. It
-// serves $PORT the way infra/web does: /health/readiness answers 503 once
-// SIGTERM starts the drain of $DRAIN_SECONDS, /health/liveness answers 200
-// until /sick is called. Its other endpoints let tests observe it without
-// relying on timing:
+// serves $PORT of $CARROT_LISTEN_HOST the way infra/web does:
+// /health/readiness answers 503 once SIGTERM starts the drain of
+// $DRAIN_SECONDS, /health/liveness answers 200 until /sick is called. Its
+// other endpoints let tests observe it without relying on timing:
 //
 //	/work?ms=N  sleeps N ms (or until the caller leaves) and counts itself in flight
 //	/hold       counts itself in flight and waits until /release is called
@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -98,7 +99,7 @@ func main() {
 		})
 	})
 
-	srv := &http.Server{Addr: ":" + os.Getenv("PORT"), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: net.JoinHostPort(os.Getenv("CARROT_LISTEN_HOST"), os.Getenv("PORT")), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	done := make(chan error, 1)
