@@ -157,10 +157,10 @@ func (r *Reservation) CheckView(by string) error {
 }
 
 // Confirm fixes the meeting, which must lie ahead of now (ValidateAt).
-// Only the seller confirms; a confirmed
-// reservation may be confirmed again to move the meeting, a paid one not.
-// The caller must also hold the item for it (Item.Reserve, which records
-// the agreed price) in the same write.
+// Only the seller confirms; a confirmed reservation may be confirmed
+// again to move the meeting, a paid one not. The caller must also hold
+// the item for it (Item.Reserve, which records the agreed price) in the
+// same write.
 func (r *Reservation) Confirm(by string, m Meeting, now time.Time) error {
 	if by == "" || by != r.sellerID {
 		return Errorf(Forbidden, "only the seller may confirm a reservation")

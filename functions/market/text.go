@@ -111,11 +111,11 @@ const (
 )
 
 // hasVisible reports whether s holds a character that prints something:
-// not white space, a mark that needs a base, a formatting character or a
-// blank braille cell.
+// not a space or separator, a control, a mark that needs a base, a
+// formatting character or a blank braille cell.
 func hasVisible(s string) bool {
 	for _, r := range s {
-		if !unicode.IsSpace(r) && !unicode.In(r, unicode.M, unicode.Cc, unicode.Cf, unicode.Z) && r != brailleBlank {
+		if !unicode.In(r, unicode.M, unicode.Cc, unicode.Cf, unicode.Z) && r != brailleBlank {
 			return true
 		}
 	}

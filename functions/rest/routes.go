@@ -51,9 +51,8 @@ func (h *Handler) handlers() map[registry.Route]http.HandlerFunc {
 
 // Mount adds routes to r, served by h. Routes that are not public require
 // a bearer token, POSTs honour the Idempotency-Key header, and an id in
-// the path that is not one is 404 (pathIDs). A route
-// without a handler, or one that needs a token when auth is nil, is a
-// wiring bug and panics.
+// the path that is not one is 404 (pathIDs). A route without a handler,
+// or one that needs a token when auth is nil, is a wiring bug and panics.
 func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, idem web.IdempotencyStore) {
 	handlers := h.handlers()
 	for _, rt := range routes {

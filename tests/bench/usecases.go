@@ -79,7 +79,7 @@ type deal struct {
 	Item, Rsv, Pay string
 }
 
-var meeting = map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
+var meeting = map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": system.Day(30), "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
 
 var steps = []step{
 	{Name: "register item", Function: registry.RegisterItem.Name, Method: http.MethodPost, Who: "seller",

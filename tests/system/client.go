@@ -24,6 +24,13 @@ const BrokerIngressPath = "/broker/default/carrot"
 // longer than any test, drill or bench run.
 const tokenTTL = 2 * time.Hour
 
+// Day is the date n days after today in Seoul, the marketplace's time
+// (market.Seoul), as YYYY-MM-DD: a meeting on it stays ahead whenever a
+// test, drill or bench runs, as a meeting must.
+func Day(n int) string {
+	return time.Now().In(market.Seoul).AddDate(0, 0, n).Format(time.DateOnly)
+}
+
 // ClientConfig says where a running system is and how to reach it.
 type ClientConfig struct {
 	// Gateway is the base URL of the public API, e.g.
