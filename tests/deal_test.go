@@ -56,13 +56,14 @@ func walkDeal(t *testing.T, sys *System) deal {
 	d.rsvID = res.JSON(t)["rsvId"].(string)
 	sys.EventuallyPage(t, seller, d.itemID, map[string]any{"itemStatus": "CREATED", "openChats": 1})
 
+	day := system.Day(7)
 	res = sys.MustDo(t, seller, http.MethodPatch, "/reservations/"+d.rsvID, map[string]any{
-		"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
+		"rsvStatus": "CONFIRMED", "rsvDate": day, "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
 	})
 	require.Equal(t, http.StatusOK, res.Status, "confirm: %s", res)
 	sys.EventuallyPage(t, seller, d.itemID, map[string]any{
 		"itemStatus": "RESERVED", "rsvId": d.rsvID, "rsvStatus": "CONFIRMED", "buyerId": buyer,
-		"rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
+		"rsvDate": day, "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3",
 	})
 
 	res = sys.MustDo(t, buyer, http.MethodPost, "/payments", map[string]any{"rsvId": d.rsvID, "itemId": d.itemID, "status": "APPROVED"})
@@ -113,11 +114,11 @@ func TestSeedRules(t *testing.T) {
 	sys := MustStart(t, system.Options{})
 
 	reserved := sys.MustRegister(t, seller, "lamp", 10000)
-	sys.MustConfirm(t, seller, sys.MustChat(t, buyer, reserved), "2026-12-01", "10:00", "here")
+	sys.MustConfirm(t, seller, sys.MustChat(t, buyer, reserved), system.Day(7), "10:00", "here")
 
 	soldOut := sys.MustRegister(t, seller, "chair", 20000)
 	soldRsv := sys.MustChat(t, buyer, soldOut)
-	sys.MustConfirm(t, seller, soldRsv, "2026-12-02", "11:00", "there")
+	sys.MustConfirm(t, seller, soldRsv, system.Day(8), "11:00", "there")
 	sys.MustPay(t, buyer, soldRsv)
 	// The item turns SOLDOUT when the payment's events have gone round.
 	sys.EventuallyItemStatus(t, soldOut, "SOLDOUT")

@@ -65,6 +65,7 @@ import (
 	asconfig "knative.dev/serving/pkg/autoscaler/config"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 	"github.com/carrot-market/carrot/infra/broker"
@@ -77,6 +78,7 @@ import (
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // mfTerminal are the event types no trigger consumes, each with the reason
@@ -544,7 +546,7 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 	c.post("request-chat", buyer, "/reservations/"+rsv+"/messages", `{"text":"still there?"}`)
 	c.want(http.StatusOK, "request-chat", buyer, "GET", "/reservations/"+rsv+"/messages", "")
 	c.want(http.StatusOK, "request-chat", buyer, "GET", "/reservations/"+rsv, "")
-	meeting := `{"rsvStatus":"CONFIRMED","rsvDate":"2026-12-24","rsvTime":"18:30","rsvPlace":"Hapjeong"}`
+	meeting := `{"rsvStatus":"CONFIRMED","rsvDate":"` + system.Day(30) + `","rsvTime":"18:30","rsvPlace":"Hapjeong"}`
 	c.want(http.StatusOK, "confirm-reservation", seller, "PATCH", "/reservations/"+rsv, meeting)
 	pay := c.post("pay", buyer, "/payments", `{"rsvId":"`+rsv+`"}`)["payId"].(string)
 	c.want(http.StatusOK, "pay", buyer, "GET", "/payments/"+pay, "")
@@ -994,7 +996,7 @@ type mfCluster struct {
 }
 
 func newMFCluster(t *testing.T, set *mfSet) *mfCluster {
-	auth, err := web.NewAuth([]byte("manifests-test-secret-of-32-bytes!!"))
+	auth, err := web.NewAuth([]byte("manifests-test-secret-of-32-bytes!!"), market.IsUserID)
 	require.NoError(t, err)
 	c := &mfCluster{t: t, auth: auth, url: map[string]string{}, routes: map[string][]string{}, requests: map[string][]deploy.Request{}}
 	for from, types := range emits {

@@ -68,7 +68,7 @@ func TestReconcilerRepairsALostFact(t *testing.T) {
 	}})
 	itemID := sys.MustRegister(t, seller, "record player", 70000)
 	rsvID := sys.MustChat(t, buyer, itemID)
-	sys.MustConfirm(t, seller, rsvID, "2026-12-01", "18:30", "Mangwon")
+	sys.MustConfirm(t, seller, rsvID, system.Day(7), "18:30", "Mangwon")
 	sys.EventuallyPage(t, seller, itemID, map[string]any{"itemStatus": "RESERVED", "rsvStatus": "CONFIRMED"})
 	before := sys.EventuallyQuiet(t)
 

@@ -25,7 +25,7 @@ func TestRestartLosesNothing(t *testing.T) {
 	res := sys.MustDo(t, buyer, http.MethodPost, "/reservations", map[string]any{"itemId": itemID, "rsvPlace": "park"})
 	require.Equal(t, http.StatusCreated, res.Status, "chat: %s", res)
 	rsvID := res.JSON(t)["rsvId"].(string)
-	sys.MustConfirm(t, seller, rsvID, "2026-12-24", "09:00", "park gate")
+	sys.MustConfirm(t, seller, rsvID, system.Day(30), "09:00", "park gate")
 
 	sys.MustRestart(t)
 

@@ -38,6 +38,18 @@ func TestRegisterItem(t *testing.T) {
 	assert.Len(t, items, 1, "an invalid item stores nothing")
 }
 
+// Carrot's own ids, fresh and derived from a cause, have the form of an
+// id that the API takes back in paths and bodies.
+func TestOwnIDsHaveTheFormOfIDs(t *testing.T) {
+	t.Parallel()
+	s := newSystem(t)
+	s.item(seller)
+	cause := s.store.Outbox()[0]
+	for _, id := range []string{events.NewID(), events.DerivedID(cause, "/carrot/item-policy", events.ItemScored)} {
+		assert.True(t, market.IsID(id), id)
+	}
+}
+
 func TestUpdateItem(t *testing.T) {
 	t.Parallel()
 	s := newSystem(t)

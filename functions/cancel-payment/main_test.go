@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -116,6 +117,12 @@ func TestCancelPayment(t *testing.T) {
 			{"no token", "", http.MethodDelete, payID, nil, http.StatusUnauthorized, nil},
 			{"PATCH an unknown payment", boottest.Buyer, http.MethodPatch, "no-such-payment", map[string]any{"status": "DELETED"}, http.StatusNotFound, nil},
 			{"DELETE an unknown payment", boottest.Buyer, http.MethodDelete, "no-such-payment", nil, http.StatusNotFound, nil},
+			{"PATCH a payment id of 2049 digits", boottest.Buyer, http.MethodPatch, strings.Repeat("1", 2049), map[string]any{"status": "DELETED"}, http.StatusNotFound, nil},
+			{"DELETE a payment id of 2049 digits", boottest.Buyer, http.MethodDelete, strings.Repeat("1", 2049), nil, http.StatusNotFound, nil},
+			{"rsvId of 2049 digits", boottest.Buyer, http.MethodPatch, payID, map[string]any{"rsvId": strings.Repeat("1", 2049), "status": "DELETED"}, http.StatusBadRequest, []string{"rsvId"}},
+			{"status in another case", boottest.Buyer, http.MethodPatch, payID, map[string]any{"Status": "DELETED"}, http.StatusBadRequest, []string{"Status"}},
+			{"status given twice", boottest.Buyer, http.MethodPatch, payID, `{"status": "DELETED", "status": "DELETED"}`, http.StatusBadRequest, []string{"status"}},
+			{"status null", boottest.Buyer, http.MethodPatch, payID, `{"status": null}`, http.StatusBadRequest, []string{"status"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := sys.Do(t, cancel, tc.user, tc.method, "/payments/"+tc.payID, tc.body)
@@ -136,5 +143,5 @@ func TestCancelPayment(t *testing.T) {
 func paidDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID, payID string) {
 	t.Helper()
 	return sys.MustPaidDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "bike", "category": "sports", "price": price},
-		boottest.Meeting("2026-11-02", "09:00", "Mangwon market"))
+		boottest.Meeting(boottest.Day(2), "09:00", "Mangwon market"))
 }

@@ -18,6 +18,10 @@ import (
 // items, chats and payments go through the other functions' URLs, and the
 // item policy runs behind the test broker.
 
+// meetingDay and movedDay are the days of the tests' meetings, ahead
+// whenever the tests run.
+var meetingDay, movedDay = boottest.Day(7), boottest.Day(8)
+
 func TestPatchReservation(t *testing.T) {
 	sys := boottest.NewSystem(t)
 	patch := func(t *testing.T, user, rsvID string, body any) boottest.Response {
@@ -28,12 +32,12 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, boottest.Buyer)
-		res := patch(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "Hapjeong station exit 3"))
+		res := patch(t, boottest.Seller, rsvID, boottest.Meeting(meetingDay, "18:30", "Hapjeong station exit 3"))
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		rsv := res.JSON(t)
 		assert.Equal(t, rsvID, rsv["rsvId"])
 		assert.Equal(t, "CONFIRMED", rsv["rsvStatus"])
-		assert.Equal(t, "2026-12-01", rsv["rsvDate"])
+		assert.Equal(t, meetingDay, rsv["rsvDate"])
 		assert.Equal(t, "18:30", rsv["rsvTime"])
 		assert.Equal(t, "Hapjeong station exit 3", rsv["rsvPlace"])
 		assert.Equal(t, boottest.Buyer, rsv["buyerId"])
@@ -49,17 +53,17 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, boottest.Buyer)
-		sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
-		res := patch(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-02", "09:05", "cafe"))
+		sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting(meetingDay, "18:30", "station"))
+		res := patch(t, boottest.Seller, rsvID, boottest.Meeting(movedDay, "09:05", "cafe"))
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-		assert.Equal(t, "2026-12-02", res.JSON(t)["rsvDate"])
+		assert.Equal(t, movedDay, res.JSON(t)["rsvDate"])
 		assert.Equal(t, "09:05", res.JSON(t)["rsvTime"])
 		assert.Equal(t, "cafe", res.JSON(t)["rsvPlace"])
 		assert.Equal(t, "RESERVED", d.item(t)["status"])
 		assert.Len(t, sys.EventsAbout(events.ReservationConfirmed, d.id), 2, "each confirmation is a fact")
 		assert.Len(t, sys.EventsAbout(events.ItemReserved, d.id), 1, "the item was reserved once")
 		row := sys.MustCall(t, registry.MyPage.Name, boottest.Seller, http.MethodGet, "/myPages/"+d.id, nil, http.StatusOK)
-		assert.Equal(t, "2026-12-02", row["rsvDate"], "MyPage shows the moved meeting")
+		assert.Equal(t, movedDay, row["rsvDate"], "MyPage shows the moved meeting")
 		assert.Equal(t, "cafe", row["rsvPlace"])
 	})
 
@@ -67,7 +71,7 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := sys.MustCall(t, registry.RequestChat.Name, boottest.Buyer, http.MethodPost, "/reservations", map[string]any{"itemId": d.id, "rsvPlace": "seoul"}, http.StatusCreated)["rsvId"].(string)
-		res := patch(t, boottest.Seller, rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "00:00"})
+		res := patch(t, boottest.Seller, rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": meetingDay, "rsvTime": "00:00"})
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 		assert.Equal(t, "seoul", res.JSON(t)["rsvPlace"])
 	})
@@ -77,7 +81,7 @@ func TestPatchReservation(t *testing.T) {
 		d := newDeal(t, sys)
 		rsvID := d.chat(t, boottest.Buyer)
 		for _, user := range []string{boottest.Buyer, "mallory"} {
-			patch(t, user, rsvID, boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusForbidden)
+			patch(t, user, rsvID, boottest.Meeting(meetingDay, "18:30", "")).RequireProblem(t, http.StatusForbidden)
 		}
 		assert.Equal(t, "CREATED", d.item(t)["status"])
 		assert.Equal(t, "CREATED", sys.MustGetReservation(t, boottest.Buyer, rsvID)["rsvStatus"])
@@ -85,21 +89,21 @@ func TestPatchReservation(t *testing.T) {
 
 	t.Run("404 for an unknown reservation", func(t *testing.T) {
 		t.Parallel()
-		patch(t, boottest.Seller, "no-such-rsv", boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusNotFound)
+		patch(t, boottest.Seller, "no-such-rsv", boottest.Meeting(meetingDay, "18:30", "")).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
-		patch(t, "", d.chat(t, boottest.Buyer), boottest.Meeting("2026-12-01", "18:30", "")).RequireProblem(t, http.StatusUnauthorized)
+		patch(t, "", d.chat(t, boottest.Buyer), boottest.Meeting(meetingDay, "18:30", "")).RequireProblem(t, http.StatusUnauthorized)
 	})
 
 	t.Run("409 when another reservation of the item is confirmed", func(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		first, second := d.chat(t, boottest.Buyer), d.chat(t, "carl")
-		sys.MustConfirm(t, boottest.Seller, first, boottest.Meeting("2026-12-01", "18:30", ""))
-		patch(t, boottest.Seller, second, boottest.Meeting("2026-12-01", "19:30", "")).RequireProblem(t, http.StatusConflict)
+		sys.MustConfirm(t, boottest.Seller, first, boottest.Meeting(meetingDay, "18:30", ""))
+		patch(t, boottest.Seller, second, boottest.Meeting(meetingDay, "19:30", "")).RequireProblem(t, http.StatusConflict)
 		assert.Equal(t, "CREATED", sys.MustGetReservation(t, "carl", second)["rsvStatus"])
 		assert.Equal(t, first, holder(t, sys, d.id), "the first keeps the item")
 	})
@@ -108,10 +112,10 @@ func TestPatchReservation(t *testing.T) {
 		t.Parallel()
 		d := newDeal(t, sys)
 		rsvID := d.paid(t, boottest.Buyer)
-		patch(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-09", "10:00", "")).RequireProblem(t, http.StatusConflict)
+		patch(t, boottest.Seller, rsvID, boottest.Meeting(movedDay, "10:00", "")).RequireProblem(t, http.StatusConflict)
 		got := sys.MustGetReservation(t, boottest.Buyer, rsvID)
 		assert.Equal(t, "COMPLETED", got["rsvStatus"])
-		assert.Equal(t, "2026-12-01", got["rsvDate"])
+		assert.Equal(t, meetingDay, got["rsvDate"])
 	})
 
 	for _, tc := range []struct {
@@ -120,20 +124,29 @@ func TestPatchReservation(t *testing.T) {
 		fields []string
 	}{
 		{"February 30", boottest.Meeting("2026-02-30", "18:30", ""), []string{"rsvDate"}},
+		{"a day in the past", boottest.Meeting(boottest.Day(-1), "18:30", ""), []string{"rsvDate"}},
+		{"year 0000", boottest.Meeting("0000-01-01", "18:30", ""), []string{"rsvDate"}},
+		{"over a year ahead", boottest.Meeting(boottest.Day(367), "18:30", ""), []string{"rsvDate"}},
+		{"year 9999", boottest.Meeting("9999-12-31", "18:30", ""), []string{"rsvDate"}},
+		{"a place with a right-to-left override", boottest.Meeting(meetingDay, "18:30", "\u202etats"), []string{"rsvPlace"}},
+		{"a place with an escape character", boottest.Meeting(meetingDay, "18:30", "\x1b[2Jstation"), []string{"rsvPlace"}},
+		{"rsvDate in another case", map[string]any{"rsvStatus": "CONFIRMED", "RsvDate": meetingDay, "rsvTime": "18:30"}, []string{"RsvDate"}},
+		{"rsvDate given twice", `{"rsvStatus":"CONFIRMED","rsvDate":"` + meetingDay + `","rsvDate":"` + movedDay + `","rsvTime":"18:30"}`, []string{"rsvDate"}},
+		{"rsvPlace null", `{"rsvStatus":"CONFIRMED","rsvDate":"` + meetingDay + `","rsvTime":"18:30","rsvPlace":null}`, []string{"rsvPlace"}},
 		{"a date in another format", boottest.Meeting("01/12/2026", "18:30", ""), []string{"rsvDate"}},
-		{"time 24:00", boottest.Meeting("2026-12-01", "24:00", ""), []string{"rsvTime"}},
-		{"time 9:30", boottest.Meeting("2026-12-01", "9:30", ""), []string{"rsvTime"}},
-		{"time with seconds", boottest.Meeting("2026-12-01", "18:30:00", ""), []string{"rsvTime"}},
+		{"time 24:00", boottest.Meeting(meetingDay, "24:00", ""), []string{"rsvTime"}},
+		{"time 9:30", boottest.Meeting(meetingDay, "9:30", ""), []string{"rsvTime"}},
+		{"time with seconds", boottest.Meeting(meetingDay, "18:30:00", ""), []string{"rsvTime"}},
 		{"missing date", map[string]any{"rsvStatus": "CONFIRMED", "rsvTime": "18:30"}, []string{"rsvDate"}},
-		{"missing time", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01"}, []string{"rsvTime"}},
+		{"missing time", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": meetingDay}, []string{"rsvTime"}},
 		{"missing date and time", map[string]any{"rsvStatus": "CONFIRMED"}, []string{"rsvDate", "rsvTime"}},
-		{"place of 201 characters", boottest.Meeting("2026-12-01", "18:30", strings.Repeat("p", 201)), []string{"rsvPlace"}},
+		{"place of 201 characters", boottest.Meeting(meetingDay, "18:30", strings.Repeat("p", 201)), []string{"rsvPlace"}},
 		{"rsvStatus COMPLETED", withStatus("COMPLETED"), []string{"rsvStatus"}},
 		{"rsvStatus CREATED", withStatus("CREATED"), []string{"rsvStatus"}},
 		{"no rsvStatus", withStatus(""), []string{"rsvStatus"}},
 		{"rsvStatus in lower case", withStatus("confirmed"), []string{"rsvStatus"}},
 		{"date as a number", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": 20261201, "rsvTime": "18:30"}, []string{"rsvDate"}},
-		{"unknown field", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "buyerId": "x"}, []string{"buyerId"}},
+		{"unknown field", map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": meetingDay, "rsvTime": "18:30", "buyerId": "x"}, []string{"buyerId"}},
 		{"malformed JSON", `{"rsvStatus": "CONFIRMED",`, nil},
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
@@ -187,7 +200,7 @@ func TestDeleteReservation(t *testing.T) {
 			assert.Empty(t, row["rsvId"])
 			assert.EqualValues(t, 1, row["openChats"])
 
-			sys.MustConfirm(t, boottest.Seller, backup, boottest.Meeting("2026-12-03", "12:00", ""))
+			sys.MustConfirm(t, boottest.Seller, backup, boottest.Meeting(meetingDay, "12:00", ""))
 			assert.Equal(t, backup, holder(t, sys, d.id), "the back-up buyer can now be confirmed")
 			assert.NotEqual(t, rsvID, sys.MustChat(t, boottest.Buyer, d.id), "the first buyer may open a new chat")
 		})
@@ -264,7 +277,7 @@ func TestConfirmRace(t *testing.T) {
 	token := "Bearer " + sys.Token(t, boottest.Seller)
 	res := boottest.Burst(t, n, func(i int) (boottest.Response, error) {
 		return boottest.Send(http.MethodPatch, sys.URL[registry.ConfirmReservation.Name]+"/reservations/"+rsvIDs[i],
-			boottest.Meeting("2026-12-01", fmt.Sprintf("%02d:00", i), ""), "Authorization", token)
+			boottest.Meeting(meetingDay, fmt.Sprintf("%02d:00", i), ""), "Authorization", token)
 	})
 
 	var winners []string
@@ -315,7 +328,7 @@ func (d deal) chat(t *testing.T, buyer string) string {
 func (d deal) confirmed(t *testing.T, buyer string) string {
 	t.Helper()
 	rsvID := d.chat(t, buyer)
-	d.sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
+	d.sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting(meetingDay, "18:30", "station"))
 	return rsvID
 }
 
@@ -349,7 +362,7 @@ func holder(t *testing.T, sys *boottest.System, itemID string) string {
 }
 
 func withStatus(status string) map[string]any {
-	m := boottest.Meeting("2026-12-01", "18:30", "")
+	m := boottest.Meeting(meetingDay, "18:30", "")
 	if status == "" {
 		delete(m, "rsvStatus")
 	} else {

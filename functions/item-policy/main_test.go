@@ -210,5 +210,5 @@ func payID(t *testing.T, sys *boottest.System, rsvID string) string {
 func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
 	t.Helper()
 	return sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "camera", "category": "electronics", "price": 80_000},
-		boottest.Meeting("2026-09-09", "20:00", "Yeonnam park"))
+		boottest.Meeting(boottest.Day(9), "20:00", "Yeonnam park"))
 }

@@ -131,6 +131,17 @@ func assertFields(tb testing.TB, want []string, err error) {
 	assert.Equal(tb, want, fieldsOf(tb, err))
 }
 
+// assertValid checks that err is nil when valid, else an Invalid error
+// naming fields.
+func assertValid(tb testing.TB, valid bool, fields []string, err error) {
+	tb.Helper()
+	if valid {
+		assert.NoError(tb, err)
+		return
+	}
+	assertFields(tb, fields, err)
+}
+
 // check is one of an aggregate's permission checks, named for its subtests.
 type check[A any] struct {
 	name string

@@ -2,7 +2,6 @@ package market
 
 import (
 	"net/url"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -40,19 +39,23 @@ type ItemDetails struct {
 // Validate names every field that breaks its rule.
 func (d ItemDetails) Validate() error {
 	var f Fields
-	checkLen(&f, "name", d.Name, 1, MaxItemName)
-	checkLen(&f, "category", d.Category, 1, MaxItemCategory)
+	itemName.check(&f, "name", d.Name)
+	itemCategory.check(&f, "category", d.Category)
 	if d.Price < 0 || d.Price > MaxItemPrice {
 		f.Add("price", "must be between 0 and %d won", MaxItemPrice)
 	}
-	checkLen(&f, "description", d.Description, 0, MaxItemDescription)
-	checkLen(&f, "region", d.Region, 0, MaxItemRegion)
+	itemDescription.check(&f, "description", d.Description)
+	itemRegion.check(&f, "region", d.Region)
 	if len(d.Photos) > MaxItemPhotos {
 		f.Add("photos", "at most %d photos", MaxItemPhotos)
 	}
 	for _, p := range d.Photos {
-		if !isPhotoURL(p) {
-			f.Add("photos", "%q is not an http or https URL", truncate(p, 80))
+		var photo Fields
+		if photoURL.check(&photo, "photos", p); len(photo) == 0 && !isPhotoURL(p) {
+			photo.Add("photos", "%q is not an http or https URL", truncate(p, 80))
+		}
+		if len(photo) > 0 {
+			f = append(f, photo...)
 			break
 		}
 	}
@@ -275,9 +278,12 @@ func patch[T any](field *T, v *T) {
 	}
 }
 
+// normalized is d as it is stored: its one-line texts without white space
+// at either end.
 func (d ItemDetails) normalized() ItemDetails {
-	d.Name = strings.TrimSpace(d.Name)
-	d.Category = strings.TrimSpace(d.Category)
+	d.Name = itemName.stored(d.Name)
+	d.Category = itemCategory.stored(d.Category)
+	d.Region = itemRegion.stored(d.Region)
 	if d.Photos == nil {
 		d.Photos = []string{}
 	}
@@ -290,21 +296,6 @@ func isPhotoURL(s string) bool {
 	}
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-// checkLen counts characters, not bytes: 100 Hangul syllables are a valid
-// name. Blank text does not count as given; the limit counts what is stored.
-func checkLen(f *Fields, field, s string, min, max int) {
-	if !utf8.ValidString(s) {
-		f.Add(field, "must be valid UTF-8")
-		return
-	}
-	switch n := utf8.RuneCountInString(s); {
-	case min > 0 && strings.TrimSpace(s) == "":
-		f.Add(field, "is required")
-	case n < min || n > max:
-		f.Add(field, "must be %d to %d characters", min, max)
-	}
 }
 
 func truncate(s string, n int) string {

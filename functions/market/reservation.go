@@ -36,7 +36,37 @@ func (m Meeting) Validate() error {
 	if _, err := time.Parse("15:04", m.Time); err != nil || len(m.Time) != 5 {
 		f.Add("rsvTime", "must be a time as HH:MM")
 	}
-	checkLen(&f, "rsvPlace", m.Place, 0, MaxRsvPlace)
+	meetingPlace.check(&f, "rsvPlace", m.Place)
+	return f.Err()
+}
+
+// Seoul is the marketplace's local time, in which a meeting's date and
+// time are given. Korea keeps no daylight saving time, so a fixed +09:00
+// zone is exact and needs no time zone database in the images.
+var Seoul = time.FixedZone("Asia/Seoul", 9*60*60)
+
+// ValidateAt is Validate for a meeting fixed at now: the meeting must
+// also lie ahead of now in Seoul time (the current minute counts as
+// ahead), and no later than the same day a year from now: a later date,
+// such as year 9999, is a typing mistake, not a plan to hand over an
+// item. A meeting on an earlier day names rsvDate; one earlier today
+// names rsvTime.
+func (m Meeting) ValidateAt(now time.Time) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	now = now.In(Seoul)
+	at, _ := time.ParseInLocation("2006-01-02 15:04", m.Date+" "+m.Time, Seoul) // Validate parsed both
+	today, last := now.Format(time.DateOnly), now.AddDate(1, 0, 0).Format(time.DateOnly)
+	var f Fields
+	switch {
+	case m.Date < today:
+		f.Add("rsvDate", "must not be in the past: it is %s in Seoul (UTC+09:00)", now.Format("2006-01-02 15:04"))
+	case at.Before(now.Truncate(time.Minute)):
+		f.Add("rsvTime", "must not be in the past: it is %s in Seoul (UTC+09:00)", now.Format("2006-01-02 15:04"))
+	case m.Date > last:
+		f.Add("rsvDate", "must be at most a year ahead: %s at the latest", last)
+	}
 	return f.Err()
 }
 
@@ -63,7 +93,7 @@ type Reservation struct {
 // chats from back-up buyers.
 func RequestChat(id string, item *Item, buyerID, place string, now time.Time) (*Reservation, error) {
 	var f Fields
-	checkLen(&f, "rsvPlace", place, 0, MaxRsvPlace)
+	meetingPlace.check(&f, "rsvPlace", place)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -71,7 +101,7 @@ func RequestChat(id string, item *Item, buyerID, place string, now time.Time) (*
 		return nil, err
 	}
 	return &Reservation{id: id, itemID: item.ID(), buyerID: buyerID, sellerID: item.SellerID(),
-		status: RsvCreated, meeting: Meeting{Place: place}, createdAt: now, updatedAt: now}, nil
+		status: RsvCreated, meeting: Meeting{Place: meetingPlace.stored(place)}, createdAt: now, updatedAt: now}, nil
 }
 
 // ReservationState is the stored form of a reservation, for adapters only.
@@ -126,21 +156,22 @@ func (r *Reservation) CheckView(by string) error {
 	return nil
 }
 
-// Confirm fixes the meeting. Only the seller confirms; a confirmed
-// reservation may be confirmed again to move the meeting, a paid one not.
-// The caller must also hold the item for it (Item.Reserve, which records
-// the agreed price) in the same write.
+// Confirm fixes the meeting, which must lie ahead of now (ValidateAt).
+// Only the seller confirms; a confirmed reservation may be confirmed
+// again to move the meeting, a paid one not. The caller must also hold
+// the item for it (Item.Reserve, which records the agreed price) in the
+// same write.
 func (r *Reservation) Confirm(by string, m Meeting, now time.Time) error {
 	if by == "" || by != r.sellerID {
 		return Errorf(Forbidden, "only the seller may confirm a reservation")
 	}
-	if err := m.Validate(); err != nil {
+	if err := m.ValidateAt(now); err != nil {
 		return err
 	}
 	if r.status == RsvCompleted {
 		return Errorf(Conflict, "a paid reservation cannot be confirmed again")
 	}
-	if m.Place == "" {
+	if m.Place = meetingPlace.stored(m.Place); m.Place == "" {
 		m.Place = r.meeting.Place
 	}
 	r.status, r.meeting, r.updatedAt = RsvConfirmed, m, now
@@ -239,7 +270,7 @@ func (r *Reservation) PostMessage(id, by, text string, now time.Time) (Message, 
 		return Message{}, Errorf(Forbidden, "only the buyer and the seller may write in this chat")
 	}
 	var f Fields
-	checkLen(&f, "text", text, 1, MaxMessageText)
+	messageText.check(&f, "text", text)
 	if err := f.Err(); err != nil {
 		return Message{}, err
 	}

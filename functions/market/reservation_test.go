@@ -3,6 +3,7 @@ package market_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,6 +98,7 @@ func TestRequestChat(t *testing.T) {
 
 func TestReservationConfirm(t *testing.T) {
 	t.Parallel()
+	seoulNextDay := time.Date(2026, 3, 1, 16, 0, 0, 0, time.UTC)
 	meeting := market.Meeting{Date: "2026-03-08", Time: "18:00", Place: "Hapjeong station"}
 	tests := []struct {
 		name        string
@@ -106,6 +108,7 @@ func TestReservationConfirm(t *testing.T) {
 		want        market.Code
 		fields      []string
 		wantMeeting market.Meeting
+		at          time.Time // when the seller confirms; t1 when zero
 	}{
 		{name: "seller fixes the meeting", status: market.RsvCreated, by: seller, meeting: meeting, wantMeeting: meeting},
 		{name: "seller moves the meeting", status: market.RsvConfirmed, by: seller, meeting: meeting, wantMeeting: meeting},
@@ -123,6 +126,33 @@ func TestReservationConfirm(t *testing.T) {
 		{name: "long place", status: market.RsvCreated, by: seller,
 			meeting: market.Meeting{Date: "2026-03-08", Time: "18:00", Place: strings.Repeat("p", 201)},
 			want:    market.Invalid, fields: []string{"rsvPlace"}},
+
+		// t1 is 19:00 on 2026-03-01 in Seoul.
+		{name: "a meeting this minute", status: market.RsvCreated, by: seller,
+			meeting:     market.Meeting{Date: "2026-03-01", Time: "19:00", Place: "here"},
+			wantMeeting: market.Meeting{Date: "2026-03-01", Time: "19:00", Place: "here"}},
+		{name: "a meeting a year ahead", status: market.RsvCreated, by: seller,
+			meeting:     market.Meeting{Date: "2027-03-01", Time: "23:59", Place: "here"},
+			wantMeeting: market.Meeting{Date: "2027-03-01", Time: "23:59", Place: "here"}},
+		{name: "a meeting yesterday", status: market.RsvCreated, by: seller,
+			meeting: market.Meeting{Date: "2026-02-28", Time: "20:00"}, want: market.Invalid, fields: []string{"rsvDate"}},
+		{name: "a meeting earlier today", status: market.RsvConfirmed, by: seller,
+			meeting: market.Meeting{Date: "2026-03-01", Time: "18:59"}, want: market.Invalid, fields: []string{"rsvTime"}},
+		{name: "a meeting in year 0000", status: market.RsvCreated, by: seller,
+			meeting: market.Meeting{Date: "0000-01-01", Time: "12:00"}, want: market.Invalid, fields: []string{"rsvDate"}},
+		{name: "a meeting over a year ahead", status: market.RsvCreated, by: seller,
+			meeting: market.Meeting{Date: "2027-03-02", Time: "00:00"}, want: market.Invalid, fields: []string{"rsvDate"}},
+		{name: "a meeting in year 9999", status: market.RsvCreated, by: seller,
+			meeting: market.Meeting{Date: "9999-12-31", Time: "12:00"}, want: market.Invalid, fields: []string{"rsvDate"}},
+
+		// At 16:00 UTC on 2026-03-01 it is 01:00 on 2026-03-02 in Seoul.
+		{name: "a day that is today in UTC but past in Seoul", status: market.RsvCreated, by: seller, at: seoulNextDay,
+			meeting: market.Meeting{Date: "2026-03-01", Time: "23:30"}, want: market.Invalid, fields: []string{"rsvDate"}},
+		{name: "an hour past in Seoul's new day", status: market.RsvCreated, by: seller, at: seoulNextDay,
+			meeting: market.Meeting{Date: "2026-03-02", Time: "00:30"}, want: market.Invalid, fields: []string{"rsvTime"}},
+		{name: "an hour ahead in Seoul's new day", status: market.RsvCreated, by: seller, at: seoulNextDay,
+			meeting:     market.Meeting{Date: "2026-03-02", Time: "02:00", Place: "here"},
+			wantMeeting: market.Meeting{Date: "2026-03-02", Time: "02:00", Place: "here"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +160,11 @@ func TestReservationConfirm(t *testing.T) {
 			r := rsvAt(tt.status)
 			before := r.State()
 
-			err := r.Confirm(tt.by, tt.meeting, t1)
+			at := tt.at
+			if at.IsZero() {
+				at = t1
+			}
+			err := r.Confirm(tt.by, tt.meeting, at)
 			if tt.want != "" {
 				requireRefusal(t, tt.want, tt.fields, err)
 				assert.Equal(t, before, r.State(), "a refused confirmation changes nothing")
@@ -139,7 +173,7 @@ func TestReservationConfirm(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, market.RsvConfirmed, r.Status())
 			assert.Equal(t, tt.wantMeeting, r.Meeting())
-			assert.Equal(t, t1, r.UpdatedAt())
+			assert.Equal(t, at, r.UpdatedAt())
 			assert.Empty(t, r.PayID())
 		})
 	}

@@ -27,7 +27,7 @@ func WriteReview(id string, r *Reservation, by string, score int, comment string
 	if score < MinScore || score > MaxScore {
 		f.Add("score", "must be %d to %d", MinScore, MaxScore)
 	}
-	checkLen(&f, "comment", comment, 0, MaxReviewComment)
+	reviewComment.check(&f, "comment", comment)
 	if err := f.Err(); err != nil {
 		return Review{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -117,7 +118,7 @@ func TestGetMyPagesOfUser(t *testing.T) {
 		require.Len(t, buying, 2)
 		assert.Equal(t, map[string]any{
 			"rsvId": atTV, "itemId": tv, "itemName": "TV", "itemStatus": "RESERVED", "price": float64(1000),
-			"sellerId": boottest.Seller, "rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30",
+			"sellerId": boottest.Seller, "rsvStatus": "CONFIRMED", "rsvDate": meetingDay, "rsvTime": "18:30",
 			"rsvPlace": "Hapjeong station", "updatedAt": buying[atTV]["updatedAt"],
 		}, buying[atTV])
 		assert.Equal(t, "CREATED", buying[atDesk]["rsvStatus"])
@@ -162,6 +163,13 @@ func TestGetMyPagesOfUser(t *testing.T) {
 		res.RequireProblem(t, http.StatusForbidden)
 		assert.NotContains(t, string(res.Body), atTV, "nothing of bob's page leaks")
 	})
+
+	t.Run("400 for a userId that is no user id", func(t *testing.T) {
+		for _, id := range []string{"\u3164", "\u200b", "\u202e" + boottest.Seller, boottest.Seller + "\x00", strings.Repeat("u", 3000)} {
+			res := sys.Do(t, sys.URL[registry.MyPage.Name], boottest.Seller, http.MethodGet, "/myPages?userId="+url.QueryEscape(id), nil)
+			res.RequireProblem(t, http.StatusBadRequest, "userId")
+		}
+	})
 }
 
 func TestGetMyPage(t *testing.T) {
@@ -187,7 +195,7 @@ func TestGetMyPage(t *testing.T) {
 		"itemId": item, "itemName": "TV", "itemStatus": "SOLDOUT", "price": float64(1000), "sellerId": boottest.Seller,
 		"score": float64(0), "reviewCount": float64(0),
 		"rsvId": rsvID, "rsvStatus": "COMPLETED", "buyerId": boottest.Buyer,
-		"rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station",
+		"rsvDate": meetingDay, "rsvTime": "18:30", "rsvPlace": "Hapjeong station",
 		"payId": payID, "payStatus": "APPROVED", "openChats": float64(2), "updatedAt": got["updatedAt"],
 	}, got)
 	stranger := rowAs("carl")
@@ -221,6 +229,7 @@ func TestGetMyPage(t *testing.T) {
 	assert.EqualValues(t, 1, got["reviewCount"])
 
 	sys.Do(t, sys.URL[registry.MyPage.Name], "carl", http.MethodGet, "/myPages/no-such-item", nil).RequireProblem(t, http.StatusNotFound)
+	sys.Do(t, sys.URL[registry.MyPage.Name], "carl", http.MethodGet, "/myPages/"+strings.Repeat("1", 2049), nil).RequireProblem(t, http.StatusNotFound)
 }
 
 // TestProjectorIdempotent redelivers every event the system published: an
@@ -473,5 +482,9 @@ func sold(t *testing.T, sys *boottest.System) (itemID, rsvID, payID string) {
 // the meeting of rsvID.
 func confirm(t *testing.T, sys *boottest.System, rsvID string) {
 	t.Helper()
-	sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
+	sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting(meetingDay, "18:30", "Hapjeong station"))
 }
+
+// meetingDay is the day of every meeting confirm fixes, ahead whenever
+// the tests run.
+var meetingDay = boottest.Day(7)

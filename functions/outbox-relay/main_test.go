@@ -146,7 +146,7 @@ func TestOutboxRelayEffects(t *testing.T) {
 	assert.Empty(t, facts(outbox(t, sys)), "the outbox is empty")
 }
 
-var meeting = boottest.Meeting("2026-07-01", "19:00", "Seongsu")
+var meeting = boottest.Meeting(boottest.Day(7), "19:00", "Seongsu")
 
 // outbox returns the events waiting in the outbox, in commit order.
 func outbox(t *testing.T, sys *boottest.System) []cloudevents.Event {
@@ -173,7 +173,7 @@ func confirmAtOnce(t *testing.T, sys *boottest.System, rsvIDs []string) []int {
 	token := "Bearer " + sys.Token(t, boottest.Seller)
 	answers := boottest.Burst(t, len(rsvIDs), func(i int) (boottest.Response, error) {
 		return boottest.Send(http.MethodPatch, sys.URL["confirm-reservation"]+"/reservations/"+rsvIDs[i],
-			`{"rsvStatus":"CONFIRMED","rsvDate":"2026-07-02","rsvTime":"08:00"}`, "Authorization", token)
+			`{"rsvStatus":"CONFIRMED","rsvDate":"`+boottest.Day(8)+`","rsvTime":"08:00"}`, "Authorization", token)
 	})
 	statuses := make([]int, len(answers))
 	for i, a := range answers {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -84,6 +85,11 @@ func TestPostPayments(t *testing.T) {
 			{"the seller pays", boottest.Seller, map[string]any{"rsvId": rsvID}, http.StatusForbidden, nil, ""},
 			{"an outsider pays", boottest.Outsider, map[string]any{"rsvId": rsvID}, http.StatusForbidden, nil, ""},
 			{"unknown reservation", boottest.Buyer, map[string]any{"rsvId": "no-such-rsv"}, http.StatusNotFound, nil, ""},
+			{"rsvId of 2049 digits", boottest.Buyer, map[string]any{"rsvId": strings.Repeat("1", 2049)}, http.StatusBadRequest, []string{"rsvId"}, ""},
+			{"itemId with a space", boottest.Buyer, map[string]any{"rsvId": rsvID, "itemId": "item 1"}, http.StatusBadRequest, []string{"itemId"}, ""},
+			{"rsvId in another case", boottest.Buyer, map[string]any{"RsvId": rsvID}, http.StatusBadRequest, []string{"RsvId"}, ""},
+			{"rsvId given twice", boottest.Buyer, `{"rsvId": "` + rsvID + `", "rsvId": "` + rsvID + `"}`, http.StatusBadRequest, []string{"rsvId"}, ""},
+			{"amount null", boottest.Buyer, `{"rsvId": "` + rsvID + `", "amount": null}`, http.StatusBadRequest, []string{"amount"}, ""},
 			{"reservation not CONFIRMED", "carl", map[string]any{"rsvId": openRsvID}, http.StatusConflict, nil, "CREATED"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -123,6 +129,7 @@ func TestGetPayment(t *testing.T) {
 		{"an outsider", boottest.Outsider, payID, http.StatusForbidden},
 		{"no token", "", payID, http.StatusUnauthorized},
 		{"an unknown payment", boottest.Buyer, "no-such-payment", http.StatusNotFound},
+		{"a payment id of 2049 digits", boottest.Buyer, strings.Repeat("1", 2049), http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -223,5 +230,5 @@ func TestPaymentRaces(t *testing.T) {
 func confirmedDeal(t *testing.T, sys *boottest.System, price int) (itemID, rsvID string) {
 	t.Helper()
 	return sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "TV", "category": "electronics", "price": price},
-		boottest.Meeting("2026-12-01", "18:30", "Hapjeong station"))
+		boottest.Meeting(boottest.Day(7), "18:30", "Hapjeong station"))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -93,6 +94,23 @@ func TestPostItems(t *testing.T) {
 		{"unknown field", valid(map[string]any{"colour": "red"}), []string{"colour"}},
 		{"status given", valid(map[string]any{"status": "SOLDOUT"}), []string{"status"}},
 		{"every bad field at once", map[string]any{"name": "", "category": "", "price": -5}, []string{"name", "category", "price"}},
+		{"name with NUL", valid(map[string]any{"name": "TV\x00"}), []string{"name"}},
+		{"name with BEL", valid(map[string]any{"name": "TV\a"}), []string{"name"}},
+		{"name with ESC", valid(map[string]any{"name": "\x1b[31mTV"}), []string{"name"}},
+		{"name of zero-width spaces", valid(map[string]any{"name": "\u200b\u200b"}), []string{"name"}},
+		{"name with a right-to-left override", valid(map[string]any{"name": "\u202eVT"}), []string{"name"}},
+		{"name of the Hangul filler U3164", valid(map[string]any{"name": "\u3164"}), []string{"name"}},
+		{"name of braille blanks", valid(map[string]any{"name": "\u2800\u2800"}), []string{"name"}},
+		{"name over two lines", valid(map[string]any{"name": "TV\nradio"}), []string{"name"}},
+		{"category with a zero-width space", valid(map[string]any{"category": "elec\u200btronics"}), []string{"category"}},
+		{"description with NUL", valid(map[string]any{"description": "line\x00"}), []string{"description"}},
+		{"region with a newline", valid(map[string]any{"region": "seoul\nmapo"}), []string{"region"}},
+		{"photo with a control character", valid(map[string]any{"photos": []string{"https://img.example/a\x07.jpg"}}), []string{"photos"}},
+		{"Price in another case", valid(map[string]any{"Price": 500}), []string{"Price"}},
+		{"every name in capitals", map[string]any{"NAME": "TV", "CATEGORY": "electronics", "PRICE": 1000}, []string{"CATEGORY"}},
+		{"price given twice", `{"name":"TV","category":"electronics","price":1000,"price":1}`, []string{"price"}},
+		{"price null", `{"name":"TV","category":"electronics","price":null}`, []string{"price"}},
+		{"name null", `{"name":null,"category":"electronics","price":1000}`, []string{"name"}},
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -259,7 +277,8 @@ func TestGetItems(t *testing.T) {
 	})
 	t.Run("400 for a cursor that is not one", func(t *testing.T) {
 		t.Parallel()
-		for _, q := range []string{"cursor=garbage", "sellerId=ben&cursor=" + firstCursor(t, sys, "sellerId=ann&limit=1")} {
+		oversized := base64.RawURLEncoding.EncodeToString([]byte(`{"itemId":"` + strings.Repeat("x", 3000) + `"}`))
+		for _, q := range []string{"cursor=garbage", "sellerId=ben&cursor=" + firstCursor(t, sys, "sellerId=ann&limit=1"), "cursor=" + oversized} {
 			res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?"+q, nil)
 			res.RequireProblem(t, http.StatusBadRequest, "cursor")
 		}
@@ -268,6 +287,19 @@ func TestGetItems(t *testing.T) {
 		t.Parallel()
 		res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?status=DELETED", nil)
 		res.RequireProblem(t, http.StatusBadRequest, "status")
+	})
+	t.Run("400 for a sellerId that is no user id", func(t *testing.T) {
+		t.Parallel()
+		for _, id := range []string{strings.Repeat("u", 3000), "\u3164", "ann\x00", "\u202eann"} {
+			res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?sellerId="+url.QueryEscape(id), nil)
+			res.RequireProblem(t, http.StatusBadRequest, "sellerId")
+		}
+	})
+	t.Run("long filters find nothing and break nothing", func(t *testing.T) {
+		t.Parallel()
+		for _, q := range []string{"q=", "category="} {
+			assert.Empty(t, listItems(t, sys, q+strings.Repeat("가", 20000)), q)
+		}
 	})
 }
 
@@ -280,8 +312,10 @@ func TestGetItem(t *testing.T) {
 	assert.Equal(t, id, res.JSON(t)["itemId"])
 	assert.Equal(t, boottest.Seller, res.JSON(t)["sellerId"])
 
-	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items/no-such-item", nil)
-	res.RequireProblem(t, http.StatusNotFound)
+	for _, unknown := range []string{"no-such-item", "12345", strings.Repeat("1", 2049), "item%201", "%E3%85%A4"} {
+		res = sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items/"+unknown, nil)
+		res.RequireProblem(t, http.StatusNotFound)
+	}
 
 	res = sys.Do(t, sys.URL[registry.RegisterItem.Name], boottest.Seller, http.MethodPut, "/items/"+id, map[string]any{"name": "TV"})
 	res.RequireProblem(t, http.StatusMethodNotAllowed)
@@ -325,6 +359,7 @@ func TestPatchItem(t *testing.T) {
 	t.Run("404 for an unknown item", func(t *testing.T) {
 		t.Parallel()
 		patch(t, boottest.Seller, "no-such-item", map[string]any{"price": 1}).RequireProblem(t, http.StatusNotFound)
+		patch(t, boottest.Seller, strings.Repeat("1", 2049), map[string]any{"price": 1}).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
@@ -344,6 +379,12 @@ func TestPatchItem(t *testing.T) {
 		{"unknown field", map[string]any{"itemId": "other"}, []string{"itemId"}},
 		{"status", map[string]any{"status": "SOLDOUT"}, []string{"status"}},
 		{"status unchanged", map[string]any{"status": "CREATED"}, []string{"status"}},
+		{"name null", `{"name":null}`, []string{"name"}},
+		{"description null", `{"description":null}`, []string{"description"}},
+		{"Price in another case", map[string]any{"Price": 1}, []string{"Price"}},
+		{"price given twice", `{"price":1,"price":2}`, []string{"price"}},
+		{"name of the Hangul filler U3164", map[string]any{"name": "\u3164"}, []string{"name"}},
+		{"description with ESC", map[string]any{"description": "\x1b]0;pwned\x07"}, []string{"description"}},
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -401,6 +442,7 @@ func TestDeleteItem(t *testing.T) {
 	t.Run("404 for an unknown item", func(t *testing.T) {
 		t.Parallel()
 		del(t, boottest.Seller, "no-such-item").RequireProblem(t, http.StatusNotFound)
+		del(t, boottest.Seller, strings.Repeat("1", 2049)).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
@@ -476,7 +518,7 @@ func photos(n int) []string {
 }
 
 func meeting() map[string]any {
-	return boottest.Meeting("2026-12-01", "18:30", "Hapjeong station")
+	return boottest.Meeting(boottest.Day(7), "18:30", "Hapjeong station")
 }
 
 // forged returns token with the claims of other and its own signature.

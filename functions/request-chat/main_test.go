@@ -136,6 +136,13 @@ func TestPostReservations(t *testing.T) {
 		{"rsvPlace of 201 characters", `{"itemId": "%s", "rsvPlace": "` + strings.Repeat("p", 201) + `"}`, []string{"rsvPlace"}},
 		{"unknown field", `{"itemId": "%s", "buyerId": "sally"}`, []string{"buyerId"}},
 		{"malformed JSON", `{"itemId": `, nil},
+		{"itemId of 2049 digits", `{"itemId": "` + strings.Repeat("1", 2049) + `"}`, []string{"itemId"}},
+		{"itemId that is a path", `{"itemId": "../items"}`, []string{"itemId"}},
+		{"itemId in another case", `{"ItemId": "%s"}`, []string{"ItemId"}},
+		{"itemId given twice", `{"itemId": "%s", "itemId": "%[1]s"}`, []string{"itemId"}},
+		{"itemId null", `{"itemId": null}`, []string{"itemId"}},
+		{"rsvPlace with NUL", `{"itemId": "%s", "rsvPlace": "seoul\u0000"}`, []string{"rsvPlace"}},
+		{"rsvPlace with a right-to-left override", `{"itemId": "%s", "rsvPlace": "\u202eluoes"}`, []string{"rsvPlace"}},
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -169,13 +176,15 @@ func TestGetReservation(t *testing.T) {
 	}
 	sys.Do(t, sys.URL[registry.RequestChat.Name], "mallory", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusForbidden)
 	sys.Do(t, sys.URL[registry.RequestChat.Name], boottest.Buyer, http.MethodGet, "/reservations/no-such-rsv", nil).RequireProblem(t, http.StatusNotFound)
+	sys.Do(t, sys.URL[registry.RequestChat.Name], boottest.Buyer, http.MethodGet, "/reservations/"+strings.Repeat("1", 2049), nil).RequireProblem(t, http.StatusNotFound)
 	sys.Do(t, sys.URL[registry.RequestChat.Name], "", http.MethodGet, "/reservations/"+id, nil).RequireProblem(t, http.StatusUnauthorized)
 
+	day := boottest.Day(7)
 	sys.MustCall(t, registry.ConfirmReservation.Name, boottest.Seller, http.MethodPatch, "/reservations/"+id,
-		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30"}, http.StatusOK)
+		map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": day, "rsvTime": "18:30"}, http.StatusOK)
 	got := sys.MustGetReservation(t, boottest.Buyer, id)
 	assert.Equal(t, "CONFIRMED", got["rsvStatus"])
-	assert.Equal(t, "2026-12-01", got["rsvDate"])
+	assert.Equal(t, day, got["rsvDate"])
 	assert.Equal(t, "18:30", got["rsvTime"])
 	assert.Equal(t, "seoul", got["rsvPlace"], "a confirmation without a place keeps the one of the request")
 }
@@ -275,6 +284,10 @@ func TestMessages(t *testing.T) {
 		t.Parallel()
 		post(t, boottest.Buyer, "no-such-rsv", map[string]any{"text": "hi"}).RequireProblem(t, http.StatusNotFound)
 		sys.Do(t, sys.URL[registry.RequestChat.Name], boottest.Buyer, http.MethodGet, "/reservations/no-such-rsv/messages", nil).RequireProblem(t, http.StatusNotFound)
+		long := strings.Repeat("1", 2049)
+		sys.Do(t, sys.URL[registry.RequestChat.Name], boottest.Buyer, http.MethodPost, "/reservations/"+long+"/messages", map[string]any{"text": "hi"},
+			"Idempotency-Key", "m-1").RequireProblem(t, http.StatusNotFound)
+		sys.Do(t, sys.URL[registry.RequestChat.Name], boottest.Buyer, http.MethodGet, "/reservations/"+long+"/messages", nil).RequireProblem(t, http.StatusNotFound)
 	})
 
 	t.Run("401 without a token", func(t *testing.T) {
@@ -295,6 +308,14 @@ func TestMessages(t *testing.T) {
 		{"text of 2001 characters", map[string]any{"text": strings.Repeat("말", 2001)}, []string{"text"}},
 		{"text as a number", map[string]any{"text": 42}, []string{"text"}},
 		{"unknown field", map[string]any{"text": "hi", "senderId": boottest.Seller}, []string{"senderId"}},
+		{"text with NUL", map[string]any{"text": "hi\x00"}, []string{"text"}},
+		{"text with BEL", map[string]any{"text": "hi\a"}, []string{"text"}},
+		{"text with ESC", map[string]any{"text": "\x1b[2Jhi"}, []string{"text"}},
+		{"text of zero-width spaces", map[string]any{"text": "\u200b\u200b"}, []string{"text"}},
+		{"text with a right-to-left override", map[string]any{"text": "\u202eih"}, []string{"text"}},
+		{"text of the Hangul filler U3164", map[string]any{"text": "\u3164"}, []string{"text"}},
+		{"text null", `{"text": null}`, []string{"text"}},
+		{"Text in another case", map[string]any{"Text": "hi"}, []string{"Text"}},
 	} {
 		t.Run("400 for "+tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -356,7 +377,7 @@ func mustItem(t *testing.T, sys *boottest.System, seller string) string {
 func confirmed(t *testing.T, sys *boottest.System, item, buyer string) string {
 	t.Helper()
 	rsvID := sys.MustChat(t, buyer, item)
-	sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting("2026-12-01", "18:30", "station"))
+	sys.MustConfirm(t, boottest.Seller, rsvID, boottest.Meeting(boottest.Day(7), "18:30", "station"))
 	return rsvID
 }
 

@@ -171,5 +171,5 @@ func snapshot(t *testing.T, sys *boottest.System, rsvID, itemID string) state {
 func confirmedDeal(t *testing.T, sys *boottest.System) (itemID, rsvID string) {
 	t.Helper()
 	return sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer, map[string]any{"name": "sofa", "category": "furniture", "price": 80_000},
-		boottest.Meeting("2026-08-15", "10:30", "Itaewon"))
+		boottest.Meeting(boottest.Day(15), "10:30", "Itaewon"))
 }

@@ -34,7 +34,7 @@ func TestDealFlow(t *testing.T) {
 	rsvID := res.JSON(t)["rsvId"].(string)
 	assert.EqualValues(t, 1, page()["openChats"])
 
-	res = sys.Do(t, gw, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-01", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3"})
+	res = sys.Do(t, gw, seller, http.MethodPatch, "/reservations/"+rsvID, map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": boottest.Day(7), "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3"})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	row := page()
 	assert.Equal(t, "RESERVED", row["itemStatus"])

@@ -43,8 +43,12 @@ func (h *Handler) GetItems(r *http.Request) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	sellerID, err := userIDParam(r, "sellerId")
+	if err != nil {
+		return reply{}, err
+	}
 	q := r.URL.Query()
-	f := app.ItemFilter{Status: market.ItemStatus(q.Get("status")), Category: q.Get("category"), SellerID: q.Get("sellerId"), Query: q.Get("q")}
+	f := app.ItemFilter{Status: market.ItemStatus(q.Get("status")), Category: q.Get("category"), SellerID: sellerID, Query: q.Get("q")}
 	if err := checkStatusFilter(f.Status); err != nil {
 		return reply{}, err
 	}

@@ -18,7 +18,10 @@ type userPage struct {
 // user's page. A user's page shows what they bought, so only that user
 // may read it.
 func (h *Handler) GetMyPages(r *http.Request) (reply, error) {
-	userID := r.URL.Query().Get("userId")
+	userID, err := userIDParam(r, "userId")
+	if err != nil {
+		return reply{}, err
+	}
 	if userID == "" {
 		p, err := page(r)
 		if err != nil {

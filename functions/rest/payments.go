@@ -17,6 +17,8 @@ type newPayment struct {
 func (in newPayment) check() error {
 	return refuse(
 		rule{in.RsvID == "", "rsvId", "is required"},
+		idForm("rsvId", in.RsvID),
+		idForm("itemId", in.ItemID),
 		rule{in.Status != "" && in.Status != string(market.PayApproved), "status", "a new payment is APPROVED; cancel it with PATCH or DELETE"},
 		rule{in.Amount != nil && (*in.Amount < 0 || *in.Amount > market.MaxItemPrice), "amount", "must be a price in won, from 0 to 1000000000"},
 	)
@@ -29,7 +31,11 @@ type paymentPatch struct {
 }
 
 func (in paymentPatch) check() error {
-	return refuse(rule{in.Status != string(market.PayDeleted), "status", "must be DELETED to cancel the payment"})
+	return refuse(
+		rule{in.Status != string(market.PayDeleted), "status", "must be DELETED to cancel the payment"},
+		idForm("rsvId", in.RsvID),
+		idForm("itemId", in.ItemID),
+	)
 }
 
 type newReview struct {
@@ -39,7 +45,7 @@ type newReview struct {
 }
 
 func (in newReview) check() error {
-	return refuse(rule{in.RsvID == "", "rsvId", "is required"})
+	return refuse(rule{in.RsvID == "", "rsvId", "is required"}, idForm("rsvId", in.RsvID))
 }
 
 func (h *Handler) PostPayments(r *http.Request, in newPayment) (reply, error) {

@@ -80,6 +80,13 @@ func refuse(rules ...rule) error {
 	return f.Err()
 }
 
+// idForm is the rule of an id given in a body: when given, it has the form
+// of one (market.IsID). An id out of form is a 400, even where an unknown
+// id is a 404: it is not an id that names nothing but no id at all.
+func idForm(field string, id ID) rule {
+	return rule{id != "" && !market.IsID(string(id)), field, market.IDRule}
+}
+
 // resource is a wire type that names its own URL, for the Location of 201.
 type resource interface{ location() string }
 

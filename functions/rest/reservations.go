@@ -15,6 +15,7 @@ type newReservation struct {
 func (in newReservation) check() error {
 	return refuse(
 		rule{in.ItemID == "", "itemId", "is required"},
+		idForm("itemId", in.ItemID),
 		rule{in.RsvStatus != "" && in.RsvStatus != string(market.RsvCreated), "rsvStatus", "a new reservation is CREATED; confirm it with PATCH"},
 	)
 }

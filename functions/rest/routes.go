@@ -50,9 +50,9 @@ func (h *Handler) handlers() map[registry.Route]http.HandlerFunc {
 }
 
 // Mount adds routes to r, served by h. Routes that are not public require
-// a bearer token, and POSTs honour the Idempotency-Key header. A route
-// without a handler, or one that needs a token when auth is nil, is a
-// wiring bug and panics.
+// a bearer token, POSTs honour the Idempotency-Key header, and an id in
+// the path that is not one is 404 (pathIDs). A route without a handler,
+// or one that needs a token when auth is nil, is a wiring bug and panics.
 func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, idem web.IdempotencyStore) {
 	handlers := h.handlers()
 	for _, rt := range routes {
@@ -64,6 +64,7 @@ func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, 
 		if rt.Method == http.MethodPost {
 			hh = edge.Idempotent(idem)(hh)
 		}
+		hh = pathIDs(hh) // before the Idempotency-Key's scope, which holds the path, is stored
 		if !rt.Public {
 			if auth == nil {
 				panic(fmt.Sprintf("rest: %s %s needs a token, and no auth was given", rt.Method, rt.Path))
@@ -72,6 +73,28 @@ func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, 
 		}
 		r.Handle(rt.Path, hh).Methods(rt.Methods()...)
 	}
+}
+
+// pathIDs answers 404 to a request whose path holds an id (itemId, rsvId,
+// payId) that has not the form of one (market.IsID): nothing has such an
+// id, and it never reaches storage, whose keys it could overflow.
+func pathIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name, id := range mux.Vars(r) {
+			if !market.IsID(id) {
+				edge.Error(w, r, market.Errorf(market.NotFound, "the %s in the path is not the id of anything", name))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// userIDParam reads the query parameter name, a user id when given: one
+// out of form (market.IsUserID) is a 400 naming it.
+func userIDParam(r *http.Request, name string) (string, error) {
+	id := r.URL.Query().Get(name)
+	return id, refuse(rule{id != "" && !market.IsUserID(id), name, market.UserIDRule})
 }
 
 // page reads the limit and cursor query parameters of a listing.

@@ -4,41 +4,41 @@
 package rest
 
 import (
-	"bytes"
-	"encoding/json"
 	"reflect"
 	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
 )
 
-// ID is an identifier on the wire. Ids are strings; a JSON number is taken
-// too, for the seed's clients that sent `itemId:=1`.
+// ID is an identifier on the wire. Ids are strings; a JSON number that is
+// an unsigned integer is taken too, as its digits, for the seed's clients
+// that sent `itemId:=1`. Any other value is a *json.SemanticError that
+// web.Decode answers as a wrong type of the field.
 type ID string
 
 func (id *ID) UnmarshalJSON(b []byte) error {
-	if bytes.HasPrefix(b, []byte(`"`)) {
+	v := jsontext.Value(b)
+	switch v.Kind() {
+	case '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
 		*id = ID(s)
 		return nil
+	case '0':
+		if _, err := strconv.ParseUint(string(b), 10, 64); err == nil {
+			*id = ID(b)
+			return nil
+		}
 	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	if _, err := strconv.ParseUint(n.String(), 10, 64); err != nil {
-		return &json.UnmarshalTypeError{Value: "number " + n.String(), Type: idType}
-	}
-	*id = ID(n.String())
-	return nil
+	return &json.SemanticError{JSONKind: v.Kind(), JSONValue: v, GoType: reflect.TypeFor[string]()}
 }
-
-var idType = reflect.TypeOf("")
 
 // Item is an item on the wire.
 type Item struct {

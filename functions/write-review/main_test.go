@@ -145,6 +145,12 @@ func TestWriteReview(t *testing.T) {
 			{"an outsider reviews", boottest.Outsider, map[string]any{"rsvId": rsvID, "score": 5}, http.StatusForbidden, nil},
 			{"a reservation not COMPLETED", boottest.Buyer, map[string]any{"rsvId": confirmedRsvID, "score": 5}, http.StatusConflict, nil},
 			{"an unknown reservation", boottest.Buyer, map[string]any{"rsvId": "no-such-rsv", "score": 5}, http.StatusNotFound, nil},
+			{"rsvId of 2049 digits", boottest.Buyer, map[string]any{"rsvId": strings.Repeat("1", 2049), "score": 5}, http.StatusBadRequest, []string{"rsvId"}},
+			{"comment with NUL", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": "good\x00"}, http.StatusBadRequest, []string{"comment"}},
+			{"comment with a right-to-left override", boottest.Buyer, map[string]any{"rsvId": rsvID, "score": 5, "comment": "\u202edoog"}, http.StatusBadRequest, []string{"comment"}},
+			{"score in another case", boottest.Buyer, map[string]any{"rsvId": rsvID, "Score": 5}, http.StatusBadRequest, []string{"Score"}},
+			{"score given twice", boottest.Buyer, `{"rsvId": "` + rsvID + `", "score": 1, "score": 5}`, http.StatusBadRequest, []string{"score"}},
+			{"comment null", boottest.Buyer, `{"rsvId": "` + rsvID + `", "score": 5, "comment": null}`, http.StatusBadRequest, []string{"comment"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				res := sys.Do(t, review, tc.user, http.MethodPost, "/reviews", tc.body)
@@ -182,4 +188,4 @@ func confirm(t *testing.T, sys *boottest.System, seller, buyer, itemID string) s
 	return rsvID
 }
 
-func meeting() map[string]any { return boottest.Meeting("2026-10-10", "12:00", "Sinchon") }
+func meeting() map[string]any { return boottest.Meeting(boottest.Day(10), "12:00", "Sinchon") }

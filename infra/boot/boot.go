@@ -17,6 +17,7 @@ import (
 	"knative.dev/pkg/signals"
 
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/dynamo"
@@ -109,7 +110,7 @@ func FromEnv(ctx context.Context, f registry.Function) (Deps, error) {
 	store := dynamo.New(client, cfg.TablePrefix)
 	var auth *web.Auth
 	if f.Authenticates() {
-		if auth, err = web.AuthFromEnv(); err != nil {
+		if auth, err = web.AuthFromEnv(market.IsUserID); err != nil {
 			return Deps{}, err
 		}
 	}

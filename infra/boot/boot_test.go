@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 	"github.com/carrot-market/carrot/infra/dynamo"
@@ -70,7 +71,7 @@ func TestFromEnvWithAnIdentityProvider(t *testing.T) {
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&item))
 	assert.Equal(t, "sally", item["sellerId"], "the seller is the token's sub")
 
-	devAuth, err := web.NewAuth([]byte("a-secret-this-function-does-not-have"))
+	devAuth, err := web.NewAuth([]byte("a-secret-this-function-does-not-have"), market.IsUserID)
 	require.NoError(t, err)
 	dev, err := devAuth.Issue("sally", time.Hour)
 	require.NoError(t, err)

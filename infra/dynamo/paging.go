@@ -13,7 +13,13 @@ import (
 // A cursor is the key of the last row of a page, as base64url of a JSON
 // object of its key attributes (all strings). It names the listing it came
 // from only through its attributes: a cursor of another listing whose key
-// attributes differ is rejected as Invalid, never sent to DynamoDB.
+// attributes differ, or whose values DynamoDB would refuse as keys, is
+// rejected as Invalid, never sent to DynamoDB.
+
+// maxKeyBytes is the longest key value a cursor may hold: DynamoDB takes
+// sort keys of up to 1024 bytes (partition keys of up to 2048). Every id
+// and user id carrot stores is far shorter.
+const maxKeyBytes = 1024
 
 func encodeCursor(row map[string]types.AttributeValue, attrs []string) string {
 	k := make(map[string]string, len(attrs))
@@ -44,7 +50,7 @@ func decodeCursor(cursor string, attrs []string, fixed map[string]string) (map[s
 	start := make(map[string]types.AttributeValue, len(attrs))
 	for _, a := range attrs {
 		v, ok := k[a]
-		if !ok || v == "" {
+		if !ok || v == "" || len(v) > maxKeyBytes {
 			return nil, bad
 		}
 		if want, ok := fixed[a]; ok && v != want {

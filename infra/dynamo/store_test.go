@@ -160,7 +160,7 @@ func TestCheckAndRebuildOnDynamoDB(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = cmd.RequestChat(ctx, "other", it.ID(), "")
 	require.NoError(t, err)
-	_, err = cmd.ConfirmReservation(ctx, "seller", r.ID(), market.Meeting{Date: "2026-05-01", Time: "10:00", Place: "park"})
+	_, err = cmd.ConfirmReservation(ctx, "seller", r.ID(), market.Meeting{Date: apptest.Day(7), Time: "10:00", Place: "park"})
 	require.NoError(t, err)
 	p, err := cmd.Pay(ctx, "buyer", r.ID(), "", nil)
 	require.NoError(t, err)

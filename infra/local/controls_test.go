@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/serving"
 	"github.com/carrot-market/carrot/infra/web"
@@ -81,7 +82,7 @@ func (l *fakeLetters) Redrive(context.Context) (broker.RedriveResult, error) {
 
 func mustGateway(t *testing.T, fns Functions, kafka KafkaSwitch, letters ...*fakeLetters) http.Handler {
 	t.Helper()
-	auth, err := web.NewAuth([]byte(strings.Repeat("k", web.MinSecretBytes)))
+	auth, err := web.NewAuth([]byte(strings.Repeat("k", web.MinSecretBytes)), market.IsUserID)
 	require.NoError(t, err)
 	status := func() any { return map[string]any{"kafka": KafkaStatus{Up: true}} }
 	var l DeadLetters = &fakeLetters{}
@@ -139,6 +140,11 @@ func TestControlRoutes(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, []bool{false, true}, kafka.ups)
 
+	status, _, out = call(t, gw, http.MethodPost, "/auth/dev-token", `{"userId":"당근"}`)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "당근", out["userId"])
+	assert.NotEmpty(t, out["token"])
+
 	status, _, out = call(t, gw, http.MethodGet, "/_local/status", "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, map[string]any{"up": true, "external": false}, out["kafka"])
@@ -161,6 +167,12 @@ func TestControlRoutesRefusals(t *testing.T) {
 		{http.MethodPost, "/_local/functions/pay/rollout", `{"env":"x"}`, http.StatusBadRequest, ""},
 		{http.MethodPost, "/_local/kafka/down", "", http.StatusConflict, "external"},
 		{http.MethodGet, "/_local/functions/pay/rollout", "", http.StatusMethodNotAllowed, ""},
+		{http.MethodPost, "/auth/dev-token", `{}`, http.StatusBadRequest, "invalid fields"},
+		{http.MethodPost, "/auth/dev-token", `{"userId":"\u3164"}`, http.StatusBadRequest, "invalid fields"},
+		{http.MethodPost, "/auth/dev-token", `{"userId":"\u200b\u200b"}`, http.StatusBadRequest, "invalid fields"},
+		{http.MethodPost, "/auth/dev-token", `{"userId":"\u202eadmin"}`, http.StatusBadRequest, "invalid fields"},
+		{http.MethodPost, "/auth/dev-token", `{"userId":"ann\u0007"}`, http.StatusBadRequest, "invalid fields"},
+		{http.MethodPost, "/auth/dev-token", `{"UserId":"ann"}`, http.StatusBadRequest, "invalid fields"},
 	}
 	for _, tc := range tests {
 		status, header, out := call(t, gw, tc.method, tc.path, tc.body)

@@ -65,8 +65,8 @@ func Gateway(fns Functions, kafka KafkaSwitch, letters DeadLetters, auth *web.Au
 	return gateway.Edge(r, origins)
 }
 
-// devToken issues a token for any user id: there are no passwords on a
-// developer's machine. It exists only in the local runtime.
+// devToken issues a token for any user id the domain accepts
+// (market.IsUserID): there are no passwords on a developer's machine. It exists only in the local runtime.
 func devToken(auth *web.Auth) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -76,9 +76,9 @@ func devToken(auth *web.Auth) http.Handler {
 			edge.Error(w, r, err)
 			return
 		}
-		if in.UserID == "" {
+		if !market.IsUserID(in.UserID) {
 			var f market.Fields
-			f.Add("userId", "is required")
+			f.Add("userId", "%s", market.UserIDRule)
 			edge.Error(w, r, f.Err())
 			return
 		}

@@ -31,6 +31,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/broker"
 	"github.com/carrot-market/carrot/infra/dynamo"
@@ -161,7 +162,7 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	if err != nil {
 		return err
 	}
-	auth, err := web.NewAuth([]byte(secret))
+	auth, err := web.NewAuth([]byte(secret), market.IsUserID)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
@@ -22,9 +21,6 @@ const SecretEnv = "CARROT_JWT_SECRET"
 // least as long as its 256-bit hash (RFC 7518, section 3.2).
 const MinSecretBytes = 32
 
-// maxUserID bounds the sub claim; ids end up in keys and events.
-const maxUserID = 128
-
 // clockSkew is how far the clocks of the token issuer and this function
 // may disagree when exp and nbf are checked.
 const clockSkew = 30 * time.Second
@@ -35,10 +31,11 @@ const clockSkew = 30 * time.Second
 // its alg, so a token never reaches a key of the wrong kind. It is safe
 // for concurrent use.
 type Auth struct {
-	secret []byte  // nil: HS256 tokens are refused
-	issuer *issuer // nil: no identity provider
-	parser *jwt.Parser
-	now    func() time.Time
+	secret   []byte  // nil: HS256 tokens are refused
+	issuer   *issuer // nil: no identity provider
+	isUserID func(string) bool
+	parser   *jwt.Parser
+	now      func() time.Time
 }
 
 // AuthConfig says which tokens an Auth accepts. At least one of the two
@@ -51,6 +48,11 @@ type AuthConfig struct {
 	// OIDC names the identity provider production users sign in with;
 	// the zero value names none.
 	OIDC OIDCConfig
+	// IsUserID is the domain's rule for a user id (market.IsUserID), which
+	// the sub of every token and every id Issue signs must obey. The
+	// wiring hands it over, as it hands over the translation of the
+	// domain's errors, so that web stays domain-free. It is required.
+	IsUserID func(id string) bool
 }
 
 // AuthConfigFromEnv reads $CARROT_JWT_SECRET, $CARROT_OIDC_ISSUER and
@@ -64,19 +66,23 @@ func AuthConfigFromEnv() AuthConfig {
 }
 
 // NewAuth returns an Auth signing and verifying HS256 tokens with secret,
-// and no identity provider.
-func NewAuth(secret []byte) (*Auth, error) {
-	return NewAuthOf(AuthConfig{Secret: secret})
+// for user ids that isUserID accepts, and no identity provider.
+func NewAuth(secret []byte, isUserID func(string) bool) (*Auth, error) {
+	return NewAuthOf(AuthConfig{Secret: secret, IsUserID: isUserID})
 }
 
-// AuthFromEnv returns NewAuthOf(AuthConfigFromEnv()).
-func AuthFromEnv() (*Auth, error) {
-	return NewAuthOf(AuthConfigFromEnv())
+// AuthFromEnv returns NewAuthOf(AuthConfigFromEnv()) for user ids that
+// isUserID accepts.
+func AuthFromEnv(isUserID func(string) bool) (*Auth, error) {
+	c := AuthConfigFromEnv()
+	c.IsUserID = isUserID
+	return NewAuthOf(c)
 }
 
 // NewAuthOf returns an Auth accepting the tokens c names. It fails when c
-// names no way to check a token, when the secret is shorter than
-// MinSecretBytes, or when the provider's settings are invalid, so that a
+// names no way to check a token or no rule for user ids, when the secret
+// is shorter than MinSecretBytes, or when the provider's settings are
+// invalid, so that a
 // misconfigured function stops at wiring time instead of accepting
 // forgeable tokens or refusing every one. It reads nothing from the
 // provider: a function starts while the provider is down.
@@ -85,7 +91,7 @@ func NewAuthOf(c AuthConfig) (*Auth, error) {
 		return nil, fmt.Errorf("web: no bearer token can be checked: set $%s and $%s (an identity provider), $%s (a shared HS256 key), or both",
 			IssuerEnv, AudienceEnv, SecretEnv)
 	}
-	a := &Auth{now: time.Now}
+	a := &Auth{isUserID: c.IsUserID, now: time.Now}
 	if c.Secret != nil {
 		if len(c.Secret) < MinSecretBytes {
 			return nil, fmt.Errorf("web: the JWT secret must be at least %d bytes, got %d", MinSecretBytes, len(c.Secret))
@@ -98,6 +104,9 @@ func NewAuthOf(c AuthConfig) (*Auth, error) {
 			return nil, err
 		}
 		a.issuer = iss
+	}
+	if c.IsUserID == nil {
+		return nil, errors.New("web: no rule for user ids: set AuthConfig.IsUserID (market.IsUserID)")
 	}
 	a.parser = jwt.NewParser(
 		// Only HS256: this rejects alg "none" and every algorithm an
@@ -117,7 +126,7 @@ func (a *Auth) Issue(userID string, ttl time.Duration) (string, error) {
 	if a.secret == nil {
 		return "", errors.New("web: no JWT secret to sign with; tokens come from the identity provider")
 	}
-	if err := checkUserID(userID); err != nil {
+	if err := a.checkUserID(userID); err != nil {
 		return "", err
 	}
 	if ttl <= 0 {
@@ -152,7 +161,7 @@ func (a *Auth) Verify(ctx context.Context, token string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := checkUserID(sub); err != nil {
+	if err := a.checkUserID(sub); err != nil {
 		return "", err
 	}
 	return sub, nil
@@ -218,16 +227,12 @@ func bearer(header string) (string, bool) {
 	return token, token != ""
 }
 
-// checkUserID is the one rule a user id obeys, whether Issue is asked for
-// it or Verify reads it from a token of either kind.
-func checkUserID(id string) error {
-	if id == "" || len(id) > maxUserID {
-		return fmt.Errorf("web: a user id must have 1 to %d bytes", maxUserID)
-	}
-	for _, r := range id {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			return errors.New("web: a user id must be printable and without spaces")
-		}
+// checkUserID is the one place where a user id meets the domain's rule,
+// whether Issue is asked for it or Verify reads it from a token of either
+// kind. Its error does not repeat the id, which may be long or unprintable.
+func (a *Auth) checkUserID(id string) error {
+	if !a.isUserID(id) {
+		return errors.New("web: not a user id carrot accepts")
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carrot-market/carrot/functions/market"
 )
 
 var testSecret = []byte("a-test-secret-of-at-least-32-bytes!")
@@ -20,7 +22,7 @@ var testSecret = []byte("a-test-secret-of-at-least-32-bytes!")
 // MustAuth returns an Auth with the test secret.
 func MustAuth(tb testing.TB) *Auth {
 	tb.Helper()
-	a, err := NewAuth(testSecret)
+	a, err := NewAuth(testSecret, market.IsUserID)
 	require.NoError(tb, err)
 	return a
 }
@@ -36,24 +38,24 @@ func sign(tb testing.TB, method jwt.SigningMethod, key any, claims jwt.Claims) s
 func TestNewAuthRejectsShortSecrets(t *testing.T) {
 	t.Parallel()
 	for _, s := range [][]byte{nil, []byte("short"), testSecret[:MinSecretBytes-1]} {
-		_, err := NewAuth(s)
+		_, err := NewAuth(s, market.IsUserID)
 		assert.Error(t, err, "secret %q", s)
 	}
-	_, err := NewAuth(testSecret[:MinSecretBytes])
+	_, err := NewAuth(testSecret[:MinSecretBytes], market.IsUserID)
 	assert.NoError(t, err)
 }
 
 func TestAuthFromEnv(t *testing.T) {
 	t.Setenv(SecretEnv, "")
-	_, err := AuthFromEnv()
+	_, err := AuthFromEnv(market.IsUserID)
 	assert.ErrorContains(t, err, SecretEnv)
 
 	t.Setenv(SecretEnv, "too-short")
-	_, err = AuthFromEnv()
+	_, err = AuthFromEnv(market.IsUserID)
 	assert.Error(t, err)
 
 	t.Setenv(SecretEnv, string(testSecret))
-	a, err := AuthFromEnv()
+	a, err := AuthFromEnv(market.IsUserID)
 	require.NoError(t, err)
 	tok, err := a.Issue("u1", time.Minute)
 	require.NoError(t, err)
@@ -69,6 +71,12 @@ func TestIssue(t *testing.T) {
 	assert.Error(t, err)
 	_, err = a.Issue("has space", time.Minute)
 	assert.Error(t, err)
+	for _, blank := range []string{"\u3164", "\u200b", "\u2800", "u\x07", "\u202eu"} {
+		_, err = a.Issue(blank, time.Minute)
+		assert.Error(t, err, "%q prints nothing or lies", blank)
+	}
+	_, err = a.Issue("당근", time.Minute)
+	assert.NoError(t, err)
 	_, err = a.Issue("u1", 0)
 	assert.Error(t, err)
 }
@@ -114,7 +122,11 @@ func TestRequire(t *testing.T) {
 		{name: "sub with control characters", header: "Bearer " + sign(t, jwt.SigningMethodHS256, testSecret,
 			jwt.RegisteredClaims{Subject: "u\n1", ExpiresAt: exp})},
 		{name: "sub too long", header: "Bearer " + sign(t, jwt.SigningMethodHS256, testSecret,
-			jwt.RegisteredClaims{Subject: strings.Repeat("u", maxUserID+1), ExpiresAt: exp})},
+			jwt.RegisteredClaims{Subject: strings.Repeat("u", market.MaxUserID+1), ExpiresAt: exp})},
+		{name: "sub that prints blank", header: "Bearer " + sign(t, jwt.SigningMethodHS256, testSecret,
+			jwt.RegisteredClaims{Subject: "\u3164\u3164", ExpiresAt: exp})},
+		{name: "sub with a right-to-left override", header: "Bearer " + sign(t, jwt.SigningMethodHS256, testSecret,
+			jwt.RegisteredClaims{Subject: "\u202enimda", ExpiresAt: exp})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,15 +2,17 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxBodyBytes is the largest request body carrot reads: 64 KiB.
@@ -21,10 +23,14 @@ const MaxBodyBytes = 64 << 10
 //   - a Content-Type other than application/json (a charset parameter is
 //     allowed when it is utf-8) is a 415;
 //   - a body over MaxBodyBytes is a 413, whatever it holds;
-//   - an empty body, a literal null, malformed JSON, or more than one JSON
-//     value is a 400;
-//   - a value of the wrong type or a field dst does not declare is a 400
-//     whose Fields name the JSON field by its path;
+//   - an empty body, a literal null, a body that is not UTF-8, malformed
+//     JSON, or more than one JSON value is a 400;
+//   - a member whose name is not exactly (case included) one of dst's
+//     fields, a member given twice, a null for any member, and a value of
+//     the wrong type are each a 400 whose Fields name the member by its
+//     path from the root ("meeting.date"; array indices are left out, so
+//     an element of "photos" is named "photos"); no carrot input field is
+//     nullable, so a client leaves a field out instead of sending null;
 //   - a *StatusError returned by a custom UnmarshalJSON of dst passes
 //     through unchanged; any other error of one is a 400 that hides its
 //     text and wraps it as Err, so a translation that knows it (infra/edge
@@ -47,16 +53,37 @@ func Decode(r *http.Request, dst any) error {
 		return invalidBody("the body is empty; a JSON value is required")
 	case string(trimmed) == "null":
 		return invalidBody("the body is null; a JSON value is required")
+	case !utf8.Valid(trimmed):
+		return invalidBody("the body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+	dec := jsontext.NewDecoder(bytes.NewReader(trimmed))
+	if err := json.UnmarshalDecode(dec, dst, strict); err != nil {
+		return decodeError(reflect.TypeOf(dst), err)
 	}
 	if dec.InputOffset() != int64(len(trimmed)) {
 		return invalidBody("the body must hold exactly one JSON value")
 	}
 	return nil
+}
+
+// strict are the options of Decode. Names match case-sensitively and a
+// duplicated name is a syntactic error by default in json v2; unknown
+// members and nulls are refused on top of that.
+var strict = json.JoinOptions(
+	json.RejectUnknownMembers(true),
+	json.WithUnmarshalers(json.UnmarshalFromFunc(refuseNull)),
+)
+
+// errNull is refuseNull's answer to a null.
+var errNull = errors.New("null")
+
+// refuseNull refuses a JSON null wherever it stands, and leaves every other
+// value to its type's own unmarshalling.
+func refuseNull(dec *jsontext.Decoder, _ any) error {
+	if dec.PeekKind() == 'n' {
+		return errNull
+	}
+	return errors.ErrUnsupported
 }
 
 // requireJSON accepts application/json with no parameter other than a
@@ -95,27 +122,39 @@ var errTooLarge = &StatusError{
 	Detail: fmt.Sprintf("the body exceeds %d bytes", MaxBodyBytes),
 }
 
-func decodeError(err error) error {
+// decodeError turns an error of decoding into dst, of type dstType, into
+// the 400 Decode promises.
+func decodeError(dstType reflect.Type, err error) error {
 	var (
-		se     *StatusError
-		syntax *json.SyntaxError
-		typ    *json.UnmarshalTypeError
+		se       *StatusError
+		syntax   *jsontext.SyntacticError
+		semantic *json.SemanticError
 	)
 	switch {
 	case errors.As(err, &se):
 		return se
 	case errors.As(err, &syntax):
-		return invalidBody(fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.Offset))
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return invalidBody("the body is not valid JSON (it ends too early)")
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return invalidBody(fmt.Sprintf("the body must be %s, not %s", jsonKind(typ.Type), typ.Value))
+		switch {
+		case errors.Is(syntax.Err, jsontext.ErrDuplicateName):
+			return invalidField(fieldPath(dstType, syntax.JSONPointer), "is given more than once")
+		case errors.Is(syntax.Err, io.ErrUnexpectedEOF):
+			return invalidBody("the body is not valid JSON (it ends too early)")
 		}
-		return invalidField(typ.Field, fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), typ.Value))
-	}
-	if name, ok := unknownField(err); ok {
-		return invalidField(name, "is not a known field")
+		return invalidBody(fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.ByteOffset))
+	case errors.As(err, &semantic):
+		field := fieldPath(dstType, semantic.JSONPointer)
+		switch {
+		case errors.Is(semantic.Err, json.ErrUnknownName):
+			return invalidField(field, "is not a known field")
+		case errors.Is(semantic.Err, errNull):
+			return invalidField(field, "must not be null; leave the field out instead")
+		case semantic.Err != nil && hasOwnUnmarshaler(semantic.GoType):
+			break // a custom unmarshaller's own error, below
+		case field == "":
+			return invalidBody(fmt.Sprintf("the body must be %s, not %s", jsonKind(semantic.GoType), jsonValue(semantic)))
+		default:
+			return invalidField(field, fmt.Sprintf("must be %s, not %s", jsonKind(semantic.GoType), jsonValue(semantic)))
+		}
 	}
 	// Another error of a custom UnmarshalJSON (a time that does not parse,
 	// or a domain rule of the DTO). Its text may come from library code, so
@@ -124,18 +163,54 @@ func decodeError(err error) error {
 	return &StatusError{Status: http.StatusBadRequest, Detail: "the body has a value of the wrong form", Err: err}
 }
 
-// unknownField extracts the field name from encoding/json's error for
-// DisallowUnknownFields, which has no type of its own.
-func unknownField(err error) (string, bool) {
-	rest, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
-	if !ok {
-		return "", false
+// hasOwnUnmarshaler reports whether t unmarshals itself: an error met in
+// such a type is its own, not one of json's type conversions.
+func hasOwnUnmarshaler(t reflect.Type) bool {
+	if t == nil {
+		return false
 	}
-	name, err := strconv.Unquote(rest)
-	if err != nil {
-		return rest, true
+	p := reflect.PointerTo(t)
+	return p.Implements(reflect.TypeFor[json.Unmarshaler]()) || p.Implements(reflect.TypeFor[json.UnmarshalerFrom]())
+}
+
+// fieldPath names the member at p for a client: the member names from the
+// root of a value of type t joined by dots, without array indices (an
+// element of "photos" is "photos"). t tells indices from names; below a
+// member t does not declare, every token is taken as a name.
+func fieldPath(t reflect.Type, p jsontext.Pointer) string {
+	var names []string
+	for tok := range p.Tokens() {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			t = t.Elem()
+			continue
+		}
+		names = append(names, tok)
+		t = memberType(t, tok)
 	}
-	return name, true
+	return strings.Join(names, ".")
+}
+
+// memberType is the type of the member called name in a value of type t,
+// nil when t has no such member.
+func memberType(t reflect.Type, name string) reflect.Type {
+	switch {
+	case t == nil:
+		return nil
+	case t.Kind() == reflect.Map:
+		return t.Elem()
+	case t.Kind() != reflect.Struct:
+		return nil
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || (tag == "" && f.Name == name) {
+			return f.Type
+		}
+	}
+	return nil
 }
 
 func invalidBody(msg string) error {
@@ -150,6 +225,27 @@ func invalidField(field, message string) error {
 
 // invalidFieldsDetail is the detail of a 400 that names its fields.
 const invalidFieldsDetail = "the request has invalid fields"
+
+// jsonValue names the JSON value json could not convert, with the number
+// itself for a number ("number 1.5").
+func jsonValue(e *json.SemanticError) string {
+	switch e.JSONKind {
+	case '"':
+		return "string"
+	case '0':
+		if len(e.JSONValue) > 0 {
+			return "number " + string(e.JSONValue)
+		}
+		return "number"
+	case 't', 'f':
+		return "bool"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	}
+	return "another value"
+}
 
 // jsonKind names the JSON value a Go type accepts, for field messages.
 func jsonKind(t reflect.Type) string {

@@ -21,6 +21,7 @@ type listing struct {
 	Meeting  *meeting  `json:"meeting"`
 	Quantity int       `json:"quantity"`
 	Code     validated `json:"code"`
+	Stops    []meeting `json:"stops"`
 }
 
 type meeting struct {
@@ -111,7 +112,32 @@ func TestDecode(t *testing.T) {
 		{name: "unknown field", contentType: jsonType, body: `{"name":"a","colour":"red"}`, status: 400,
 			field: "colour", message: "not a known field"},
 		{name: "unknown nested field", contentType: jsonType, body: `{"meeting":{"place":"x"}}`, status: 400,
-			field: "place", message: "not a known field"},
+			field: "meeting.place", message: "not a known field"},
+		{name: "unknown field in an array", contentType: jsonType, body: `{"stops":[{"date":"a"},{"place":"x"}]}`, status: 400,
+			field: "stops.place", message: "not a known field"},
+		{name: "unknown field named by digits", contentType: jsonType, body: `{"1":2}`, status: 400,
+			field: "1", message: "not a known field"},
+		{name: "wrong case", contentType: jsonType, body: `{"Price":500}`, status: 400,
+			field: "Price", message: "not a known field"},
+		{name: "every name in capitals", contentType: jsonType, body: `{"NAME":"desk","PRICE":500}`, status: 400,
+			field: "NAME", message: "not a known field"},
+		{name: "wrong case nested", contentType: jsonType, body: `{"meeting":{"Date":"2025-01-02"}}`, status: 400,
+			field: "meeting.Date", message: "not a known field"},
+		{name: "duplicate key", contentType: jsonType, body: `{"price":1,"price":2}`, status: 400,
+			field: "price", message: "more than once"},
+		{name: "duplicate nested key", contentType: jsonType, body: `{"meeting":{"date":"a","date":"b"}}`, status: 400,
+			field: "meeting.date", message: "more than once"},
+		{name: "duplicate unknown key", contentType: jsonType, body: `{"colour":1,"colour":2}`, status: 400, field: "colour"},
+		{name: "null integer", contentType: jsonType, body: `{"price":null}`, status: 400, field: "price", message: "must not be null"},
+		{name: "null string", contentType: jsonType, body: `{"name":null}`, status: 400, field: "name", message: "must not be null"},
+		{name: "null pointer", contentType: jsonType, body: `{"region":null}`, status: 400, field: "region", message: "must not be null"},
+		{name: "null object", contentType: jsonType, body: `{"meeting":null}`, status: 400, field: "meeting", message: "must not be null"},
+		{name: "null nested", contentType: jsonType, body: `{"meeting":{"date":null}}`, status: 400, field: "meeting.date", message: "must not be null"},
+		{name: "null array", contentType: jsonType, body: `{"photos":null}`, status: 400, field: "photos", message: "must not be null"},
+		{name: "null in an array", contentType: jsonType, body: `{"photos":["a",null]}`, status: 400, field: "photos", message: "must not be null"},
+		{name: "null for a custom unmarshaller", contentType: jsonType, body: `{"code":null}`, status: 400, field: "code", message: "must not be null"},
+		{name: "invalid UTF-8", contentType: jsonType, body: "{\"name\":\"\xff\"}", status: 400, detail: "UTF-8"},
+		{name: "lone surrogate", contentType: jsonType, body: `{"name":"\ud800"}`, status: 400, detail: "not valid JSON"},
 		{name: "dto rule", contentType: jsonType, body: `{"code":"bad"}`, status: 400, field: "code", message: "must not be bad"},
 	}
 	for _, tt := range tests {

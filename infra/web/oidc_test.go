@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/web"
 	"github.com/carrot-market/carrot/infra/web/webtest"
 )
@@ -45,7 +46,7 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // tokens too when secret is set.
 func mustOIDCAuth(tb testing.TB, iss string, clk *clock, secret []byte) *web.Auth {
 	tb.Helper()
-	a, err := web.NewAuthOf(web.AuthConfig{Secret: secret, OIDC: web.OIDCConfig{Issuer: iss, Audience: audience, Now: clk.Now}})
+	a, err := web.NewAuthOf(web.AuthConfig{Secret: secret, OIDC: web.OIDCConfig{Issuer: iss, Audience: audience, Now: clk.Now}, IsUserID: market.IsUserID})
 	require.NoError(tb, err)
 	return a
 }
@@ -167,6 +168,9 @@ func TestOIDCTokens(t *testing.T) {
 		{name: "no sub", token: iss.Sign(t, rsaKey, with(base, map[string]any{"sub": nil}))},
 		{name: "sub with control characters", token: iss.Sign(t, rsaKey, with(base, map[string]any{"sub": "u\n1"}))},
 		{name: "sub too long", token: iss.Sign(t, rsaKey, with(base, map[string]any{"sub": fmt.Sprintf("%0129d", 7)}))},
+		{name: "sub that prints blank", token: iss.Sign(t, rsaKey, with(base, map[string]any{"sub": "\u3164"}))},
+		{name: "sub of zero-width spaces", token: iss.Sign(t, rsaKey, with(base, map[string]any{"sub": "\u200b\u200b"}))},
+		{name: "sub with a right-to-left override", token: iss.Sign(t, rsaKey, with(base, map[string]any{"sub": "\u202enimda"}))},
 		{name: "garbage", token: "not.a.jwt"},
 	}
 	for _, tt := range tests {
@@ -352,10 +356,11 @@ func TestNewAuthOf(t *testing.T) {
 		c    web.AuthConfig
 		err  string // "" when c is valid
 	}{
-		{name: "secret", c: web.AuthConfig{Secret: secret}},
-		{name: "issuer", c: web.AuthConfig{OIDC: web.OIDCConfig{Issuer: "https://issuer.invalid/realms/carrot", Audience: audience}}},
-		{name: "both", c: web.AuthConfig{Secret: secret, OIDC: web.OIDCConfig{Issuer: "https://issuer.invalid", Audience: audience}}},
-		{name: "http on loopback", c: web.AuthConfig{OIDC: web.OIDCConfig{Issuer: "http://localhost:8080", Audience: audience}}},
+		{name: "secret", c: web.AuthConfig{Secret: secret, IsUserID: market.IsUserID}},
+		{name: "issuer", c: web.AuthConfig{OIDC: web.OIDCConfig{Issuer: "https://issuer.invalid/realms/carrot", Audience: audience}, IsUserID: market.IsUserID}},
+		{name: "both", c: web.AuthConfig{Secret: secret, OIDC: web.OIDCConfig{Issuer: "https://issuer.invalid", Audience: audience}, IsUserID: market.IsUserID}},
+		{name: "http on loopback", c: web.AuthConfig{OIDC: web.OIDCConfig{Issuer: "http://localhost:8080", Audience: audience}, IsUserID: market.IsUserID}},
+		{name: "no rule for user ids", c: web.AuthConfig{Secret: secret}, err: "IsUserID"},
 		{name: "neither", c: web.AuthConfig{}, err: web.SecretEnv},
 		{name: "short secret beside an issuer", c: web.AuthConfig{Secret: []byte("short"), OIDC: web.OIDCConfig{Issuer: "https://issuer.invalid", Audience: audience}}, err: "at least"},
 		{name: "issuer without audience", c: web.AuthConfig{OIDC: web.OIDCConfig{Issuer: "https://issuer.invalid"}}, err: web.AudienceEnv},
@@ -384,7 +389,7 @@ func TestAuthFromEnvWithIssuer(t *testing.T) {
 	t.Setenv(web.SecretEnv, "")
 	t.Setenv(web.IssuerEnv, iss.URL)
 	t.Setenv(web.AudienceEnv, audience)
-	a, err := web.AuthFromEnv()
+	a, err := web.AuthFromEnv(market.IsUserID)
 	require.NoError(t, err)
 	id, err := a.Verify(context.Background(), iss.Sign(t, kid, iss.Claims("sally", audience, time.Now())))
 	require.NoError(t, err)
@@ -393,6 +398,6 @@ func TestAuthFromEnvWithIssuer(t *testing.T) {
 	assert.Error(t, err, "without a secret there is nothing to sign with")
 
 	t.Setenv(web.AudienceEnv, "")
-	_, err = web.AuthFromEnv()
+	_, err = web.AuthFromEnv(market.IsUserID)
 	assert.ErrorContains(t, err, web.AudienceEnv)
 }

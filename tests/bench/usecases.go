@@ -51,6 +51,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/infra/boot"
 	"github.com/carrot-market/carrot/infra/dynamo"
@@ -78,7 +79,7 @@ type deal struct {
 	Item, Rsv, Pay string
 }
 
-var meeting = map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
+var meeting = map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": system.Day(30), "rsvTime": "18:30", "rsvPlace": "Hapjeong station"}
 
 var steps = []step{
 	{Name: "register item", Function: registry.RegisterItem.Name, Method: http.MethodPost, Who: "seller",
@@ -175,7 +176,7 @@ func captureDeal(ctx context.Context, base *dynamodb.Client, prefix string) (cap
 			})
 		}
 	}
-	auth, err := web.NewAuth([]byte(benchSecret))
+	auth, err := web.NewAuth([]byte(benchSecret), market.IsUserID)
 	if err != nil {
 		return captured{}, err
 	}

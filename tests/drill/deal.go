@@ -34,7 +34,7 @@ func (r *run) confirm(ctx context.Context, seller, rsvID string) error {
 }
 
 func confirmation() map[string]any {
-	return map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": "2026-12-24", "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3"}
+	return map[string]any{"rsvStatus": "CONFIRMED", "rsvDate": system.Day(30), "rsvTime": "18:30", "rsvPlace": "Hapjeong station exit 3"}
 }
 
 // pay has buyer pay rsvID and returns the payment's id.

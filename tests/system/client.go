@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -22,6 +23,13 @@ const BrokerIngressPath = "/broker/default/carrot"
 // tokenTTL is how long a token signed by the harness itself stays valid:
 // longer than any test, drill or bench run.
 const tokenTTL = 2 * time.Hour
+
+// Day is the date n days after today in Seoul, the marketplace's time
+// (market.Seoul), as YYYY-MM-DD: a meeting on it stays ahead whenever a
+// test, drill or bench runs, as a meeting must.
+func Day(n int) string {
+	return time.Now().In(market.Seoul).AddDate(0, 0, n).Format(time.DateOnly)
+}
 
 // ClientConfig says where a running system is and how to reach it.
 type ClientConfig struct {
@@ -70,7 +78,7 @@ func NewClient(c ClientConfig) (*Client, error) {
 		cl.http = &http.Client{Timeout: 60 * time.Second}
 	}
 	if c.JWTSecret != "" {
-		auth, err := web.NewAuth([]byte(c.JWTSecret))
+		auth, err := web.NewAuth([]byte(c.JWTSecret), market.IsUserID)
 		if err != nil {
 			return nil, err
 		}

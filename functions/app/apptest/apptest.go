@@ -100,6 +100,13 @@ func uid() string { return events.NewID() }
 
 func now() time.Time { return time.Now().UTC() }
 
+// Day is the date n days after today in Seoul, the marketplace's time
+// (market.Seoul), as YYYY-MM-DD: a meeting on it stays ahead whenever the
+// suite runs, as a meeting must.
+func Day(n int) string {
+	return now().In(market.Seoul).AddDate(0, 0, n).Format(time.DateOnly)
+}
+
 // update runs change in a unit of work of s.Store and returns the events
 // it published and how often change ran.
 func update(s Stores, change func(tx app.Tx, attempt int) error) ([]cloudevents.Event, int, error) {

@@ -73,7 +73,7 @@ func testRoundTrips(t *testing.T, s Stores) {
 			app.Tx.SaveItem, app.Tx.Item, s.Store.Item,
 			func(it *market.Item) {
 				r := newReservation("rsv-1", it.ID())
-				require.NoError(t, r.Confirm("seller", market.Meeting{Date: "2026-12-24", Time: "18:30"}, now()))
+				require.NoError(t, r.Confirm("seller", market.Meeting{Date: Day(30), Time: "18:30"}, now()))
 				require.NoError(t, it.Reserve(r, now()))
 				it.AddReview(4, now())
 			})
@@ -86,7 +86,7 @@ func testRoundTrips(t *testing.T, s Stores) {
 			func(st market.ReservationState, v int64) market.ReservationState { st.Version = v; return st },
 			app.Tx.SaveReservation, app.Tx.Reservation, s.Store.Reservation,
 			func(r *market.Reservation) {
-				require.NoError(t, r.Confirm("seller", market.Meeting{Date: "2026-12-24", Time: "18:30", Place: "Hapjeong station"}, now()))
+				require.NoError(t, r.Confirm("seller", market.Meeting{Date: Day(30), Time: "18:30", Place: "Hapjeong station"}, now()))
 				_, err := r.Complete("pay-1", now())
 				require.NoError(t, err)
 			})
@@ -175,7 +175,7 @@ func testRoundTrips(t *testing.T, s Stores) {
 	t.Run("page row", func(t *testing.T) {
 		t.Parallel()
 		row := app.PageRow{ItemID: uid(), ItemName: "bike", ItemStatus: "RESERVED", Price: 15000, SellerID: "seller",
-			Score: 4.5, ReviewCount: 2, RsvID: "rsv-1", RsvStatus: "CONFIRMED", BuyerID: "buyer", RsvDate: "2026-12-24",
+			Score: 4.5, ReviewCount: 2, RsvID: "rsv-1", RsvStatus: "CONFIRMED", BuyerID: "buyer", RsvDate: Day(30),
 			RsvTime: "18:30", RsvPlace: "Hapjeong", PayID: "pay-1", PayStatus: "APPROVED", OpenChats: 3, UpdatedAt: now()}
 		for version := int64(1); version <= 2; version++ {
 			saved := row
@@ -198,7 +198,7 @@ func testRoundTrips(t *testing.T, s Stores) {
 		t.Parallel()
 		itemID := uid()
 		d := app.PageDeal{RsvID: uid(), ItemID: itemID, BuyerID: "buyer-" + itemID, SellerID: "seller", ItemName: "bike",
-			ItemStatus: "SOLDOUT", Price: 15000, RsvStatus: "COMPLETED", RsvDate: "2026-12-24", RsvTime: "18:30",
+			ItemStatus: "SOLDOUT", Price: 15000, RsvStatus: "COMPLETED", RsvDate: Day(30), RsvTime: "18:30",
 			RsvPlace: "Hapjeong", PayID: "pay-1", PayStatus: "APPROVED", UpdatedAt: now()}
 		for version := int64(1); version <= 2; version++ {
 			saved := d

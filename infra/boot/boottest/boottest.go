@@ -17,6 +17,7 @@ import (
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 	"github.com/carrot-market/carrot/functions/rest"
 	"github.com/carrot-market/carrot/infra/boot"
@@ -66,7 +67,7 @@ func NewSystem(t *testing.T, opts ...Option) *System {
 		opt(&o)
 	}
 	store := dynamotest.MustStore(t)
-	auth, err := web.NewAuth(secret)
+	auth, err := web.NewAuth(secret, market.IsUserID)
 	require.NoError(t, err)
 
 	s := &System{Store: store, Auth: auth, URL: map[string]string{}, sink: &sink{routes: map[events.Type][]string{}, deliver: o.deliver}}

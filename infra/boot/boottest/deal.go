@@ -3,7 +3,9 @@ package boottest
 import (
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/functions/registry"
 )
 
@@ -68,6 +70,13 @@ func (s *System) MustPaidDeal(tb testing.TB, sellerID, buyerID string, item, mee
 	tb.Helper()
 	itemID, rsvID = s.MustConfirmedDeal(tb, sellerID, buyerID, item, meeting)
 	return itemID, rsvID, s.MustPay(tb, buyerID, rsvID)
+}
+
+// Day is the date n days after today in Seoul, the marketplace's time
+// (market.Seoul), as YYYY-MM-DD: a meeting on it stays ahead whenever the
+// test runs, as a meeting must.
+func Day(n int) string {
+	return time.Now().In(market.Seoul).AddDate(0, 0, n).Format(time.DateOnly)
 }
 
 // Meeting is the body of PATCH /reservations/{rsvId} that confirms a
