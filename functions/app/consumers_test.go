@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,6 +187,11 @@ func TestPoliciesFollowTheSourcesNotTheEvent(t *testing.T) {
 		{"review that was never written", s.itemPolicy.ScoreItem(ctx, forged(t, events.ReviewWritten, &events.Review{ReviewID: "rv-1", RsvID: r.ID(), ItemID: it.ID(), ReviewerID: buyer, SellerID: seller, Score: 5})), market.Invalid},
 		{"reopen of a reservation that holds nothing", s.itemPolicy.FollowReservation(ctx, forged(t, events.ReservationReopened,
 			&events.Reservation{RsvID: "rsv-of-nobody", ItemID: it.ID(), BuyerID: buyer, SellerID: seller, RsvStatus: "CONFIRMED", Version: 9})), ""},
+		{"payment whose id no key could hold", s.reservationPolicy.FollowPayment(ctx, forged(t, events.PaymentApproved, pay(strings.Repeat("p", 3000), r.ID(), 1))), market.Invalid},
+		{"reservation fact about an item that is no id", s.itemPolicy.FollowReservation(ctx, forged(t, events.ReservationCompleted,
+			&events.Reservation{RsvID: r.ID(), ItemID: "item\x00" + strings.Repeat("i", 3000), BuyerID: buyer, SellerID: seller, RsvStatus: "COMPLETED", Version: stored + 1})), market.Invalid},
+		{"projection of an item that is no id", s.mypage.Project(ctx, forged(t, events.ItemUpdated,
+			&events.Item{ItemID: strings.Repeat("i", 3000), SellerID: seller, Name: "x", Status: "CREATED"})), market.Invalid},
 	} {
 		assertCode(t, tt.code, tt.err)
 		assert.Equal(t, market.ItemReserved, s.itemNow(it.ID()).Status(), tt.name)

@@ -53,9 +53,9 @@ type sources struct {
 
 // Project applies one event to the MyPage view.
 func (s *Service) Project(ctx context.Context, e cloudevents.Event) error {
-	p, err := events.Decode(e)
+	p, err := payloadOf(e)
 	if err != nil {
-		return market.Errorf(market.Invalid, "poison event: %v", err)
+		return err
 	}
 	_, err = s.project(ctx, p.PartitionKey(), e.Time(), func() (sources, error) { return s.sourcesOf(ctx, e, p) },
 		func(tx ViewTx) { tx.MarkHandled(s.Source, e) })

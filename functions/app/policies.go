@@ -276,14 +276,29 @@ func refused(e cloudevents.Event, format string, args ...any) error {
 	return market.Errorf(market.Invalid, "poison event: %s %s refused: %s", e.Type(), e.ID(), fmt.Sprintf(format, args...))
 }
 
-// decode returns the payload of e as T. An event that does not decode, or
-// carries another payload than the handler expects, is poison: an Invalid
-// error, which the event edge answers with 400 so it is dead-lettered.
-func decode[T events.Payload](e cloudevents.Event) (T, error) {
-	var zero T
+// payloadOf returns the payload of e. An event that does not decode, or
+// whose subject or item is not an id at all (market.IsID), is poison: an
+// Invalid error, which the event edge answers with 400 so it is
+// dead-lettered. Such an id names no row, and one beyond the storage's key
+// limits would fail the read instead of refusing the event.
+func payloadOf(e cloudevents.Event) (events.Payload, error) {
 	p, err := events.Decode(e)
 	if err != nil {
-		return zero, market.Errorf(market.Invalid, "poison event: %v", err)
+		return nil, market.Errorf(market.Invalid, "poison event: %v", err)
+	}
+	if !market.IsID(p.Subject()) || !market.IsID(p.PartitionKey()) {
+		return nil, market.Errorf(market.Invalid, "poison event: %s %s names something that is not an id", e.Type(), e.ID())
+	}
+	return p, nil
+}
+
+// decode returns the payload of e as T (payloadOf); one of another type
+// than the handler expects is poison too.
+func decode[T events.Payload](e cloudevents.Event) (T, error) {
+	var zero T
+	p, err := payloadOf(e)
+	if err != nil {
+		return zero, err
 	}
 	t, ok := p.(T)
 	if !ok {

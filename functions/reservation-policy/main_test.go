@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -136,6 +137,8 @@ func TestReservationPolicy(t *testing.T) {
 				boottest.Fact(t, events.PaymentCancelled, payment("p5", paidRsvID, paidItemID, "DELETED"))},
 			{"a cancel for a reservation that was never paid", rsvID, itemID,
 				boottest.Fact(t, events.PaymentCancelled, payment("p6", rsvID, itemID, "DELETED"))},
+			{"an approval whose payment id no storage key could hold", rsvID, itemID,
+				boottest.Fact(t, events.PaymentApproved, payment(strings.Repeat("p", 3000), rsvID, itemID, "APPROVED"))},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := snapshot(t, sys, tc.rsvID, tc.itemID)
