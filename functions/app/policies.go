@@ -89,17 +89,10 @@ func (s *Service) Handler(c Consumer) EventHandler {
 // follows the payment as stored: COMPLETED while it is the reservation's
 // approved payment, CONFIRMED again once it is cancelled.
 func (s *Service) FollowPayment(ctx context.Context, e cloudevents.Event) error {
-	fact, err := decode[*events.Payment](e)
-	if err != nil {
-		return err
-	}
-	return s.follow(ctx, e, func(tx Tx) (events.Type, events.Payload, error) {
+	return follow(ctx, s, e, func(tx Tx, fact *events.Payment) (events.Type, events.Payload, error) {
 		p, err := tx.Payment(fact.PayID)
-		if market.ErrorCode(err) == market.NotFound {
-			return "", nil, refused(e, "payment %s does not exist", fact.PayID)
-		}
 		if err != nil {
-			return "", nil, err
+			return "", nil, missing(e, err, "payment %s does not exist", fact.PayID)
 		}
 		if err := agrees(e, fact.Version, p.Version(), fact.RsvID == p.RsvID() && fact.ItemID == p.ItemID()); err != nil {
 			return "", nil, err
@@ -134,11 +127,7 @@ func (s *Service) followPayment(tx Tx, r *market.Reservation, p *market.Payment)
 // follows the reservation that holds it as stored: SOLDOUT while it is
 // paid, RESERVED while it is confirmed, on sale once it is gone.
 func (s *Service) FollowReservation(ctx context.Context, e cloudevents.Event) error {
-	fact, err := decode[*events.Reservation](e)
-	if err != nil {
-		return err
-	}
-	return s.follow(ctx, e, func(tx Tx) (events.Type, events.Payload, error) {
+	return follow(ctx, s, e, func(tx Tx, fact *events.Reservation) (events.Type, events.Payload, error) {
 		it, err := tx.Item(fact.ItemID)
 		if err != nil {
 			return "", nil, err
@@ -181,17 +170,10 @@ var itemFact = map[market.ItemStatus]events.Type{
 // the review is marked counted in the same transaction, so another event
 // about the same review, a replay or a forgery, counts nothing.
 func (s *Service) ScoreItem(ctx context.Context, e cloudevents.Event) error {
-	fact, err := decode[*events.Review](e)
-	if err != nil {
-		return err
-	}
-	return s.follow(ctx, e, func(tx Tx) (events.Type, events.Payload, error) {
+	return follow(ctx, s, e, func(tx Tx, fact *events.Review) (events.Type, events.Payload, error) {
 		rv, err := tx.Review(fact.RsvID)
-		if market.ErrorCode(err) == market.NotFound {
-			return "", nil, refused(e, "reservation %s has no review", fact.RsvID)
-		}
 		if err != nil {
-			return "", nil, err
+			return "", nil, missing(e, err, "reservation %s has no review", fact.RsvID)
 		}
 		if rv.ID != fact.ReviewID || rv.ItemID != fact.ItemID {
 			return "", nil, refused(e, "review %s is not the review of reservation %s", fact.ReviewID, fact.RsvID)
@@ -225,12 +207,18 @@ func (s *Service) score(tx Tx, rv market.Review, counter string) (events.Type, e
 	}, nil
 }
 
-// follow runs one step of a policy as a unit of work: step reads the
-// sources, applies them and returns the fact it emits, or an empty type
-// when the cause changes nothing (a redelivery, or a fact overtaken).
-func (s *Service) follow(ctx context.Context, cause cloudevents.Event, step func(Tx) (events.Type, events.Payload, error)) error {
-	_, err := s.repair(ctx, func(tx Tx) (cloudevents.Event, events.Type, events.Payload, error) {
-		typ, out, err := step(tx)
+// follow runs one step of a policy as a unit of work on the fact that
+// cause carries, decoded as T (a cause that does not carry a T is poison):
+// step reads the sources, applies them and returns the fact it emits, or
+// an empty type when the cause changes nothing (a redelivery, or a fact
+// overtaken).
+func follow[T events.Payload](ctx context.Context, s *Service, cause cloudevents.Event, step func(Tx, T) (events.Type, events.Payload, error)) error {
+	fact, err := decode[T](cause)
+	if err != nil {
+		return err
+	}
+	_, err = s.repair(ctx, func(tx Tx) (cloudevents.Event, events.Type, events.Payload, error) {
+		typ, out, err := step(tx, fact)
 		return cause, typ, out, err
 	})
 	return err
@@ -268,6 +256,15 @@ func agrees(e cloudevents.Event, version, stored int64, sameIDs bool) error {
 		return refused(e, "it claims version %d of %s, which is at version %d", version, e.Subject(), stored)
 	}
 	return nil
+}
+
+// missing is err, or the refusal of e when err says that e's source of
+// truth does not exist.
+func missing(e cloudevents.Event, err error, format string, args ...any) error {
+	if market.ErrorCode(err) == market.NotFound {
+		return refused(e, format, args...)
+	}
+	return err
 }
 
 // refused is the error of an event its source of truth contradicts: poison,
