@@ -191,32 +191,32 @@ func (r *Reconciler) item(ctx context.Context, itemID string, t *touched, out *R
 		}
 		return nil
 	}
-	for _, payID := range t.pays {
-		e, err := r.followPayment(ctx, payID)
-		if err := outcome(stepPayment, payID, e, err); err != nil {
-			return err
+	// each runs step on every id in turn, filing each outcome.
+	each := func(step string, ids []string, run func(context.Context, string) (*cloudevents.Event, error)) error {
+		for _, id := range ids {
+			e, err := run(ctx, id)
+			if err := outcome(step, id, e, err); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	if err := each(stepPayment, t.pays, r.followPayment); err != nil {
+		return err
 	}
 	for _, rsvID := range t.rsvs {
 		payIDs, err := r.paymentsOf(ctx, rsvID)
 		if err := outcome(stepPayment, rsvID, nil, err); err != nil {
 			return err
 		}
-		for _, payID := range payIDs {
-			e, err := r.followPayment(ctx, payID)
-			if err := outcome(stepPayment, payID, e, err); err != nil {
-				return err
-			}
-		}
-	}
-	for _, rsvID := range t.reviews {
-		e, err := r.score(ctx, rsvID)
-		if err := outcome(stepScore, rsvID, e, err); err != nil {
+		if err := each(stepPayment, payIDs, r.followPayment); err != nil {
 			return err
 		}
 	}
-	e, err := r.followHolder(ctx, itemID)
-	if err := outcome(stepHolder, itemID, e, err); err != nil {
+	if err := each(stepScore, t.reviews, r.score); err != nil {
+		return err
+	}
+	if err := each(stepHolder, []string{itemID}, r.followHolder); err != nil {
 		return err
 	}
 	return r.project(ctx, itemID, t, out, outcome)
