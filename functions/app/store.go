@@ -123,11 +123,18 @@ type ViewTx interface {
 	MarkHandled(consumer string, e cloudevents.Event)
 }
 
-// ItemFilter narrows an item listing; empty fields do not filter.
+// ItemFilter narrows an item listing, which answers newest first (by
+// creation time, then by id, see FeedOrder). Status "" means on sale
+// (market.ItemCreated): a listing always holds items of one status. A
+// Region holds its sub-regions ("seoul" holds "seoul/mapo", see InRegion).
+// Other empty fields, and nil price bounds, do not filter.
 type ItemFilter struct {
 	Status   market.ItemStatus
+	Region   string
 	Category string
 	SellerID string
+	MinPrice *int64 // at least, in won
+	MaxPrice *int64 // at most, in won
 	Query    string // case-insensitive substring of the name or description
 }
 

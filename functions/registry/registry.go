@@ -102,6 +102,7 @@ const (
 	TableMyPage       Table = "mypage"
 	TableMyPageDeals  Table = "mypage-deals"
 	TableChanges      Table = "changes" // the change log the reconciler reads, and its checkpoint
+	TableFeed         Table = "feed"    // the item listings, written with each item
 )
 
 // Access is what a function does with one table.
@@ -171,7 +172,7 @@ var (
 		Name:   "register-item",
 		Routes: []Route{PostItems, GetItems, GetItem, PatchItem, DeleteItem},
 		Emits:  []events.Type{events.ItemDeleted, events.ItemRegistered, events.ItemUpdated},
-		Tables: changer(emitter(map[Table]Access{TableItems: ReadWrite, TableIdempotency: ReadWrite})),
+		Tables: changer(emitter(map[Table]Access{TableItems: ReadWrite, TableFeed: ReadWrite, TableIdempotency: ReadWrite})),
 	}
 	RequestChat = Function{
 		Name:   "request-chat",
@@ -184,7 +185,7 @@ var (
 		Routes: []Route{PatchReservation, DeleteReservation},
 		Emits:  []events.Type{events.ItemReserved, events.ReservationConfirmed, events.ReservationDeleted},
 		// Claims: requires the payment claim free, frees the chat claim.
-		Tables: changer(emitter(map[Table]Access{TableReservations: ReadWrite, TableItems: ReadWrite, TableClaims: ReadWrite})),
+		Tables: changer(emitter(map[Table]Access{TableReservations: ReadWrite, TableItems: ReadWrite, TableFeed: Write, TableClaims: ReadWrite})),
 	}
 	Pay = Function{
 		Name:   "pay",
@@ -218,7 +219,7 @@ var (
 		Consumes: app.ItemPolicy,
 		Emits:    []events.Type{events.ItemReleased, events.ItemReserved, events.ItemScored, events.ItemSoldOut},
 		// Reservations and Reviews: the sources of truth of the facts it takes.
-		Tables: changer(emitter(map[Table]Access{TableItems: ReadWrite, TableSellers: ReadWrite, TableReservations: Read,
+		Tables: changer(emitter(map[Table]Access{TableItems: ReadWrite, TableFeed: Write, TableSellers: ReadWrite, TableReservations: Read,
 			TableReviews: Read, TableHandled: Write})),
 	}
 	MyPage = Function{
@@ -244,7 +245,7 @@ var (
 			events.ReservationCompleted, events.ReservationReopened},
 		// What the reservation policy, the item policy and the MyPage
 		// projector read and write, and the change log with its checkpoint.
-		Tables: emitter(map[Table]Access{TableChanges: ReadWrite, TableItems: ReadWrite, TableReservations: ReadWrite,
+		Tables: emitter(map[Table]Access{TableChanges: ReadWrite, TableItems: ReadWrite, TableFeed: Write, TableReservations: ReadWrite,
 			TablePayments: Read, TableClaims: Read, TableReviews: Read, TableSellers: ReadWrite, TableHandled: Write,
 			TableMyPage: ReadWrite, TableMyPageDeals: ReadWrite}),
 	}

@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
@@ -48,8 +49,15 @@ func (h *Handler) GetItems(r *http.Request) (reply, error) {
 		return reply{}, err
 	}
 	q := r.URL.Query()
-	f := app.ItemFilter{Status: market.ItemStatus(q.Get("status")), Category: q.Get("category"), SellerID: sellerID, Query: q.Get("q")}
+	f := app.ItemFilter{Status: market.ItemStatus(q.Get("status")), Region: q.Get("region"), Category: q.Get("category"),
+		SellerID: sellerID, Query: q.Get("q")}
 	if err := checkStatusFilter(f.Status); err != nil {
+		return reply{}, err
+	}
+	if f.MinPrice, err = priceParam(r, "minPrice"); err != nil {
+		return reply{}, err
+	}
+	if f.MaxPrice, err = priceParam(r, "maxPrice"); err != nil {
 		return reply{}, err
 	}
 	items, next, err := h.App.Items(r.Context(), f, p)
@@ -74,4 +82,19 @@ func (h *Handler) DeleteItem(r *http.Request) (reply, error) {
 func checkStatusFilter(s market.ItemStatus) error {
 	known := slices.Contains([]market.ItemStatus{"", market.ItemCreated, market.ItemReserved, market.ItemSoldOut}, s)
 	return refuse(rule{!known, "status", "must be CREATED, RESERVED or SOLDOUT"})
+}
+
+// priceParam reads an optional price bound in won; nil when absent.
+func priceParam(r *http.Request, name string) (*int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > market.MaxItemPrice {
+		var f market.Fields
+		f.Add(name, "must be a whole number of won from 0 to %d", market.MaxItemPrice)
+		return nil, f.Err()
+	}
+	return &n, nil
 }

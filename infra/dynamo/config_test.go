@@ -85,8 +85,8 @@ func TestTables(t *testing.T) {
 		assert.Equal(t, used, defined, "%s defines exactly its key attributes", tb.Name)
 	}
 	for _, n := range []string{TableItems, TableReservations, TableMessages, TablePayments, TableReviews, TableSellers,
-		TableClaims, TableOutbox, TableHandled, TableIdempotency, TableMyPage, TableMyPageDeals, TableChanges} {
+		TableClaims, TableOutbox, TableHandled, TableIdempotency, TableMyPage, TableMyPageDeals, TableChanges, TableFeed} {
 		assert.True(t, names["x-"+n], n)
 	}
-	assert.Len(t, tables, 13)
+	assert.Len(t, tables, 14)
 }

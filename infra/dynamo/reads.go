@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -50,34 +49,16 @@ func (s *Store) Review(ctx context.Context, rsvID string) (market.Review, error)
 	return one(ctx, s, s.t.reviews, "rsvId", rsvID, "review of reservation", reviewRecord.review)
 }
 
-// Items pages through items. With a SellerID it reads the bySeller index
-// (eventually consistent, in item id order, which is creation order for
-// time-ordered ids); otherwise it scans the table with a consistent read
-// in no particular order. Other filters are applied as DynamoDB reads, so
-// a sparse filter may read many rows to fill one page.
+// Items pages through one feed, newest first, with consistent reads: the
+// feed table is written in the items' own transactions (feeds.go), so a
+// committed item is listed at once. Filters the feed's key does not hold
+// (feedQuery) are applied by DynamoDB to the rows read, so a page of a
+// sparse price range or word may read more than a page of rows.
 func (s *Store) Items(ctx context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
-	var conds []expression.ConditionBuilder
-	if f.Status != "" {
-		conds = append(conds, expression.Name("status").Equal(expression.Value(string(f.Status))))
-	}
-	if f.Category != "" {
-		conds = append(conds, expression.Name("category").Equal(expression.Value(f.Category)))
-	}
-	if f.Query != "" {
-		conds = append(conds, expression.Contains(expression.Name("search"), strings.ToLower(f.Query)))
-	}
-	var (
-		rows []map[string]types.AttributeValue
-		next string
-		err  error
-	)
-	if f.SellerID != "" {
-		rows, next, err = s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.items), IndexName: aws.String(IndexBySeller)},
-			"sellerId", f.SellerID, conds, []string{"itemId", "sellerId"}, "items")
-	} else {
-		rows, next, err = s.scan(ctx, p, s.t.items, conds, []string{"itemId"}, "items")
-	}
-	return decoded(rows, next, err, "items", itemRecord.item)
+	feed, conds := feedQuery(f)
+	in := &dynamodb.QueryInput{TableName: aws.String(s.t.feed), ConsistentRead: aws.Bool(true), ScanIndexForward: aws.Bool(false)}
+	rows, next, err := s.query(ctx, p, in, "feed", feed, conds, []string{"feed", "at"}, "items")
+	return decoded(rows, next, err, "items", feedRecord.item)
 }
 
 // Messages pages through a reservation's chat in posting order.
@@ -114,7 +95,7 @@ func decodeAll[R, T any](raw []map[string]types.AttributeValue, what string, con
 }
 
 // query pages through the rows whose partition attribute holds value, in
-// ascending key order. in names the table, and the index if any, and
+// ascending key order unless in says otherwise (ScanIndexForward). in names the table, and the index if any, and
 // whether to read consistently (never on an index: DynamoDB refuses it). A
 // cursor must belong to the same partition.
 func (s *Store) query(ctx context.Context, p app.Page, in *dynamodb.QueryInput, partition, value string,
@@ -133,30 +114,6 @@ func (s *Store) query(ctx context.Context, p app.Page, in *dynamodb.QueryInput, 
 		q.ExpressionAttributeNames, q.ExpressionAttributeValues = expr.Names(), expr.Values()
 		q.ExclusiveStartKey, q.Limit = start, aws.Int32(limit)
 		res, err := s.client.Query(ctx, &q)
-		if err != nil {
-			return nil, nil, fail("reading "+what, err)
-		}
-		return res.Items, res.LastEvaluatedKey, nil
-	})
-}
-
-// scan pages through a table with consistent reads, in no meaningful order.
-func (s *Store) scan(ctx context.Context, p app.Page, table string, conds []expression.ConditionBuilder,
-	attrs []string, what string) ([]map[string]types.AttributeValue, string, error) {
-	var expr *expression.Expression
-	if c, ok := and(conds); ok {
-		e, err := expression.NewBuilder().WithFilter(c).Build()
-		if err != nil {
-			return nil, "", internalf("dynamo: build scan: %w", err)
-		}
-		expr = &e
-	}
-	return collect(ctx, p, attrs, nil, func(ctx context.Context, start map[string]types.AttributeValue, limit int32) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
-		in := &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start, Limit: aws.Int32(limit)}
-		if expr != nil {
-			in.FilterExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues = expr.Filter(), expr.Names(), expr.Values()
-		}
-		res, err := s.client.Scan(ctx, in)
 		if err != nil {
 			return nil, nil, fail("reading "+what, err)
 		}

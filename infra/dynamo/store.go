@@ -37,7 +37,7 @@ var (
 
 type tableNames struct {
 	items, reservations, messages, payments, reviews, sellers, claims,
-	outbox, handled, idempotency, mypage, deals, changes string
+	outbox, handled, idempotency, mypage, deals, changes, feed string
 }
 
 // New returns a Store over the tables under prefix. It does not create or
@@ -48,7 +48,7 @@ func New(client *dynamodb.Client, prefix string) *Store {
 		payments: prefix + TablePayments, reviews: prefix + TableReviews, sellers: prefix + TableSellers,
 		claims: prefix + TableClaims, outbox: prefix + TableOutbox, handled: prefix + TableHandled,
 		idempotency: prefix + TableIdempotency, mypage: prefix + TableMyPage, deals: prefix + TableMyPageDeals,
-		changes: prefix + TableChanges,
+		changes: prefix + TableChanges, feed: prefix + TableFeed,
 	}}
 }
 

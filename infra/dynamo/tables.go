@@ -30,12 +30,14 @@ const (
 	TableMyPage       = string(registry.TableMyPage)
 	TableMyPageDeals  = string(registry.TableMyPageDeals)
 	TableChanges      = string(registry.TableChanges)
+	TableFeed         = string(registry.TableFeed)
 )
 
 // Index names of the global secondary indexes.
 const (
 	IndexBySeller = "bySeller"
 	IndexByBuyer  = "byBuyer"
+	IndexNewest   = "newest"
 )
 
 // Attribute names shared by the schema and the store.
@@ -93,10 +95,15 @@ func Tables(prefix string) []Table {
 		t(TableOutbox, "id", ""),
 		withTTL(t(TableHandled, "key", "")),
 		withTTL(t(TableIdempotency, "key", "")),
-		t(TableMyPage, "itemId", "", Index{Name: IndexBySeller, PartitionKey: "sellerId", SortKey: "itemId"}),
+		// Every row is in the one partition of the newest index, so that
+		// MyPage pages newest first by Query (views.go).
+		t(TableMyPage, "itemId", "", Index{Name: IndexBySeller, PartitionKey: "sellerId", SortKey: "itemId"},
+			Index{Name: IndexNewest, PartitionKey: "shard", SortKey: "itemId"}),
 		t(TableMyPageDeals, "itemId", "rsvId", Index{Name: IndexByBuyer, PartitionKey: "buyerId", SortKey: "rsvId"}),
 		// The change log and the reconciler's checkpoints (changes.go).
 		withTTL(t(TableChanges, "bucket", "key")),
+		// The item listings (feeds.go): one row per item and feed.
+		t(TableFeed, "feed", "at"),
 	}
 }
 

@@ -35,7 +35,9 @@ type tx struct {
 	actions   []action
 	published []cloudevents.Event
 	changed   []app.Change // for the change log (changes.go)
-	err       error
+	// items holds each item as loaded, whose feed rows a save replaces.
+	items map[string]market.ItemState
+	err   error
 }
 
 // readCheck is what a row read must still be at commit.
@@ -59,7 +61,7 @@ var (
 )
 
 func (s *Store) begin(ctx context.Context) *tx {
-	return &tx{ctx: ctx, s: s, now: time.Now().UTC(), reads: map[string]readCheck{}}
+	return &tx{ctx: ctx, s: s, now: time.Now().UTC(), reads: map[string]readCheck{}, items: map[string]market.ItemState{}}
 }
 
 // rowID names one row of one table.
@@ -209,7 +211,11 @@ func existing[R versionedRecord, T any](t *tx, table, pk, id, what string, conve
 }
 
 func (t *tx) Item(itemID string) (*market.Item, error) {
-	return existing(t, t.s.t.items, "itemId", itemID, "item", itemRecord.item)
+	it, err := existing(t, t.s.t.items, "itemId", itemID, "item", itemRecord.item)
+	if err == nil {
+		t.items[itemID] = it.State()
+	}
+	return it, err
 }
 
 func (t *tx) Reservation(rsvID string) (*market.Reservation, error) {
@@ -333,14 +339,28 @@ func (t *tx) create(table, pk, id string, rec any) {
 	t.put(rowID(table, id), table, rec, 0, &cond)
 }
 
+// SaveItem also writes the item's feed rows (feeds.go).
 func (t *tx) SaveItem(it *market.Item) int64 {
 	st := it.State()
+	before, err := t.storedItem(st)
+	if err != nil {
+		t.fail(err)
+	}
 	t.change(app.ChangedItem, st.ID, st.ID)
-	return t.save(t.s.t.items, "itemId", st.ID, toItemRecord(st), st.Version)
+	version := t.save(t.s.t.items, "itemId", st.ID, toItemRecord(st), st.Version)
+	t.writeFeeds(before, &st, version)
+	return version
 }
 
+// DeleteItem also deletes the item's feed rows.
 func (t *tx) DeleteItem(it *market.Item) int64 {
+	st := it.State()
+	before, err := t.storedItem(st)
+	if err != nil {
+		t.fail(err)
+	}
 	t.change(app.ChangedItem, it.ID(), it.ID())
+	t.writeFeeds(before, nil, 0)
 	return t.remove(t.s.t.items, "itemId", key("itemId", it.ID()), it.ID(), it.Version())
 }
 

@@ -25,10 +25,13 @@ func (s *Store) Row(ctx context.Context, itemID string) (*app.PageRow, error) {
 	return &row, nil
 }
 
-// Rows pages through every MyPage row with consistent reads, in no
-// meaningful order. Deleted items have no row (the projector deletes it).
+// Rows pages through every MyPage row, newest item first (item ids are
+// time-ordered), by Query of the newest index, whose one partition holds
+// every row (rowShard). It reads an index, so a row written a moment ago
+// may be missing. Deleted items have no row (the projector deletes it).
 func (s *Store) Rows(ctx context.Context, p app.Page) ([]app.PageRow, string, error) {
-	raw, next, err := s.scan(ctx, p, s.t.mypage, nil, []string{"itemId"}, "page rows")
+	in := &dynamodb.QueryInput{TableName: aws.String(s.t.mypage), IndexName: aws.String(IndexNewest), ScanIndexForward: aws.Bool(false)}
+	raw, next, err := s.query(ctx, p, in, "shard", rowShard, nil, []string{"itemId", "shard"}, "page rows")
 	return decoded(raw, next, err, "page rows", rowRecord.row)
 }
 

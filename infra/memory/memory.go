@@ -155,7 +155,7 @@ func (s *Store) Changed(_ context.Context, since, until time.Time, p app.Page) (
 			window[k] = c
 		}
 	}
-	return page("changes|"+from+"|"+to, window, p, nil, same[app.Change])
+	return page("changes|"+from+"|"+to, window, p, nil, same[app.Change], forwards)
 }
 
 // Checkpoint implements app.ChangeLog.
@@ -227,19 +227,18 @@ func (s *Store) Review(_ context.Context, rsvID string) (market.Review, error) {
 	return stored(s, s.reviews, rsvID, "review of reservation", same[market.Review])
 }
 
-// Items implements app.Store: items in id order (creation order for
-// time-ordered ids).
+// Items implements app.Store: the items f matches, newest first.
 func (s *Store) Items(_ context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q := strings.ToLower(f.Query)
-	matches := func(st market.ItemState) bool {
-		return (f.Status == "" || st.Status == f.Status) &&
-			(f.Category == "" || st.Details.Category == f.Category) &&
-			(f.SellerID == "" || st.SellerID == f.SellerID) &&
-			(q == "" || strings.Contains(strings.ToLower(st.Details.Name+"\n"+st.Details.Description), q))
+	feed := map[string]market.ItemState{}
+	for _, st := range s.items {
+		if f.Matches(st) {
+			feed[app.FeedOrder(st.CreatedAt, st.ID)] = st
+		}
 	}
-	return page("items|"+f.SellerID, s.items, p, matches, restoreItem)
+	scope := strings.Join([]string{"items", string(f.OnSale()), f.Region, f.Category, f.SellerID}, "|")
+	return page(scope, feed, p, nil, restoreItem, backwards)
 }
 
 // Messages implements app.Store.
@@ -250,7 +249,7 @@ func (s *Store) Messages(_ context.Context, rsvID string, p app.Page) ([]market.
 	for _, m := range s.messages[rsvID] {
 		byID[m.ID] = m
 	}
-	return page("messages|"+rsvID, byID, p, nil, func(m market.Message) market.Message { return m })
+	return page("messages|"+rsvID, byID, p, nil, func(m market.Message) market.Message { return m }, forwards)
 }
 
 // Row implements app.ViewStore.
@@ -268,14 +267,14 @@ func (s *Store) Row(_ context.Context, itemID string) (*app.PageRow, error) {
 func (s *Store) Rows(_ context.Context, p app.Page) ([]app.PageRow, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return page("rows", s.rows, p, nil, same[app.PageRow])
+	return page("rows", s.rows, p, nil, same[app.PageRow], backwards)
 }
 
 // RowsBySeller implements app.ViewStore.
 func (s *Store) RowsBySeller(_ context.Context, sellerID string, p app.Page) ([]app.PageRow, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return page("rows|"+sellerID, s.rows, p, func(r app.PageRow) bool { return r.SellerID == sellerID }, same[app.PageRow])
+	return page("rows|"+sellerID, s.rows, p, func(r app.PageRow) bool { return r.SellerID == sellerID }, same[app.PageRow], forwards)
 }
 
 // DealsByBuyer implements app.ViewStore.
@@ -290,16 +289,24 @@ func (s *Store) DealsByBuyer(_ context.Context, buyerID string, p app.Page) ([]a
 			}
 		}
 	}
-	return page("deals|"+buyerID, all, p, nil, same[app.PageDeal])
+	return page("deals|"+buyerID, all, p, nil, same[app.PageDeal], forwards)
 }
 
 func same[T any](v T) T { return v }
+
+// direction is the key order of a listing.
+type direction bool
+
+const (
+	forwards  direction = false // ascending keys
+	backwards direction = true  // descending keys: newest first where keys are times or time-ordered ids
+)
 
 // page returns one page of the rows of m that match, in key order. The
 // cursor is the last key of the previous page, with the listing it belongs
 // to: scope names the listing and its partition (a seller, a buyer, a
 // chat), and a cursor of another scope is refused as DynamoDB's are.
-func page[V, T any](scope string, m map[string]V, p app.Page, match func(V) bool, convert func(V) T) ([]T, string, error) {
+func page[V, T any](scope string, m map[string]V, p app.Page, match func(V) bool, convert func(V) T, dir direction) ([]T, string, error) {
 	limit, err := app.PageLimit(p)
 	if err != nil {
 		return nil, "", err
@@ -315,12 +322,17 @@ func page[V, T any](scope string, m map[string]V, p app.Page, match func(V) bool
 	}
 	keys := slices.Collect(maps.Keys(m))
 	sort.Strings(keys)
+	passed := func(k string) bool { return k <= after }
+	if dir == backwards {
+		slices.Reverse(keys)
+		passed = func(k string) bool { return k >= after }
+	}
 	var (
 		out  []T
 		last string
 	)
 	for _, k := range keys {
-		if after != "" && k <= after || match != nil && !match(m[k]) {
+		if after != "" && passed(k) || match != nil && !match(m[k]) {
 			continue
 		}
 		if len(out) == limit {

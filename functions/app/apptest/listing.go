@@ -1,7 +1,10 @@
 package apptest
 
 import (
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -11,8 +14,9 @@ import (
 )
 
 // listing is one listing of either port, reduced to the ids it answers,
-// with the ids it must answer. Only messages promise an order that every
-// adapter keeps; the others are compared as sets.
+// with the ids it must answer. Item feeds and MyPage's rows answer newest
+// first and messages in posting order, in every adapter; the others are
+// compared as sets.
 //
 // Listings by seller and by buyer read indexes that DynamoDB keeps
 // eventually consistent; DynamoDB Local updates them at once, so the
@@ -87,34 +91,38 @@ func pageAll(t *testing.T, limit int, list func(app.Page) ([]string, string, err
 // testListings fills a store of its own and reads every listing with
 // every filter.
 func testListings(t *testing.T, s Stores) {
-	// Seller "alice" lists 7 items, "bob" 3; some are reserved, some are
-	// books, a few mention a bicycle in mixed case or in Korean.
+	// Seller "alice" lists 7 items, "bob" 3, one a second after another;
+	// some are reserved, some are books, a few mention a bicycle in mixed
+	// case or in Korean; they are spread over regions and sub-regions.
 	specs := []struct {
 		seller, name, category, description string
 		status                              market.ItemStatus
+		region                              string
+		price                               int64
 	}{
-		{"alice", "Red BICYCLE", "sports", "", market.ItemCreated},
-		{"alice", "Go book", "books", "about gophers", market.ItemCreated},
-		{"alice", "lamp", "home", "like new, no bicycle", market.ItemReserved},
-		{"alice", "Dune", "books", "", market.ItemReserved},
-		{"alice", "chair", "home", "", market.ItemCreated},
-		{"alice", "자전거", "sports", "접이식 자전거", market.ItemCreated},
-		{"alice", "table", "home", "", market.ItemSoldOut},
-		{"bob", "bicycle bell", "sports", "", market.ItemCreated},
-		{"bob", "SICP", "books", "", market.ItemCreated},
-		{"bob", "sofa", "home", "", market.ItemCreated},
+		{"alice", "Red BICYCLE", "sports", "", market.ItemCreated, "seoul/mapo", 120_000},
+		{"alice", "Go book", "books", "about gophers", market.ItemCreated, "seoul/gangnam", 15_000},
+		{"alice", "lamp", "home", "like new, no bicycle", market.ItemReserved, "seoul/mapo", 30_000},
+		{"alice", "Dune", "books", "", market.ItemReserved, "busan", 8_000},
+		{"alice", "chair", "home", "", market.ItemCreated, "seoul", 40_000},
+		{"alice", "자전거", "sports", "접이식 자전거", market.ItemCreated, "busan/haeundae", 90_000},
+		{"alice", "table", "home", "", market.ItemSoldOut, "seoul/mapo", 50_000},
+		{"bob", "bicycle bell", "sports", "", market.ItemCreated, "seoulite", 5_000},
+		{"bob", "SICP", "books", "", market.ItemCreated, "seoul/mapo", 20_000},
+		{"bob", "sofa", "home", "", market.ItemCreated, "", 0},
 	}
 	byName := map[string]string{}
-	var allItems []string
+	first := now().Add(-time.Hour)
 	mustWrite(t, s, func(tx app.Tx) {
-		for _, sp := range specs {
-			st := newItem(uid(), sp.seller, market.ItemDetails{Name: sp.name, Category: sp.category, Description: sp.description}).State()
-			st.Status = sp.status
+		for i, sp := range specs {
+			d := market.ItemDetails{Name: sp.name, Category: sp.category, Description: sp.description, Region: sp.region, Price: sp.price}
+			st := newItem(uid(), sp.seller, d).State()
+			st.Status, st.CreatedAt = sp.status, first.Add(time.Duration(i)*time.Second)
 			byName[sp.name] = st.ID
-			allItems = append(allItems, st.ID)
 			tx.SaveItem(market.RestoreItem(st))
 		}
 	})
+	// named lists items by name, newest first as a feed answers.
 	named := func(names ...string) []string {
 		out := []string{}
 		for _, n := range names {
@@ -149,7 +157,7 @@ func testListings(t *testing.T, s Stores) {
 	mustWriteView(t, s, func(tx app.ViewTx) {
 		for i, seller := range []string{"alice", "alice", "alice", "alice", "bob"} {
 			row := &app.PageRow{ItemID: uid(), ItemName: "item", ItemStatus: "CREATED", SellerID: seller, UpdatedAt: now()}
-			want["rows"] = append(want["rows"], row.ItemID)
+			want["rows"] = append([]string{row.ItemID}, want["rows"]...) // newest first
 			want["rows of "+seller] = append(want["rows of "+seller], row.ItemID)
 			tx.SaveRow(row)
 			for j, buyer := range []string{"carol", "dave"} {
@@ -175,20 +183,40 @@ func testListings(t *testing.T, s Stores) {
 
 	rows := listed(rowItemID, func(p app.Page) ([]app.PageRow, string, error) { return s.Views.Rows(ctx, p) })
 	listings := []listing{
-		{"items", s.items(app.ItemFilter{}), allItems, false},
-		{"items by status", s.items(app.ItemFilter{Status: market.ItemReserved}), named("lamp", "Dune"), false},
-		{"items by category", s.items(app.ItemFilter{Category: "books"}), named("Go book", "Dune", "SICP"), false},
-		{"items by query, any case, in descriptions", s.items(app.ItemFilter{Query: "BiCyCle"}), named("Red BICYCLE", "lamp", "bicycle bell"), false},
-		{"items by query in Korean", s.items(app.ItemFilter{Query: "자전거"}), named("자전거"), false},
-		{"items by seller", s.items(app.ItemFilter{SellerID: "bob"}), named("bicycle bell", "SICP", "sofa"), false},
-		{"items by seller and category", s.items(app.ItemFilter{SellerID: "alice", Category: "home"}), named("lamp", "chair", "table"), false},
-		{"items by seller, status and query", s.items(app.ItemFilter{SellerID: "alice", Status: market.ItemCreated, Query: "bicycle"}), named("Red BICYCLE"), false},
-		{"items by status and category", s.items(app.ItemFilter{Status: market.ItemCreated, Category: "home"}), named("chair", "sofa"), false},
-		{"items matching nothing", s.items(app.ItemFilter{Query: "piano"}), nil, false},
-		{"items of an unknown seller", s.items(app.ItemFilter{SellerID: "carol"}), nil, false},
+		{"items on sale", s.items(app.ItemFilter{}), named("sofa", "SICP", "bicycle bell", "자전거", "chair", "Go book", "Red BICYCLE"), true},
+		{"items on sale by status", s.items(app.ItemFilter{Status: market.ItemCreated}), named("sofa", "SICP", "bicycle bell", "자전거", "chair", "Go book", "Red BICYCLE"), true},
+		{"items reserved", s.items(app.ItemFilter{Status: market.ItemReserved}), named("Dune", "lamp"), true},
+		{"items sold", s.items(app.ItemFilter{Status: market.ItemSoldOut}), named("table"), true},
+		{"items by category", s.items(app.ItemFilter{Category: "books"}), named("SICP", "Go book"), true},
+		{"items by status and category", s.items(app.ItemFilter{Status: market.ItemReserved, Category: "books"}), named("Dune"), true},
+		{"items by query, any case, in descriptions", s.items(app.ItemFilter{Query: "BiCyCle"}), named("bicycle bell", "Red BICYCLE"), true},
+		{"items by query and status", s.items(app.ItemFilter{Status: market.ItemReserved, Query: "BICYCLE"}), named("lamp"), true},
+		{"items by query in Korean", s.items(app.ItemFilter{Query: "자전거"}), named("자전거"), true},
+		{"items by seller", s.items(app.ItemFilter{SellerID: "bob"}), named("sofa", "SICP", "bicycle bell"), true},
+		{"items by seller and category", s.items(app.ItemFilter{SellerID: "alice", Category: "home"}), named("chair"), true},
+		{"items by seller, status and category", s.items(app.ItemFilter{SellerID: "alice", Status: market.ItemReserved, Category: "home"}), named("lamp"), true},
+		{"items by seller, status and query", s.items(app.ItemFilter{SellerID: "alice", Status: market.ItemCreated, Query: "bicycle"}), named("Red BICYCLE"), true},
+		{"items on sale by category", s.items(app.ItemFilter{Status: market.ItemCreated, Category: "home"}), named("sofa", "chair"), true},
+		{"items of a region and its sub-regions", s.items(app.ItemFilter{Region: "seoul"}), named("SICP", "chair", "Go book", "Red BICYCLE"), true},
+		{"items of a sub-region", s.items(app.ItemFilter{Region: "seoul/mapo"}), named("SICP", "Red BICYCLE"), true},
+		{"items of a sub-region by status", s.items(app.ItemFilter{Region: "seoul/mapo", Status: market.ItemSoldOut}), named("table"), true},
+		{"items of a region by category", s.items(app.ItemFilter{Region: "seoul", Category: "books"}), named("SICP", "Go book"), true},
+		{"items of another region", s.items(app.ItemFilter{Region: "busan"}), named("자전거"), true},
+		{"items of a region by seller", s.items(app.ItemFilter{Region: "seoul", SellerID: "alice"}), named("chair", "Go book", "Red BICYCLE"), true},
+		{"items of a region by seller and category", s.items(app.ItemFilter{Region: "seoul", SellerID: "alice", Category: "books"}), named("Go book"), true},
+		{"items from a price", s.items(app.ItemFilter{MinPrice: price(20_000)}), named("SICP", "자전거", "chair", "Red BICYCLE"), true},
+		{"items up to a price", s.items(app.ItemFilter{MaxPrice: price(15_000)}), named("sofa", "bicycle bell", "Go book"), true},
+		{"items in a price range", s.items(app.ItemFilter{MinPrice: price(15_000), MaxPrice: price(40_000)}), named("SICP", "chair", "Go book"), true},
+		{"items of a region from a price", s.items(app.ItemFilter{Region: "seoul", MinPrice: price(30_000)}), named("chair", "Red BICYCLE"), true},
+		{"items by seller up to a price", s.items(app.ItemFilter{SellerID: "bob", MaxPrice: price(10_000)}), named("sofa", "bicycle bell"), true},
+		{"items matching nothing", s.items(app.ItemFilter{Query: "piano"}), nil, true},
+		{"items of an unknown seller", s.items(app.ItemFilter{SellerID: "carol"}), nil, true},
+		{"items of an unknown region", s.items(app.ItemFilter{Region: "daegu"}), nil, true},
+		{"items of a region's name cut short", s.items(app.ItemFilter{Region: "seo"}), nil, true},
+		{"items in an empty price range", s.items(app.ItemFilter{MinPrice: price(100), MaxPrice: price(99)}), nil, true},
 		{"messages in posting order", s.messages(chat.ID()), chatIDs, true},
 		{"messages of an unknown chat", s.messages("nope"), nil, true},
-		{"rows", rows, want["rows"], false},
+		{"rows, newest first", rows, want["rows"], true},
 		{"rows by seller", s.rowsBySeller("alice"), want["rows of alice"], false},
 		{"rows of an unknown seller", s.rowsBySeller("nope"), nil, false},
 		{"deals by buyer", s.dealsByBuyer("carol"), want["deals of carol"], false},
@@ -222,6 +250,8 @@ func testListings(t *testing.T, s Stores) {
 		from, other func(app.Page) ([]string, string, error)
 	}{
 		{"items by seller", s.items(app.ItemFilter{SellerID: "alice"}), s.items(app.ItemFilter{SellerID: "bob"})},
+		{"items by region", s.items(app.ItemFilter{Region: "seoul"}), s.items(app.ItemFilter{Region: "seoul/mapo"})},
+		{"items by status", s.items(app.ItemFilter{}), s.items(app.ItemFilter{Status: market.ItemReserved})},
 		{"messages", s.messages(chat.ID()), s.messages(other.ID())},
 		{"rows by seller", s.rowsBySeller("alice"), s.rowsBySeller("bob")},
 		{"deals by buyer", s.dealsByBuyer("carol"), s.dealsByBuyer("dave")},
@@ -239,6 +269,8 @@ func testListings(t *testing.T, s Stores) {
 		})
 	}
 }
+
+func price(won int64) *int64 { return &won }
 
 // garbageCursors were never given out by any listing.
 var garbageCursors = []string{
@@ -266,7 +298,7 @@ func testPageLimits(t *testing.T, s Stores) {
 	var all []string
 	for len(all) < n {
 		mustWrite(t, s, func(tx app.Tx) {
-			for range min(50, n-len(all)) { // DynamoDB takes 100 writes in one transaction; each item also logs its change
+			for range min(15, n-len(all)) { // DynamoDB takes 100 writes in one transaction; each item also logs its change and has its feed rows
 				it := newItem(uid(), "seller", market.ItemDetails{})
 				all = append(all, it.ID())
 				tx.SaveItem(it)
@@ -296,4 +328,109 @@ func testPageLimits(t *testing.T, s Stores) {
 		t.Parallel()
 		assert.ElementsMatch(t, all, pageAll(t, 0, list))
 	})
+}
+
+// testFeedsFollowItems moves one item through every kind of change and
+// checks after each which feeds show it: a feed is never behind its items.
+func testFeedsFollowItems(t *testing.T, s Stores) {
+	region := "feeds-" + uid()
+	it := newItem(uid(), "alice", market.ItemDetails{Name: "desk", Category: "books", Region: region + "/a"})
+	mustWrite(t, s, func(tx app.Tx) { tx.SaveItem(it) })
+	// change loads the item in a unit of work, edits its state and saves it.
+	change := func(edit func(*market.ItemState)) {
+		mustWrite(t, s, func(tx app.Tx) {
+			loaded, err := tx.Item(it.ID())
+			require.NoError(t, err)
+			st := loaded.State()
+			edit(&st)
+			tx.SaveItem(market.RestoreItem(st))
+		})
+	}
+	feeds := map[string]app.ItemFilter{
+		"region":                  {Region: region},
+		"old sub-region":          {Region: region + "/a"},
+		"new sub-region":          {Region: region + "/b"},
+		"region and old category": {Region: region, Category: "books"},
+		"region and new category": {Region: region, Category: "home"},
+		"reserved in region":      {Region: region, Status: market.ItemReserved},
+		"seller in region":        {Region: region, SellerID: "alice"},
+	}
+	steps := []struct {
+		name   string
+		change func()
+		in     []string
+	}{
+		{"registered", func() {}, []string{"region", "old sub-region", "region and old category", "seller in region"}},
+		{"moved and recategorised", func() {
+			change(func(st *market.ItemState) { st.Details.Region, st.Details.Category = region+"/b", "home" })
+		}, []string{"region", "new sub-region", "region and new category", "seller in region"}},
+		{"reserved", func() { change(func(st *market.ItemState) { st.Status = market.ItemReserved }) }, []string{"reserved in region"}},
+		{"released", func() { change(func(st *market.ItemState) { st.Status = market.ItemCreated }) },
+			[]string{"region", "new sub-region", "region and new category", "seller in region"}},
+		{"deleted", func() {
+			mustWrite(t, s, func(tx app.Tx) {
+				loaded, err := tx.Item(it.ID())
+				require.NoError(t, err)
+				tx.DeleteItem(loaded)
+			})
+		}, nil},
+	}
+	for _, step := range steps { // in order: each step changes the item
+		step.change()
+		for name, f := range feeds {
+			got := pageAll(t, 0, s.items(f))
+			assert.Equal(t, slices.Contains(step.in, name), slices.Contains(got, it.ID()), "%s: in the feed %s", step.name, name)
+		}
+	}
+}
+
+// testFeedCursors pages through a feed while newer items are added to it
+// concurrently: a cursor stays good, and the pages answer every item that
+// was there exactly once, newest first; the new items come first in a
+// read from the start.
+func testFeedCursors(t *testing.T, s Stores) {
+	region := "cursors-" + uid()
+	first := now().Add(-time.Hour)
+	var before []string
+	mustWrite(t, s, func(tx app.Tx) {
+		for i := range 7 {
+			st := newItem(uid(), "alice", market.ItemDetails{Region: region + "/old"}).State()
+			st.CreatedAt = first.Add(time.Duration(i) * time.Minute)
+			before = append([]string{st.ID}, before...) // newest first
+			tx.SaveItem(market.RestoreItem(st))
+		}
+	})
+	feed := s.items(app.ItemFilter{Region: region})
+	got, cursor, err := feed(app.Page{Limit: 2})
+	require.NoError(t, err)
+	require.NotEmpty(t, cursor)
+
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		added []string
+	)
+	for range 4 {
+		wg.Go(func() {
+			it := newItem(uid(), "bob", market.ItemDetails{Region: region + "/new"})
+			_, _, err := update(s, func(tx app.Tx, _ int) error { tx.SaveItem(it); return nil })
+			assert.NoError(t, err) // not require: this is not the test's goroutine
+			mu.Lock()
+			defer mu.Unlock()
+			added = append(added, it.ID())
+		})
+	}
+	for cursor != "" {
+		var page []string
+		page, cursor, err = feed(app.Page{Limit: 2, Cursor: cursor})
+		require.NoError(t, err)
+		got = append(got, page...)
+	}
+	wg.Wait()
+	assert.Equal(t, before, got, "every item there before, once, newest first")
+
+	fresh := pageAll(t, 0, feed)
+	require.Len(t, fresh, len(before)+len(added))
+	assert.ElementsMatch(t, added, fresh[:len(added)], "the new items first")
+	assert.Equal(t, before, fresh[len(added):])
 }
