@@ -192,33 +192,53 @@ func TestPostItems(t *testing.T) {
 
 func TestGetItems(t *testing.T) {
 	sys := boottest.NewSystem(t)
-	lamp := sys.MustItem(t, "ann", map[string]any{"name": "Vintage Lamp", "category": "furniture", "price": 20000})
-	desk := sys.MustItem(t, "ann", map[string]any{"name": "Desk", "category": "furniture", "price": 50000, "description": "fits a LAMP too"})
+	lamp := sys.MustItem(t, "ann", map[string]any{"name": "Vintage Lamp", "category": "furniture", "price": 20000, "region": "seoul/mapo"})
+	desk := sys.MustItem(t, "ann", map[string]any{"name": "Desk", "category": "furniture", "price": 50000, "description": "fits a LAMP too", "region": "seoul"})
 	tv := sys.MustItem(t, "ann", map[string]any{"name": "TV", "category": "electronics", "price": 90000})
-	radio := sys.MustItem(t, "ben", map[string]any{"name": "Radio", "category": "electronics", "price": 7000})
+	radio := sys.MustItem(t, "ben", map[string]any{"name": "Radio", "category": "electronics", "price": 7000, "region": "busan"})
 	book := sys.MustItem(t, "ben", map[string]any{"name": "Go book", "category": "books", "price": 0})
 	sys.MustConfirm(t, "ann", sys.MustChat(t, "cat", tv), meeting()) // tv is RESERVED
 
+	// Every listing answers newest first, the items on sale unless a
+	// status is asked for.
 	for _, tc := range []struct {
 		query string
 		want  []string
 	}{
-		{"", []string{lamp, desk, tv, radio, book}},
-		{"status=CREATED", []string{lamp, desk, radio, book}},
+		{"", []string{book, radio, desk, lamp}},
+		{"status=CREATED", []string{book, radio, desk, lamp}},
 		{"status=RESERVED", []string{tv}},
 		{"status=SOLDOUT", nil},
-		{"category=electronics", []string{tv, radio}},
-		{"sellerId=ann", []string{lamp, desk, tv}},
+		{"category=electronics", []string{radio}},
+		{"category=electronics&status=RESERVED", []string{tv}},
+		{"sellerId=ann", []string{desk, lamp}},
+		{"sellerId=ann&status=RESERVED", []string{tv}},
 		{"sellerId=nobody", nil},
-		{"q=lamp", []string{lamp, desk}},
-		{"q=LAMP", []string{lamp, desk}},
+		{"q=lamp", []string{desk, lamp}},
+		{"q=LAMP", []string{desk, lamp}},
 		{"q=vintage", []string{lamp}},
 		{"sellerId=ann&category=furniture&q=desk", []string{desk}},
 		{"status=CREATED&category=electronics", []string{radio}},
+		{"region=seoul", []string{desk, lamp}},
+		{"region=seoul/mapo", []string{lamp}},
+		{"region=seoul&q=vintage", []string{lamp}},
+		{"region=busan&sellerId=ben", []string{radio}},
+		{"region=daegu", nil},
+		{"minPrice=20000", []string{desk, lamp}},
+		{"maxPrice=7000", []string{book, radio}},
+		{"minPrice=7000&maxPrice=20000", []string{radio, lamp}},
+		{"region=seoul&maxPrice=20000", []string{lamp}},
 	} {
 		t.Run("?"+tc.query, func(t *testing.T) {
 			t.Parallel()
-			assert.ElementsMatch(t, tc.want, idsOf(listItems(t, sys, tc.query)))
+			assert.Equal(t, tc.want, idsOf(listItems(t, sys, tc.query)))
+		})
+	}
+	for _, q := range []string{"minPrice=-1", "minPrice=abc", "maxPrice=1.5", "maxPrice=1000000001"} {
+		t.Run("400 for "+q, func(t *testing.T) {
+			t.Parallel()
+			res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?"+q, nil)
+			res.RequireProblem(t, http.StatusBadRequest, strings.SplitN(q, "=", 2)[0])
 		})
 	}
 
@@ -234,7 +254,7 @@ func TestGetItems(t *testing.T) {
 
 	t.Run("pages with limit and cursor", func(t *testing.T) {
 		t.Parallel()
-		for _, filter := range []string{"", "sellerId=ann&", "category=electronics&"} {
+		for _, filter := range []string{"", "sellerId=ann&", "category=furniture&", "region=seoul&"} {
 			all := idsOf(listItems(t, sys, filter))
 			require.NotEmpty(t, all)
 			var seen []string
@@ -273,7 +293,7 @@ func TestGetItems(t *testing.T) {
 		t.Parallel()
 		res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?limit=200", nil)
 		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
-		assert.Len(t, res.JSON(t)["items"], 5)
+		assert.Len(t, res.JSON(t)["items"], 4, "every item on sale")
 	})
 	t.Run("400 for a cursor that is not one", func(t *testing.T) {
 		t.Parallel()
