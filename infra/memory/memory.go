@@ -227,6 +227,34 @@ func (s *Store) Review(_ context.Context, rsvID string) (market.Review, error) {
 	return stored(s, s.reviews, rsvID, "review of reservation", same[market.Review])
 }
 
+// Seller implements app.Store.
+func (s *Store) Seller(_ context.Context, sellerID string) (*market.Seller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl, ok := s.sellers[sellerID]
+	if !ok {
+		sl = market.Seller{ID: sellerID}
+	}
+	return &sl, nil
+}
+
+// Reviews implements app.Store: newest first, by creation time and then
+// review id, as the DynamoDB indexes sort them.
+func (s *Store) Reviews(_ context.Context, of app.ReviewsOf, p app.Page) ([]market.Review, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	scope, byTime := "reviews|seller|"+of.SellerID, map[string]market.Review{}
+	if of.ItemID != "" {
+		scope = "reviews|item|" + of.ItemID
+	}
+	for _, rv := range s.reviews {
+		if of.ItemID != "" && rv.ItemID == of.ItemID || of.ItemID == "" && rv.SellerID == of.SellerID {
+			byTime[rv.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000")+"#"+rv.ID] = rv // fixed width: text order is time order
+		}
+	}
+	return pageIn(true, scope, byTime, p, nil, same[market.Review])
+}
+
 // Items implements app.Store: items in id order (creation order for
 // time-ordered ids).
 func (s *Store) Items(_ context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
@@ -300,6 +328,12 @@ func same[T any](v T) T { return v }
 // to: scope names the listing and its partition (a seller, a buyer, a
 // chat), and a cursor of another scope is refused as DynamoDB's are.
 func page[V, T any](scope string, m map[string]V, p app.Page, match func(V) bool, convert func(V) T) ([]T, string, error) {
+	return pageIn(false, scope, m, p, match, convert)
+}
+
+// pageIn is page in ascending key order, or descending when descending is
+// set.
+func pageIn[V, T any](descending bool, scope string, m map[string]V, p app.Page, match func(V) bool, convert func(V) T) ([]T, string, error) {
 	limit, err := app.PageLimit(p)
 	if err != nil {
 		return nil, "", err
@@ -315,12 +349,17 @@ func page[V, T any](scope string, m map[string]V, p app.Page, match func(V) bool
 	}
 	keys := slices.Collect(maps.Keys(m))
 	sort.Strings(keys)
+	passed := func(k string) bool { return k <= after }
+	if descending {
+		slices.Reverse(keys)
+		passed = func(k string) bool { return k >= after }
+	}
 	var (
 		out  []T
 		last string
 	)
 	for _, k := range keys {
-		if after != "" && k <= after || match != nil && !match(m[k]) {
+		if after != "" && passed(k) || match != nil && !match(m[k]) {
 			continue
 		}
 		if len(out) == limit {
