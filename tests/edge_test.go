@@ -96,6 +96,9 @@ func TestEdge(t *testing.T) {
 				{"GET", "/myPages/" + id, ""},
 				{"GET", "/myPages?userId=" + id, ""},
 				{"GET", "/items?sellerId=" + id, ""},
+				{"GET", "/items/" + id + "/reviews", ""},
+				{"GET", "/users/" + id, ""},
+				{"GET", "/users/" + id + "/reviews", ""},
 			} {
 				res := sys.send(t, buyer, rt.method, rt.path, rt.body, nil)
 				assert.Contains(t, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusRequestURITooLong, http.StatusOK},
@@ -124,6 +127,7 @@ func TestEdge(t *testing.T) {
 		for _, rt := range []struct{ user, path string }{
 			{"", "/items"}, {"", "/items/" + item}, {buyer, "/reservations/" + rsv}, {buyer, "/reservations/" + rsv + "/messages"},
 			{buyer, "/payments/" + pay}, {seller, "/myPages"}, {seller, "/myPages/" + item},
+			{"", "/items/" + item + "/reviews"}, {"", "/users/" + seller}, {"", "/users/" + seller + "/reviews"},
 		} {
 			res := sys.send(t, rt.user, http.MethodHead, rt.path, "", nil)
 			assert.Equal(t, http.StatusOK, res.Status, "HEAD %s: %s", rt.path, res)

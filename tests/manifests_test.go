@@ -553,6 +553,9 @@ func TestManifestsGrantWhatFunctionsUse(t *testing.T) {
 	c.want(http.StatusOK, "cancel-payment", buyer, "PATCH", "/payments/"+pay, `{"status":"DELETED"}`)
 	c.post("pay", buyer, "/payments", `{"rsvId":"`+rsv+`"}`)
 	c.post("write-review", buyer, "/reviews", `{"rsvId":"`+rsv+`","score":5}`)
+	c.want(http.StatusOK, "write-review", "", "GET", "/items/"+item+"/reviews", "")
+	c.want(http.StatusOK, "write-review", "", "GET", "/users/"+seller+"/reviews", "")
+	c.want(http.StatusOK, "write-review", "", "GET", "/users/"+seller, "")
 
 	// A deal called off: the confirmed reservation is deleted.
 	desk := c.post("register-item", seller, "/items", `{"name":"desk","category":"furniture","price":0}`)["itemId"].(string)

@@ -78,7 +78,7 @@ const (
 	RuleAgreedPrice     = "agreed-price"      // a payment's amount is its reservation's agreed price
 	RuleReviewPaid      = "review-paid"       // a review's reservation is COMPLETED with an APPROVED payment
 	RuleItemScore       = "item-score"        // an item's score and review count are its reviews'
-	RuleSellerScore     = "seller-score"      // a seller's score and review count are their items' reviews'
+	RuleSellerScore     = "seller-score"      // a seller's score, review count and count per score are their items' reviews'
 	RuleViewRow         = "view-row"          // an item's MyPage row is what the projector makes of its sources
 	RuleViewDeal        = "view-deal"         // a buyer's MyPage row is what the projector makes of its sources
 )
@@ -256,13 +256,14 @@ func (c *checker) claims() {
 type score struct{ sum, count int }
 
 func (c *checker) reviews() {
-	byItem, bySeller := map[string]score{}, map[string]score{}
+	byItem, bySeller := map[string]score{}, map[string]market.Seller{}
 	for _, rsv := range slices.Sorted(maps.Keys(c.snap.Reviews)) {
 		rv := c.snap.Reviews[rsv]
 		s := byItem[rv.ItemID]
 		byItem[rv.ItemID] = score{s.sum + rv.Score, s.count + 1}
-		s = bySeller[rv.SellerID]
-		bySeller[rv.SellerID] = score{s.sum + rv.Score, s.count + 1}
+		sl := bySeller[rv.SellerID]
+		sl.AddReview(rv.Score)
+		bySeller[rv.SellerID] = sl
 		r := c.snap.Reservations[rsv]
 		pay := c.snap.Approved[rsv]
 		p := c.snap.Payments[pay]
@@ -283,8 +284,9 @@ func (c *checker) reviews() {
 	}
 	for _, id := range slices.Sorted(maps.Keys(unionKeys(c.snap.Sellers, bySeller))) {
 		got, want := c.snap.Sellers[id], bySeller[id]
-		if got.ScoreSum != want.sum || got.ReviewCount != want.count {
-			c.add(RuleSellerScore, fmt.Sprintf("score sum %d of %d reviews, their items' reviews sum %d of %d", got.ScoreSum, got.ReviewCount, want.sum, want.count), sellerID(id))
+		if got.ScoreSum != want.ScoreSum || got.ReviewCount != want.ReviewCount || got.Scores != want.Scores {
+			c.add(RuleSellerScore, fmt.Sprintf("score sum %d of %d reviews counted by score %v, their items' reviews sum %d of %d counted %v",
+				got.ScoreSum, got.ReviewCount, got.Scores, want.ScoreSum, want.ReviewCount, want.Scores), sellerID(id))
 		}
 	}
 }

@@ -96,6 +96,17 @@ func editPay(tx app.Tx, id string, change func(*market.PaymentState)) error {
 	return edit(tx.Payment, market.RestorePayment, tx.SavePayment, id, change)
 }
 
+// editSeller changes the seller's score record as it is stored.
+func editSeller(tx app.Tx, id string, change func(*market.Seller)) error {
+	sl, err := tx.Seller(id)
+	if err != nil {
+		return err
+	}
+	change(sl)
+	tx.SaveSeller(sl)
+	return nil
+}
+
 func TestCheckFindsNothingInAConsistentSystem(t *testing.T) {
 	w := newWorld(t)
 	rep := w.check()
@@ -205,13 +216,12 @@ func TestCheckFindsEveryBrokenRule(t *testing.T) {
 		{"a seller score that is not their items' reviews'", app.RuleSellerScore,
 			func(w *world) []string { return []string{"seller=" + seller} },
 			sources(func(w *world, tx app.Tx) error {
-				sl, err := tx.Seller(seller)
-				if err != nil {
-					return err
-				}
-				sl.ReviewCount++
-				tx.SaveSeller(sl)
-				return nil
+				return editSeller(tx, seller, func(sl *market.Seller) { sl.ReviewCount++ })
+			})},
+		{"a seller's count of a score that is not their reviews'", app.RuleSellerScore,
+			func(w *world) []string { return []string{"seller=" + seller} },
+			sources(func(w *world, tx app.Tx) error {
+				return editSeller(tx, seller, func(sl *market.Seller) { sl.Scores[market.MaxScore-1]--; sl.Scores[0]++ })
 			})},
 		{"a view row that disagrees with its item", app.RuleViewRow,
 			func(w *world) []string { return []string{"item=" + w.paid.ID()} },

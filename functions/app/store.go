@@ -36,6 +36,20 @@ type Store interface {
 	Reservation(ctx context.Context, rsvID string) (*market.Reservation, error)
 	Messages(ctx context.Context, rsvID string, p Page) ([]market.Message, string, error)
 	Payment(ctx context.Context, payID string) (*market.Payment, error)
+	// Seller returns the seller's score record, a zero one (Version 0)
+	// when the seller has no review yet.
+	Seller(ctx context.Context, sellerID string) (*market.Seller, error)
+	// Reviews pages through the reviews of one item or one seller, newest
+	// first (by creation time, then review id). It may read an eventually
+	// consistent index: a review written a moment ago may be missing.
+	Reviews(ctx context.Context, of ReviewsOf, p Page) ([]market.Review, string, error)
+}
+
+// ReviewsOf names the reviews a listing holds: an item's when ItemID is
+// set, otherwise those the seller SellerID received.
+type ReviewsOf struct {
+	ItemID   string
+	SellerID string
 }
 
 // Tx is one attempt of a unit of work (Store.Update). Loads are strongly

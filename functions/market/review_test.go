@@ -74,3 +74,51 @@ func TestSellerScore(t *testing.T) {
 	assert.InDelta(t, 17.0/5, s.Score(), 1e-9)
 	assert.Equal(t, int64(0), s.Version, "the version belongs to the store")
 }
+
+func TestSellerTemperature(t *testing.T) {
+	t.Parallel()
+	repeat := func(score, n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = score
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		scores []int
+		want   float64
+	}{
+		{name: "no review starts at 36.5", want: 36.5},
+		{name: "a 5 warms by 0.5", scores: []int{5}, want: 37.0},
+		{name: "a 4 warms by 0.2", scores: []int{4}, want: 36.7},
+		{name: "a 3 leaves it", scores: []int{3}, want: 36.5},
+		{name: "a 2 cools by 0.2", scores: []int{2}, want: 36.3},
+		{name: "a 1 cools by 0.5", scores: []int{1}, want: 36.0},
+		{name: "steps add up exactly", scores: []int{5, 4, 4, 2, 1, 3}, want: 36.7},
+		{name: "held at 99", scores: repeat(5, 200), want: 99},
+		{name: "held at 0", scores: repeat(1, 100), want: 0},
+		{name: "the bounds hold the sum, not each step", scores: append(repeat(1, 100), 5), want: 0},
+		{name: "a score out of range counts in the mean only", scores: []int{0, 6}, want: 36.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := market.Seller{ID: seller}
+			for _, score := range tt.scores {
+				s.AddReview(score)
+			}
+			assert.InDelta(t, tt.want, s.Temperature(), 1e-9)
+			assert.Equal(t, len(tt.scores), s.ReviewCount)
+		})
+	}
+}
+
+func TestSellerCountsEachScore(t *testing.T) {
+	t.Parallel()
+	s := market.Seller{ID: seller}
+	for _, score := range []int{5, 3, 4, 4, 1} {
+		s.AddReview(score)
+	}
+	assert.Equal(t, [market.MaxScore]int{1, 0, 1, 2, 1}, s.Scores)
+}

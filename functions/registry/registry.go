@@ -139,7 +139,10 @@ var (
 	PatchPayment  = Route{http.MethodPatch, "/payments/{payId}", false}
 	DeletePayment = Route{http.MethodDelete, "/payments/{payId}", false}
 
-	PostReviews = Route{http.MethodPost, "/reviews", false}
+	PostReviews    = Route{http.MethodPost, "/reviews", false}
+	GetItemReviews = Route{http.MethodGet, "/items/{itemId}/reviews", true}
+	GetUser        = Route{http.MethodGet, "/users/{userId}", true}
+	GetUserReviews = Route{http.MethodGet, "/users/{userId}/reviews", true}
 
 	GetMyPages = Route{http.MethodGet, "/myPages", false}
 	GetMyPage  = Route{http.MethodGet, "/myPages/{itemId}", false}
@@ -202,10 +205,14 @@ var (
 	}
 	WriteReview = Function{
 		Name:   "write-review",
-		Routes: []Route{PostReviews},
+		Routes: []Route{PostReviews, GetItemReviews, GetUser, GetUserReviews},
 		Emits:  []events.Type{events.ReviewWritten},
-		// Claims: a review needs the deal's payment approved as it is written.
-		Tables: changer(emitter(map[Table]Access{TableReservations: Read, TableReviews: ReadWrite, TableClaims: Read, TableIdempotency: ReadWrite})),
+		// Claims: a review needs the deal's payment approved as it is
+		// written. It serves what is read of reviews, being the function
+		// that owns them; Items, Feed and Sellers (read only) answer whether an
+		// item exists and a profile's items and manner temperature.
+		Tables: changer(emitter(map[Table]Access{TableReservations: Read, TableReviews: ReadWrite, TableClaims: Read, TableIdempotency: ReadWrite,
+			TableItems: Read, TableFeed: Read, TableSellers: Read})),
 	}
 	ReservationPolicy = Function{
 		Name:     "reservation-policy",

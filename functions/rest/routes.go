@@ -42,7 +42,10 @@ func (h *Handler) handlers() map[registry.Route]http.HandlerFunc {
 		registry.PatchPayment:  decoded(h.PatchPayment),
 		registry.DeletePayment: serve(h.DeletePayment),
 
-		registry.PostReviews: decoded(h.PostReviews),
+		registry.PostReviews:    decoded(h.PostReviews),
+		registry.GetItemReviews: serve(h.GetItemReviews),
+		registry.GetUser:        serve(h.GetUser),
+		registry.GetUserReviews: serve(h.GetUserReviews),
 
 		registry.GetMyPages: serve(h.GetMyPages),
 		registry.GetMyPage:  serve(h.GetMyPage),
@@ -76,12 +79,17 @@ func (h *Handler) Mount(r *mux.Router, routes []registry.Route, auth *web.Auth, 
 }
 
 // pathIDs answers 404 to a request whose path holds an id (itemId, rsvId,
-// payId) that has not the form of one (market.IsID): nothing has such an
-// id, and it never reaches storage, whose keys it could overflow.
+// payId) that has not the form of one (market.IsID), or a userId that is
+// not a user id (market.IsUserID): nothing has such an id, and it never
+// reaches storage, whose keys it could overflow.
 func pathIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for name, id := range mux.Vars(r) {
-			if !market.IsID(id) {
+			isID := market.IsID
+			if name == "userId" {
+				isID = market.IsUserID
+			}
+			if !isID(id) {
 				edge.Error(w, r, market.Errorf(market.NotFound, "the %s in the path is not the id of anything", name))
 				return
 			}

@@ -163,6 +163,117 @@ func TestWriteReview(t *testing.T) {
 	})
 }
 
+// TestPeople covers the public reads of people and reviews on the
+// write-review function: GET /users/{userId}, GET /users/{userId}/reviews
+// and GET /items/{itemId}/reviews, with no token.
+func TestPeople(t *testing.T) {
+	sys := boottest.NewSystem(t)
+	review := sys.URL["write-review"]
+	const seller = "pia" // a seller of this test only
+
+	// Three sold items reviewed 5, 4 and 1, one after another, and one on sale.
+	var soldIDs, reviewIDs []string
+	for i, score := range []int{5, 4, 1} {
+		buyer := []string{boottest.Buyer, "carl", boottest.Buyer}[i]
+		itemID, rsvID, _ := paidDeal(t, sys, seller, buyer)
+		rv := sys.MustCall(t, "write-review", buyer, http.MethodPost, "/reviews", map[string]any{"rsvId": rsvID, "score": score}, http.StatusCreated)
+		soldIDs, reviewIDs = append(soldIDs, itemID), append(reviewIDs, rv["reviewId"].(string))
+	}
+	onSaleID := sys.MustItem(t, seller, map[string]any{"name": "lamp", "category": "home", "price": 9_000})
+	newestFirst := []string{reviewIDs[2], reviewIDs[1], reviewIDs[0]}
+
+	t.Run("a seller's profile: manner temperature, items on sale and sold, reviews newest first", func(t *testing.T) {
+		t.Parallel()
+		pr := sys.MustCall(t, "write-review", "", http.MethodGet, "/users/"+seller, nil, http.StatusOK)
+		assert.Equal(t, seller, pr["userId"])
+		assert.InDelta(t, 36.5+0.5+0.2-0.5, pr["mannerTemperature"], 1e-9, "5 warms by 0.5, 4 by 0.2, 1 cools by 0.5")
+		assert.InDelta(t, 10.0/3, pr["score"], 1e-9)
+		assert.EqualValues(t, 3, pr["reviewCount"])
+		assert.Equal(t, []string{onSaleID}, listed(t, pr["onSale"], "itemId"))
+		assert.ElementsMatch(t, soldIDs, listed(t, pr["sold"], "itemId"))
+		assert.Equal(t, newestFirst, listed(t, pr["reviews"], "reviewId"))
+	})
+
+	t.Run("a user carrot never saw starts at 36.5 with nothing", func(t *testing.T) {
+		t.Parallel()
+		pr := sys.MustCall(t, "write-review", "", http.MethodGet, "/users/nobody", nil, http.StatusOK)
+		assert.Equal(t, map[string]any{"userId": "nobody", "mannerTemperature": 36.5, "score": 0.0, "reviewCount": 0.0,
+			"onSale": map[string]any{"items": []any{}}, "sold": map[string]any{"items": []any{}}, "reviews": map[string]any{"items": []any{}}}, pr)
+		rvs := sys.MustCall(t, "write-review", "", http.MethodGet, "/users/nobody/reviews", nil, http.StatusOK)
+		assert.Equal(t, map[string]any{"items": []any{}}, rvs)
+	})
+
+	t.Run("reviews received, newest first, page by page", func(t *testing.T) {
+		t.Parallel()
+		var got []string
+		path := "/users/" + seller + "/reviews?limit=2"
+		for range 3 {
+			page := sys.MustCall(t, "write-review", "", http.MethodGet, path, nil, http.StatusOK)
+			got = append(got, listed(t, page, "reviewId")...)
+			next, _ := page["nextCursor"].(string)
+			if next == "" {
+				break
+			}
+			path = "/users/" + seller + "/reviews?limit=2&cursor=" + next
+		}
+		assert.Equal(t, newestFirst, got)
+	})
+
+	t.Run("an item's reviews; an item without any has an empty list", func(t *testing.T) {
+		t.Parallel()
+		for i, itemID := range soldIDs {
+			page := sys.MustCall(t, "write-review", "", http.MethodGet, "/items/"+itemID+"/reviews", nil, http.StatusOK)
+			assert.Equal(t, []string{reviewIDs[i]}, listed(t, page, "reviewId"))
+		}
+		page := sys.MustCall(t, "write-review", "", http.MethodGet, "/items/"+onSaleID+"/reviews", nil, http.StatusOK)
+		assert.Equal(t, map[string]any{"items": []any{}}, page)
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			name, path string
+			status     int
+			fields     []string
+		}{
+			{"an unknown item", "/items/no-such-item/reviews", http.StatusNotFound, nil},
+			{"an item id out of form", "/items/not%20an%20id/reviews", http.StatusNotFound, nil},
+			{"a user id too long", "/users/" + strings.Repeat("u", 129), http.StatusNotFound, nil},
+			{"a user id too long, reviews", "/users/" + strings.Repeat("u", 129) + "/reviews", http.StatusNotFound, nil},
+			{"limit 0", "/users/" + seller + "/reviews?limit=0", http.StatusBadRequest, []string{"limit"}},
+			{"limit 201", "/items/" + soldIDs[0] + "/reviews?limit=201", http.StatusBadRequest, []string{"limit"}},
+			{"a cursor never given out", "/users/" + seller + "/reviews?cursor=e30", http.StatusBadRequest, []string{"cursor"}},
+			{"an item's cursor for a user", "/items/" + soldIDs[0] + "/reviews?cursor=" + firstCursor(t, sys, "/users/"+seller+"/reviews"), http.StatusBadRequest, []string{"cursor"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				res := sys.Do(t, review, "", http.MethodGet, tc.path, nil)
+				res.RequireProblem(t, tc.status, tc.fields...)
+			})
+		}
+	})
+}
+
+// listed returns the key of each entry of a list on the wire.
+func listed(t *testing.T, list any, key string) []string {
+	t.Helper()
+	l, ok := list.(map[string]any)
+	require.True(t, ok, "a list: %v", list)
+	out := []string{}
+	for _, x := range l["items"].([]any) {
+		out = append(out, x.(map[string]any)[key].(string))
+	}
+	return out
+}
+
+// firstCursor returns the cursor after the first entry of the listing at
+// path.
+func firstCursor(t *testing.T, sys *boottest.System, path string) string {
+	t.Helper()
+	page := sys.MustCall(t, "write-review", "", http.MethodGet, path+"?limit=1", nil, http.StatusOK)
+	require.NotEmpty(t, page["nextCursor"])
+	return page["nextCursor"].(string)
+}
+
 // assertScore checks an item's mean score and review count.
 func assertScore(t *testing.T, sys *boottest.System, itemID string, score float64, count int) {
 	t.Helper()

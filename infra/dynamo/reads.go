@@ -49,6 +49,28 @@ func (s *Store) Review(ctx context.Context, rsvID string) (market.Review, error)
 	return one(ctx, s, s.t.reviews, "rsvId", rsvID, "review of reservation", reviewRecord.review)
 }
 
+// Seller loads a seller's score record, a zero one when the seller has no
+// review yet.
+func (s *Store) Seller(ctx context.Context, sellerID string) (*market.Seller, error) {
+	sl, err := one(ctx, s, s.t.sellers, "sellerId", sellerID, "seller", sellerRecord.seller)
+	if market.ErrorCode(err) == market.NotFound {
+		return &market.Seller{ID: sellerID}, nil
+	}
+	return sl, err
+}
+
+// Reviews pages through an item's or a seller's reviews, newest first,
+// from the byItem or bySeller index (eventually consistent).
+func (s *Store) Reviews(ctx context.Context, of app.ReviewsOf, p app.Page) ([]market.Review, string, error) {
+	index, partition, value := IndexBySeller, "sellerId", of.SellerID
+	if of.ItemID != "" {
+		index, partition, value = IndexByItem, "itemId", of.ItemID
+	}
+	rows, next, err := s.query(ctx, p, &dynamodb.QueryInput{TableName: aws.String(s.t.reviews), IndexName: aws.String(index), ScanIndexForward: aws.Bool(false)},
+		partition, value, nil, []string{"rsvId", partition, "newest"}, "reviews")
+	return decoded(rows, next, err, "reviews", reviewRecord.review)
+}
+
 // Items pages through one feed, newest first, with consistent reads: the
 // feed table is written in the items' own transactions (feeds.go), so a
 // committed item is listed at once. Filters the feed's key does not hold

@@ -100,7 +100,7 @@ func (r sellerRecord) version() int64      { return r.Version }
 func (r rowRecord) version() int64         { return r.Version }
 
 func (r sellerRecord) seller() *market.Seller {
-	return &market.Seller{ID: r.SellerID, ScoreSum: r.ScoreSum, ReviewCount: r.ReviewCount, Version: r.Version}
+	return &market.Seller{ID: r.SellerID, ScoreSum: r.ScoreSum, ReviewCount: r.ReviewCount, Scores: r.Scores, Version: r.Version}
 }
 
 func (r reservationRecord) reservation() *market.Reservation {
@@ -171,11 +171,19 @@ type reviewRecord struct {
 	Comment    string    `dynamodbav:"comment"`
 	Version    int64     `dynamodbav:"version"`
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
+	// Newest is the sort key of the byItem and bySeller indexes: the
+	// creation time, fixed width so that text order is time order, then
+	// the review id, so that reviews of one instant stay distinct.
+	Newest string `dynamodbav:"newest"`
 }
+
+// newestKeyLayout writes every UTC time in the same width.
+const newestKeyLayout = "2006-01-02T15:04:05.000000000Z"
 
 func toReviewRecord(r market.Review) reviewRecord {
 	return reviewRecord{RsvID: r.RsvID, ReviewID: r.ID, ItemID: r.ItemID, ReviewerID: r.ReviewerID, SellerID: r.SellerID,
-		Score: r.Score, Comment: r.Comment, Version: 1, CreatedAt: r.CreatedAt}
+		Score: r.Score, Comment: r.Comment, Version: 1, CreatedAt: r.CreatedAt,
+		Newest: r.CreatedAt.UTC().Format(newestKeyLayout) + "#" + r.ID}
 }
 
 func (r reviewRecord) review() market.Review {
@@ -187,7 +195,10 @@ type sellerRecord struct {
 	SellerID    string `dynamodbav:"sellerId"`
 	ScoreSum    int    `dynamodbav:"scoreSum"`
 	ReviewCount int    `dynamodbav:"reviewCount"`
-	Version     int64  `dynamodbav:"version"`
+	// Scores[s-1] counts the reviews of score s; a row written before it
+	// was kept has none.
+	Scores  [market.MaxScore]int `dynamodbav:"scores"`
+	Version int64                `dynamodbav:"version"`
 }
 
 type claimRecord struct {

@@ -38,6 +38,7 @@ const (
 	IndexBySeller = "bySeller"
 	IndexByBuyer  = "byBuyer"
 	IndexNewest   = "newest"
+	IndexByItem   = "byItem"
 )
 
 // Attribute names shared by the schema and the store.
@@ -88,8 +89,11 @@ func Tables(prefix string) []Table {
 		// the order of posting.
 		t(TableMessages, "rsvId", "messageId"),
 		t(TablePayments, "payId", ""),
-		// One review per reservation: the key is the reservation id.
-		t(TableReviews, "rsvId", ""),
+		// One review per reservation: the key is the reservation id. An
+		// item's and a seller's reviews are read newest first from the
+		// indexes, sorted by "newest" (creation time, then review id).
+		t(TableReviews, "rsvId", "", Index{Name: IndexByItem, PartitionKey: "itemId", SortKey: "newest"},
+			Index{Name: IndexBySeller, PartitionKey: "sellerId", SortKey: "newest"}),
 		t(TableSellers, "sellerId", ""),
 		t(TableClaims, "key", ""),
 		t(TableOutbox, "id", ""),

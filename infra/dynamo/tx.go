@@ -382,7 +382,7 @@ func (t *tx) SavePayment(p *market.Payment) int64 {
 }
 
 func (t *tx) SaveSeller(sl *market.Seller) int64 {
-	rec := sellerRecord{SellerID: sl.ID, ScoreSum: sl.ScoreSum, ReviewCount: sl.ReviewCount}
+	rec := sellerRecord{SellerID: sl.ID, ScoreSum: sl.ScoreSum, ReviewCount: sl.ReviewCount, Scores: sl.Scores}
 	return t.save(t.s.t.sellers, "sellerId", sl.ID, rec, sl.Version)
 }
 

@@ -227,6 +227,34 @@ func (s *Store) Review(_ context.Context, rsvID string) (market.Review, error) {
 	return stored(s, s.reviews, rsvID, "review of reservation", same[market.Review])
 }
 
+// Seller implements app.Store.
+func (s *Store) Seller(_ context.Context, sellerID string) (*market.Seller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl, ok := s.sellers[sellerID]
+	if !ok {
+		sl = market.Seller{ID: sellerID}
+	}
+	return &sl, nil
+}
+
+// Reviews implements app.Store: newest first, by creation time and then
+// review id, as the DynamoDB indexes sort them.
+func (s *Store) Reviews(_ context.Context, of app.ReviewsOf, p app.Page) ([]market.Review, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	scope, byTime := "reviews|seller|"+of.SellerID, map[string]market.Review{}
+	if of.ItemID != "" {
+		scope = "reviews|item|" + of.ItemID
+	}
+	for _, rv := range s.reviews {
+		if of.ItemID != "" && rv.ItemID == of.ItemID || of.ItemID == "" && rv.SellerID == of.SellerID {
+			byTime[rv.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000")+"#"+rv.ID] = rv // fixed width: text order is time order
+		}
+	}
+	return page(scope, byTime, p, nil, same[market.Review], backwards)
+}
+
 // Items implements app.Store: the items f matches, newest first.
 func (s *Store) Items(_ context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
 	s.mu.Lock()

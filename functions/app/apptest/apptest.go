@@ -61,6 +61,7 @@ func TestStore(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("mark handled", func(t *testing.T) { t.Parallel(); testMarkHandled(t, s) })
 	t.Run("published events", func(t *testing.T) { t.Parallel(); testPublished(t, s) })
 	t.Run("listings", func(t *testing.T) { t.Parallel(); testListings(t, newStores(t)) })
+	t.Run("review listings", func(t *testing.T) { t.Parallel(); testReviewListings(t, s) })
 	t.Run("page limits", func(t *testing.T) { t.Parallel(); testPageLimits(t, newStores(t)) })
 	t.Run("feeds follow their items", func(t *testing.T) { t.Parallel(); testFeedsFollowItems(t, s) })
 	t.Run("feed cursors under concurrent inserts", func(t *testing.T) { t.Parallel(); testFeedCursors(t, s) })

@@ -224,6 +224,22 @@ func testListings(t *testing.T, s Stores) {
 		{"deals of an unknown buyer", s.dealsByBuyer("nope"), nil, false},
 	}
 
+	testEveryListing(t, listings)
+
+	// A cursor is good only in the partition that gave it out.
+	testForeignCursors(t, []partition{
+		{"items by seller", s.items(app.ItemFilter{SellerID: "alice"}), s.items(app.ItemFilter{SellerID: "bob"})},
+		{"items by region", s.items(app.ItemFilter{Region: "seoul"}), s.items(app.ItemFilter{Region: "seoul/mapo"})},
+		{"items by status", s.items(app.ItemFilter{}), s.items(app.ItemFilter{Status: market.ItemReserved})},
+		{"messages", s.messages(chat.ID()), s.messages(other.ID())},
+		{"rows by seller", s.rowsBySeller("alice"), s.rowsBySeller("bob")},
+		{"deals by buyer", s.dealsByBuyer("carol"), s.dealsByBuyer("dave")},
+	})
+}
+
+// testEveryListing reads each listing whole at several page limits, and
+// checks that a bad limit or a cursor no listing gave out is refused.
+func testEveryListing(t *testing.T, listings []listing) {
 	for _, l := range listings {
 		t.Run(l.name, func(t *testing.T) {
 			t.Parallel()
@@ -243,19 +259,18 @@ func testListings(t *testing.T, s Stores) {
 			}
 		})
 	}
+}
 
-	// A cursor is good only in the partition that gave it out.
-	partitions := []struct {
-		name        string
-		from, other func(app.Page) ([]string, string, error)
-	}{
-		{"items by seller", s.items(app.ItemFilter{SellerID: "alice"}), s.items(app.ItemFilter{SellerID: "bob"})},
-		{"items by region", s.items(app.ItemFilter{Region: "seoul"}), s.items(app.ItemFilter{Region: "seoul/mapo"})},
-		{"items by status", s.items(app.ItemFilter{}), s.items(app.ItemFilter{Status: market.ItemReserved})},
-		{"messages", s.messages(chat.ID()), s.messages(other.ID())},
-		{"rows by seller", s.rowsBySeller("alice"), s.rowsBySeller("bob")},
-		{"deals by buyer", s.dealsByBuyer("carol"), s.dealsByBuyer("dave")},
-	}
+// partition is a listing of one partition (from), which must give out a
+// cursor on its first page of one, and a listing of another (other).
+type partition struct {
+	name        string
+	from, other func(app.Page) ([]string, string, error)
+}
+
+// testForeignCursors checks that a cursor works in its own partition and
+// is refused in another.
+func testForeignCursors(t *testing.T, partitions []partition) {
 	for _, p := range partitions {
 		t.Run(p.name+" refuse another partition's cursor", func(t *testing.T) {
 			t.Parallel()

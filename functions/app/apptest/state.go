@@ -115,14 +115,21 @@ func testRoundTrips(t *testing.T, s Stores) {
 			}
 			return *sl, nil
 		}
+		query := func(app.Tx) (market.Seller, error) { // outside the unit of work
+			sl, err := s.Store.Seller(ctx, id)
+			if err != nil {
+				return market.Seller{}, err
+			}
+			return *sl, nil
+		}
 		sl := market.Seller{ID: id}
 		for i, score := range []int{5, 2} {
 			sl.AddReview(score)
 			saved := sl
 			sl.Version = int64(i + 1)
-			roundTrip(t, s, func(tx app.Tx) int64 { return tx.SaveSeller(&saved) }, sl, sl.Version, load)
+			roundTrip(t, s, func(tx app.Tx) int64 { return tx.SaveSeller(&saved) }, sl, sl.Version, load, query)
 		}
-		assert.Equal(t, market.Seller{ID: id, ScoreSum: 7, ReviewCount: 2, Version: 2}, sl)
+		assert.Equal(t, market.Seller{ID: id, ScoreSum: 7, ReviewCount: 2, Scores: [market.MaxScore]int{0, 1, 0, 0, 1}, Version: 2}, sl)
 	})
 
 	t.Run("messages in posting order", func(t *testing.T) {
@@ -245,6 +252,9 @@ func testMissing(t *testing.T, s Stores) {
 			sl, err := tx.Seller("nope")
 			require.NoError(t, err)
 			assert.Equal(t, &market.Seller{ID: "nope"}, sl, "a seller without reviews is a zero record")
+			sl, err = s.Store.Seller(ctx, "nope")
+			require.NoError(t, err)
+			assert.Equal(t, &market.Seller{ID: "nope"}, sl, "outside a unit of work too")
 			reviewed, err := tx.Reviewed("nope")
 			require.NoError(t, err)
 			assert.False(t, reviewed)
