@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,6 +104,43 @@ func TestTablesAreIdempotent(t *testing.T) {
 	assert.Contains(t, err.Error(), prefix+dynamo.TableMyPage)
 
 	require.Error(t, dynamo.CheckTables(ctx, c, dynamotest.RandomPrefix()), "no tables at all")
+}
+
+// A table made by an older carrot, without the indexes this one queries,
+// gains them: make run's data folder survives an upgrade.
+func TestCreateTablesAddsMissingIndexes(t *testing.T) {
+	t.Parallel()
+	c := dynamotest.MustClient(t)
+	prefix := dynamotest.MustTables(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var reviews dynamo.Table
+	for _, tb := range dynamo.Tables(prefix) {
+		if tb.Name == prefix+dynamo.TableReviews {
+			reviews = tb
+		}
+	}
+	require.NotEmpty(t, reviews.Indexes, "the reviews table has indexes to lose")
+	_, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(reviews.Name)})
+	require.NoError(t, err)
+	old := reviews
+	old.Indexes = nil
+	_, err = c.CreateTable(ctx, old.CreateTableInput())
+	require.NoError(t, err)
+
+	require.NoError(t, dynamo.CreateTables(ctx, c, prefix))
+	out, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(reviews.Name)})
+	require.NoError(t, err)
+	var got []string
+	for _, ix := range out.Table.GlobalSecondaryIndexes {
+		assert.Equal(t, types.IndexStatusActive, ix.IndexStatus, "%s", aws.ToString(ix.IndexName))
+		got = append(got, aws.ToString(ix.IndexName))
+	}
+	var want []string
+	for _, ix := range reviews.Indexes {
+		want = append(want, ix.Name)
+	}
+	assert.ElementsMatch(t, want, got)
 }
 
 // A store with no tables fails while wiring would; a request against it is

@@ -149,9 +149,10 @@ func (t Table) CreateTableInput() *dynamodb.CreateTableInput {
 }
 
 // CreateTables creates every table under prefix that does not exist yet,
+// adds the indexes a table made by an older carrot lacks (addIndexes),
 // waits until all are active and enables their TTL. It is idempotent and
-// safe to run from several processes at once; it never changes a table
-// that exists with another schema, so run it while wiring and fail fast.
+// safe to run from several processes at once; it never changes a table's
+// key schema, so run it while wiring and fail fast.
 func CreateTables(ctx context.Context, client *dynamodb.Client, prefix string) error {
 	tables := Tables(prefix)
 	for _, t := range tables {
@@ -168,6 +169,9 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, prefix string) e
 		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)}, 5*time.Minute); err != nil {
 			return fmt.Errorf("dynamo: wait for table %s: %w", t.Name, err)
 		}
+		if err := addIndexes(ctx, client, t); err != nil {
+			return err
+		}
 		if t.TTLAttribute == "" {
 			continue
 		}
@@ -176,6 +180,58 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, prefix string) e
 		}
 	}
 	return nil
+}
+
+// addIndexes creates, one at a time as DynamoDB requires, the indexes t
+// declares that its table lacks, and returns once every one is active. A
+// local data folder kept across an upgrade (make run's .data) so gains the
+// indexes the new reads query; the rows the index did not exist for are
+// backfilled by DynamoDB. Two processes adding one index at once are fine:
+// the loser is refused and waits like the winner.
+func addIndexes(ctx context.Context, client *dynamodb.Client, t Table) error {
+	want := t.CreateTableInput()
+	for {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)})
+		if err != nil {
+			return fmt.Errorf("dynamo: describe table %s: %w", t.Name, err)
+		}
+		have := map[string]types.IndexStatus{}
+		for _, ix := range out.Table.GlobalSecondaryIndexes {
+			have[aws.ToString(ix.IndexName)] = ix.IndexStatus
+		}
+		var missing *types.GlobalSecondaryIndex
+		busy := false
+		for _, ix := range want.GlobalSecondaryIndexes {
+			switch status, ok := have[aws.ToString(ix.IndexName)]; {
+			case !ok && missing == nil:
+				missing = &ix
+			case ok && status != types.IndexStatusActive:
+				busy = true
+			}
+		}
+		switch {
+		case missing == nil && !busy:
+			return nil
+		case missing != nil && !busy:
+			_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+				TableName:            aws.String(t.Name),
+				AttributeDefinitions: want.AttributeDefinitions,
+				GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+					IndexName: missing.IndexName, KeySchema: missing.KeySchema, Projection: missing.Projection,
+				}}},
+			})
+			var inUse *types.ResourceInUseException
+			var limit *types.LimitExceededException
+			if err != nil && !errors.As(err, &inUse) && !errors.As(err, &limit) {
+				return fmt.Errorf("dynamo: add index %s to %s: %w", aws.ToString(missing.IndexName), t.Name, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dynamo: wait for the indexes of %s: %w", t.Name, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func enableTTL(ctx context.Context, client *dynamodb.Client, t Table) error {
