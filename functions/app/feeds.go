@@ -29,7 +29,7 @@ func (f ItemFilter) Matches(st market.ItemState) bool {
 		(f.SellerID == "" || st.SellerID == f.SellerID) &&
 		(f.MinPrice == nil || d.Price >= *f.MinPrice) &&
 		(f.MaxPrice == nil || d.Price <= *f.MaxPrice) &&
-		(f.Query == "" || strings.Contains(strings.ToLower(d.Name+"\n"+d.Description), strings.ToLower(f.Query)))
+		ParseSearch(f.Query).Matches(d.Name, d.Description)
 }
 
 // InRegion reports whether an item of region itemRegion is shown in the

@@ -149,7 +149,7 @@ type ItemFilter struct {
 	SellerID string
 	MinPrice *int64 // at least, in won
 	MaxPrice *int64 // at most, in won
-	Query    string // case-insensitive substring of the name or description
+	Query    string // words the name or description holds, any case (Search)
 }
 
 // Page asks for one page of a listing: at most Limit rows after Cursor, an
