@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"net/url"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
@@ -22,6 +21,9 @@ import (
 type feedRecord struct {
 	Feed string `dynamodbav:"feed"`
 	At   string `dynamodbav:"at"`
+	// Tokens are the item's search tokens (app.SearchTokens), a string
+	// set, so that a filter can ask for each token of a search.
+	Tokens []string `dynamodbav:"tokens,stringset,omitempty"`
 	itemRecord
 }
 
@@ -80,10 +82,21 @@ func feedQuery(f app.ItemFilter) (string, []expression.ConditionBuilder) {
 	if f.MaxPrice != nil {
 		conds = append(conds, expression.Name("price").LessThanEqual(expression.Value(*f.MaxPrice)))
 	}
-	if f.Query != "" {
-		conds = append(conds, expression.Contains(expression.Name("search"), strings.ToLower(f.Query)))
+	return feed, append(conds, searchConds(app.ParseSearch(f.Query))...)
+}
+
+// searchConds returns the filters that keep the rows matching s, as
+// app.Search.Matches does: the text holds each word and the token set
+// each token.
+func searchConds(s app.Search) []expression.ConditionBuilder {
+	var conds []expression.ConditionBuilder
+	for _, w := range s.Words {
+		conds = append(conds, expression.Contains(expression.Name("search"), w))
 	}
-	return feed, conds
+	for _, t := range s.Tokens() {
+		conds = append(conds, expression.Contains(expression.Name("tokens"), t))
+	}
+	return conds
 }
 
 // writeFeeds adds to the transaction the feed rows of an item that was
@@ -95,9 +108,10 @@ func (t *tx) writeFeeds(before, after *market.ItemState, version int64) {
 	keep := map[string]bool{}
 	if after != nil {
 		at := app.FeedOrder(after.CreatedAt, after.ID)
+		tokens := app.SearchTokens(after.Details.Name, after.Details.Description)
 		for _, feed := range feedsOf(*after) {
 			keep[feed] = true
-			t.put(rowID(t.s.t.feed, feed, at), t.s.t.feed, feedRecord{Feed: feed, At: at, itemRecord: toItemRecord(*after)}, version, nil)
+			t.put(rowID(t.s.t.feed, feed, at), t.s.t.feed, feedRecord{Feed: feed, At: at, Tokens: tokens, itemRecord: toItemRecord(*after)}, version, nil)
 		}
 	}
 	if before == nil {

@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -35,14 +34,10 @@ type itemRecord struct {
 	Version     int64     `dynamodbav:"version"`
 	CreatedAt   time.Time `dynamodbav:"createdAt"`
 	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
-	// Search is the lower-cased name and description, for the
-	// case-insensitive substring filter of listings (DynamoDB's contains
-	// is case-sensitive).
+	// Search is the name and description as app.SearchText normalises
+	// them, in which the filters of a search look for its words
+	// (DynamoDB's contains is case-sensitive).
 	Search string `dynamodbav:"search"`
-}
-
-func searchText(name, description string) string {
-	return strings.ToLower(name + "\n" + description)
 }
 
 func toItemRecord(s market.ItemState) itemRecord {
@@ -54,7 +49,7 @@ func toItemRecord(s market.ItemState) itemRecord {
 		Price: s.Details.Price, Description: s.Details.Description, Region: s.Details.Region, Photos: photos,
 		Status: string(s.Status), RsvID: s.RsvID, ScoreSum: s.ScoreSum, ReviewCount: s.ReviewCount,
 		Version: s.Version, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
-		Search: searchText(s.Details.Name, s.Details.Description)}
+		Search: app.SearchText(s.Details.Name, s.Details.Description)}
 }
 
 func (r itemRecord) state() market.ItemState {

@@ -88,29 +88,18 @@ func pageAll(t *testing.T, limit int, list func(app.Page) ([]string, string, err
 	return nil
 }
 
-// testListings fills a store of its own and reads every listing with
-// every filter.
-func testListings(t *testing.T, s Stores) {
-	// Seller "alice" lists 7 items, "bob" 3, one a second after another;
-	// some are reserved, some are books, a few mention a bicycle in mixed
-	// case or in Korean; they are spread over regions and sub-regions.
-	specs := []struct {
-		seller, name, category, description string
-		status                              market.ItemStatus
-		region                              string
-		price                               int64
-	}{
-		{"alice", "Red BICYCLE", "sports", "", market.ItemCreated, "seoul/mapo", 120_000},
-		{"alice", "Go book", "books", "about gophers", market.ItemCreated, "seoul/gangnam", 15_000},
-		{"alice", "lamp", "home", "like new, no bicycle", market.ItemReserved, "seoul/mapo", 30_000},
-		{"alice", "Dune", "books", "", market.ItemReserved, "busan", 8_000},
-		{"alice", "chair", "home", "", market.ItemCreated, "seoul", 40_000},
-		{"alice", "자전거", "sports", "접이식 자전거", market.ItemCreated, "busan/haeundae", 90_000},
-		{"alice", "table", "home", "", market.ItemSoldOut, "seoul/mapo", 50_000},
-		{"bob", "bicycle bell", "sports", "", market.ItemCreated, "seoulite", 5_000},
-		{"bob", "SICP", "books", "", market.ItemCreated, "seoul/mapo", 20_000},
-		{"bob", "sofa", "home", "", market.ItemCreated, "", 0},
-	}
+// itemSpec is an item a listing test saves.
+type itemSpec struct {
+	seller, name, category, description string
+	status                              market.ItemStatus
+	region                              string
+	price                               int64
+}
+
+// saveItems saves an item for each spec, each created a second after the
+// one before, and returns a function that lists them by name (named in
+// the order a feed answers, newest first).
+func saveItems(t *testing.T, s Stores, specs []itemSpec) func(names ...string) []string {
 	byName := map[string]string{}
 	first := now().Add(-time.Hour)
 	mustWrite(t, s, func(tx app.Tx) {
@@ -122,14 +111,33 @@ func testListings(t *testing.T, s Stores) {
 			tx.SaveItem(market.RestoreItem(st))
 		}
 	})
-	// named lists items by name, newest first as a feed answers.
-	named := func(names ...string) []string {
+	return func(names ...string) []string {
 		out := []string{}
 		for _, n := range names {
 			out = append(out, byName[n])
 		}
 		return out
 	}
+}
+
+// testListings fills a store of its own and reads every listing with
+// every filter.
+func testListings(t *testing.T, s Stores) {
+	// Seller "alice" lists 7 items, "bob" 3, one a second after another;
+	// some are reserved, some are books, a few mention a bicycle in mixed
+	// case or in Korean; they are spread over regions and sub-regions.
+	named := saveItems(t, s, []itemSpec{
+		{"alice", "Red BICYCLE", "sports", "", market.ItemCreated, "seoul/mapo", 120_000},
+		{"alice", "Go book", "books", "about gophers", market.ItemCreated, "seoul/gangnam", 15_000},
+		{"alice", "lamp", "home", "like new, no bicycle", market.ItemReserved, "seoul/mapo", 30_000},
+		{"alice", "Dune", "books", "", market.ItemReserved, "busan", 8_000},
+		{"alice", "chair", "home", "", market.ItemCreated, "seoul", 40_000},
+		{"alice", "자전거", "sports", "접이식 자전거", market.ItemCreated, "busan/haeundae", 90_000},
+		{"alice", "table", "home", "", market.ItemSoldOut, "seoul/mapo", 50_000},
+		{"bob", "bicycle bell", "sports", "", market.ItemCreated, "seoulite", 5_000},
+		{"bob", "SICP", "books", "", market.ItemCreated, "seoul/mapo", 20_000},
+		{"bob", "sofa", "home", "", market.ItemCreated, "", 0},
+	})
 
 	// Two chats, one of 7 messages in posting order, one of 1.
 	chat, other := newReservation(uid(), "item"), newReservation(uid(), "item")
