@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -286,8 +287,14 @@ func TestRequestsRightAfterAKill(t *testing.T) {
 	spec.ContainerConcurrency, spec.MaxScale = 4, 2
 	h := mustServe(t, spec, fakeOptions(t))
 	for round := range 5 {
-		killed := h.pid()
-		require.NoError(t, h.serving.Kill("fake", h.status().Instances[0].ID))
+		// The victim comes from the status it is killed by: with two
+		// instances, the one that answers /pid may be the other.
+		h.pid() // an instance serves
+		instances := h.status().Instances
+		i := slices.IndexFunc(instances, func(in InstanceStatus) bool { return in.Ready })
+		require.GreaterOrEqual(t, i, 0, "a ready instance: %+v", instances)
+		killed := instances[i].PID
+		require.NoError(t, h.serving.Kill("fake", instances[i].ID))
 		answers := make(chan response, 4)
 		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodGet, http.MethodPost} {
 			go func() { answers <- h.send(method, "/work?ms=1", `{"n":1}`) }()
