@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"unicode/utf8"
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/market"
@@ -53,7 +54,31 @@ func (s *Service) Item(ctx context.Context, itemID string) (*market.Item, error)
 	return s.Store.Item(ctx, itemID)
 }
 
-// Items pages through the items that match f.
+// Items pages through the items that match f. A filter text that no
+// item's field could hold (validate) is refused before any read.
 func (s *Service) Items(ctx context.Context, f ItemFilter, p Page) ([]*market.Item, string, error) {
+	if err := f.validate(); err != nil {
+		return nil, "", err
+	}
 	return s.Store.Items(ctx, f, p)
+}
+
+// MaxQuery is the longest search (ItemFilter.Query), in characters.
+const MaxQuery = 100
+
+// validate refuses, naming the field, a region, category or search that
+// is not UTF-8 or is longer than the item field it is compared with could
+// be: it could match nothing, and it would only make each feed row read
+// cost more.
+func (f ItemFilter) validate() error {
+	var fs market.Fields
+	for _, t := range []struct {
+		field, value string
+		max          int
+	}{{"region", f.Region, market.MaxItemRegion}, {"category", f.Category, market.MaxItemCategory}, {"q", f.Query, MaxQuery}} {
+		if !utf8.ValidString(t.value) || utf8.RuneCountInString(t.value) > t.max {
+			fs.Add(t.field, "must be text of at most %d characters", t.max)
+		}
+	}
+	return fs.Err()
 }

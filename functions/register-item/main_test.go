@@ -315,10 +315,14 @@ func TestGetItems(t *testing.T) {
 			res.RequireProblem(t, http.StatusBadRequest, "sellerId")
 		}
 	})
-	t.Run("long filters find nothing and break nothing", func(t *testing.T) {
+	t.Run("400 for a filter longer than any item's field", func(t *testing.T) {
 		t.Parallel()
-		for _, q := range []string{"q=", "category="} {
-			assert.Empty(t, listItems(t, sys, q+strings.Repeat("가", 20000)), q)
+		for field, max := range map[string]int{"q": 100, "category": 50, "region": 100} {
+			assert.Empty(t, listItems(t, sys, field+"="+strings.Repeat("가", max)), "%s at its limit", field)
+			for _, n := range []int{max + 1, 20000} {
+				res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?"+field+"="+strings.Repeat("가", n), nil)
+				res.RequireProblem(t, http.StatusBadRequest, field)
+			}
 		}
 	})
 }
