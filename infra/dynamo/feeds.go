@@ -99,6 +99,18 @@ func searchConds(s app.Search) []expression.ConditionBuilder {
 	return conds
 }
 
+// feedRecords returns the rows of an item in every feed that shows it.
+func feedRecords(st market.ItemState) []feedRecord {
+	at := app.FeedOrder(st.CreatedAt, st.ID)
+	tokens := app.SearchTokens(st.Details.Name, st.Details.Description)
+	item := toItemRecord(st)
+	var recs []feedRecord
+	for _, feed := range feedsOf(st) {
+		recs = append(recs, feedRecord{Feed: feed, At: at, Tokens: tokens, itemRecord: item})
+	}
+	return recs
+}
+
 // writeFeeds adds to the transaction the feed rows of an item that was
 // before (nil when it is new) and is after (nil when it is deleted) at
 // version: a copy in each feed of after, and a delete from each feed of
@@ -107,11 +119,9 @@ func searchConds(s app.Search) []expression.ConditionBuilder {
 func (t *tx) writeFeeds(before, after *market.ItemState, version int64) {
 	keep := map[string]bool{}
 	if after != nil {
-		at := app.FeedOrder(after.CreatedAt, after.ID)
-		tokens := app.SearchTokens(after.Details.Name, after.Details.Description)
-		for _, feed := range feedsOf(*after) {
-			keep[feed] = true
-			t.put(rowID(t.s.t.feed, feed, at), t.s.t.feed, feedRecord{Feed: feed, At: at, Tokens: tokens, itemRecord: toItemRecord(*after)}, version, nil)
+		for _, rec := range feedRecords(*after) {
+			keep[rec.Feed] = true
+			t.put(rowID(t.s.t.feed, rec.Feed, rec.At), t.s.t.feed, rec, version, nil)
 		}
 	}
 	if before == nil {

@@ -67,7 +67,7 @@ func (s *Store) MarkSent(ctx context.Context, ids ...string) error {
 	}
 	for len(reqs) > 0 {
 		n := min(len(reqs), maxBatchWrite)
-		if err := s.batchWrite(ctx, s.t.outbox, reqs[:n]); err != nil {
+		if err := s.batchWrite(ctx, s.t.outbox, reqs[:n], "updating the outbox"); err != nil {
 			return err
 		}
 		reqs = reqs[n:]
@@ -75,14 +75,15 @@ func (s *Store) MarkSent(ctx context.Context, ids ...string) error {
 	return nil
 }
 
-// batchWrite writes reqs and retries the ones DynamoDB left unprocessed
-// (throttling), backing off, until all are done or ctx ends.
-func (s *Store) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest) error {
+// batchWrite writes reqs, at most maxBatchWrite of them, and retries the
+// ones DynamoDB left unprocessed (throttling), backing off, until all are
+// done or ctx ends; what names the work in its errors.
+func (s *Store) batchWrite(ctx context.Context, table string, reqs []types.WriteRequest, what string) error {
 	backoff := 50 * time.Millisecond
 	for {
 		res, err := s.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: reqs}})
 		if err != nil {
-			return fail("updating the outbox", err)
+			return fail(what, err)
 		}
 		reqs = res.UnprocessedItems[table]
 		if len(reqs) == 0 {
@@ -90,7 +91,7 @@ func (s *Store) batchWrite(ctx context.Context, table string, reqs []types.Write
 		}
 		select {
 		case <-ctx.Done():
-			return fail("updating the outbox", ctx.Err())
+			return fail(what, ctx.Err())
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 2*time.Second)
