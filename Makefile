@@ -30,9 +30,10 @@ run:
 ## bench: measure every budget of the benchmarks against raw DynamoDB, Kafka and
 ## process starts in the same run; writes tests/bench/results.md and results.png
 ## (raw samples in .data/bench). Not part of test; takes a few minutes.
+## BENCH_FLAGS passes flags, e.g. BENCH_FLAGS='-only 8' for the browsing bench.
 bench:
 	mkdir -p .data/bench
-	bash infra/dynamo/local/with-dynamodb.sh $(GO) run ./tests/bench
+	bash infra/dynamo/local/with-dynamodb.sh $(GO) run ./tests/bench $(BENCH_FLAGS)
 
 ## drill: start the system as make run does, in the background (functions idle
 ## out after 10 s, the outbox relay wakes every 2 s, data in .data/drill and in

@@ -61,6 +61,9 @@ type config struct {
 	brokerEvents      int
 	cpuProfile        string
 	only              string
+	browseSizes       string
+	browseReads       int
+	scanReads         int
 }
 
 // want reports whether measurement section runs.
@@ -83,6 +86,9 @@ func main() {
 	flag.IntVar(&c.brokerEvents, "events", 20000, "events through the broker (measurement 5)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the bench process (the in-process broker) here")
 	flag.StringVar(&c.only, "only", "", "run only these measurements, e.g. 1,5 (default: all)")
+	flag.StringVar(&c.browseSizes, "sizes", "1000,10000,100000", "catalogue sizes, growing (measurement 8)")
+	flag.IntVar(&c.browseReads, "browse-reads", 100, "reads of each browsing page per size (measurement 8)")
+	flag.IntVar(&c.scanReads, "scan-reads", 5, "reads of each Scan listing page per size (measurement 8)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -148,6 +154,27 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 		rows = append(rows, brokerRows(brk)...)
+	}
+	// 8. Browsing, on its own tables, while nothing else runs.
+	if c.want("8") {
+		sizes, err := parseSizes(c.browseSizes)
+		if err != nil {
+			return err
+		}
+		prefixBrowse := "bench-" + run + "-d-"
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_ = dynamo.DeleteTables(cctx, ddb, prefixBrowse)
+		}()
+		if err := dynamo.CreateTables(ctx, ddb, prefixBrowse); err != nil {
+			return err
+		}
+		res, err := measureBrowsing(ctx, ddb, prefixBrowse, sizes, c.browseReads, c.scanReads, samples)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, browseRows(res)...)
 	}
 	var uc map[string]stepResult
 	if c.want("1") || c.want("2") || c.want("4") || c.want("6") || c.want("7") {

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
+	"github.com/carrot-market/carrot/infra/dynamo"
+)
+
+// Measurement 8: a page of 20 of each browsing read, through the store's
+// own read path, at catalogues of growing size seeded straight into the
+// tables, beside the Scan-based listing main had before the feeds,
+// measured the same way in the same run. Each read's cost is the read
+// capacity DynamoDB reports for its calls (ReturnConsumedCapacity TOTAL)
+// and the rows they read (ScannedCount).
+
+// browsePage is the page size of every browsing read.
+const browsePage = 20
+
+// browseCase is one browsing read: its filter, or for the profile the
+// seller whose profile is read.
+type browseCase struct {
+	Name    string
+	Filter  app.ItemFilter
+	Profile bool
+}
+
+var browseCases = []browseCase{
+	{Name: "region feed (seoul)", Filter: app.ItemFilter{Region: "seoul"}},
+	{Name: "region + category (seoul/mapo, digital)", Filter: app.ItemFilter{Region: "seoul/mapo", Category: "digital"}},
+	{Name: "sparse category (" + sparseCategory + ", 0.1% of items)", Filter: app.ItemFilter{Category: sparseCategory}},
+	{Name: "one-word search (seoul, q=자전거)", Filter: app.ItemFilter{Region: "seoul", Query: "자전거"}},
+	{Name: "two-word search (seoul, q=아이폰 프로)", Filter: app.ItemFilter{Region: "seoul", Query: "아이폰 프로"}},
+	{Name: "seller profile (" + profiledSeller + ")", Filter: app.ItemFilter{SellerID: profiledSeller}, Profile: true},
+}
+
+// readCost is what DynamoDB reported for the calls of one read.
+type readCost struct {
+	Units   float64 // read capacity units consumed
+	Scanned int32   // rows read, before any filter
+	Known   bool    // whether any call reported its capacity
+}
+
+// meter asks every read call of a client for its consumed capacity and
+// adds up what they report. It is safe for concurrent use.
+type meter struct {
+	mu   sync.Mutex
+	cost readCost
+}
+
+// take returns the cost counted since the last take.
+func (m *meter) take() readCost {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.cost
+	m.cost = readCost{}
+	return c
+}
+
+func (m *meter) add(cc *types.ConsumedCapacity, scanned int32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cost.Scanned += scanned
+	if cc != nil && cc.CapacityUnits != nil {
+		m.cost.Units += *cc.CapacityUnits
+		m.cost.Known = true
+	}
+}
+
+// option is a dynamodb.Options function that sets ReturnConsumedCapacity
+// TOTAL on every GetItem, Query and Scan and counts what they report.
+func (m *meter) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("carrotBenchMeter",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				switch p := in.Parameters.(type) {
+				case *dynamodb.GetItemInput:
+					p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+				case *dynamodb.QueryInput:
+					p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+				case *dynamodb.ScanInput:
+					p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+				}
+				out, md, err := next.HandleInitialize(ctx, in)
+				switch r := out.Result.(type) {
+				case *dynamodb.GetItemOutput:
+					var found int32
+					if r.Item != nil {
+						found = 1
+					}
+					m.add(r.ConsumedCapacity, found)
+				case *dynamodb.QueryOutput:
+					m.add(r.ConsumedCapacity, r.ScannedCount)
+				case *dynamodb.ScanOutput:
+					m.add(r.ConsumedCapacity, r.ScannedCount)
+				}
+				return out, md, err
+			}), middleware.After)
+	})
+}
+
+// browseSample is the measure of one browsing read at one size.
+type browseSample struct {
+	Latency Summary
+	Cost    readCost // per page, the mean over the reads
+	Items   int      // items on the last page read
+}
+
+// browseResult holds measurement 8 at one catalogue size.
+type browseResult struct {
+	Size   int
+	Seeded time.Duration // seeding the items added to reach Size
+	Store  map[string]browseSample
+	Scan   map[string]browseSample
+}
+
+// measureBrowsing seeds the catalogue up to each size in turn and reads
+// each case reads times through the store and scanReads times by Scan.
+func measureBrowsing(ctx context.Context, base *dynamodb.Client, prefix string, sizes []int, reads, scanReads int, samples map[string]any) ([]browseResult, error) {
+	m := &meter{}
+	client := dynamodb.New(base.Options(), m.option)
+	store := dynamo.New(client, prefix)
+	svc := &app.Service{Store: store, Views: store, Source: "/carrot/bench"}
+	var out []browseResult
+	seeded := 0
+	for _, size := range sizes {
+		progress(fmt.Sprintf("browsing: seeding %d items", size-seeded))
+		began := time.Now()
+		if err := seedCatalogue(ctx, store, seeded, size); err != nil {
+			return nil, err
+		}
+		res := browseResult{Size: size, Seeded: time.Since(began), Store: map[string]browseSample{}, Scan: map[string]browseSample{}}
+		seeded = size
+		progress(fmt.Sprintf("browsing: %d items seeded in %s; reading", size, res.Seeded.Round(time.Millisecond)))
+		for _, bc := range browseCases {
+			read := func() (int, error) {
+				if bc.Profile {
+					pr, err := svc.UserProfile(ctx, bc.Filter.SellerID)
+					return len(pr.OnSale), err
+				}
+				items, _, err := svc.Items(ctx, bc.Filter, app.Page{Limit: browsePage})
+				return len(items), err
+			}
+			s, err := sampleReads(m, reads, read)
+			if err != nil {
+				return nil, fmt.Errorf("%s at %d items: %w", bc.Name, size, err)
+			}
+			res.Store[bc.Name] = s
+			samples[fmt.Sprintf("browse %s, %d items", bc.Name, size)] = s.Latency
+			if s, err = sampleReads(m, scanReads, func() (int, error) { return scanListing(ctx, client, prefix, bc.Filter) }); err != nil {
+				return nil, fmt.Errorf("scan %s at %d items: %w", bc.Name, size, err)
+			}
+			res.Scan[bc.Name] = s
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// seedCatalogue writes items from to until-1 of the catalogue, in batches
+// on a few workers.
+func seedCatalogue(ctx context.Context, store *dynamo.Store, from, until int) error {
+	const batch = 100
+	var mu sync.Mutex
+	var failed error
+	parallel((until-from+batch-1)/batch, 4, func(b int) {
+		var items []market.ItemState
+		for i := from + b*batch; i < min(until, from+(b+1)*batch); i++ {
+			st, err := catalogueItem(i)
+			if err != nil {
+				mu.Lock()
+				failed = err
+				mu.Unlock()
+				return
+			}
+			items = append(items, st)
+		}
+		if err := store.PutItems(ctx, items); err != nil {
+			mu.Lock()
+			failed = err
+			mu.Unlock()
+		}
+	})
+	return failed
+}
+
+// sampleReads times n reads one after the other and takes their mean cost
+// from m.
+func sampleReads(m *meter, n int, read func() (int, error)) (browseSample, error) {
+	var s browseSample
+	lat := make([]time.Duration, 0, n)
+	m.take()
+	began := time.Now()
+	for range n {
+		t := time.Now()
+		got, err := read()
+		if err != nil {
+			return s, err
+		}
+		lat = append(lat, time.Since(t))
+		s.Items = got
+	}
+	s.Latency = summarize(lat, 0, time.Since(began))
+	c := m.take()
+	s.Cost = readCost{Units: c.Units / float64(max(1, n)), Scanned: c.Scanned / int32(max(1, n)), Known: c.Known}
+	return s, nil
+}
+
+// scanListing reads one page of the listing as main did before the feeds:
+// a Scan of the items table, consistent like the feed's Query, filtered by
+// DynamoDB, read on until a page is full or the table ends. It returns
+// the page's size.
+func scanListing(ctx context.Context, client *dynamodb.Client, prefix string, f app.ItemFilter) (int, error) {
+	status := f.Status
+	if status == "" {
+		status = market.ItemCreated
+	}
+	cond := expression.Name("status").Equal(expression.Value(string(status)))
+	if f.Region != "" {
+		region := expression.Name("region")
+		cond = cond.And(region.Equal(expression.Value(f.Region)).Or(region.BeginsWith(f.Region + "/")))
+	}
+	if f.Category != "" {
+		cond = cond.And(expression.Name("category").Equal(expression.Value(f.Category)))
+	}
+	if f.SellerID != "" {
+		cond = cond.And(expression.Name("sellerId").Equal(expression.Value(f.SellerID)))
+	}
+	for _, w := range app.ParseSearch(f.Query).Words {
+		cond = cond.And(expression.Contains(expression.Name("search"), w))
+	}
+	expr, err := expression.NewBuilder().WithFilter(cond).Build()
+	if err != nil {
+		return 0, err
+	}
+	pages := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{
+		TableName: aws.String(prefix + dynamo.TableItems), ConsistentRead: aws.Bool(true),
+		FilterExpression: expr.Filter(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	found := 0
+	for pages.HasMorePages() && found < browsePage {
+		res, err := pages.NextPage(ctx)
+		if err != nil {
+			return 0, err
+		}
+		found += len(res.Items)
+	}
+	return min(found, browsePage), nil
+}
+
+// cost says what a read cost per page: read units when DynamoDB reported
+// them, and rows read.
+func (c readCost) String() string {
+	if !c.Known {
+		return fmt.Sprintf("read units not reported; %d rows read/page", c.Scanned)
+	}
+	return fmt.Sprintf("%.1f read units/page, %d rows read/page", c.Units, c.Scanned)
+}
+
+// measure is the number the growth budget compares: read units, or rows
+// read when DynamoDB reported no capacity.
+func (c readCost) measure() float64 {
+	if !c.Known {
+		return float64(c.Scanned)
+	}
+	return c.Units
+}
+
+// browseRows gives, at each size, one row per case with the p99 budget,
+// then one row per case comparing the cost of a page at the largest size
+// with the smallest, with the growth budget, and the seeding times.
+func browseRows(res []browseResult) []Row {
+	var rows []Row
+	for _, r := range res {
+		for _, bc := range browseCases {
+			st, sc := r.Store[bc.Name], r.Scan[bc.Name]
+			rows = append(rows, Row{Section: "8", Name: fmt.Sprintf("%s, %d items: page of %d", bc.Name, r.Size, browsePage),
+				Carrot: fmt.Sprintf("%s; %s; %d items", latency(st.Latency), st.Cost, st.Items),
+				Raw:    fmt.Sprintf("Scan listing: %s; %s; %d items", latency(sc.Latency), sc.Cost, sc.Items),
+				Ratio: fmt.Sprintf("%.2fx p99, %.3fx read cost of the Scan", ratio(msf(st.Latency.P99), msf(sc.Latency.P99)),
+					ratio(st.Cost.measure(), sc.Cost.measure())),
+				Checked: msf(st.Latency.P99), Budget: &Budget{Limit: 20, Text: "p99 ≤ 20 ms"}})
+		}
+	}
+	if len(res) < 2 {
+		return rows
+	}
+	first, last := res[0], res[len(res)-1]
+	for _, bc := range browseCases {
+		a, b := first.Store[bc.Name].Cost, last.Store[bc.Name].Cost
+		sa, sb := first.Scan[bc.Name].Cost, last.Scan[bc.Name].Cost
+		unit := "read units"
+		if !a.Known || !b.Known {
+			unit = "rows read (read units not reported)"
+		}
+		row := Row{Section: "8", Name: fmt.Sprintf("%s: %s per page at %d vs %d items", bc.Name, unit, last.Size, first.Size),
+			Carrot: fmt.Sprintf("%s at %d; %s at %d", b, last.Size, a, first.Size),
+			Raw:    fmt.Sprintf("Scan listing: %.2fx", ratio(sb.measure(), sa.measure())),
+			Ratio:  fmt.Sprintf("%.2fx", ratio(b.measure(), a.measure()))}
+		// A read that cost nothing at the smallest size has no ratio; the
+		// row then informs only (the results' JSON holds no NaN).
+		if growth := ratio(b.measure(), a.measure()); !math.IsNaN(growth) {
+			row.Checked, row.Budget = growth, &Budget{Limit: 1.2, Text: "≤ 1.2x the cost at the smallest size"}
+		}
+		rows = append(rows, row)
+	}
+	for _, r := range res {
+		rows = append(rows, Row{Section: "8", Name: fmt.Sprintf("seeding the catalogue up to %d items (BatchWriteItem, each item with its feed rows)", r.Size),
+			Carrot: fmt.Sprintf("%s for the items added", r.Seeded.Round(time.Millisecond))})
+	}
+	return rows
+}
+
+// parseSizes reads a comma-separated list of growing catalogue sizes.
+func parseSizes(s string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 || (len(sizes) > 0 && n <= sizes[len(sizes)-1]) {
+			return nil, fmt.Errorf("sizes %q: want growing positive counts, e.g. 1000,10000", s)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}

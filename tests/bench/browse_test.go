@@ -1,0 +1,94 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSizes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want []int
+		ok   bool
+	}{
+		{"1000,10000,100000", []int{1000, 10000, 100000}, true},
+		{" 10 , 20", []int{10, 20}, true},
+		{"1000", []int{1000}, true},
+		{"1000,1000", nil, false},
+		{"10000,1000", nil, false},
+		{"0", nil, false},
+		{"ten", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseSizes(tt.in)
+			if !tt.ok {
+				assert.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestSampleReadsCostPerPage(t *testing.T) {
+	t.Parallel()
+	m := &meter{}
+	m.add(&types.ConsumedCapacity{CapacityUnits: aws.Float64(99)}, 99) // before the run: not counted
+	s, err := sampleReads(m, 4, func() (int, error) {
+		m.add(&types.ConsumedCapacity{CapacityUnits: aws.Float64(2.5)}, 20)
+		m.add(nil, 4)
+		return 20, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 4, s.Latency.N)
+	assert.Equal(t, 20, s.Items)
+	assert.Equal(t, readCost{Units: 2.5, Scanned: 24, Known: true}, s.Cost)
+	assert.Equal(t, readCost{}, m.take(), "sampleReads takes what it counted")
+}
+
+func TestReadCostMeasure(t *testing.T) {
+	t.Parallel()
+	assert.InDelta(t, 3.0, readCost{Units: 3, Scanned: 20, Known: true}.measure(), 1e-9)
+	assert.InDelta(t, 20.0, readCost{Scanned: 20}.measure(), 1e-9, "rows read when capacity is not reported")
+	assert.Equal(t, "3.0 read units/page, 20 rows read/page", readCost{Units: 3, Scanned: 20, Known: true}.String())
+}
+
+func TestBrowseRowsGrowth(t *testing.T) {
+	t.Parallel()
+	at := func(size int, units float64) browseResult {
+		r := browseResult{Size: size, Store: map[string]browseSample{}, Scan: map[string]browseSample{}}
+		for _, bc := range browseCases {
+			r.Store[bc.Name] = browseSample{Cost: readCost{Units: units, Scanned: int32(units), Known: true}}
+			r.Scan[bc.Name] = browseSample{Cost: readCost{Units: 10 * float64(size), Known: true}}
+		}
+		return r
+	}
+	tests := []struct {
+		name    string
+		small   float64
+		large   float64
+		verdict string
+	}{
+		{"flat", 3, 3, "PASS"},
+		{"grows", 3, 30, "MISS"},
+		{"nothing read at the smallest size", 0, 3, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rows := browseRows([]browseResult{at(1000, tt.small), at(100000, tt.large)})
+			require.Len(t, rows, 2*len(browseCases)+len(browseCases)+2)
+			growth := rows[2*len(browseCases)]
+			assert.Contains(t, growth.Name, "per page at 100000 vs 1000 items")
+			assert.Equal(t, tt.verdict, growth.Verdict())
+		})
+	}
+}
