@@ -13,6 +13,8 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Type is a CloudEvents type attribute. The suffix is the payload version: a
@@ -47,9 +49,11 @@ const (
 	// PartitionKeyExtension holds the item id, so that every event about one
 	// item lands on one Kafka partition and keeps its order.
 	PartitionKeyExtension = "partitionkey"
-	// TraceparentExtension carries the W3C trace context of the request that
-	// caused the event.
+	// TraceparentExtension and TracestateExtension carry the W3C trace
+	// context the event was created in (the CloudEvents distributed tracing
+	// extension): the span of the command or consumer that caused it.
 	TraceparentExtension = "traceparent"
+	TracestateExtension  = "tracestate"
 )
 
 // payloadOf maps every type to a zero value of its payload. It is the single
@@ -98,8 +102,9 @@ type Meta struct {
 	Time   time.Time // when the fact happened
 }
 
-// New builds the CloudEvent for one fact. The traceparent in ctx, if any, is
-// carried as an extension. It fails when data is not the payload of typ.
+// New builds the CloudEvent for one fact. The span context of ctx, if any,
+// is carried in the traceparent and tracestate extensions. It fails when
+// data is not the payload of typ.
 func New(ctx context.Context, typ Type, meta Meta, data Payload) (cloudevents.Event, error) {
 	zero, ok := payloadOf[typ]
 	if !ok {
@@ -121,8 +126,8 @@ func New(ctx context.Context, typ Type, meta Meta, data Payload) (cloudevents.Ev
 	e.SetSubject(data.Subject())
 	e.SetTime(meta.Time.UTC())
 	e.SetExtension(PartitionKeyExtension, data.PartitionKey())
-	if tp := Traceparent(ctx); tp != "" {
-		e.SetExtension(TraceparentExtension, tp)
+	for name, value := range traceContextOf(ctx) {
+		e.SetExtension(name, value)
 	}
 	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
 		return cloudevents.Event{}, fmt.Errorf("events: encode %s: %w", typ, err)
@@ -168,18 +173,48 @@ func DerivedID(cause cloudevents.Event, source string, typ Type) string {
 
 var idNamespace = uuid.MustParse("6f0b5f3e-5b8e-4c57-9a59-0e6b7d3c2a11")
 
-type traceparentKey struct{}
+// traceContext is W3C Trace Context, the format of the CloudEvents
+// distributed tracing extension; its propagator parses and writes it.
+var traceContext propagation.TraceContext
 
-// WithTraceparent returns ctx carrying a W3C traceparent value for New.
-func WithTraceparent(ctx context.Context, traceparent string) context.Context {
-	if traceparent == "" {
-		return ctx
-	}
-	return context.WithValue(ctx, traceparentKey{}, traceparent)
+// traceContextOf returns the traceparent and tracestate of the span
+// context of ctx, none when it has no valid one.
+func traceContextOf(ctx context.Context) propagation.MapCarrier {
+	carrier := propagation.MapCarrier{}
+	traceContext.Inject(ctx, carrier)
+	return carrier
 }
 
-// Traceparent returns the traceparent carried by ctx, or "".
+// WithTraceparent returns ctx carrying the span context a W3C traceparent
+// value names, as the remote parent of what starts from ctx. A malformed
+// or empty value leaves ctx as it is, as the W3C spec asks.
+func WithTraceparent(ctx context.Context, traceparent string) context.Context {
+	return withTraceContext(ctx, propagation.MapCarrier{TraceparentExtension: traceparent})
+}
+
+// Traceparent returns the W3C traceparent of the span context of ctx, or
+// "" when it has none.
 func Traceparent(ctx context.Context) string {
-	tp, _ := ctx.Value(traceparentKey{}).(string)
-	return tp
+	return traceContextOf(ctx)[TraceparentExtension]
+}
+
+// ContextOf returns ctx carrying the span context e was created in, from
+// its traceparent and tracestate extensions, as the remote parent of what
+// starts from ctx. Without a valid traceparent it returns ctx as it is.
+func ContextOf(ctx context.Context, e cloudevents.Event) context.Context {
+	carrier := propagation.MapCarrier{}
+	for _, name := range []string{TraceparentExtension, TracestateExtension} {
+		if v, ok := e.Extensions()[name].(string); ok {
+			carrier[name] = v
+		}
+	}
+	return withTraceContext(ctx, carrier)
+}
+
+func withTraceContext(ctx context.Context, carrier propagation.MapCarrier) context.Context {
+	parent := trace.SpanContextFromContext(traceContext.Extract(context.Background(), carrier))
+	if !parent.IsValid() {
+		return ctx
+	}
+	return trace.ContextWithRemoteSpanContext(ctx, parent)
 }

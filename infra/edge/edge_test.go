@@ -218,22 +218,41 @@ func TestEventsReadsBothModes(t *testing.T) {
 			assert.Equal(t, want.Type(), got.Type())
 			assert.Equal(t, "7", got.Extensions()[events.PartitionKeyExtension])
 			assert.JSONEq(t, `{"payId":"pay-1"}`, string(got.Data()))
-			assert.Equal(t, testTraceparent, trace, "the event's own traceparent wins over the header")
+			assert.Equal(t, "00-11111111111111111111111111111111-2222222222222222-01", trace,
+				"the delivery's traceparent header wins over the event's own")
 		})
 	}
 }
 
-func TestEventsFallsBackToTheTraceparentHeader(t *testing.T) {
+func TestEventsTraceContext(t *testing.T) {
 	t.Parallel()
-	var trace string
-	h := Events(func(ctx context.Context, _ cloudevents.Event) error {
-		trace = events.Traceparent(ctx)
-		return nil
-	})
-	r := eventRequest(t, MustEvent(t), false)
-	r.Header.Set("traceparent", testTraceparent)
-	h.ServeHTTP(httptest.NewRecorder(), r)
-	assert.Equal(t, testTraceparent, trace)
+	withExtension := MustEvent(t)
+	withExtension.SetExtension(events.TraceparentExtension, testTraceparent)
+	tests := []struct {
+		name   string
+		event  cloudevents.Event
+		header string
+		want   string
+	}{
+		{"the header alone", MustEvent(t), testTraceparent, testTraceparent},
+		{"the extension without a header", withExtension, "", testTraceparent},
+		{"the extension with a malformed header", withExtension, "00-zz", testTraceparent},
+		{"neither", MustEvent(t), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var trace string
+			h := Events(func(ctx context.Context, _ cloudevents.Event) error {
+				trace = events.Traceparent(ctx)
+				return nil
+			})
+			r := eventRequest(t, tt.event, false)
+			r.Header.Set("traceparent", tt.header)
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			assert.Equal(t, tt.want, trace)
+		})
+	}
 }
 
 func TestEventsRejectsPoisonRequests(t *testing.T) {

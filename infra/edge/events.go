@@ -10,7 +10,6 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
-	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/app"
 	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/web"
@@ -22,9 +21,9 @@ const MaxEventBytes = 1 << 20
 
 // Events returns the HTTP edge of a Knative trigger: it reads one
 // CloudEvent, in binary or structured mode, validates it, and calls handle
-// with a context carrying the event's traceparent (the extension, else the
-// HTTP header) and a logger naming the event. handle must be idempotent:
-// delivery is at least once.
+// with a context carrying a consumer span of the event (tracing.go) and a
+// logger naming the event. handle must be idempotent: delivery is at least
+// once.
 //
 // The answer follows the Knative retry contract, which retries 404, 409,
 // 429 and 5xx and dead-letters other 4xx:
@@ -55,19 +54,14 @@ func Events(handle func(context.Context, cloudevents.Event) error) http.Handler 
 			web.WriteProblem(w, web.NewProblem(http.StatusBadRequest, err.Error()))
 			return
 		}
-		ctx := r.Context()
-		tp, _ := ev.Extensions()[events.TraceparentExtension].(string)
-		if !web.ValidTraceparent(tp) {
-			tp = r.Header.Get("traceparent")
-		}
-		if web.ValidTraceparent(tp) {
-			ctx = events.WithTraceparent(ctx, tp)
-		}
+		ctx, span := startConsumerSpan(r, *ev)
+		defer span.End()
 		log := web.Log(ctx).With("ce-id", ev.ID(), "ce-type", ev.Type(), "ce-source", ev.Source(), "ce-subject", ev.Subject())
 		ctx = web.WithLogger(ctx, log)
 
 		err = handle(ctx, *ev)
 		status, outcome := eventOutcome(err)
+		endConsumerSpan(span, status, outcome, err)
 		switch {
 		case status == http.StatusOK && err == nil:
 			w.WriteHeader(status)

@@ -10,6 +10,11 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
+// RequestIDHeader carries the id the gateway gives every request
+// (infra/gateway): the function receives it and the caller gets it back on
+// the answer, so one request can be found in the logs of both.
+const RequestIDHeader = "X-Request-Id"
+
 // LogFormatEnv names the format of the log lines: "json", the default and
 // what a cluster's log collector reads, one JSON object per line; or
 // "console", tab-separated and readable, which `make run` sets. Nothing but

@@ -1,6 +1,6 @@
 // Package web is the domain-free HTTP plumbing every carrot process
 // shares: problem responses, strict JSON decoding, bearer-token auth,
-// idempotent POSTs, request logging, the router, traceparent propagation,
+// idempotent POSTs, request logging, the router, request spans,
 // and the server runtime Knative expects ($PORT, health probes, drain on
 // SIGTERM).
 //

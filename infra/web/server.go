@@ -71,8 +71,10 @@ func NewServer(h http.Handler, log *zap.SugaredLogger) *http.Server {
 
 // serverConfig is what Serve reads from the environment.
 type serverConfig struct {
-	addr  string
-	drain time.Duration
+	// service names the function in its spans (Traced).
+	service string
+	addr    string
+	drain   time.Duration
 	// devEndpoints adds POST /_dev/unhealthy ($CARROT_DEV_ENDPOINTS=1).
 	devEndpoints bool
 }
@@ -108,8 +110,9 @@ func configFromEnv() (serverConfig, error) {
 
 // Serve runs the function called name: it serves h on $PORT (default
 // 8080) of every interface, or of $CARROT_LISTEN_HOST alone, with explicit
-// timeouts, answers the readiness and liveness probes itself, logs one
-// line per request (LogRequests) and recovers panics as 500 problems.
+// timeouts, answers the readiness and liveness probes itself, records a
+// server span per other request (Traced), logs one line per request
+// (LogRequests) and recovers panics as 500 problems.
 //
 // When ctx ends, Serve answers readiness with 503, keeps serving for
 // $DRAIN_SECONDS (default 3) so that Knative stops routing to it, then
@@ -130,12 +133,13 @@ func Serve(ctx context.Context, name string, h http.Handler) error {
 	if err != nil {
 		return fmt.Errorf("web: %s cannot listen on %s: %w", name, cfg.addr, err)
 	}
+	cfg.service = name
 	return serve(ctx, ln, Logger(name), h, cfg)
 }
 
 func serve(ctx context.Context, ln net.Listener, log *zap.SugaredLogger, h http.Handler, cfg serverConfig) error {
 	hl := &health{}
-	srv := NewServer(withHealth(hl, cfg.devEndpoints, log, LogRequests(log)(h)), log)
+	srv := NewServer(withHealth(hl, cfg.devEndpoints, log, Traced(cfg.service, LogRequests(log)(h))), log)
 	srv.BaseContext = func(net.Listener) context.Context {
 		return WithLogger(context.WithoutCancel(ctx), log)
 	}
@@ -224,6 +228,9 @@ func LogRequests(log *zap.SugaredLogger) func(http.Handler) http.Handler {
 				if id := requestID(sw, r); id != "" {
 					fields = append(fields, "requestId", id)
 				}
+				if id := TraceID(r); id != "" {
+					fields = append(fields, "traceId", id)
+				}
 				log.Infow("request", fields...)
 			}()
 			next.ServeHTTP(sw, r.WithContext(WithLogger(r.Context(), log)))
@@ -276,8 +283,8 @@ func (s *statusWriter) code() int {
 
 // NewRouter returns a router whose unknown paths answer a 404 problem,
 // whose known paths called with another method answer a 405 problem with
-// the Allow header, and whose routes see the caller's traceparent in their
-// context (Traceparent).
+// the Allow header, and whose routes name the request's span (Traced)
+// after their template.
 func NewRouter() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(NotFound)
@@ -287,7 +294,7 @@ func NewRouter() *mux.Router {
 		}
 		MethodNotAllowed(w, req)
 	})
-	r.Use(Traceparent)
+	r.Use(nameSpan)
 	return r
 }
 

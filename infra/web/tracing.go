@@ -1,0 +1,54 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Propagator is the one way carrot carries trace context over HTTP: W3C
+// traceparent and tracestate, and W3C baggage. infra/telemetry makes it
+// the global propagator; Traced uses it even before, so that a caller's
+// trace goes on whether or not this process exports spans.
+var Propagator propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+
+// Traced is middleware that records a server span per request, named
+// after its method and, once the router matched it, its route template
+// (NewRouter), as a child of the caller's trace context (Propagator). A
+// malformed traceparent is dropped, as the W3C spec asks, and the request
+// starts a new trace. Handlers see the span in their context, so the
+// spans and events they start continue the caller's trace. The spans go to
+// the global tracer provider: nowhere until infra/telemetry installs one.
+func Traced(service string, h http.Handler) http.Handler {
+	return otelhttp.NewHandler(h, service,
+		otelhttp.WithPropagators(Propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
+}
+
+// nameSpan names the request's span after the route that matched it, as
+// in "POST /items/{itemId}/reservations".
+func nameSpan(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := mux.CurrentRoute(r); route != nil {
+			if template, err := route.GetPathTemplate(); err == nil {
+				span := trace.SpanFromContext(r.Context())
+				span.SetName(r.Method + " " + template)
+				span.SetAttributes(semconv.HTTPRoute(template))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TraceID returns the id of the trace r belongs to, "" when it has none;
+// the request log line carries it, so that a trace can be found from a log.
+func TraceID(r *http.Request) string {
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	return ""
+}
