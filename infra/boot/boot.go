@@ -14,6 +14,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"go.uber.org/zap"
 	"knative.dev/pkg/signals"
 
 	"github.com/carrot-market/carrot/functions/app"
@@ -24,6 +25,7 @@ import (
 	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/gateway"
 	"github.com/carrot-market/carrot/infra/outbox"
+	"github.com/carrot-market/carrot/infra/telemetry"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -49,6 +51,11 @@ const SettleEnv = "CARROT_RECONCILE_SETTLE"
 func Main(f registry.Function) {
 	ctx := signals.NewContext()
 	log := web.Logger(f.Name)
+	stopTracing, err := telemetry.StartTracing(ctx, f.Name, log)
+	if err != nil {
+		log.Fatalw("cannot start", "error", err)
+	}
+	defer flushSpans(stopTracing, log)
 	if f.Proxy {
 		proxies, err := gateway.NewProxies(gateway.ConfigFromEnv())
 		if err != nil {
@@ -79,6 +86,16 @@ func Main(f registry.Function) {
 	}
 	if serveErr != nil {
 		log.Fatalw("stopped with an error", "error", serveErr)
+	}
+}
+
+// flushSpans exports the spans still buffered, for a moment at most: a
+// collector that is down must not hold up the shutdown.
+func flushSpans(stop func(context.Context) error, log *zap.SugaredLogger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		log.Warnw("spans not exported at shutdown", "error", err)
 	}
 }
 

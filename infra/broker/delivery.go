@@ -14,6 +14,8 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	eventingduckv1 "knative.dev/eventing/pkg/apis/duck/v1"
 	"knative.dev/eventing/pkg/kncloudevents"
+
+	"github.com/carrot-market/carrot/infra/web"
 )
 
 // noResponse is the status of an attempt that got no HTTP answer: the URL
@@ -100,7 +102,8 @@ func deliversStructured(spec *eventingduckv1.DeliverySpec) bool {
 }
 
 // post sends e to url once, as Knative's dispatcher does: with "Prefer:
-// reply", within timeout when it is not zero.
+// reply", within timeout when it is not zero, and with the trace context
+// of ctx in its traceparent header.
 func (p poster) post(ctx context.Context, url string, e cloudevents.Event, timeout time.Duration) answer {
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -119,6 +122,7 @@ func (p poster) post(ctx context.Context, url string, e cloudevents.Event, timeo
 		return answer{status: noResponse, err: fmt.Errorf("encode event: %w", err)}
 	}
 	req.Header.Set("Prefer", "reply")
+	web.InjectTrace(ctx, req.Header)
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return answer{status: noResponse, err: err}
@@ -148,7 +152,9 @@ func (p poster) sendWithRetries(ctx context.Context, e cloudevents.Event, policy
 			result.last = answer{status: noResponse, err: fmt.Errorf("resolve subscriber: %w", err)}
 		} else {
 			result.target = url
-			result.last = p.post(ctx, url, e, policy.RequestTimeout)
+			actx, span := startAttemptSpan(ctx, e, url, attempt)
+			result.last = p.post(actx, url, e, policy.RequestTimeout)
+			endAttemptSpan(span, result.last)
 			result.count++
 		}
 		if ctx.Err() != nil {

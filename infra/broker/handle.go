@@ -8,6 +8,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
 	"knative.dev/eventing/pkg/eventfilter"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 	"knative.dev/pkg/logging"
@@ -32,27 +33,32 @@ func (d *dispatcher) handle(ctx context.Context, r *kgo.Record) bool {
 		d.counters.filtered.Add(1)
 		return true
 	}
+	ctx, span := startDeliverySpan(ctx, d.trigger.Name, r, e)
 	result := d.poster.sendWithRetries(ctx, e, d.policy, d.subscriber)
 	if result.count > 1 {
 		d.counters.retried.Add(int64(result.count - 1))
 	}
 	if result.abandoned {
 		d.log.Infow("delivery abandoned; it will be delivered again", "id", e.ID(), "type", e.Type(), "attempts", result.count)
+		endDeliverySpan(span, "abandoned", result)
 		return false
 	}
 	outcome := "delivered"
 	if result.last.ok() {
 		d.counters.delivered.Add(1)
 		if !d.publishReply(ctx, e, result.last) {
+			endDeliverySpan(span, "abandoned", result)
 			return false
 		}
 	} else {
 		d.counters.fail(fmt.Errorf("event %s: subscriber answered %s", e.ID(), describe(result.last)))
 		var finished bool
 		if outcome, finished = d.sendToDeadLetterSink(ctx, e, result); !finished {
+			endDeliverySpan(span, "abandoned", result)
 			return false
 		}
 	}
+	endDeliverySpan(span, outcome, result)
 	d.log.Infow("delivery", "id", e.ID(), "type", e.Type(), "subscriber", result.target,
 		"status", describe(result.last), "attempts", result.count, "outcome", outcome, "partition", r.Partition, "offset", r.Offset)
 	return true
@@ -89,10 +95,12 @@ func (d *dispatcher) sendToDeadLetterSink(ctx context.Context, e cloudevents.Eve
 		d.counters.dropped.Add(1)
 		return "dropped: no dead-letter sink", true
 	}
+	ctx, span := tracer.Start(ctx, "dead-letter to "+d.deadLetter.String(), trace.WithSpanKind(trace.SpanKindProducer), eventAttributes(e))
 	letter, err := withErrorExtensions(ctx, e, result.target, result.last)
 	if err == nil {
 		err = d.deadLetter.send(ctx, letter)
 	}
+	endSpan(span, err)
 	switch {
 	case ctx.Err() != nil:
 		return "", false

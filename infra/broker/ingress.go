@@ -54,20 +54,27 @@ func (b *Broker) serveIngress(w http.ResponseWriter, r *http.Request) {
 		web.WriteProblem(w, web.NewProblem(http.StatusBadRequest, "not a valid CloudEvent: "+err.Error()))
 		return
 	}
+	ctx, span := startIngressSpan(r, *event)
 	reachable, lost := b.health.state()
 	if !reachable {
+		endSpan(span, errKafkaUnreachable)
 		web.WriteProblem(w, web.NewProblem(http.StatusServiceUnavailable, "the broker cannot reach Kafka; send the event again later"))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), b.opts.produceTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.opts.produceTimeout)
 	defer cancel()
-	if err := b.producer.produceUnless(ctx, lost, b.cfg.Broker.Topic, *event, ContentModeStructured); err != nil {
+	err = b.producer.produceUnless(ctx, lost, b.cfg.Broker.Topic, *event, ContentModeStructured)
+	endSpan(span, err)
+	if err != nil {
 		b.opts.log.Warnw("ingress could not write to kafka", "id", event.ID(), "type", event.Type(), "error", err)
 		web.WriteProblem(w, produceProblem(err))
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
+
+// errKafkaUnreachable is why the ingress refused an event at once.
+var errKafkaUnreachable = errors.New("the broker cannot reach Kafka")
 
 // produceProblem tells the sender whether sending the event again can
 // help: only when Kafka failed for a while (503), not when it refused the

@@ -19,7 +19,8 @@ const (
 
 // producer writes events to Kafka. Every write waits for Kafka's
 // acknowledgement (all in-sync replicas, idempotent), so an event it
-// reports written survives a crash of the broker process.
+// reports written survives a crash of the broker process. Each record
+// carries the span context of the write in its traceparent header.
 type producer struct {
 	client *kgo.Client
 }
@@ -30,6 +31,7 @@ func (p producer) produce(ctx context.Context, topic string, e cloudevents.Event
 	if err != nil {
 		return err
 	}
+	injectRecord(ctx, record)
 	return p.client.ProduceSync(ctx, record).FirstErr()
 }
 
@@ -45,6 +47,7 @@ func (p producer) produceUnless(ctx context.Context, lost <-chan struct{}, topic
 	if err != nil {
 		return err
 	}
+	injectRecord(ctx, record)
 	done := make(chan error, 1)
 	p.client.Produce(ctx, record, func(_ *kgo.Record, err error) { done <- err })
 	select {

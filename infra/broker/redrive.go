@@ -241,7 +241,13 @@ func (r *redriver) one(ctx context.Context, rec *kgo.Record) error {
 	}
 	dest := fmt.Sprint(letter.Extensions()[errorExtensionPrefix+"dest"])
 	event := withoutErrorExtensions(letter)
+	ctx, span := startRedriveSpan(ctx, rec, event)
 	a, err := r.send(ctx, event)
+	if err == nil && !a.ok() {
+		endSpan(span, fmt.Errorf("the ingress answered %s", describe(a)))
+	} else {
+		endSpan(span, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -86,7 +87,9 @@ func (c Config) Validate() error {
 
 // NewClient returns a DynamoDB client for c after applying defaults and
 // validating it. It fails when no region can be found. It does not contact
-// DynamoDB; CreateTables or a first request does.
+// DynamoDB; CreateTables or a first request does. Every call is a client
+// span (named as in "DynamoDB.TransactWriteItems", with its tables) of the
+// global tracer provider: nowhere until infra/telemetry installs one.
 func NewClient(ctx context.Context, c Config) (*dynamodb.Client, error) {
 	c.setDefaults()
 	if err := c.Validate(); err != nil {
@@ -109,6 +112,7 @@ func NewClient(ctx context.Context, c Config) (*dynamodb.Client, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("dynamo: no AWS region: set %s", EnvRegion)
 	}
+	otelaws.AppendMiddlewares(&cfg.APIOptions, otelaws.WithAttributeBuilder(otelaws.DefaultAttributeBuilder, otelaws.DynamoDBAttributeBuilder))
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		// The CRC32 response check of this SDK release wraps the body only
 		// after it was read, so it checks nothing and logs a warning for

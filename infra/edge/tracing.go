@@ -6,9 +6,8 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/carrot-market/carrot/events"
@@ -28,19 +27,19 @@ var tracer = otel.Tracer("github.com/carrot-market/carrot/infra/edge")
 func startConsumerSpan(r *http.Request, e cloudevents.Event) (context.Context, trace.Span) {
 	ctx := r.Context()
 	if !trace.SpanContextFromContext(ctx).IsValid() {
-		ctx = web.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		ctx = web.ExtractTrace(ctx, r.Header)
 	}
 	created := trace.SpanContextFromContext(events.ContextOf(r.Context(), e))
 	opts := []trace.SpanStartOption{
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
-			attribute.String("messaging.system", "knative"),
-			attribute.String("messaging.operation.type", "process"),
-			attribute.String("messaging.message.id", e.ID()),
-			attribute.String("cloudevents.event_id", e.ID()),
-			attribute.String("cloudevents.event_type", e.Type()),
-			attribute.String("cloudevents.event_source", e.Source()),
-			attribute.String("cloudevents.event_subject", e.Subject()),
+			semconv.MessagingSystemKey.String("knative"),
+			semconv.MessagingOperationTypeProcess,
+			semconv.MessagingMessageID(e.ID()),
+			semconv.CloudEventsEventID(e.ID()),
+			semconv.CloudEventsEventType(e.Type()),
+			semconv.CloudEventsEventSource(e.Source()),
+			semconv.CloudEventsEventSubject(e.Subject()),
 		),
 	}
 	if !trace.SpanContextFromContext(ctx).IsValid() {
@@ -55,7 +54,7 @@ func startConsumerSpan(r *http.Request, e cloudevents.Event) (context.Context, t
 // span unset (an ignored or duplicate event is no error), a poison event
 // or a failure the broker retries marks it an error.
 func endConsumerSpan(span trace.Span, status int, outcome string, err error) {
-	span.SetAttributes(attribute.Int("http.response.status_code", status), attribute.String("carrot.outcome", outcome))
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 	if status >= http.StatusBadRequest {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, outcome)

@@ -32,13 +32,14 @@ type Targets interface {
 
 // Mount adds every route of the API to r, for each of its methods (a GET
 // also for HEAD), each served by the handler targets gives for the
-// function that owns it. When that handler answers that the function could
+// function that owns it, inside a client span that the function's own
+// span continues (traced). When that handler answers that the function could
 // not be reached or failed on the way (unavailable), the caller gets a 503
 // problem with Retry-After and UnavailableDetail instead, with none of
 // the handler's headers; the handler's status is logged.
 func Mount(r *mux.Router, targets Targets) {
 	for rt, f := range registry.Routes() {
-		r.Handle(rt.Path, guard(f.Name, targets.Handler(f.Name))).Methods(rt.Methods()...)
+		r.Handle(rt.Path, guard(f.Name, traced(f.Name, targets.Handler(f.Name)))).Methods(rt.Methods()...)
 	}
 }
 

@@ -193,7 +193,9 @@ func New(o Outbox, cfg Config) (*Publisher, error) {
 	if cfg.Sink == "" {
 		return p, nil
 	}
-	proto, err := cehttp.New(cehttp.WithTarget(cfg.Sink), cehttp.WithClient(*cfg.HTTPClient))
+	client := *cfg.HTTPClient
+	client.Transport = tracedTransport(client.Transport)
+	proto, err := cehttp.New(cehttp.WithTarget(cfg.Sink), cehttp.WithClient(client))
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -383,9 +385,16 @@ func (p *Publisher) deliver(ctx context.Context, evs []cloudevents.Event) ([]str
 	return sent, nil
 }
 
-// send delivers one event in binary mode within SendTimeout. Only a 2xx
-// answer counts as delivered.
+// send delivers one event in binary mode within SendTimeout, in a producer
+// span (startSendSpan). Only a 2xx answer counts as delivered.
 func (p *Publisher) send(ctx context.Context, e cloudevents.Event) error {
+	ctx, span := startSendSpan(ctx, e, p.cfg.Sink)
+	err := p.sendOnce(ctx, e)
+	endSendSpan(span, err)
+	return err
+}
+
+func (p *Publisher) sendOnce(ctx context.Context, e cloudevents.Event) error {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.SendTimeout)
 	defer cancel()
 	res := p.client.Send(cloudevents.WithEncodingBinary(ctx), e)

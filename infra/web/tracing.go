@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -51,4 +52,18 @@ func TraceID(r *http.Request) string {
 		return sc.TraceID().String()
 	}
 	return ""
+}
+
+// ExtractTrace returns ctx carrying the trace context of the headers h
+// (Propagator) as the remote parent of what starts from it; without a
+// valid one in h, ctx is returned as it is.
+func ExtractTrace(ctx context.Context, h http.Header) context.Context {
+	return Propagator.Extract(ctx, propagation.HeaderCarrier(h))
+}
+
+// InjectTrace writes the trace context of ctx into the headers h,
+// replacing what they held; without a span context in ctx, h is left as
+// it is.
+func InjectTrace(ctx context.Context, h http.Header) {
+	Propagator.Inject(ctx, propagation.HeaderCarrier(h))
 }

@@ -5,12 +5,15 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"time"
 
 	"knative.dev/pkg/signals"
 
 	"github.com/carrot-market/carrot/infra/local"
+	"github.com/carrot-market/carrot/infra/telemetry"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -29,7 +32,18 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := local.Run(signals.NewContext(), cfg, log); err != nil {
+	ctx := signals.NewContext()
+	// The runtime's own spans (the gateway, the broker, the re-drive) are
+	// of the service "carrot"; each function's process names its own.
+	stopTracing, err := telemetry.StartTracing(ctx, "carrot", log)
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = local.Run(ctx, cfg, log)
+	flush, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_ = stopTracing(flush)
+	cancel()
+	if err != nil {
 		log.Fatalw("carrot stopped", "error", err)
 	}
 }
