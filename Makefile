@@ -20,12 +20,14 @@ CARROT_LOG_FORMAT ?= console
 
 ## run: start the whole system locally: DynamoDB Local (data in .data/dynamodb),
 ## Kafka on 127.0.0.1:9092, the broker, every function on demand, the gateway on
-## 127.0.0.1:8088; everything listens on 127.0.0.1 alone; logs in the console format
+## 127.0.0.1:8088, and Jaeger receiving every span (query API on 127.0.0.1:16686;
+## built in the background the first time, 6 to 8 minutes; CARROT_TRACING=off
+## skips it); everything listens on 127.0.0.1 alone; logs in the console format
 run:
 	mkdir -p .data/dynamodb .data/bin
 	$(GO) build -o .data/bin/carrot ./infra/local/cmd/carrot
 	CARROT_LOG_FORMAT=$(CARROT_LOG_FORMAT) DYNAMODB_DATA_DIR=$(CURDIR)/.data/dynamodb \
-		bash infra/dynamo/local/with-dynamodb.sh .data/bin/carrot
+		bash infra/jaeger/with-jaeger.sh bash infra/dynamo/local/with-dynamodb.sh .data/bin/carrot
 
 ## bench: measure every budget of the benchmarks against raw DynamoDB, Kafka and
 ## process starts in the same run; writes tests/bench/results.md and results.png
@@ -40,7 +42,8 @@ bench:
 ## memory), run the drills DRILLS (default all; DRILL_FLAGS e.g. -short, or -c 700
 ## for overload beyond request-chat's capacity of 550; CARROT_MAX_SCALE=1 caps every
 ## function at one instance) and stop it all; tables on stdout, charts and reports
-## in .data/drills
+## in .data/drills; with Jaeger as in run, the retry drill saves the waterfall of
+## its retried delivery (retry-trace.png)
 DRILLS ?=
 DRILL_FLAGS ?=
 drill:
@@ -48,7 +51,7 @@ drill:
 	$(GO) build -o .data/bin/carrot ./infra/local/cmd/carrot
 	$(GO) build -o .data/bin/drill ./tests/drill/cmd/drill
 	CARROT_IDLE_GRACE=10s CARROT_RELAY_EVERY=2s CARROT_DATA_DIR=$(CURDIR)/.data/drill \
-		bash infra/dynamo/local/with-dynamodb.sh bash tests/drill/with-runtime.sh .data/bin/carrot \
+		bash infra/jaeger/with-jaeger.sh bash infra/dynamo/local/with-dynamodb.sh bash tests/drill/with-runtime.sh .data/bin/carrot \
 		.data/bin/drill -out .data/drills $(DRILL_FLAGS) $(DRILLS)
 
 ## fmt: format every Go file

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/carrot-market/carrot/tests/system"
 )
 
 // Report is what one drill measured and concluded.
@@ -34,6 +36,11 @@ type Report struct {
 	// Chart and JSON are where Save wrote the chart and the report.
 	Chart string `json:"chart,omitempty"`
 	JSON  string `json:"-"`
+	// TraceID names the trace the drill looked at in Jaeger, if any, and
+	// Waterfall is where Save drew it (SaveWaterfall).
+	TraceID   string       `json:"traceId,omitempty"`
+	Waterfall string       `json:"waterfall,omitempty"`
+	trace     system.Trace // the spans of TraceID
 }
 
 // Summary sums up every request the drill sent, load and single requests
@@ -226,6 +233,13 @@ func (r *Report) Save(dir string) error {
 			return fmt.Errorf("chart of %s: %w", r.Name, err)
 		}
 		r.Chart = chart
+	}
+	if len(r.trace) > 0 {
+		waterfall := filepath.Join(dir, r.Name+"-trace.png")
+		if err := SaveWaterfall(r.trace, fmt.Sprintf("%s: trace %s", r.Name, r.TraceID), waterfall); err != nil {
+			return fmt.Errorf("waterfall of %s: %w", r.Name, err)
+		}
+		r.Waterfall = waterfall
 	}
 	r.JSON = filepath.Join(dir, r.Name+".json")
 	b, err := json.MarshalIndent(r, "", "  ")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -84,7 +85,51 @@ func (r *run) transientFailure(ctx context.Context, seller string, before system
 		a.Delivered-b.Delivered, a.Retried-b.Retried, 1+a.Retried-b.Retried, a.DeadLettered-b.DeadLettered)
 	r.check("delivered, nothing dead-lettered or dropped", a.Delivered > b.Delivered && a.DeadLettered == b.DeadLettered && a.Dropped == b.Dropped,
 		"delivered %d → %d, dead-lettered %d → %d, dropped %d → %d", b.Delivered, a.Delivered, b.DeadLettered, a.DeadLettered, b.Dropped, a.Dropped)
+	r.traceRetries(ctx, item)
 	return nil
+}
+
+// traceRetries finds the trace of the retried delivery of item's event in
+// Jaeger, as the seed's retry test looked at Jaeger, and keeps it for the
+// report's waterfall; the trace id is a row of the report. Without Jaeger
+// (CARROT_TRACING=off, or its first build still running) it says so and
+// checks nothing.
+func (r *run) traceRetries(ctx context.Context, item string) {
+	jaeger := os.Getenv("CARROT_JAEGER_URL")
+	if jaeger == "" {
+		jaeger = JaegerQueryURL
+	}
+	const operation = "deliver " + string(events.ItemRegistered) + " to " + viewFunction
+	// Spans reach Jaeger in batches, every 5 s by default.
+	var id string
+	var err error
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		id, err = FindTrace(ctx, jaeger, "carrot", operation, "cloudevents.event_subject", item)
+		if err == nil || time.Now().After(deadline) || sleep(ctx, time.Second) != nil {
+			break
+		}
+	}
+	if err != nil {
+		r.row("trace", "none saved: %v", err)
+		return
+	}
+	trace, err := FetchTrace(ctx, jaeger, id)
+	if err != nil {
+		r.row("trace", "%s, not read: %v", id, err)
+		return
+	}
+	retries := 0
+	for _, s := range trace {
+		if s.Attributes["carrot.delivery.retry"] == "true" {
+			retries++
+		}
+	}
+	r.mu.Lock()
+	r.rep.TraceID, r.rep.trace = id, trace
+	r.mu.Unlock()
+	r.row("trace", "%s: %d spans, %d retried attempts (%s/api/traces/%s)", id, len(trace), retries, jaeger, id)
+	r.logf("trace of the retried delivery: %s", id)
 }
 
 // PoisonPrefix starts the id of every poison event the retry drill sends.
