@@ -322,7 +322,7 @@ func coldRows(cold, bare map[string]Summary) []Row {
 // instances keep the manifests' idle windows.
 func warmSystem(ctx context.Context, c config, binary, root, work, prefixA, prefixCap, endpoint string, ddb *dynamodb.Client, samples map[string]any, rows *[]Row) (map[string]stepResult, error) {
 	// The warm system: the manifests' idle windows, so instances stay.
-	sysA, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+prefixA), prefixA, endpoint, 0)
+	sysA, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+prefixA), prefixA, endpoint, 0, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -375,6 +375,11 @@ func warmSystem(ctx context.Context, c config, binary, root, work, prefixA, pref
 		*rows = append(*rows, Row{Section: "2", Name: "GET /items/{id}: gateway vs the instance's port", Carrot: latency(gw), Raw: latency(direct),
 			Ratio:   fmt.Sprintf("+%.2f ms p50, +%.2f ms p99", msf(gw.P50-direct.P50), msf(gw.P99-direct.P99)),
 			Checked: msf(gw.P50 - direct.P50), Budget: &Budget{Limit: 0.5, Text: "≤ +0.5 ms p50"}})
+		traced, err := measureTracedOverhead(ctx, c, binary, root, work, strings.TrimSuffix(prefixA, "a-")+"t-", endpoint, ddb, gw, samples)
+		if err != nil {
+			return nil, err
+		}
+		*rows = append(*rows, traced)
 	}
 
 	// 4. Event path.
@@ -416,7 +421,7 @@ func warmSystem(ctx context.Context, c config, binary, root, work, prefixA, pref
 // one second idle.
 func coldSystem(ctx context.Context, c config, binary, root, work, prefixB, endpoint string, samples map[string]any, rows *[]Row) error {
 	// 3. Cold starts, on a system whose instances stop after 1 s idle.
-	sysB, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+prefixB), prefixB, endpoint, time.Second)
+	sysB, err := startSystem(ctx, binary, root, filepath.Join(work, "run-"+prefixB), prefixB, endpoint, time.Second, nil)
 	if err != nil {
 		return err
 	}

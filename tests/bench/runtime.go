@@ -15,12 +15,13 @@ const benchSecret = "bench-secret-of-at-least-thirty-two-bytes"
 
 // startSystem runs binary (the runtime) from root on ports, a data folder
 // and a table prefix of its own, with the manifests' idle windows unless
-// idleGrace is set, and waits until /_local/status answers. The runtime
+// idleGrace is set and env added to its environment, and waits until
+// /_local/status answers. The runtime
 // leads its own process group, so that a kill reaches everything even if
 // it crashes; the caller must Close it.
-func startSystem(ctx context.Context, binary, root, dataDir, prefix, endpoint string, idleGrace time.Duration) (*system.System, error) {
+func startSystem(ctx context.Context, binary, root, dataDir, prefix, endpoint string, idleGrace time.Duration, env map[string]string) (*system.System, error) {
 	return system.Start(ctx, system.Options{
-		Binary: binary, Root: root, DataDir: dataDir, Prefix: prefix, Endpoint: endpoint,
+		Binary: binary, Root: root, DataDir: dataDir, Prefix: prefix, Endpoint: endpoint, Env: env,
 		IdleGrace: idleGrace, RelayEvery: 30 * time.Second, JWTSecret: benchSecret,
 		HTTP:         &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 		StartTimeout: 3 * time.Minute, StopTimeout: 30 * time.Second, OwnGroup: true,
