@@ -294,3 +294,37 @@ func TestNewID(t *testing.T) {
 	sec, nsec := parsed.Time().UnixTime()
 	assert.WithinRange(t, time.Unix(sec, nsec), before, time.Now().Add(time.Second), "the id carries its time")
 }
+
+func TestContextOf(t *testing.T) {
+	t.Parallel()
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	withState := func(parent, state string) cloudevents.Event {
+		e := cloudevents.NewEvent()
+		e.SetExtension(events.TraceparentExtension, parent)
+		if state != "" {
+			e.SetExtension(events.TracestateExtension, state)
+		}
+		return e
+	}
+	tests := []struct {
+		name      string
+		event     cloudevents.Event
+		wantTrace string
+		wantState string
+	}{
+		{"no extension", cloudevents.NewEvent(), "", ""},
+		{"a traceparent", withState(tp, ""), tp, ""},
+		{"a traceparent and a tracestate", withState(tp, "carrot=1"), tp, "carrot=1"},
+		{"a malformed traceparent", withState("00-zz", "carrot=1"), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := events.ContextOf(context.Background(), tt.event)
+			assert.Equal(t, tt.wantTrace, events.Traceparent(ctx))
+			e := MustNew(t, ctx, fixtures()[0])
+			state, _ := e.Extensions()[events.TracestateExtension].(string)
+			assert.Equal(t, tt.wantState, state, "New carries the tracestate on")
+		})
+	}
+}
