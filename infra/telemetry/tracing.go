@@ -52,7 +52,7 @@ func TracingEnabled() bool {
 //
 // Export runs in the background: a collector that is down or slow drops
 // spans, never delays or fails a request, and its errors are logged to log
-// at most once a minute. It fails only on a variable that can never work.
+// at most once every five minutes. It fails only on a variable that can never work.
 // The returned stop flushes what is buffered, within ctx; call it once,
 // when the process ends.
 func StartTracing(ctx context.Context, service string, log *zap.SugaredLogger) (stop func(context.Context) error, err error) {
@@ -74,7 +74,7 @@ func StartTracing(ctx context.Context, service string, log *zap.SugaredLogger) (
 	}
 	provider := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
 	otel.SetTracerProvider(provider)
-	otel.SetErrorHandler(&quietErrors{log: log, every: time.Minute})
+	otel.SetErrorHandler(&quietErrors{log: log, every: 5 * time.Minute})
 	return provider.Shutdown, nil
 }
 
