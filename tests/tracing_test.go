@@ -3,12 +3,14 @@ package tests
 import (
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carrot-market/carrot/tests/drill"
 	"github.com/carrot-market/carrot/tests/system"
 )
 
@@ -109,6 +111,9 @@ func TestTraceFollowsADeal(t *testing.T) {
 	assert.True(t, tr.Descends(itemPolicy[0], policy[0]), "the item policy follows the reservation policy's event")
 	projector := tr.Named("mypage", "process carrot.item.soldout.v1")
 	assert.True(t, tr.Descends(projector[0], itemPolicy[0]), "the projector follows the item policy's event")
+
+	// The waterfall of the drills draws it.
+	assert.NoError(t, drill.SaveWaterfall(tr, "a deal's payment, retried", filepath.Join(t.TempDir(), "deal-trace.png")))
 }
 
 // anyBelow reports whether one of spans is below ancestor in tr.
