@@ -75,8 +75,13 @@ func (s *Store) Reviews(ctx context.Context, of app.ReviewsOf, p app.Page) ([]ma
 // feed table is written in the items' own transactions (feeds.go), so a
 // committed item is listed at once. Filters the feed's key does not hold
 // (feedQuery) are applied by DynamoDB to the rows read, so a page of a
-// sparse price range or word may read more than a page of rows.
+// sparse price range may read more than a page of rows. A search of the
+// items on sale reads the word index (words.go); a search of another
+// status filters its feed.
 func (s *Store) Items(ctx context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
+	if searchable(f) {
+		return s.search(ctx, f, p)
+	}
 	feed, conds := feedQuery(f)
 	in := &dynamodb.QueryInput{TableName: aws.String(s.t.feed), ConsistentRead: aws.Bool(true), ScanIndexForward: aws.Bool(false)}
 	rows, next, err := s.query(ctx, p, in, "feed", feed, conds, []string{"feed", "at"}, "items")
