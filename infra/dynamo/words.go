@@ -5,12 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/carrot-market/carrot/functions/app"
@@ -137,40 +133,6 @@ func searchable(f app.ItemFilter) bool {
 	return !app.ParseSearch(f.Query).Empty() && f.OnSale() == market.ItemCreated
 }
 
-// search pages through the word partition of the search's key token,
-// newest first, and keeps the rows the items confirm. The cursor is the
-// key of the last row read, so rows the confirmation dropped are not read
-// again.
-func (s *Store) search(ctx context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
-	limit, err := app.PageLimit(p)
-	if err != nil {
-		return nil, "", err
-	}
-	q := app.ParseSearch(f.Query)
-	feed, conds := wordFeed(q.Key()), wordConds(f, q)
-	in := &dynamodb.QueryInput{TableName: aws.String(s.t.feed), ConsistentRead: aws.Bool(true), ScanIndexForward: aws.Bool(false)}
-	var out []*market.Item
-	for cursor := p.Cursor; ; {
-		raw, next, err := s.query(ctx, app.Page{Limit: limit - len(out), Cursor: cursor}, in, "feed", feed, conds, []string{"feed", "at"}, "items")
-		if err != nil {
-			return nil, "", err
-		}
-		var rows []wordRecord
-		if err := attributevalue.UnmarshalListOfMaps(raw, &rows); err != nil {
-			return nil, "", fail("reading items", err)
-		}
-		found, err := s.confirm(ctx, f, rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, found...)
-		if next == "" || len(out) == limit {
-			return out, next, nil
-		}
-		cursor = next
-	}
-}
-
 // wordConds returns the filters of a listing on word rows. The search
 // text is a hint (contains is true of a word inside a longer one, and a
 // long text is not copied); the confirming read applies the search.
@@ -192,73 +154,4 @@ func wordConds(f app.ItemFilter, q app.Search) []expression.ConditionBuilder {
 		conds = append(conds, expression.AttributeNotExists(search).Or(expression.Contains(search, w)))
 	}
 	return conds
-}
-
-// confirm reads the items of rows consistently and returns, in the rows'
-// order, those that hold the row's nonce and match f.
-func (s *Store) confirm(ctx context.Context, f app.ItemFilter, rows []wordRecord) ([]*market.Item, error) {
-	ids := make([]string, 0, len(rows))
-	for _, row := range rows {
-		ids = append(ids, row.ItemID)
-	}
-	items, err := s.itemRecords(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	var out []*market.Item
-	for _, row := range rows {
-		rec, ok := items[row.ItemID]
-		if !ok || rec.Words == "" || row.At != app.FeedOrder(rec.CreatedAt, rec.ItemID)+"#"+rec.Words {
-			continue
-		}
-		if st := rec.state(); f.Matches(st) {
-			out = append(out, rec.item())
-		}
-	}
-	return out, nil
-}
-
-// maxBatchGet is DynamoDB's limit of keys in one BatchGetItem.
-const maxBatchGet = 100
-
-// itemRecords reads the items of ids with consistent reads, by batches,
-// retrying the keys DynamoDB leaves unprocessed; an item not stored is
-// not in the answer.
-func (s *Store) itemRecords(ctx context.Context, ids []string) (map[string]itemRecord, error) {
-	seen := map[string]bool{}
-	var keys []map[string]types.AttributeValue
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			keys = append(keys, key("itemId", id))
-		}
-	}
-	out := make(map[string]itemRecord, len(keys))
-	for len(keys) > 0 {
-		n := min(len(keys), maxBatchGet)
-		req := map[string]types.KeysAndAttributes{s.t.items: {Keys: keys[:n], ConsistentRead: aws.Bool(true)}}
-		keys = keys[n:]
-		for backoff := 50 * time.Millisecond; len(req) > 0; backoff = min(2*backoff, 2*time.Second) {
-			res, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, fail("reading items", err)
-			}
-			var recs []itemRecord
-			if err := attributevalue.UnmarshalListOfMaps(res.Responses[s.t.items], &recs); err != nil {
-				return nil, fail("reading items", err)
-			}
-			for _, rec := range recs {
-				out[rec.ItemID] = rec
-			}
-			if req = res.UnprocessedKeys; len(req) == 0 {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return nil, fail("reading items", ctx.Err())
-			case <-time.After(backoff):
-			}
-		}
-	}
-	return out, nil
 }
