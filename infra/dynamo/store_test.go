@@ -348,3 +348,41 @@ func TestWordIndexHoldsTheCommittedState(t *testing.T) {
 	assert.Equal(t, 1, rows("갤럭"), "the orphan is left, and hidden")
 	assert.Empty(t, found("갤럭시"))
 }
+
+// Reindex lists and indexes items stored before the feeds existed, and a
+// second run changes nothing a reader sees.
+func TestReindexIndexesOldItems(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := dynamotest.MustClient(t)
+	prefix := dynamotest.MustTables(t, client)
+	store := dynamo.New(client, prefix)
+	old := map[string]types.AttributeValue{
+		"itemId": &types.AttributeValueMemberS{Value: "old"}, "sellerId": &types.AttributeValueMemberS{Value: "ann"},
+		"name": &types.AttributeValueMemberS{Value: "원목 책상"}, "category": &types.AttributeValueMemberS{Value: "furniture"},
+		"price": &types.AttributeValueMemberN{Value: "5000"}, "description": &types.AttributeValueMemberS{Value: ""},
+		"region": &types.AttributeValueMemberS{Value: "seoul/mapo"}, "status": &types.AttributeValueMemberS{Value: "CREATED"},
+		"version":   &types.AttributeValueMemberN{Value: "3"},
+		"createdAt": &types.AttributeValueMemberS{Value: "2025-01-02T03:04:05Z"}, "updatedAt": &types.AttributeValueMemberS{Value: "2025-01-02T03:04:05Z"},
+	}
+	_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(prefix + dynamo.TableItems), Item: old})
+	require.NoError(t, err)
+	list := func(f app.ItemFilter) int {
+		items, _, err := store.Items(ctx, f, app.Page{})
+		require.NoError(t, err)
+		return len(items)
+	}
+	require.Zero(t, list(app.ItemFilter{Region: "seoul"}), "an old item is in no feed")
+
+	for range 2 {
+		n, err := store.Reindex(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		assert.Equal(t, 1, list(app.ItemFilter{Region: "seoul"}))
+		assert.Equal(t, 1, list(app.ItemFilter{SellerID: "ann", Category: "furniture"}))
+		assert.Equal(t, 1, list(app.ItemFilter{Query: "책상", Region: "seoul/mapo"}))
+	}
+	it, err := store.Item(ctx, "old")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), it.Version(), "reindexing changes no item")
+}
