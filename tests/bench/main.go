@@ -196,6 +196,9 @@ func run(ctx context.Context, c config) error {
 		md += fmt.Sprintf(useCaseLegend, c.workers)
 	}
 	md += Markdown(rows, thisMachine(), took)
+	if err := os.MkdirAll(filepath.Join(root, c.out), 0o755); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(root, c.out, "results.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
