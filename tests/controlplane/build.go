@@ -187,7 +187,14 @@ func (b builder) kubeAPIServer() (string, error) {
 	if err := b.goCmd(dir, "get", pkg+"@"+kubernetesVersion); err != nil {
 		return "", err
 	}
-	return bin, b.build(dir, bin, pkg)
+	// Kubernetes' own build stamps the version, which clients such as
+	// Knative's check against their minimum; go build alone would leave
+	// v0.0.0-master.
+	major, minor, _ := strings.Cut(strings.TrimPrefix(kubernetesVersion, "v"), ".")
+	minor, _, _ = strings.Cut(minor, ".")
+	stamp := fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=%s -X k8s.io/component-base/version.gitMinor=%s -X k8s.io/component-base/version.gitTreeState=clean",
+		kubernetesVersion, major, minor)
+	return bin, b.build(dir, bin, pkg, "-ldflags="+stamp)
 }
 
 // knativePrograms are Knative's programs the control plane runs, by the
@@ -387,12 +394,13 @@ func (b builder) module(key, path, tail string) (string, error) {
 
 // build builds pkg in dir into bin, writing to a temporary name first so
 // that an interrupted build leaves no binary behind.
-func (b builder) build(dir, bin, pkg string) error {
+func (b builder) build(dir, bin, pkg string, flags ...string) error {
 	b.logf("controlplane: building %s into %s (once per machine; the API server takes minutes)", pkg, bin)
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return err
 	}
-	if err := b.goCmd(dir, "build", "-trimpath", "-o", bin+".partial", pkg); err != nil {
+	args := append([]string{"build", "-trimpath", "-o", bin + ".partial"}, flags...)
+	if err := b.goCmd(dir, append(args, pkg)...); err != nil {
 		return err
 	}
 	return os.Rename(bin+".partial", bin)
