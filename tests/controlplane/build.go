@@ -399,7 +399,7 @@ func (b builder) build(dir, bin, pkg string, flags ...string) error {
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return err
 	}
-	args := append([]string{"build", "-trimpath", "-o", bin + ".partial"}, flags...)
+	args := append([]string{"build", "-o", bin + ".partial"}, flags...)
 	if err := b.goCmd(dir, append(args, pkg)...); err != nil {
 		return err
 	}
@@ -411,12 +411,12 @@ func (b builder) goCmd(dir string, args ...string) error {
 	return err
 }
 
-// output runs the go command in dir without the race detector or cgo,
-// which the programs do not need, and with go.mod updates allowed.
+// output runs the go command in dir with go.mod updates allowed, out of
+// any workspace; never with -race, which the programs do not need.
 func (b builder) output(dir string, args ...string) (string, error) {
 	cmd := exec.Command(goTool(), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off")
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

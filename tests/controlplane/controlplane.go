@@ -117,16 +117,20 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	return cp, nil
 }
 
-// Stop ends every program, the last started first, and removes the
-// temporary folder.
+// Stop ends every program and removes the temporary folder. Knative's
+// and the API server's drains wait for callers a cluster would have, so
+// each program gets a few seconds after SIGTERM, all at once, then
+// SIGKILL.
 func (cp *ControlPlane) Stop() {
 	cp.mu.Lock()
-	procs := slices.Clone(cp.procs)
+	procs := cp.procs
 	cp.procs = nil
 	cp.mu.Unlock()
-	for _, p := range slices.Backward(procs) {
-		p.stop(10 * time.Second)
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Go(func() { p.stop(5 * time.Second) })
 	}
+	wg.Wait()
 	_ = os.RemoveAll(cp.dir)
 }
 
