@@ -395,7 +395,7 @@ func (b builder) module(key, path, tail string) (string, error) {
 // build builds pkg in dir into bin, writing to a temporary name first so
 // that an interrupted build leaves no binary behind.
 func (b builder) build(dir, bin, pkg string, flags ...string) error {
-	b.logf("controlplane: building %s into %s (once per machine; the API server takes minutes)", pkg, bin)
+	b.logf("controlplane: building %s into %s (once per machine; minutes)", pkg, bin)
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -236,7 +237,9 @@ func (cp *ControlPlane) registered(ctx context.Context, registrations []Object) 
 }
 
 // leading reports an error until each controller holds a leader lease,
-// which it takes once its informers have synced.
+// which it takes once its informers have synced. Knative names the
+// leases after the component, "controller" for both controllers, and
+// each namespace has one controller.
 func (cp *ControlPlane) leading(ctx context.Context, programs []*program) error {
 	leases := schema.GroupVersionKind{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease"}
 	for _, p := range programs {
@@ -254,7 +257,7 @@ func (cp *ControlPlane) leading(ctx context.Context, programs []*program) error 
 		held := false
 		for _, l := range list.Items {
 			holder, _, _ := unstructured.NestedString(l.Object, "spec", "holderIdentity")
-			held = held || strings.HasPrefix(holder, p.name)
+			held = held || (strings.HasPrefix(l.GetName(), "controller.") && holder != "")
 		}
 		if !held {
 			return fmt.Errorf("%s holds no lease yet", p.name)
@@ -283,6 +286,13 @@ func (cp *ControlPlane) run(ctx context.Context, p *program) (*process, error) {
 		case e.ValueFrom.ConfigMapKeyRef != nil:
 			ref := e.ValueFrom.ConfigMapKeyRef
 			cm, err := cp.Get(ctx, configMaps, p.namespace, ref.Name)
+			if apierrors.IsNotFound(err) {
+				// Knative's release makes a few ConfigMaps (the images of
+				// EventTransform and IntegrationSource, which carrot does
+				// not use) that its module does not hold.
+				cp.logf("controlplane: %s runs without %s: ConfigMap %s is not in Knative's module", p.name, e.Name, ref.Name)
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s's %s: %w", p.name, e.Name, err)
 			}
