@@ -80,6 +80,9 @@ var (
 
 func TestKnativeOnTheControlPlane(t *testing.T) {
 	cp := controlplane.MustStart(t)
+	for what, why := range notReady {
+		t.Logf("not Ready here, by design: %s: %s", what, why)
+	}
 	t.Run("README deploy", func(t *testing.T) {
 		t.Parallel()
 		testDeploy(t, cp)
