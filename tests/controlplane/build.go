@@ -209,7 +209,8 @@ var knativePrograms = map[string]string{
 // loopbackPatch makes Knative's programs listen on 127.0.0.1 alone. They
 // run out of cluster on the host's network, where knative.dev/pkg's
 // servers would listen on every interface (":8443") and every controller
-// would take the same health port (8080). The build swaps these lines of
+// would take the same health port (8080); here the health probes, which
+// no kubelet calls, take a free port. The build swaps these lines of
 // knative.dev/pkg in a copy (patchPkg); nothing else changes, and
 // a line not found fails the build, so a new knative.dev/pkg cannot slip
 // past it.
@@ -228,17 +229,13 @@ var loopbackPatch = map[string][][2]string{
 // knative builds Knative's webhooks and controllers at the versions
 // carrot's go.mod pins, with loopbackPatch.
 func (b builder) knative() (map[string]string, error) {
-	serving, err := b.output(b.root, "list", "-m", "-f", "{{.Version}}", "knative.dev/serving")
-	if err != nil {
-		return nil, err
-	}
-	eventing, err := b.output(b.root, "list", "-m", "-f", "{{.Version}}", "knative.dev/eventing")
+	versions, err := b.knativeVersions()
 	if err != nil {
 		return nil, err
 	}
 	patch := sha256.New()
 	fmt.Fprint(patch, loopbackPatch)
-	key := fmt.Sprintf("knative-serving-%s-eventing-%s-%s", strings.TrimSpace(serving), strings.TrimSpace(eventing), hex.EncodeToString(patch.Sum(nil))[:8])
+	key := fmt.Sprintf("knative-serving-%s-eventing-%s-%s", versions[knativeServing], versions[knativeEventing], hex.EncodeToString(patch.Sum(nil))[:8])
 	bins := map[string]string{}
 	missing := false
 	for name := range knativePrograms {
@@ -269,15 +266,11 @@ func (b builder) knative() (map[string]string, error) {
 // harness also reads Knative's CRDs and ConfigMaps from the module files
 // it resolves.
 func (b builder) knativeModule() (string, error) {
-	var versions []string
-	for _, m := range []string{"knative.dev/serving", "knative.dev/eventing"} {
-		v, err := b.output(b.root, "list", "-m", "-f", "{{.Version}}", m)
-		if err != nil {
-			return "", err
-		}
-		versions = append(versions, m+"@"+strings.TrimSpace(v))
+	versions, err := b.knativeVersions()
+	if err != nil {
+		return "", err
 	}
-	key := "knative-" + strings.ReplaceAll(strings.ReplaceAll(strings.Join(versions, "-"), "/", "_"), "knative.dev_", "")
+	key := fmt.Sprintf("knative-serving@%s-eventing@%s", versions[knativeServing], versions[knativeEventing])
 	dir := filepath.Join(b.root, ".tools", "controlplane", key)
 	if gomod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(gomod), "knative.dev/eventing") {
 		return dir, nil
@@ -285,13 +278,27 @@ func (b builder) knativeModule() (string, error) {
 	if _, err := b.module(key, "carrot.local/controlplane/knative", ""); err != nil {
 		return "", err
 	}
-	for _, mv := range versions {
-		m, v, _ := strings.Cut(mv, "@")
-		if err := b.goCmd(dir, "get", m+"/cmd/controller@"+v, m+"/cmd/webhook@"+v); err != nil {
+	for _, m := range []string{knativeServing, knativeEventing} {
+		if err := b.goCmd(dir, "get", m+"/cmd/controller@"+versions[m], m+"/cmd/webhook@"+versions[m]); err != nil {
 			return "", err
 		}
 	}
 	return dir, nil
+}
+
+// knativeVersions returns the versions of Knative Serving and Eventing
+// carrot's go.mod pins, by module path.
+func (b builder) knativeVersions() (map[string]string, error) {
+	out, err := b.output(b.root, "list", "-m", "-f", "{{.Path}} {{.Version}}", knativeServing, knativeEventing)
+	if err != nil {
+		return nil, err
+	}
+	versions := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		path, version, _ := strings.Cut(line, " ")
+		versions[path] = version
+	}
+	return versions, nil
 }
 
 // knativeDirs returns the folders of the Knative modules whose config
