@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 )
 
 // The versions of the programs that are not in carrot's module. etcd 3.6
@@ -75,6 +76,19 @@ func prepare(opts Options) (Binaries, map[string]string, error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
+	}
+	// One build at a time per cache: clones of the repository and test
+	// runs on one machine share it.
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return Binaries{}, nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(cache, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return Binaries{}, nil, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return Binaries{}, nil, err
 	}
 	b := builder{root: root, cache: cache, logf: opts.Logf}
 	bins, err := b.binaries()
