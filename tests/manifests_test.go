@@ -18,6 +18,8 @@ package tests
 // shape and checked structurally; Kubernetes' own objects (Deployment,
 // Job...) get apimachinery's metadata validation and the checks below,
 // not the API server's full validation, which lives in k8s.io/kubernetes.
+// tests/controlplane applies the same manifests to a real API server with
+// Knative's webhooks and controllers, which checks all of that.
 
 import (
 	"context"
