@@ -8,11 +8,24 @@ GO ?= go
 # The race detector needs cgo (a C compiler); set RACE= to run without it.
 RACE ?= -race
 
-.PHONY: test run bench fmt vet
+.PHONY: test controlplane controlplane-build run bench fmt vet
 
-## test: run every test with DynamoDB Local started for the run
-test:
+## test: run every test with DynamoDB Local started for the run (the
+## control-plane test's programs are built first, once per machine)
+test: controlplane-build
 	bash infra/dynamo/local/with-dynamodb.sh $(GO) test -count=1 $(RACE) ./...
+
+## controlplane-build: build etcd, kube-apiserver and Knative's webhooks and
+## controllers for the control-plane test into ~/.cache/carrot/controlplane,
+## unless they are there already (the first time takes 20 to 50 minutes on
+## 2 cores; later runs seconds)
+controlplane-build:
+	$(GO) run ./tests/controlplane/cmd/build
+
+## controlplane: the control-plane test alone: knative/ applied, as the README
+## deploys it, to a real API server with Knative's webhooks and controllers
+controlplane: controlplane-build
+	$(GO) test -count=1 -v -run TestKnativeOnTheControlPlane ./tests/controlplane
 
 # The log format of `make run` (CARROT_LOG_FORMAT=json for JSON lines, as in
 # a cluster); tests and drills keep JSON.

@@ -58,14 +58,15 @@ func TestDependenciesPointInward(t *testing.T) {
 	// infra/web, the domain-free HTTP plumbing, and through no other; the
 	// stores run units of work with infra/optimistic and implement the
 	// Idempotency-Key port of infra/idempotency, and broker and serving read
-	// knative/ with infra/manifest; none of these is an adapter.
+	// knative/ with infra/manifest; and any of them records metrics with
+	// infra/telemetry. None of these is an adapter.
 	adapters := map[string][]string{
-		"web":     {"idempotency"}, // web is plumbing, and the rule holds for it too
-		"dynamo":  {"optimistic", "idempotency"},
-		"memory":  {"optimistic", "idempotency"},
-		"outbox":  nil,
-		"broker":  {"web", "manifest"},
-		"serving": {"web", "manifest"},
+		"web":     {"idempotency", "telemetry"}, // web is plumbing, and the rule holds for it too
+		"dynamo":  {"optimistic", "idempotency", "telemetry"},
+		"memory":  {"optimistic", "idempotency", "telemetry"},
+		"outbox":  {"telemetry"},
+		"broker":  {"web", "manifest", "telemetry"},
+		"serving": {"web", "manifest", "telemetry"},
 	}
 	for adapter, allowed := range adapters {
 		root := module + "/infra/" + adapter

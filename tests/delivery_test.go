@@ -29,9 +29,7 @@ func TestTriggerDelivery(t *testing.T) {
 
 	// A first item warms the mypage function up, so that what follows
 	// meets a running instance.
-	warm := sys.MustRegister(t, seller, "warm-up", 1000)
-	sys.EventuallyPage(t, seller, warm, map[string]any{"itemStatus": "CREATED"})
-	sys.EventuallyQuiet(t)
+	sys.MustWarmUp(t)
 
 	t.Run("a transient failure is retried until the event is applied", func(t *testing.T) {
 		before := sys.MustStatus(t).Trigger("mypage")

@@ -18,6 +18,8 @@ package tests
 // shape and checked structurally; Kubernetes' own objects (Deployment,
 // Job...) get apimachinery's metadata validation and the checks below,
 // not the API server's full validation, which lives in k8s.io/kubernetes.
+// tests/controlplane applies the same manifests to a real API server with
+// Knative's webhooks and controllers, which checks all of that.
 
 import (
 	"context"
@@ -59,10 +61,12 @@ import (
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 	"knative.dev/networking/pkg/apis/networking"
 	"knative.dev/pkg/apis"
+	knativeruntime "knative.dev/pkg/observability/runtime"
 	servingcfg "knative.dev/serving/pkg/apis/config"
 	servingapi "knative.dev/serving/pkg/apis/serving"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	asconfig "knative.dev/serving/pkg/autoscaler/config"
+	servingnet "knative.dev/serving/pkg/networking"
 
 	"github.com/carrot-market/carrot/events"
 	"github.com/carrot-market/carrot/functions/market"
@@ -77,6 +81,7 @@ import (
 	"github.com/carrot-market/carrot/infra/manifest"
 	"github.com/carrot-market/carrot/infra/outbox"
 	"github.com/carrot-market/carrot/infra/serving"
+	"github.com/carrot-market/carrot/infra/telemetry"
 	"github.com/carrot-market/carrot/infra/web"
 	"github.com/carrot-market/carrot/tests/system"
 )
@@ -1135,4 +1140,43 @@ func (c *mfCluster) ping(fn string) {
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	require.Less(c.t, res.StatusCode, 300, "%s answered the ping: %s", fn, raw)
+}
+
+// TestManifestsLetPrometheusScrapeTheFunctions checks that the pods of
+// every Service ask Prometheus, by the prometheus.io annotations its
+// Kubernetes pod discovery reads, to scrape telemetry.MetricsPath on the
+// port the function serves its metrics on ($CARROT_METRICS_PORT): a port
+// apart from the one Knative routes requests to, so that no request and no
+// gateway reaches the metrics, and none that Knative's queue-proxy takes
+// in the same pod.
+func TestManifestsLetPrometheusScrapeTheFunctions(t *testing.T) {
+	t.Parallel()
+	set := mfLoad(t)
+	queueProxy := []int{servingnet.BackendHTTPPort, servingnet.BackendHTTP2Port, servingnet.QueueAdminPort,
+		servingnet.AutoscalingQueueMetricsPort, servingnet.UserQueueMetricsPort, knativeruntime.ProfilingDefaultPort}
+	require.NotEmpty(t, set.services)
+	for name, svc := range set.services {
+		tmpl := svc.Spec.Template
+		c := tmpl.Spec.Containers[0]
+		i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == web.MetricsPortEnv })
+		if !assert.GreaterOrEqual(t, i, 0, "%s sets $%s", name, web.MetricsPortEnv) {
+			continue
+		}
+		port, err := strconv.Atoi(c.Env[i].Value)
+		require.NoError(t, err, "%s: $%s", name, web.MetricsPortEnv)
+		servingPort := servingv1.DefaultUserPort
+		if len(c.Ports) > 0 {
+			servingPort = int(c.Ports[0].ContainerPort)
+		}
+		assert.NotEqual(t, servingPort, port, "%s serves its metrics apart from its requests", name)
+		assert.NotContains(t, queueProxy, port, "%s: the queue-proxy listens on %d", name, port)
+
+		a := tmpl.Annotations
+		assert.Equal(t, "true", a["prometheus.io/scrape"], "%s is scraped", name)
+		assert.Equal(t, strconv.Itoa(port), a["prometheus.io/port"], "%s is scraped on its metrics port", name)
+		assert.Equal(t, telemetry.MetricsPath, a["prometheus.io/path"], name)
+	}
+	for r := range registry.Routes() {
+		assert.NotEqual(t, telemetry.MetricsPath, r.Path, "the gateway routes no request to a function's metrics")
+	}
 }

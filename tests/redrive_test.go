@@ -101,9 +101,7 @@ func TestReconcilerRepairsALostFact(t *testing.T) {
 func TestOutboxDrainsWhenKafkaReturns(t *testing.T) {
 	sys := MustStart(t, system.Options{RelayEvery: time.Minute})
 
-	warm := sys.MustRegister(t, seller, "warm-up", 1000)
-	sys.EventuallyPage(t, seller, warm, map[string]any{"itemStatus": "CREATED"})
-	sys.EventuallyQuiet(t)
+	sys.MustWarmUp(t)
 
 	mustControl(t, sys, http.MethodPost, "/_local/kafka/down")
 	itemID := sys.MustRegister(t, seller, "kettle", 2000)

@@ -141,6 +141,16 @@ func (s *System) requireInstancesRan(t *testing.T) {
 	require.NotEmpty(t, s.SeenPIDs(), "no function instance ever ran")
 }
 
+// MustWarmUp lists a first item and waits until MyPage shows it and the
+// triggers are at rest, so that register-item and mypage run an instance
+// each (their cold starts done) and the broker has nothing in flight.
+func (s *System) MustWarmUp(t *testing.T) {
+	t.Helper()
+	warm := s.MustRegister(t, seller, "warm-up", 1000)
+	s.EventuallyPage(t, seller, warm, map[string]any{"itemStatus": "CREATED"})
+	s.EventuallyQuiet(t)
+}
+
 // MustDo is Do that fails the test when no answer comes.
 func (s *System) MustDo(t require.TestingT, user, method, path string, body any) system.Response {
 	res := s.Do(context.Background(), user, method, path, body)

@@ -76,13 +76,20 @@ func feedQuery(f app.ItemFilter) (string, []expression.ConditionBuilder) {
 			conds = append(conds, expression.Name("category").Equal(expression.Value(f.Category)))
 		}
 	}
+	conds = append(conds, priceConds(f)...)
+	return feed, append(conds, searchConds(app.ParseSearch(f.Query))...)
+}
+
+// priceConds returns the filters of a listing's price range.
+func priceConds(f app.ItemFilter) []expression.ConditionBuilder {
+	var conds []expression.ConditionBuilder
 	if f.MinPrice != nil {
 		conds = append(conds, expression.Name("price").GreaterThanEqual(expression.Value(*f.MinPrice)))
 	}
 	if f.MaxPrice != nil {
 		conds = append(conds, expression.Name("price").LessThanEqual(expression.Value(*f.MaxPrice)))
 	}
-	return feed, append(conds, searchConds(app.ParseSearch(f.Query))...)
+	return conds
 }
 
 // searchConds returns the filters that keep the rows matching s, as
@@ -139,7 +146,7 @@ func (t *tx) writeFeeds(before, after *market.ItemState, version int64) {
 // storedItem returns the item as this unit of work loaded it, or as it is
 // stored when it was not loaded (the item's versioned write checks that
 // it is still so); nil when it was never stored.
-func (t *tx) storedItem(st market.ItemState) (*market.ItemState, error) {
+func (t *tx) storedItem(st market.ItemState) (*itemRecord, error) {
 	if loaded, ok := t.items[st.ID]; ok {
 		return &loaded, nil
 	}
@@ -151,6 +158,5 @@ func (t *tx) storedItem(st market.ItemState) (*market.ItemState, error) {
 	if err != nil || !found {
 		return nil, err
 	}
-	stored := rec.state()
-	return &stored, nil
+	return &rec, nil
 }

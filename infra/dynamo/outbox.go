@@ -75,6 +75,18 @@ func (s *Store) MarkSent(ctx context.Context, ids ...string) error {
 	return nil
 }
 
+// batchWriteAll writes reqs by batches of maxBatchWrite (batchWrite).
+func (s *Store) batchWriteAll(ctx context.Context, table string, reqs []types.WriteRequest, what string) error {
+	for len(reqs) > 0 {
+		n := min(len(reqs), maxBatchWrite)
+		if err := s.batchWrite(ctx, table, reqs[:n], what); err != nil {
+			return err
+		}
+		reqs = reqs[n:]
+	}
+	return nil
+}
+
 // batchWrite writes reqs, at most maxBatchWrite of them, and retries the
 // ones DynamoDB left unprocessed (throttling), backing off, until all are
 // done or ctx ends; what names the work in its errors.

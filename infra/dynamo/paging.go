@@ -65,6 +65,14 @@ func decodeCursor(cursor string, attrs []string, fixed map[string]string) (map[s
 // starting after start.
 type fetchFunc func(ctx context.Context, start map[string]types.AttributeValue, limit int32) (rows []map[string]types.AttributeValue, last map[string]types.AttributeValue, err error)
 
+// maxAsk is the most rows collect asks DynamoDB to read in one call.
+// DynamoDB's Limit counts the rows read before a filter, so asking for one
+// page each time would make a filter that keeps one row in ten take ten
+// calls a page. collect asks for a page first and twice as many each time
+// after, up to maxAsk: a filter costs a few calls a page, and a call reads
+// at most as many rows more than the page needs as all calls before it.
+const maxAsk = 400
+
 // collect reads DynamoDB pages until it has the page's rows or the listing
 // ends. attrs are the key attributes of a row in this listing (the table's
 // key plus the index key when reading an index), from which the next
@@ -82,8 +90,8 @@ func collect(ctx context.Context, p app.Page, attrs []string, fixed map[string]s
 		return nil, "", err
 	}
 	var out []map[string]types.AttributeValue
-	for {
-		rows, last, err := fetch(ctx, start, int32(limit))
+	for ask := limit; ; ask = min(2*ask, maxAsk) {
+		rows, last, err := fetch(ctx, start, int32(ask))
 		if err != nil {
 			return nil, "", err
 		}

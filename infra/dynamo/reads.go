@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -75,8 +76,13 @@ func (s *Store) Reviews(ctx context.Context, of app.ReviewsOf, p app.Page) ([]ma
 // feed table is written in the items' own transactions (feeds.go), so a
 // committed item is listed at once. Filters the feed's key does not hold
 // (feedQuery) are applied by DynamoDB to the rows read, so a page of a
-// sparse price range or word may read more than a page of rows.
+// sparse price range may read more than a page of rows. A search of the
+// items on sale reads the word index (words.go); a search of another
+// status filters its feed.
 func (s *Store) Items(ctx context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
+	if searchable(f) {
+		return s.search(ctx, f, p)
+	}
 	feed, conds := feedQuery(f)
 	in := &dynamodb.QueryInput{TableName: aws.String(s.t.feed), ConsistentRead: aws.Bool(true), ScanIndexForward: aws.Bool(false)}
 	rows, next, err := s.query(ctx, p, in, "feed", feed, conds, []string{"feed", "at"}, "items")
@@ -152,4 +158,107 @@ func and(conds []expression.ConditionBuilder) (expression.ConditionBuilder, bool
 		return conds[0], true
 	}
 	return expression.And(conds[0], conds[1], conds[2:]...), true
+}
+
+// search pages through the word partition of the search's key token,
+// newest first, and keeps the rows the items confirm. The cursor is the
+// key of the last row read, so rows the confirmation dropped are not read
+// again.
+func (s *Store) search(ctx context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
+	limit, err := app.PageLimit(p)
+	if err != nil {
+		return nil, "", err
+	}
+	q := app.ParseSearch(f.Query)
+	feed, conds := wordFeed(q.Key()), wordConds(f, q)
+	in := &dynamodb.QueryInput{TableName: aws.String(s.t.feed), ConsistentRead: aws.Bool(true), ScanIndexForward: aws.Bool(false)}
+	var out []*market.Item
+	for cursor := p.Cursor; ; {
+		raw, next, err := s.query(ctx, app.Page{Limit: limit - len(out), Cursor: cursor}, in, "feed", feed, conds, []string{"feed", "at"}, "items")
+		if err != nil {
+			return nil, "", err
+		}
+		var rows []wordRecord
+		if err := attributevalue.UnmarshalListOfMaps(raw, &rows); err != nil {
+			return nil, "", fail("reading items", err)
+		}
+		found, err := s.confirm(ctx, f, rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, found...)
+		if next == "" || len(out) == limit {
+			return out, next, nil
+		}
+		cursor = next
+	}
+}
+
+// confirm reads the items of rows consistently and returns, in the rows'
+// order, those that hold the row's nonce and match f.
+func (s *Store) confirm(ctx context.Context, f app.ItemFilter, rows []wordRecord) ([]*market.Item, error) {
+	ids := make([]string, 0, len(rows))
+	for _, row := range rows {
+		ids = append(ids, row.ItemID)
+	}
+	items, err := s.itemRecords(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []*market.Item
+	for _, row := range rows {
+		rec, ok := items[row.ItemID]
+		if !ok || rec.Words == "" || row.At != app.FeedOrder(rec.CreatedAt, rec.ItemID)+"#"+rec.Words {
+			continue
+		}
+		if st := rec.state(); f.Matches(st) {
+			out = append(out, rec.item())
+		}
+	}
+	return out, nil
+}
+
+// maxBatchGet is DynamoDB's limit of keys in one BatchGetItem.
+const maxBatchGet = 100
+
+// itemRecords reads the items of ids with consistent reads, by batches,
+// retrying the keys DynamoDB leaves unprocessed; an item not stored is
+// not in the answer.
+func (s *Store) itemRecords(ctx context.Context, ids []string) (map[string]itemRecord, error) {
+	seen := map[string]bool{}
+	var keys []map[string]types.AttributeValue
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, key("itemId", id))
+		}
+	}
+	out := make(map[string]itemRecord, len(keys))
+	for len(keys) > 0 {
+		n := min(len(keys), maxBatchGet)
+		req := map[string]types.KeysAndAttributes{s.t.items: {Keys: keys[:n], ConsistentRead: aws.Bool(true)}}
+		keys = keys[n:]
+		for backoff := 50 * time.Millisecond; len(req) > 0; backoff = min(2*backoff, 2*time.Second) {
+			res, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fail("reading items", err)
+			}
+			var recs []itemRecord
+			if err := attributevalue.UnmarshalListOfMaps(res.Responses[s.t.items], &recs); err != nil {
+				return nil, fail("reading items", err)
+			}
+			for _, rec := range recs {
+				out[rec.ItemID] = rec
+			}
+			if req = res.UnprocessedKeys; len(req) == 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, fail("reading items", ctx.Err())
+			case <-time.After(backoff):
+			}
+		}
+	}
+	return out, nil
 }

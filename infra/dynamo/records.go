@@ -38,6 +38,9 @@ type itemRecord struct {
 	// them, in which the filters of a search look for its words
 	// (DynamoDB's contains is case-sensitive).
 	Search string `dynamodbav:"search"`
+	// Words is the nonce of the item's rows in the word index (words.go),
+	// empty when it has none.
+	Words string `dynamodbav:"words,omitempty"`
 }
 
 func toItemRecord(s market.ItemState) itemRecord {

@@ -251,3 +251,138 @@ func requireCode(t *testing.T, code market.Code, err error) {
 	require.Error(t, err)
 	require.Equal(t, code, market.ErrorCode(err), "error: %v", err)
 }
+
+// The word index holds the rows of an item's committed state alone: an
+// edit, a lost race and a delete leave no row of what they replaced, and
+// a row no commit owns (a crash between its write and the transaction)
+// is never shown.
+func TestWordIndexHoldsTheCommittedState(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := dynamotest.MustClient(t)
+	prefix := dynamotest.MustTables(t, client)
+	store := dynamo.New(client, prefix)
+	feed := prefix + dynamo.TableFeed
+
+	// rows counts the item's rows in a token's partition.
+	rows := func(token string) int {
+		out, err := client.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(feed), ConsistentRead: aws.Bool(true),
+			KeyConditionExpression:    aws.String("feed = :f"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberS{Value: dynamo.WordFeed(token)}}})
+		require.NoError(t, err)
+		return len(out.Items)
+	}
+	found := func(q string) []string {
+		items, _, err := store.Items(ctx, app.ItemFilter{Query: q}, app.Page{})
+		require.NoError(t, err)
+		var ids []string
+		for _, it := range items {
+			ids = append(ids, it.ID())
+		}
+		return ids
+	}
+	rename := func(tx app.Tx, name string) error {
+		it, err := tx.Item("phone")
+		if err != nil {
+			return err
+		}
+		if err := it.Update("ann", market.ItemPatch{Name: &name}, time.Now()); err != nil {
+			return err
+		}
+		tx.SaveItem(it)
+		return nil
+	}
+
+	it, err := market.NewItem("phone", "ann", market.ItemDetails{Name: "아이폰 12", Category: "digital", Price: 1000, Region: "seoul"}, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, write(store, func(tx app.Tx) { tx.SaveItem(it) }))
+	assert.Equal(t, 1, rows("아이"))
+	assert.Equal(t, 1, rows("12"))
+
+	_, err = store.Update(ctx, func(tx app.Tx) error { return rename(tx, "갤럭시 12") })
+	require.NoError(t, err)
+	assert.Zero(t, rows("아이"), "the edit drops the rows of the words it removed")
+	assert.Equal(t, 1, rows("갤럭"))
+	assert.Equal(t, 1, rows("12"), "a kept word has the row of the new state alone")
+	assert.Empty(t, found("아이폰"))
+	assert.Equal(t, []string{"phone"}, found("갤럭시"))
+
+	// The first attempt loses its race to an edit made meanwhile; its rows
+	// go with it, and the attempt that commits leaves one row a token.
+	attempts := 0
+	_, err = store.Update(ctx, func(tx app.Tx) error {
+		attempts++
+		if err := rename(tx, "갤럭시 14"); err != nil || attempts > 1 {
+			return err
+		}
+		_, err := store.Update(ctx, func(tx app.Tx) error { return rename(tx, "갤럭시 13") })
+		return err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, attempts)
+	assert.Equal(t, 1, rows("갤럭"))
+	assert.Zero(t, rows("13"))
+	assert.Equal(t, []string{"phone"}, found("14"))
+
+	// A row whose nonce the item does not hold is never shown.
+	orphan := map[string]types.AttributeValue{
+		"feed":   &types.AttributeValueMemberS{Value: dynamo.WordFeed("갤럭")},
+		"at":     &types.AttributeValueMemberS{Value: app.FeedOrder(it.CreatedAt(), "phone") + "#0000"},
+		"itemId": &types.AttributeValueMemberS{Value: "phone"}, "region": &types.AttributeValueMemberS{Value: "seoul"},
+		"category": &types.AttributeValueMemberS{Value: "digital"}, "price": &types.AttributeValueMemberN{Value: "1000"},
+	}
+	_, err = client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(feed), Item: orphan})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"phone"}, found("갤럭시"), "shown once, from its committed row")
+
+	_, err = store.Update(ctx, func(tx app.Tx) error {
+		it, err := tx.Item("phone")
+		if err != nil {
+			return err
+		}
+		tx.DeleteItem(it)
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Zero(t, rows("14"))
+	assert.Equal(t, 1, rows("갤럭"), "the orphan is left, and hidden")
+	assert.Empty(t, found("갤럭시"))
+}
+
+// Reindex lists and indexes items stored before the feeds existed, and a
+// second run changes nothing a reader sees.
+func TestReindexIndexesOldItems(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := dynamotest.MustClient(t)
+	prefix := dynamotest.MustTables(t, client)
+	store := dynamo.New(client, prefix)
+	old := map[string]types.AttributeValue{
+		"itemId": &types.AttributeValueMemberS{Value: "old"}, "sellerId": &types.AttributeValueMemberS{Value: "ann"},
+		"name": &types.AttributeValueMemberS{Value: "원목 책상"}, "category": &types.AttributeValueMemberS{Value: "furniture"},
+		"price": &types.AttributeValueMemberN{Value: "5000"}, "description": &types.AttributeValueMemberS{Value: ""},
+		"region": &types.AttributeValueMemberS{Value: "seoul/mapo"}, "status": &types.AttributeValueMemberS{Value: "CREATED"},
+		"version":   &types.AttributeValueMemberN{Value: "3"},
+		"createdAt": &types.AttributeValueMemberS{Value: "2025-01-02T03:04:05Z"}, "updatedAt": &types.AttributeValueMemberS{Value: "2025-01-02T03:04:05Z"},
+	}
+	_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(prefix + dynamo.TableItems), Item: old})
+	require.NoError(t, err)
+	list := func(f app.ItemFilter) int {
+		items, _, err := store.Items(ctx, f, app.Page{})
+		require.NoError(t, err)
+		return len(items)
+	}
+	require.Zero(t, list(app.ItemFilter{Region: "seoul"}), "an old item is in no feed")
+
+	for range 2 {
+		n, err := store.Reindex(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		assert.Equal(t, 1, list(app.ItemFilter{Region: "seoul"}))
+		assert.Equal(t, 1, list(app.ItemFilter{SellerID: "ann", Category: "furniture"}))
+		assert.Equal(t, 1, list(app.ItemFilter{Query: "책상", Region: "seoul/mapo"}))
+	}
+	it, err := store.Item(ctx, "old")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), it.Version(), "reindexing changes no item")
+}

@@ -35,8 +35,12 @@ type tx struct {
 	actions   []action
 	published []cloudevents.Event
 	changed   []app.Change // for the change log (changes.go)
-	// items holds each item as loaded, whose feed rows a save replaces.
-	items map[string]market.ItemState
+	// items holds each item as loaded, whose feed and word rows a save
+	// replaces.
+	items map[string]itemRecord
+	// nonce marks the word rows of this attempt, words lists them (words.go).
+	nonce string
+	words wordWrites
 	err   error
 }
 
@@ -61,7 +65,7 @@ var (
 )
 
 func (s *Store) begin(ctx context.Context) *tx {
-	return &tx{ctx: ctx, s: s, now: time.Now().UTC(), reads: map[string]readCheck{}, items: map[string]market.ItemState{}}
+	return &tx{ctx: ctx, s: s, now: time.Now().UTC(), reads: map[string]readCheck{}, items: map[string]itemRecord{}, nonce: newNonce()}
 }
 
 // rowID names one row of one table.
@@ -130,9 +134,15 @@ func (t *tx) Commit() error {
 	if len(items) > maxTransactOps {
 		return internalf("dynamo: %d actions exceed the %d of one transaction", len(items), maxTransactOps)
 	}
+	if err := t.s.putWords(t.ctx, t.words.put); err != nil {
+		t.s.dropWords(t.ctx, t.words.put)
+		return err
+	}
 	if _, err := t.s.client.TransactWriteItems(t.ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
+		t.s.dropWords(t.ctx, t.words.put)
 		return commitError(duplicate, err)
 	}
+	t.s.dropWords(t.ctx, t.words.drop)
 	return nil
 }
 
@@ -211,11 +221,12 @@ func existing[R versionedRecord, T any](t *tx, table, pk, id, what string, conve
 }
 
 func (t *tx) Item(itemID string) (*market.Item, error) {
-	it, err := existing(t, t.s.t.items, "itemId", itemID, "item", itemRecord.item)
-	if err == nil {
-		t.items[itemID] = it.State()
+	rec, err := existing(t, t.s.t.items, "itemId", itemID, "item", func(r itemRecord) itemRecord { return r })
+	if err != nil {
+		return nil, err
 	}
-	return it, err
+	t.items[itemID] = rec
+	return rec.item(), nil
 }
 
 func (t *tx) Reservation(rsvID string) (*market.Reservation, error) {
@@ -339,7 +350,8 @@ func (t *tx) create(table, pk, id string, rec any) {
 	t.put(rowID(table, id), table, rec, 0, &cond)
 }
 
-// SaveItem also writes the item's feed rows (feeds.go).
+// SaveItem also writes the item's feed rows (feeds.go) and, at commit,
+// its word rows (words.go).
 func (t *tx) SaveItem(it *market.Item) int64 {
 	st := it.State()
 	before, err := t.storedItem(st)
@@ -347,12 +359,18 @@ func (t *tx) SaveItem(it *market.Item) int64 {
 		t.fail(err)
 	}
 	t.change(app.ChangedItem, st.ID, st.ID)
-	version := t.save(t.s.t.items, "itemId", st.ID, toItemRecord(st), st.Version)
-	t.writeFeeds(before, &st, version)
+	rec := toItemRecord(st)
+	if indexed(st) {
+		rec.Words = t.nonce
+	}
+	version := t.save(t.s.t.items, "itemId", st.ID, rec, st.Version)
+	t.writeFeeds(stateOf(before), &st, version)
+	t.words.index(before, &rec)
 	return version
 }
 
-// DeleteItem also deletes the item's feed rows.
+// DeleteItem also deletes the item's feed rows and, after commit, its word
+// rows.
 func (t *tx) DeleteItem(it *market.Item) int64 {
 	st := it.State()
 	before, err := t.storedItem(st)
@@ -360,8 +378,18 @@ func (t *tx) DeleteItem(it *market.Item) int64 {
 		t.fail(err)
 	}
 	t.change(app.ChangedItem, it.ID(), it.ID())
-	t.writeFeeds(before, nil, 0)
+	t.writeFeeds(stateOf(before), nil, 0)
+	t.words.index(before, nil)
 	return t.remove(t.s.t.items, "itemId", key("itemId", it.ID()), it.ID(), it.Version())
+}
+
+// stateOf returns the item a record stores, nil for none.
+func stateOf(rec *itemRecord) *market.ItemState {
+	if rec == nil {
+		return nil
+	}
+	st := rec.state()
+	return &st
 }
 
 func (t *tx) SaveReservation(r *market.Reservation) int64 {

@@ -39,6 +39,7 @@ const MaxEventBytes = 1 << 20
 //	market internal, any other error                500     the broker retries
 //
 // A business conflict never answers 409, since the broker would retry it.
+// Every event is counted in carrot.events.handled by type and outcome.
 // A 2xx has an empty body; other answers carry a problem whose detail, for
 // a 5xx, hides the error text, which is logged.
 func Events(handle func(context.Context, cloudevents.Event) error) http.Handler {
@@ -51,6 +52,7 @@ func Events(handle func(context.Context, cloudevents.Event) error) http.Handler 
 		ev, err := readEvent(r)
 		if err != nil {
 			web.Log(r.Context()).Warnw("poison event rejected", "error", err)
+			countEvent(r.Context(), "", "poison")
 			web.WriteProblem(w, web.NewProblem(http.StatusBadRequest, err.Error()))
 			return
 		}
@@ -62,6 +64,7 @@ func Events(handle func(context.Context, cloudevents.Event) error) http.Handler 
 		err = handle(ctx, *ev)
 		status, outcome := eventOutcome(err)
 		endConsumerSpan(span, status, outcome, err)
+		countEvent(ctx, ev.Type(), outcome)
 		switch {
 		case status == http.StatusOK && err == nil:
 			w.WriteHeader(status)

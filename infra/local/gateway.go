@@ -10,6 +10,7 @@ import (
 	"github.com/carrot-market/carrot/infra/edge"
 	"github.com/carrot-market/carrot/infra/gateway"
 	"github.com/carrot-market/carrot/infra/serving"
+	"github.com/carrot-market/carrot/infra/telemetry"
 	"github.com/carrot-market/carrot/infra/web"
 )
 
@@ -46,11 +47,14 @@ const devTokenTTL = 24 * time.Hour
 // functions' activators, every route of the API to the function that owns
 // it behind the same gateway.Edge (request id, headers, CORS for the
 // browser origins origins), plus local-only routes: POST /auth/dev-token,
-// GET /_local/status, and the drills' controls (see controls.go).
+// GET /_local/status, GET /metrics (the runtime's own: its gateway, the
+// broker's triggers and serving's functions, observeRuntime), and the
+// drills' controls (see controls.go).
 func Gateway(fns Functions, kafka KafkaSwitch, letters DeadLetters, auth *web.Auth, status func() any, origins []string) http.Handler {
 	r := web.NewRouter()
 	gateway.Mount(r, fns)
 	r.Handle("/auth/dev-token", devToken(auth)).Methods(http.MethodPost)
+	r.Handle(telemetry.MetricsPath, telemetry.MetricsHandler()).Methods(http.MethodGet)
 	r.HandleFunc("/_local/status", func(w http.ResponseWriter, _ *http.Request) {
 		web.JSON(w, http.StatusOK, status())
 	}).Methods(http.MethodGet)

@@ -236,6 +236,11 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 		return err
 	}
 	defer brk.Close()
+	observed, err := observeRuntime(fns.Status, brk.Status)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = observed.Unregister() }()
 
 	mux := http.NewServeMux()
 	mux.Handle("/broker/", http.StripPrefix("/broker", brk.Ingress()))
@@ -268,7 +273,7 @@ func Run(ctx context.Context, c Config, log *zap.SugaredLogger) error {
 	store := dynamo.New(client, prefixOf(c.DynamoDB))
 	ops := ViewOps{Scanner: store, Service: &app.Service{Store: store, Views: store, Source: "/carrot/local"}}
 	gwLog := log.Named("gateway")
-	gw := web.NewServer(web.Traced("gateway", web.LogRequests(gwLog)(WithViewOps(ops, Gateway(fns, kafka, letters, auth, status, c.CORSOrigins)))), gwLog)
+	gw := web.NewServer(web.Traced("gateway", web.MeasureRequests(web.LogRequests(gwLog)(WithViewOps(ops, Gateway(fns, kafka, letters, auth, status, c.CORSOrigins))))), gwLog)
 	// The operator's routes (a check or a rebuild, up to viewOpsTimeout)
 	// may answer after the server's WriteTimeout; every route of the API
 	// is bounded by its function's timeout in serving anyway.

@@ -130,23 +130,37 @@ func loadFile(path string) ([]Document, error) {
 // Read reads the documents of one multi-document YAML stream; path names
 // it in the documents and in errors.
 func Read(r io.Reader, path string) ([]Document, error) {
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
 	var docs []Document
-	for i := 1; ; i++ {
-		raw, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		doc := Document{Path: path, Index: i}
+	err := Split(r, path, func(index int, raw []byte) error {
+		doc := Document{Path: path, Index: index}
 		ok, err := doc.decode(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", doc, err)
+			return fmt.Errorf("%s: %w", doc, err)
 		}
 		if ok {
 			docs = append(docs, doc)
+		}
+		return nil
+	})
+	return docs, err
+}
+
+// Split calls each with every document of a multi-document YAML stream,
+// as its YAML text, numbered from 1 (empty documents are numbered and
+// passed too); path names the stream in errors. It stops at the first
+// error each returns, and returns it.
+func Split(r io.Reader, path string, each func(index int, raw []byte) error) error {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
+	for i := 1; ; i++ {
+		raw, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := each(i, raw); err != nil {
+			return err
 		}
 	}
 }

@@ -21,7 +21,8 @@ const MaxAttempts = 8
 // Retry runs attempt until it returns anything but app.ErrStale, at most
 // MaxAttempts times, after a short random pause that grows with each
 // attempt so that racing writers spread out. Business conflicts carry
-// their own errors and are returned at once.
+// their own errors and are returned at once. Every lost race is counted in
+// carrot.optimistic.races_lost.
 func Retry(ctx context.Context, attempt func() error) error {
 	var err error
 	for i := range MaxAttempts {
@@ -31,10 +32,15 @@ func Retry(ctx context.Context, attempt func() error) error {
 		pause := time.Duration(rand.Int64N(int64(5*time.Millisecond) << i))
 		select {
 		case <-ctx.Done():
+			countLostRace(ctx, "gave_up")
 			return ctx.Err()
 		case <-time.After(pause):
 		}
+		if i < MaxAttempts-1 {
+			countLostRace(ctx, "retried")
+		}
 	}
+	countLostRace(ctx, "gave_up")
 	return err
 }
 

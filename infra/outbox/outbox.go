@@ -243,6 +243,7 @@ func (p *Publisher) Publish(ctx context.Context, evs []cloudevents.Event) {
 		return
 	}
 	sent, err := p.deliver(ctx, evs)
+	countSends(ctx, "publish", len(sent), err != nil)
 	p.forget(sent)
 	if err != nil {
 		p.fellBehind(&evs[len(sent)])
@@ -316,6 +317,8 @@ func (p *Publisher) Flush(ctx context.Context) error {
 // triggers; it also clears the publisher's "behind" state once the outbox
 // is empty. Relays of one process run one at a time; relays of different
 // processes may send an event twice, which at-least-once consumers accept.
+// Sends are counted in carrot.outbox.sends, and what the relay left in
+// carrot.outbox.backlog.
 func (p *Publisher) Relay(ctx context.Context) (int, error) {
 	return p.relay(ctx, 0)
 }
@@ -347,6 +350,7 @@ func (p *Publisher) relay(ctx context.Context, maxBatches int) (int, error) {
 			}
 		}
 		sent, err := p.deliver(ctx, evs)
+		countSends(ctx, "relay", len(sent), err != nil)
 		total += len(sent)
 		if merr := p.markSent(ctx, sent); merr != nil {
 			err = errors.Join(err, merr)
@@ -357,6 +361,7 @@ func (p *Publisher) relay(ctx context.Context, maxBatches int) (int, error) {
 				failed = &evs[len(sent)]
 			}
 			p.fellBehind(failed)
+			backlog.Record(context.WithoutCancel(ctx), int64(len(evs)-len(sent)))
 			return total, err
 		}
 		for _, id := range sent {
@@ -364,6 +369,7 @@ func (p *Publisher) relay(ctx context.Context, maxBatches int) (int, error) {
 		}
 		if len(evs) < p.cfg.BatchSize {
 			p.caughtUp()
+			backlog.Record(context.WithoutCancel(ctx), 0)
 			return total, nil
 		}
 		if batch == maxBatches {

@@ -32,7 +32,7 @@ type function struct {
 	backoff     backoff
 	nextID      int
 	lastFailure error
-	counters    struct{ started, stopped, replaced, rejected, timedOut int64 }
+	counters    struct{ started, coldStarts, stopped, replaced, rejected, timedOut int64 }
 	// outage makes every instance start fail at once (SetOutage).
 	outage bool
 }
@@ -81,7 +81,11 @@ func (f *function) acquire(ctx context.Context) (*instance, error) {
 		f.mu.Unlock()
 		return nil, errQueueFull
 	}
+	live := f.liveLocked()
 	f.scaleUpLocked(time.Now())
+	if live == 0 && f.liveLocked() > 0 {
+		f.counters.coldStarts++
+	}
 	f.dispatchLocked()
 	if f.outage && f.liveLocked() == 0 {
 		// No instance can start before the outage ends: answer now
@@ -196,10 +200,10 @@ func (f *function) startable() error {
 }
 
 // launched implements lifecycle.
-func (f *function) launched(inst *instance, pid, port int) error {
+func (f *function) launched(inst *instance, pid, port, metricsPort int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	inst.pid, inst.port = pid, port
+	inst.pid, inst.port, inst.metricsPort = pid, port, metricsPort
 	if f.outage {
 		return f.outageError()
 	}

@@ -31,7 +31,7 @@ func (s instanceState) String() string {
 // instance is one process of a function. The fields under "routing" are
 // guarded by the function's mutex; the others are written by the
 // instance's supervisor before the instance turns ready, or, for pid and
-// port, under the function's mutex too.
+// the ports, under the function's mutex too.
 type instance struct {
 	id        int
 	rev       *revision // the revision it runs, never changed
@@ -46,11 +46,12 @@ type instance struct {
 	endpoint *endpoint
 
 	// routing
-	state      instanceState
-	pid, port  int
-	inFlight   int
-	readyAt    time.Time
-	lastActive time.Time
+	state       instanceState
+	pid, port   int
+	metricsPort int
+	inFlight    int
+	readyAt     time.Time
+	lastActive  time.Time
 }
 
 func newInstance(parent context.Context, id int, rev *revision, now time.Time) *instance {

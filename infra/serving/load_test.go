@@ -43,6 +43,7 @@ func TestLoadServicesReadsCarrotsManifests(t *testing.T) {
 		"AWS_REGION":            "ap-northeast-2",
 		"DYNAMODB_TABLE_PREFIX": "carrot-",
 		"CARROT_JWT_SECRET":     "local-secret",
+		"CARROT_METRICS_PORT":   "9464", // each instance gets its own instead (supervisor.environ)
 	}, chat.Env, "the optional DYNAMODB_ENDPOINT is left out")
 	assert.Equal(t, Probe{Path: "/health/readiness", Period: 2 * time.Second, Timeout: time.Second, FailureThreshold: 3}, chat.Readiness)
 	require.NotNil(t, chat.Liveness)

@@ -43,11 +43,15 @@ func TestFirstRequestStartsAnInstance(t *testing.T) {
 	assert.True(t, st.Instances[0].Ready)
 	assert.Equal(t, "ready", st.Instances[0].State)
 	assert.EqualValues(t, 1, st.Started)
+	assert.EqualValues(t, 1, st.ColdStarts, "the first request found no instance")
 	assert.Equal(t, "manifest", h.get("/env?name=FROM_MANIFEST").body)
 	assert.Equal(t, "options", h.get("/env?name=OVERRIDDEN").body)
 	assert.Equal(t, "fake", h.get("/env?name=K_SERVICE").body)
 	assert.Equal(t, strconv.Itoa(st.Instances[0].Port), h.get("/env?name=PORT").body)
 	assert.Equal(t, "127.0.0.1", h.get("/env?name="+web.ListenHostEnv).body, "instances listen on loopback alone")
+	assert.NotZero(t, st.Instances[0].MetricsPort)
+	assert.NotEqual(t, st.Instances[0].Port, st.Instances[0].MetricsPort, "metrics have a port of their own")
+	assert.Equal(t, strconv.Itoa(st.Instances[0].MetricsPort), h.get("/env?name="+web.MetricsPortEnv).body)
 	logged, err := os.ReadFile(output.Name())
 	require.NoError(t, err)
 	assert.Contains(t, string(logged), "fake-1 | fakefn "+strconv.Itoa(pid)+" serving", "instance output is prefixed")
@@ -137,6 +141,7 @@ func TestConcurrencyAboveTargetScalesOutUpToMaxScale(t *testing.T) {
 				assert.Equal(t, http.StatusOK, r.status, r.body)
 			}
 			assert.EqualValues(t, 3, h.status().Started, "max-scale was exceeded")
+			assert.EqualValues(t, 1, h.status().ColdStarts, "only the first instance started from zero")
 			require.Eventually(t, func() bool { return len(h.status().Instances) == 0 }, eventually, tick,
 				"idle instances are stopped")
 			assert.EqualValues(t, 3, h.status().Stopped)
@@ -160,6 +165,7 @@ func TestIdleInstanceScalesToZero(t *testing.T) {
 
 	assert.NotEqual(t, pid, h.pid(), "the next request starts a new instance")
 	assert.EqualValues(t, 2, h.status().Started)
+	assert.EqualValues(t, 2, h.status().ColdStarts, "both starts were from zero")
 }
 
 func TestMinScaleInstancesAreKept(t *testing.T) {
@@ -179,6 +185,7 @@ func TestMinScaleInstancesAreKept(t *testing.T) {
 		return len(st.Instances) != 1 || st.Stopped != 0
 	}, 20*opts.IdleGrace, tick)
 	assert.EqualValues(t, 1, h.status().Started)
+	assert.Zero(t, h.status().ColdStarts, "a min-scale instance waits for requests")
 }
 
 func TestFailingLivenessReplacesTheInstance(t *testing.T) {

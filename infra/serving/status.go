@@ -17,6 +17,9 @@ type FunctionStatus struct {
 	InFlight  int              `json:"inFlight"` // requests being served, on every instance
 	Queued    int              `json:"queued"`   // requests waiting for a free instance
 	Started   int64            `json:"started"`  // instances started
+	// ColdStarts counts requests that found no live instance and started
+	// the first one: scale from zero, or after every instance failed.
+	ColdStarts int64 `json:"coldStarts"`
 	// Stopped counts instances the runtime stopped: idle, or at Close.
 	Stopped int64 `json:"stopped"`
 	// Replaced counts instances discarded because they failed: the process
@@ -37,7 +40,10 @@ type InstanceStatus struct {
 	Revision string `json:"revision"` // the revision it runs
 	PID      int    `json:"pid"`      // 0 until the process has started
 	Port     int    `json:"port"`
-	State    string `json:"state"` // starting, ready, unready or stopping
+	// MetricsPort serves the instance's Prometheus metrics
+	// (CARROT_METRICS_PORT).
+	MetricsPort int    `json:"metricsPort"`
+	State       string `json:"state"` // starting, ready, unready or stopping
 	// Ready is true when new requests may go to it: ready, and of the
 	// serving revision.
 	Ready     bool      `json:"ready"`
@@ -50,16 +56,17 @@ func (f *function) status() FunctionStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := FunctionStatus{
-		Name:      f.spec.Name,
-		Revision:  f.revisions.serving.name,
-		Outage:    f.outage,
-		Instances: make([]InstanceStatus, 0, len(f.instances)),
-		Queued:    f.queue.len(),
-		Started:   f.counters.started,
-		Stopped:   f.counters.stopped,
-		Replaced:  f.counters.replaced,
-		Rejected:  f.counters.rejected,
-		TimedOut:  f.counters.timedOut,
+		Name:       f.spec.Name,
+		Revision:   f.revisions.serving.name,
+		Outage:     f.outage,
+		Instances:  make([]InstanceStatus, 0, len(f.instances)),
+		Queued:     f.queue.len(),
+		Started:    f.counters.started,
+		ColdStarts: f.counters.coldStarts,
+		Stopped:    f.counters.stopped,
+		Replaced:   f.counters.replaced,
+		Rejected:   f.counters.rejected,
+		TimedOut:   f.counters.timedOut,
 	}
 	if f.lastFailure != nil {
 		st.LastFailure = f.lastFailure.Error()
@@ -70,14 +77,15 @@ func (f *function) status() FunctionStatus {
 	for _, inst := range f.instances {
 		st.InFlight += inst.inFlight
 		st.Instances = append(st.Instances, InstanceStatus{
-			ID:        inst.id,
-			Revision:  inst.rev.name,
-			PID:       inst.pid,
-			Port:      inst.port,
-			State:     inst.state.String(),
-			Ready:     inst.state == stateReady && inst.rev == f.revisions.serving,
-			InFlight:  inst.inFlight,
-			StartedAt: inst.startedAt,
+			ID:          inst.id,
+			Revision:    inst.rev.name,
+			PID:         inst.pid,
+			Port:        inst.port,
+			MetricsPort: inst.metricsPort,
+			State:       inst.state.String(),
+			Ready:       inst.state == stateReady && inst.rev == f.revisions.serving,
+			InFlight:    inst.inFlight,
+			StartedAt:   inst.startedAt,
 		})
 	}
 	return st

@@ -27,7 +27,7 @@ type lifecycle interface {
 	startable() error
 	// launched records the process of inst; an error means an outage
 	// began meanwhile and the process must be killed.
-	launched(inst *instance, pid, port int) error
+	launched(inst *instance, pid, port, metricsPort int) error
 	// markReady lets inst take requests; false means it was stopped
 	// meanwhile.
 	markReady(inst *instance) bool
@@ -104,6 +104,10 @@ func (s *supervisor) launch(inst *instance) error {
 	if err != nil {
 		return err
 	}
+	metricsPort, err := s.opts.Port()
+	if err != nil {
+		return err
+	}
 	if inst.ctx.Err() != nil {
 		return nil // Stopped before it started: nothing to do.
 	}
@@ -111,7 +115,7 @@ func (s *supervisor) launch(inst *instance) error {
 	stdout := &lineWriter{out: s.output, prefix: prefix}
 	stderr := &lineWriter{out: s.output, prefix: prefix}
 	cmd := exec.Command(binary)
-	cmd.Env = s.environ(port, inst.rev)
+	cmd.Env = s.environ(port, metricsPort, inst.rev)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = processAttributes()
 	cmd.WaitDelay = waitDelay
@@ -127,7 +131,7 @@ func (s *supervisor) launch(inst *instance) error {
 		stderr.flush()
 		close(inst.exited)
 	}()
-	if err := s.owner.launched(inst, cmd.Process.Pid, port); err != nil {
+	if err := s.owner.launched(inst, cmd.Process.Pid, port, metricsPort); err != nil {
 		_ = signalGroup(cmd.Process.Pid, syscall.SIGKILL)
 		return err
 	}
@@ -138,9 +142,10 @@ func (s *supervisor) launch(inst *instance) error {
 // environ is the instance's environment, later entries winning: the
 // runtime's own, the manifest's, Options.Env, Options.FunctionEnv, the
 // revision's (Rollout), then what Knative sets itself (PORT and the K_
-// variables) and CARROT_LISTEN_HOST=127.0.0.1, so that the instance
-// listens where its probes and proxy reach it and nowhere else.
-func (s *supervisor) environ(port int, rev *revision) []string {
+// variables), CARROT_LISTEN_HOST=127.0.0.1, so that the instance
+// listens where its probes and proxy reach it and nowhere else, and
+// CARROT_METRICS_PORT, a port of its own for its metrics.
+func (s *supervisor) environ(port, metricsPort int, rev *revision) []string {
 	env := os.Environ()
 	add := func(vars map[string]string) {
 		for _, k := range slices.Sorted(maps.Keys(vars)) {
@@ -154,11 +159,12 @@ func (s *supervisor) environ(port int, rev *revision) []string {
 	}
 	add(rev.env)
 	add(map[string]string{
-		"PORT":            strconv.Itoa(port),
-		"K_SERVICE":       s.spec.Name,
-		"K_CONFIGURATION": s.spec.Name,
-		"K_REVISION":      rev.name,
-		web.ListenHostEnv: loopback,
+		"PORT":             strconv.Itoa(port),
+		"K_SERVICE":        s.spec.Name,
+		"K_CONFIGURATION":  s.spec.Name,
+		"K_REVISION":       rev.name,
+		web.ListenHostEnv:  loopback,
+		web.MetricsPortEnv: strconv.Itoa(metricsPort),
 	})
 	return env
 }

@@ -66,7 +66,7 @@ func TestEnvironLetsKnativesVariablesWinOverEveryOther(t *testing.T) {
 		},
 	}
 
-	env := s.environ(8080, &revision{name: "fn-00002", env: map[string]string{"A": "revision"}})
+	env := s.environ(8080, 9464, &revision{name: "fn-00002", env: map[string]string{"A": "revision"}})
 
 	last := map[string]string{}
 	for _, kv := range env {
@@ -77,6 +77,7 @@ func TestEnvironLetsKnativesVariablesWinOverEveryOther(t *testing.T) {
 	assert.Equal(t, "options", last["B"])
 	assert.Equal(t, "fn", last["C"])
 	assert.Equal(t, "8080", last["PORT"])
+	assert.Equal(t, "9464", last["CARROT_METRICS_PORT"])
 	assert.Equal(t, "fn-00002", last["K_REVISION"])
 	assert.True(t, slices.Contains(env, "K_SERVICE=fn") && slices.Contains(env, "K_CONFIGURATION=fn"))
 }
@@ -89,11 +90,11 @@ type fakeOwner struct {
 	forgotten []int
 }
 
-func (o *fakeOwner) startable() error                   { return o.refuse }
-func (o *fakeOwner) launched(*instance, int, int) error { return o.refuse }
-func (o *fakeOwner) markReady(*instance) bool           { return true }
-func (o *fakeOwner) setRoutable(*instance, bool, error) {}
-func (o *fakeOwner) inFlightOf(*instance) int           { return 0 }
+func (o *fakeOwner) startable() error                        { return o.refuse }
+func (o *fakeOwner) launched(*instance, int, int, int) error { return o.refuse }
+func (o *fakeOwner) markReady(*instance) bool                { return true }
+func (o *fakeOwner) setRoutable(*instance, bool, error)      {}
+func (o *fakeOwner) inFlightOf(*instance) int                { return 0 }
 func (o *fakeOwner) fail(_ *instance, cause error) {
 	o.mu.Lock()
 	o.failures = append(o.failures, cause)

@@ -11,12 +11,11 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.uber.org/zap"
-
-	"github.com/carrot-market/carrot/infra/web"
 )
 
 // The standard OpenTelemetry variables StartTracing reads itself; the
@@ -32,6 +31,13 @@ const (
 	ServiceNameEnv    = "OTEL_SERVICE_NAME"
 )
 
+// Propagator is the one way carrot carries trace context, over HTTP, in
+// Kafka records and in CloudEvents: W3C traceparent and tracestate, and
+// W3C baggage. StartTracing makes it the global propagator; web.Traced and
+// the broker use it even before, so that a caller's trace goes on whether
+// or not this process exports spans.
+var Propagator propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+
 // TracingEnabled reports whether the environment asks for spans to be
 // exported: an OTLP endpoint is set, and neither OTEL_SDK_DISABLED=true
 // nor OTEL_TRACES_EXPORTER=none turns it off.
@@ -42,7 +48,7 @@ func TracingEnabled() bool {
 	return os.Getenv(EndpointEnv) != "" || os.Getenv(TracesEndpointEnv) != ""
 }
 
-// StartTracing installs the global propagator (web.Propagator) and, when
+// StartTracing installs the global propagator (Propagator) and, when
 // TracingEnabled, a tracer provider that batches spans and exports them
 // over OTLP to the endpoint of the standard OTEL_* variables, by HTTP
 // (http/protobuf, the default) or gRPC (OTEL_EXPORTER_OTLP_PROTOCOL=grpc).
@@ -56,7 +62,7 @@ func TracingEnabled() bool {
 // The returned stop flushes what is buffered, within ctx; call it once,
 // when the process ends.
 func StartTracing(ctx context.Context, service string, log *zap.SugaredLogger) (stop func(context.Context) error, err error) {
-	otel.SetTextMapPropagator(web.Propagator)
+	otel.SetTextMapPropagator(Propagator)
 	if !TracingEnabled() {
 		return func(context.Context) error { return nil }, nil
 	}

@@ -77,11 +77,13 @@ type serverConfig struct {
 	drain   time.Duration
 	// devEndpoints adds POST /_dev/unhealthy ($CARROT_DEV_ENDPOINTS=1).
 	devEndpoints bool
+	// metricsAddr serves the metrics ($CARROT_METRICS_PORT); "" serves none.
+	metricsAddr string
 }
 
 // configFromEnv reads $PORT (default 8080), $CARROT_LISTEN_HOST (an IP
 // address; every interface when unset), $DRAIN_SECONDS (a whole number,
-// default 3; 0 in tests) and $CARROT_DEV_ENDPOINTS. A bad value fails
+// default 3; 0 in tests), $CARROT_METRICS_PORT and $CARROT_DEV_ENDPOINTS. A bad value fails
 // wiring, not a request.
 func configFromEnv() (serverConfig, error) {
 	cfg := serverConfig{drain: DefaultDrain, devEndpoints: devEndpointsFromEnv()}
@@ -98,6 +100,10 @@ func configFromEnv() (serverConfig, error) {
 		return cfg, fmt.Errorf("web: $%s %q is not an IP address", ListenHostEnv, host)
 	}
 	cfg.addr = net.JoinHostPort(host, port)
+	var err error
+	if cfg.metricsAddr, err = metricsAddrFromEnv(host); err != nil {
+		return cfg, err
+	}
 	if d := os.Getenv("DRAIN_SECONDS"); d != "" {
 		n, err := strconv.Atoi(d)
 		if err != nil || n < 0 {
@@ -113,6 +119,9 @@ func configFromEnv() (serverConfig, error) {
 // timeouts, answers the readiness and liveness probes itself, records a
 // server span per other request (Traced), logs one line per request
 // (LogRequests) and recovers panics as 500 problems.
+// It measures every request but the probes (MeasureRequests) and, with
+// $CARROT_METRICS_PORT set, serves the metrics on that port of the same
+// host until it returns.
 //
 // When ctx ends, Serve answers readiness with 503, keeps serving for
 // $DRAIN_SECONDS (default 3) so that Knative stops routing to it, then
@@ -133,13 +142,20 @@ func Serve(ctx context.Context, name string, h http.Handler) error {
 	if err != nil {
 		return fmt.Errorf("web: %s cannot listen on %s: %w", name, cfg.addr, err)
 	}
+	log := Logger(name)
+	stopMetrics, err := serveMetrics(cfg.metricsAddr, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	cfg.service = name
-	return serve(ctx, ln, Logger(name), h, cfg)
+	return serve(ctx, ln, log, h, cfg)
 }
 
 func serve(ctx context.Context, ln net.Listener, log *zap.SugaredLogger, h http.Handler, cfg serverConfig) error {
 	hl := &health{}
-	srv := NewServer(withHealth(hl, cfg.devEndpoints, log, Traced(cfg.service, LogRequests(log)(h))), log)
+	srv := NewServer(withHealth(hl, cfg.devEndpoints, log, Traced(cfg.service, MeasureRequests(LogRequests(log)(h)))), log)
 	srv.BaseContext = func(net.Listener) context.Context {
 		return WithLogger(context.WithoutCancel(ctx), log)
 	}
@@ -295,6 +311,7 @@ func NewRouter() *mux.Router {
 		MethodNotAllowed(w, req)
 	})
 	r.Use(nameSpan)
+	r.Use(recordRoute)
 	return r
 }
 

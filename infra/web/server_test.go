@@ -137,21 +137,25 @@ func TestServeReadsTheEnvironment(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	tests := []struct {
-		name              string
-		port, host, drain string
-		want              serverConfig
+		name                       string
+		port, host, drain, metrics string
+		want                       serverConfig
 	}{
 		{name: "defaults", want: serverConfig{addr: ":8080", drain: DefaultDrain}},
 		{name: "port and drain", port: "9090", drain: "7", want: serverConfig{addr: ":9090", drain: 7 * time.Second}},
 		{name: "loopback", port: "9090", host: "127.0.0.1", want: serverConfig{addr: "127.0.0.1:9090", drain: DefaultDrain}},
 		{name: "loopback, default port", host: "127.0.0.1", want: serverConfig{addr: "127.0.0.1:8080", drain: DefaultDrain}},
 		{name: "IPv6 loopback", port: "9090", host: "::1", want: serverConfig{addr: "[::1]:9090", drain: DefaultDrain}},
+		{name: "metrics", port: "9090", host: "127.0.0.1", metrics: "9464",
+			want: serverConfig{addr: "127.0.0.1:9090", drain: DefaultDrain, metricsAddr: "127.0.0.1:9464"}},
+		{name: "metrics on every interface", metrics: "9464", want: serverConfig{addr: ":8080", drain: DefaultDrain, metricsAddr: ":9464"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("PORT", tt.port)
 			t.Setenv(ListenHostEnv, tt.host)
 			t.Setenv("DRAIN_SECONDS", tt.drain)
+			t.Setenv(MetricsPortEnv, tt.metrics)
 			cfg, err := configFromEnv()
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, cfg)

@@ -9,13 +9,13 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/carrot-market/carrot/infra/telemetry"
 )
 
-// Propagator is the one way carrot carries trace context over HTTP: W3C
-// traceparent and tracestate, and W3C baggage. infra/telemetry makes it
-// the global propagator; Traced uses it even before, so that a caller's
-// trace goes on whether or not this process exports spans.
-var Propagator propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+// Propagator is carrot's one way of carrying trace context
+// (telemetry.Propagator), here over HTTP.
+var Propagator = telemetry.Propagator
 
 // Traced is middleware that records a server span per request, named
 // after its method and, once the router matched it, its route template

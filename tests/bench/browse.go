@@ -300,19 +300,27 @@ func browseRows(res []browseResult) []Row {
 	}
 	first, last := res[0], res[len(res)-1]
 	for _, bc := range browseCases {
-		a, b := first.Store[bc.Name].Cost, last.Store[bc.Name].Cost
+		small, large := first.Store[bc.Name], last.Store[bc.Name]
+		a, b := small.Cost, large.Cost
 		sa, sb := first.Scan[bc.Name].Cost, last.Scan[bc.Name].Cost
 		unit := "read units"
 		if !a.Known || !b.Known {
 			unit = "rows read (read units not reported)"
 		}
-		row := Row{Section: "8", Name: fmt.Sprintf("%s: %s per page at %d vs %d items", bc.Name, unit, last.Size, first.Size),
+		per, ca, cb := "page", a.measure(), b.measure()
+		// A smaller catalogue may hold fewer matches than a page: its page
+		// is then cheaper for being short, and the cost compared is per
+		// item listed.
+		if small.Items < browsePage && small.Items > 0 && large.Items > 0 {
+			per, ca, cb = "item listed", ca/float64(small.Items), cb/float64(large.Items)
+		}
+		row := Row{Section: "8", Name: fmt.Sprintf("%s: %s per %s at %d vs %d items", bc.Name, unit, per, last.Size, first.Size),
 			Carrot: fmt.Sprintf("%s at %d; %s at %d", b, last.Size, a, first.Size),
 			Raw:    fmt.Sprintf("Scan listing: %.2fx", ratio(sb.measure(), sa.measure())),
-			Ratio:  fmt.Sprintf("%.2fx", ratio(b.measure(), a.measure()))}
+			Ratio:  fmt.Sprintf("%.2fx", ratio(cb, ca))}
 		// A read that cost nothing at the smallest size has no ratio; the
 		// row then informs only (the results' JSON holds no NaN).
-		if growth := ratio(b.measure(), a.measure()); !math.IsNaN(growth) {
+		if growth := ratio(cb, ca); !math.IsNaN(growth) {
 			row.Checked, row.Budget = growth, &Budget{Limit: 1.2, Text: "≤ 1.2x the cost at the smallest size"}
 		}
 		rows = append(rows, row)
