@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,10 @@ import (
 	"github.com/carrot-market/carrot/tests/drill"
 	"github.com/carrot-market/carrot/tests/system"
 )
+
+// startUnderLoad bounds the start of the systems below, which build every
+// function first: on a busy 2-core machine that alone can take minutes.
+const startUnderLoad = 5 * time.Minute
 
 // tracingEnv turns tracing on in the runtime and every function, exporting
 // to endpoint every 100 ms.
@@ -32,7 +37,7 @@ func TestTraceFollowsADeal(t *testing.T) {
 	receiver, err := system.StartSpanReceiver()
 	require.NoError(t, err)
 	t.Cleanup(receiver.Close)
-	sys := MustStart(t, system.Options{Env: tracingEnv(receiver.Endpoint())})
+	sys := MustStart(t, system.Options{Env: tracingEnv(receiver.Endpoint()), StartTimeout: startUnderLoad})
 
 	itemID := sys.MustRegister(t, seller, "lamp", 7000)
 	rsvID := sys.MustChat(t, buyer, itemID)
@@ -136,7 +141,7 @@ func TestTracingAddsNoFailure(t *testing.T) {
 	require.NoError(t, ln.Close())
 	env := tracingEnv(down)
 	env["OTEL_EXPORTER_OTLP_TIMEOUT"] = "1000"
-	sys := MustStart(t, system.Options{Env: env})
+	sys := MustStart(t, system.Options{Env: env, StartTimeout: startUnderLoad})
 
 	walkDeal(t, sys)
 	require.Eventually(t, func() bool {
