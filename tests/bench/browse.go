@@ -81,7 +81,8 @@ func (m *meter) add(cc *types.ConsumedCapacity, scanned int32) {
 }
 
 // option is a dynamodb.Options function that sets ReturnConsumedCapacity
-// TOTAL on every GetItem, Query and Scan and counts what they report.
+// TOTAL on every GetItem, BatchGetItem, Query and Scan and counts what
+// they report.
 func (m *meter) option(o *dynamodb.Options) {
 	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("carrotBenchMeter",
@@ -92,6 +93,8 @@ func (m *meter) option(o *dynamodb.Options) {
 				case *dynamodb.QueryInput:
 					p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
 				case *dynamodb.ScanInput:
+					p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+				case *dynamodb.BatchGetItemInput:
 					p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
 				}
 				out, md, err := next.HandleInitialize(ctx, in)
@@ -106,6 +109,15 @@ func (m *meter) option(o *dynamodb.Options) {
 					m.add(r.ConsumedCapacity, r.ScannedCount)
 				case *dynamodb.ScanOutput:
 					m.add(r.ConsumedCapacity, r.ScannedCount)
+				case *dynamodb.BatchGetItemOutput:
+					var found int32
+					for _, rows := range r.Responses {
+						found += int32(len(rows))
+					}
+					for i := range r.ConsumedCapacity {
+						m.add(&r.ConsumedCapacity[i], found)
+						found = 0
+					}
 				}
 				return out, md, err
 			}), middleware.After)

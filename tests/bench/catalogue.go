@@ -21,19 +21,32 @@ var regions = []string{
 	"busan/haeundae", "busan/suyeong", "incheon/yeonsu", "daegu/suseong",
 }
 
-// products give an item's category and the words of its name.
-var products = []struct{ category, ko, en string }{
-	{"digital", "아이폰", "iPhone"}, {"digital", "갤럭시", "Galaxy"}, {"digital", "노트북", "laptop"},
-	{"digital", "에어팟", "AirPods"}, {"furniture", "책상", "desk"}, {"furniture", "의자", "chair"},
-	{"furniture", "소파", "sofa"}, {"sports", "자전거", "bicycle"}, {"sports", "캠핑 의자", "camping chair"},
-	{"kids", "유모차", "stroller"}, {"kids", "장난감", "toy"}, {"books", "소설책", "novel"},
-	{"clothes", "패딩", "padded jacket"}, {"kitchen", "전기밥솥", "rice cooker"},
+// products give an item's category, the words of its name and the words
+// that follow it, as sellers write them ("아이폰 프로", "원목 책상" the other
+// way round is not modelled).
+var products = []struct {
+	category, ko, en string
+	modifiers        []string
+}{
+	{"digital", "아이폰", "iPhone", []string{"프로", "pro", "미니", "12", "13"}},
+	{"digital", "갤럭시", "Galaxy", []string{"울트라", "ultra", "s23", "폴드"}},
+	{"digital", "노트북", "laptop", []string{"프로", "pro", "15인치", "gaming"}},
+	{"digital", "에어팟", "AirPods", []string{"프로", "pro", "2세대", "max"}},
+	{"furniture", "책상", "desk", []string{"원목", "oak", "1200", "white"}},
+	{"furniture", "의자", "chair", []string{"원목", "사무용", "office", "white"}},
+	{"furniture", "소파", "sofa", []string{"3인용", "가죽", "leather", "grey"}},
+	{"sports", "자전거", "bicycle", []string{"미니벨로", "로드", "road", "kids"}},
+	{"sports", "캠핑 의자", "camping chair", []string{"접이식", "folding", "2개", "blue"}},
+	{"kids", "유모차", "stroller", []string{"절충형", "휴대용", "compact", "새상품"}},
+	{"kids", "장난감", "toy", []string{"레고", "lego", "블록", "새상품"}},
+	{"books", "소설책", "novel", []string{"세트", "set", "중고", "hardcover"}},
+	{"clothes", "패딩", "padded jacket", []string{"롱", "long", "새상품", "black"}},
+	{"kitchen", "전기밥솥", "rice cooker", []string{"6인용", "10인용", "쿠쿠", "중고"}},
 }
 
-// modifiers follow a product's name; descriptions are drawn from phrases.
+// phrases make up descriptions.
 var (
-	modifiers = []string{"프로", "pro", "미니", "mini", "12", "13", "새상품", "중고", "원목", "white"}
-	phrases   = []string{
+	phrases = []string{
 		"거의 새것입니다", "직거래 선호합니다", "박스 포함", "생활 기스 조금 있어요", "네고 가능",
 		"like new", "pick up only", "barely used", "comes with the box", "price is firm",
 	}
@@ -67,7 +80,7 @@ func catalogueItem(i int) (market.ItemState, error) {
 	if rng.IntN(2) == 0 {
 		name = p.en
 	}
-	name += " " + modifiers[rng.IntN(len(modifiers))]
+	name += " " + p.modifiers[rng.IntN(len(p.modifiers))]
 	description := strings.Join([]string{phrases[rng.IntN(len(phrases))], phrases[rng.IntN(len(phrases))]}, ". ")
 	at := catalogueStart.Add(time.Duration(i) * time.Second)
 	it, err := market.NewItem(fmt.Sprintf("item-%07d", i), seller, market.ItemDetails{
