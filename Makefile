@@ -7,13 +7,16 @@ SHELL := bash
 GO ?= go
 # The race detector needs cgo (a C compiler); set RACE= to run without it.
 RACE ?= -race
+# The end-to-end package (tests/) starts the whole system many times and
+# takes 6 to 11 minutes on 2 cores, past go test's default of 10.
+TEST_TIMEOUT ?= 30m
 
 .PHONY: test controlplane controlplane-build run bench fmt vet
 
 ## test: run every test with DynamoDB Local started for the run (the
 ## control-plane test's programs are built first, once per machine)
 test: controlplane-build
-	bash infra/dynamo/local/with-dynamodb.sh $(GO) test -count=1 $(RACE) ./...
+	bash infra/dynamo/local/with-dynamodb.sh $(GO) test -count=1 $(RACE) -timeout $(TEST_TIMEOUT) ./...
 
 ## controlplane-build: build etcd, kube-apiserver and Knative's webhooks and
 ## controllers for the control-plane test into ~/.cache/carrot/controlplane,
