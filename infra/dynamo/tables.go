@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -190,6 +191,7 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, prefix string) e
 // the loser is refused and waits like the winner.
 func addIndexes(ctx context.Context, client *dynamodb.Client, t Table) error {
 	want := t.CreateTableInput()
+	var last error // the last transient refusal, for the timeout's error
 	for {
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)})
 		if err != nil {
@@ -220,14 +222,26 @@ func addIndexes(ctx context.Context, client *dynamodb.Client, t Table) error {
 					IndexName: missing.IndexName, KeySchema: missing.KeySchema, Projection: missing.Projection,
 				}}},
 			})
+			// A table busy with another update, a limit of concurrent index
+			// builds and a server error (DynamoDB Local answers some
+			// UpdateTables made right after a CreateTable with a 500) pass;
+			// the loop describes the table again and retries.
 			var inUse *types.ResourceInUseException
 			var limit *types.LimitExceededException
-			if err != nil && !errors.As(err, &inUse) && !errors.As(err, &limit) {
+			var server *awshttp.ResponseError
+			transient := errors.As(err, &inUse) || errors.As(err, &limit) || (errors.As(err, &server) && server.HTTPStatusCode() >= 500)
+			if err != nil && !transient {
 				return fmt.Errorf("dynamo: add index %s to %s: %w", aws.ToString(missing.IndexName), t.Name, err)
+			}
+			if err != nil {
+				last = err
 			}
 		}
 		select {
 		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("dynamo: wait for the indexes of %s: %w (last refusal: %v)", t.Name, ctx.Err(), last)
+			}
 			return fmt.Errorf("dynamo: wait for the indexes of %s: %w", t.Name, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
