@@ -130,6 +130,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Chart != "" {
 		fmt.Fprintf(tw, "chart\t%s\n", r.Chart)
 	}
+	if r.Waterfall != "" {
+		fmt.Fprintf(tw, "waterfall\t%s\n", r.Waterfall)
+	}
 	return tw.Flush()
 }
 

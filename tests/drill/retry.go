@@ -114,7 +114,15 @@ func (r *run) traceRetries(ctx context.Context, item string) {
 		r.row("trace", "none saved: %v", err)
 		return
 	}
-	trace, err := FetchTrace(ctx, jaeger, id)
+	// The subscriber's spans come in a batch of their own, after the
+	// broker's: read the trace again until they are in it.
+	var trace system.Trace
+	for {
+		trace, err = FetchTrace(ctx, jaeger, id)
+		if (err == nil && len(trace.Named(viewFunction, "process ")) > 0) || time.Now().After(deadline) || sleep(ctx, time.Second) != nil {
+			break
+		}
+	}
 	if err != nil {
 		r.row("trace", "%s, not read: %v", id, err)
 		return
