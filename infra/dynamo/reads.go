@@ -195,7 +195,8 @@ func (s *Store) search(ctx context.Context, f app.ItemFilter, p app.Page) ([]*ma
 }
 
 // confirm reads the items of rows consistently and returns, in the rows'
-// order, those that hold the row's nonce and match f.
+// order, those that hold the row's nonce and match f. It deletes the rows
+// older than orphanAge whose nonce their item does not hold (words.go).
 func (s *Store) confirm(ctx context.Context, f app.ItemFilter, rows []wordRecord) ([]*market.Item, error) {
 	ids := make([]string, 0, len(rows))
 	for _, row := range rows {
@@ -206,15 +207,21 @@ func (s *Store) confirm(ctx context.Context, f app.ItemFilter, rows []wordRecord
 		return nil, err
 	}
 	var out []*market.Item
+	var orphans []wordRecord
+	orphaned := time.Now().Add(-orphanAge).Unix()
 	for _, row := range rows {
 		rec, ok := items[row.ItemID]
 		if !ok || rec.Words == "" || row.At != app.FeedOrder(rec.CreatedAt, rec.ItemID)+"#"+rec.Words {
+			if row.Written != 0 && row.Written < orphaned {
+				orphans = append(orphans, row)
+			}
 			continue
 		}
 		if st := rec.state(); f.Matches(st) {
 			out = append(out, rec.item())
 		}
 	}
+	s.dropWords(ctx, orphans)
 	return out, nil
 }
 

@@ -26,19 +26,24 @@ func (s *Store) PutItems(ctx context.Context, items []market.ItemState) error {
 			return err
 		}
 		rows = append(rows, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
-		var recs []any
+		// Feed rows carry the item's version, as a save writes them; word
+		// rows carry none (their nonce, in the item, says which are live).
+		put := func(r any, version int64) error {
+			row, err := marshal(r, version)
+			if err == nil {
+				feeds = append(feeds, types.WriteRequest{PutRequest: &types.PutRequest{Item: row}})
+			}
+			return err
+		}
 		for _, r := range feedRecords(st) {
-			recs = append(recs, r)
-		}
-		for _, r := range wordRecords(rec) {
-			recs = append(recs, r)
-		}
-		for _, r := range recs {
-			row, err := marshal(r, 1)
-			if err != nil {
+			if err := put(r, 1); err != nil {
 				return err
 			}
-			feeds = append(feeds, types.WriteRequest{PutRequest: &types.PutRequest{Item: row}})
+		}
+		for _, r := range wordRecords(rec) {
+			if err := put(r, 0); err != nil {
+				return err
+			}
 		}
 	}
 	for table, reqs := range map[string][]types.WriteRequest{s.t.items: rows, s.t.feed: feeds} {

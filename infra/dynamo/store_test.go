@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -324,16 +325,28 @@ func TestWordIndexHoldsTheCommittedState(t *testing.T) {
 	assert.Zero(t, rows("13"))
 	assert.Equal(t, []string{"phone"}, found("14"))
 
-	// A row whose nonce the item does not hold is never shown.
-	orphan := map[string]types.AttributeValue{
-		"feed":   &types.AttributeValueMemberS{Value: dynamo.WordFeed("갤럭")},
-		"at":     &types.AttributeValueMemberS{Value: app.FeedOrder(it.CreatedAt(), "phone") + "#0000"},
-		"itemId": &types.AttributeValueMemberS{Value: "phone"}, "region": &types.AttributeValueMemberS{Value: "seoul"},
-		"category": &types.AttributeValueMemberS{Value: "digital"}, "price": &types.AttributeValueMemberN{Value: "1000"},
+	// A row whose nonce the item does not hold is never shown. A search
+	// deletes it once it is old enough that no attempt can be about to
+	// commit its nonce; a younger one, or one with no time, it leaves.
+	putOrphan := func(nonce string, written time.Time) {
+		orphan := map[string]types.AttributeValue{
+			"feed":   &types.AttributeValueMemberS{Value: dynamo.WordFeed("갤럭")},
+			"at":     &types.AttributeValueMemberS{Value: app.FeedOrder(it.CreatedAt(), "phone") + "#" + nonce},
+			"itemId": &types.AttributeValueMemberS{Value: "phone"}, "region": &types.AttributeValueMemberS{Value: "seoul"},
+			"category": &types.AttributeValueMemberS{Value: "digital"}, "price": &types.AttributeValueMemberN{Value: "1000"},
+		}
+		if !written.IsZero() {
+			orphan["written"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(written.Unix(), 10)}
+		}
+		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(feed), Item: orphan})
+		require.NoError(t, err)
 	}
-	_, err = client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(feed), Item: orphan})
-	require.NoError(t, err)
+	putOrphan("0000", time.Time{})
+	putOrphan("0001", time.Now().Add(-11*time.Minute))
+	putOrphan("0002", time.Now().Add(-time.Minute))
+	assert.Equal(t, 4, rows("갤럭"))
 	assert.Equal(t, []string{"phone"}, found("갤럭시"), "shown once, from its committed row")
+	assert.Equal(t, 3, rows("갤럭"), "the search deleted the old orphan alone")
 
 	_, err = store.Update(ctx, func(tx app.Tx) error {
 		it, err := tx.Item("phone")
@@ -345,7 +358,7 @@ func TestWordIndexHoldsTheCommittedState(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Zero(t, rows("14"))
-	assert.Equal(t, 1, rows("갤럭"), "the orphan is left, and hidden")
+	assert.Equal(t, 2, rows("갤럭"), "the young orphans are left, and hidden")
 	assert.Empty(t, found("갤럭시"))
 }
 

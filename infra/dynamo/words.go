@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -32,7 +33,15 @@ import (
 // transaction, so a committed item is always indexed; it deletes the rows
 // of the state it replaced after the transaction, and its own when the
 // transaction fails. A crash between the two leaves rows that no search
-// shows; Reindex removes them.
+// shows; the first search that reads such a row once it is older than
+// orphanAge deletes it (confirm), so orphans cost reads only until then.
+
+// orphanAge is how old a row whose nonce its item does not hold must be
+// before a search deletes it. No attempt lives that long between writing
+// its rows and committing (a command's or a delivery's deadline is a
+// minute at most), so a younger row may be an attempt's still in flight,
+// whose item is about to hold its nonce, and is only passed over.
+const orphanAge = 10 * time.Minute
 
 // maxWordSearch is the longest search text a word row copies. A longer
 // text would be copied into hundreds of rows; without it, the row passes
@@ -49,6 +58,9 @@ type wordRecord struct {
 	Category string `dynamodbav:"category"`
 	Price    int64  `dynamodbav:"price"`
 	Search   string `dynamodbav:"search,omitempty"`
+	// Written is when the row was put, in Unix seconds; 0 on a row of a
+	// carrot older than this field, which is never deleted as an orphan.
+	Written int64 `dynamodbav:"written,omitempty"`
 }
 
 // wordFeed names the partition of one token. Its key has a part no feed
@@ -103,10 +115,12 @@ func (w *wordWrites) index(before, after *itemRecord) {
 	}
 }
 
-// putWords writes rows by batches.
+// putWords writes rows by batches, stamped with the time.
 func (s *Store) putWords(ctx context.Context, rows []wordRecord) error {
 	reqs := make([]types.WriteRequest, 0, len(rows))
+	written := time.Now().Unix()
 	for _, row := range rows {
+		row.Written = written
 		item, err := marshal(row, 0)
 		if err != nil {
 			return err

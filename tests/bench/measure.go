@@ -32,48 +32,67 @@ func timed(client *http.Client, r request) (time.Duration, bool) {
 // the same machine.
 func measureOverhead(sys *system.System, n int, samples map[string]any) (gw, direct Summary, err error) {
 	progress("2 gateway vs direct")
-	res := sys.Do(context.Background(), "overhead-seller", http.MethodPost, "/items", map[string]any{"name": "lamp", "category": "furniture", "price": 1000})
-	if res.Status != http.StatusCreated {
-		return gw, direct, fmt.Errorf("overhead: create item: %s", res)
+	itemID, err := listLamp(sys)
+	if err != nil {
+		return gw, direct, err
 	}
-	var item struct{ ItemID string }
-	_ = res.Decode(&item)
 	_, port, err := instance(sys, "register-item")
 	if err != nil {
 		return gw, direct, err
 	}
+	viaGW := request{Method: http.MethodGet, URL: sys.Gateway + "/items/" + itemID}
+	viaPort := request{Method: http.MethodGet, URL: fmt.Sprintf("http://127.0.0.1:%d/items/%s", port, itemID)}
+	a, b := paired(viaGW, viaPort, n)
+	samples["overhead gateway"], samples["overhead direct"] = a.samples, b.samples
+	return a.summary(), b.summary(), nil
+}
+
+// listLamp lists an item on sys for the reads of measurement 2.
+func listLamp(sys *system.System) (string, error) {
+	res := sys.Do(context.Background(), "overhead-seller", http.MethodPost, "/items", map[string]any{"name": "lamp", "category": "furniture", "price": 1000})
+	if res.Status != http.StatusCreated {
+		return "", fmt.Errorf("overhead: create item: %s", res)
+	}
+	var item struct{ ItemID string }
+	err := res.Decode(&item)
+	return item.ItemID, err
+}
+
+// timings are the latencies of one side of a paired run, and its failures.
+type timings struct {
+	samples []time.Duration
+	errors  int
+}
+
+func (t *timings) add(d time.Duration, ok bool) {
+	if ok {
+		t.samples = append(t.samples, d)
+	} else {
+		t.errors++
+	}
+}
+
+func (t timings) summary() Summary { return summarize(t.samples, t.errors, 0) }
+
+// paired sends x and y n times each, one request at a time, after n/10 of
+// each to warm up, alternating which goes first, so that both see the
+// same machine at the same moments.
+func paired(x, y request, n int) (xs, ys timings) {
 	client := &http.Client{Timeout: 10 * time.Second}
-	viaGW := request{Method: http.MethodGet, URL: sys.Gateway + "/items/" + item.ItemID}
-	viaPort := request{Method: http.MethodGet, URL: fmt.Sprintf("http://127.0.0.1:%d/items/%s", port, item.ItemID)}
-	for i := 0; i < n/10; i++ { // warm-up
-		timed(client, viaGW)
-		timed(client, viaPort)
+	for i := 0; i < n/10; i++ {
+		timed(client, x)
+		timed(client, y)
 	}
-	var a, b []time.Duration
-	ea, eb := 0, 0
 	for i := 0; i < n; i++ {
-		first, second := viaGW, viaPort
-		if i%2 == 1 {
-			first, second = viaPort, viaGW
-		}
-		d1, ok1 := timed(client, first)
-		d2, ok2 := timed(client, second)
-		if i%2 == 1 {
-			d1, ok1, d2, ok2 = d2, ok2, d1, ok1
-		}
-		if ok1 {
-			a = append(a, d1)
+		if i%2 == 0 {
+			xs.add(timed(client, x))
+			ys.add(timed(client, y))
 		} else {
-			ea++
-		}
-		if ok2 {
-			b = append(b, d2)
-		} else {
-			eb++
+			ys.add(timed(client, y))
+			xs.add(timed(client, x))
 		}
 	}
-	samples["overhead gateway"], samples["overhead direct"] = a, b
-	return summarize(a, ea, 0), summarize(b, eb, 0), nil
+	return xs, ys
 }
 
 // measureEventPath (4) registers items at rate per second for dur and

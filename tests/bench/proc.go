@@ -94,17 +94,21 @@ func listener(endpoint string) (int, error) {
 	return 0, fmt.Errorf("no readable process holds the socket listening on port %d", port)
 }
 
-// rss returns VmRSS of pid in bytes.
-func rss(pid int) (int64, error) {
+// rss is the resident size of process pid (VmRSS), in bytes.
+func rss(pid int) (int64, error) { return procStatus(pid, "VmRSS") }
+
+// procStatus reads a size in kB from /proc/pid/status (VmRSS, RssAnon,
+// RssFile, ...) and returns it in bytes.
+func procStatus(pid int, field string) (int64, error) {
 	status, err := procFile(pid, "status")
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+	return 0, fmt.Errorf("no %s for pid %d", field, pid)
 }
