@@ -137,11 +137,13 @@ type browseResult struct {
 	Seeded time.Duration // seeding the items added to reach Size
 	Store  map[string]browseSample
 	Scan   map[string]browseSample
+	Floor  browseSample // a consistent GetItem of one item, straight
 }
 
 // measureBrowsing seeds the catalogue up to each size in turn and reads
-// each case reads times through the store and scanReads times by Scan.
-func measureBrowsing(ctx context.Context, base *dynamodb.Client, prefix string, sizes []int, reads, scanReads int, samples map[string]any) ([]browseResult, error) {
+// every case rounds times through the store, taking turns with the
+// floor, then scanReads times by Scan.
+func measureBrowsing(ctx context.Context, base *dynamodb.Client, prefix string, sizes []int, rounds, scanReads int, samples map[string]any) ([]browseResult, error) {
 	m := &meter{}
 	client := dynamodb.New(base.Options(), m.option)
 	store := dynamo.New(client, prefix)
@@ -157,25 +159,40 @@ func measureBrowsing(ctx context.Context, base *dynamodb.Client, prefix string, 
 		res := browseResult{Size: size, Seeded: time.Since(began), Store: map[string]browseSample{}, Scan: map[string]browseSample{}}
 		seeded = size
 		progress(fmt.Sprintf("browsing: %d items seeded in %s; reading", size, res.Seeded.Round(time.Millisecond)))
+		// The store's reads and the floor take turns, round after round,
+		// so that a pause of DynamoDB Local falls on all of them alike;
+		// the Scans, which load it for seconds, come after.
+		reads := make([]func() (int, error), 0, len(browseCases)+1)
 		for _, bc := range browseCases {
-			read := func() (int, error) {
+			reads = append(reads, func() (int, error) {
 				if bc.Profile {
 					pr, err := svc.UserProfile(ctx, bc.Filter.SellerID)
 					return len(pr.OnSale), err
 				}
 				items, _, err := svc.Items(ctx, bc.Filter, app.Page{Limit: browsePage})
 				return len(items), err
-			}
-			s, err := sampleReads(m, reads, read)
+			})
+		}
+		floorItem, err := catalogueItem(size / 2)
+		if err != nil {
+			return nil, err
+		}
+		reads = append(reads, func() (int, error) { return getItem(ctx, client, prefix, floorItem.ID) })
+		taken, err := sampleRounds(m, rounds, reads)
+		if err != nil {
+			return nil, fmt.Errorf("browsing at %d items: %w", size, err)
+		}
+		for i, bc := range browseCases {
+			res.Store[bc.Name] = taken[i]
+			samples[fmt.Sprintf("browse %s, %d items", bc.Name, size)] = taken[i].Latency
+		}
+		res.Floor = taken[len(browseCases)]
+		for _, bc := range browseCases {
+			scan, err := sampleRounds(m, scanReads, []func() (int, error){func() (int, error) { return scanListing(ctx, client, prefix, bc.Filter) }})
 			if err != nil {
-				return nil, fmt.Errorf("%s at %d items: %w", bc.Name, size, err)
-			}
-			res.Store[bc.Name] = s
-			samples[fmt.Sprintf("browse %s, %d items", bc.Name, size)] = s.Latency
-			if s, err = sampleReads(m, scanReads, func() (int, error) { return scanListing(ctx, client, prefix, bc.Filter) }); err != nil {
 				return nil, fmt.Errorf("scan %s at %d items: %w", bc.Name, size, err)
 			}
-			res.Scan[bc.Name] = s
+			res.Scan[bc.Name] = scan[0]
 		}
 		out = append(out, res)
 	}
@@ -209,26 +226,52 @@ func seedCatalogue(ctx context.Context, store *dynamo.Store, from, until int) er
 	return failed
 }
 
-// sampleReads times n reads one after the other and takes their mean cost
-// from m.
-func sampleReads(m *meter, n int, read func() (int, error)) (browseSample, error) {
-	var s browseSample
-	lat := make([]time.Duration, 0, n)
+// sampleRounds times n rounds of reads, each round reading each once, one
+// after the other, and gives each read its latencies and its mean cost
+// per read from m.
+func sampleRounds(m *meter, n int, reads []func() (int, error)) ([]browseSample, error) {
+	out := make([]browseSample, len(reads))
+	lat := make([][]time.Duration, len(reads))
+	cost := make([]readCost, len(reads))
 	m.take()
-	began := time.Now()
 	for range n {
-		t := time.Now()
-		got, err := read()
-		if err != nil {
-			return s, err
+		for i, read := range reads {
+			t := time.Now()
+			got, err := read()
+			if err != nil {
+				return nil, err
+			}
+			lat[i] = append(lat[i], time.Since(t))
+			out[i].Items = got
+			c := m.take()
+			cost[i] = readCost{Units: cost[i].Units + c.Units, Scanned: cost[i].Scanned + c.Scanned, Known: cost[i].Known || c.Known}
 		}
-		lat = append(lat, time.Since(t))
-		s.Items = got
 	}
-	s.Latency = summarize(lat, 0, time.Since(began))
-	c := m.take()
-	s.Cost = readCost{Units: c.Units / float64(max(1, n)), Scanned: c.Scanned / int32(max(1, n)), Known: c.Known}
-	return s, nil
+	for i := range out {
+		var busy time.Duration
+		for _, d := range lat[i] {
+			busy += d
+		}
+		out[i].Latency = summarize(lat[i], 0, busy)
+		c := cost[i]
+		out[i].Cost = readCost{Units: c.Units / float64(max(1, n)), Scanned: c.Scanned / int32(max(1, n)), Known: c.Known}
+	}
+	return out, nil
+}
+
+// getItem reads one item by a consistent GetItem straight with the SDK:
+// the floor of any read at this size, the latency of one call of
+// DynamoDB Local with nothing of carrot's around it.
+func getItem(ctx context.Context, client *dynamodb.Client, prefix, itemID string) (int, error) {
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(prefix + dynamo.TableItems), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"itemId": &types.AttributeValueMemberS{Value: itemID}}})
+	if err != nil {
+		return 0, err
+	}
+	if out.Item == nil {
+		return 0, fmt.Errorf("item %s not seeded", itemID)
+	}
+	return 1, nil
 }
 
 // scanListing reads one page of the listing as main did before the feeds:
@@ -297,6 +340,8 @@ func (c readCost) measure() float64 {
 func browseRows(res []browseResult) []Row {
 	var rows []Row
 	for _, r := range res {
+		rows = append(rows, Row{Section: "8", Name: fmt.Sprintf("the floor, %d items: one consistent GetItem straight with the SDK, in turn with the reads below", r.Size),
+			Carrot: latency(r.Floor.Latency)})
 		for _, bc := range browseCases {
 			st, sc := r.Store[bc.Name], r.Scan[bc.Name]
 			rows = append(rows, Row{Section: "8", Name: fmt.Sprintf("%s, %d items: page of %d", bc.Name, r.Size, browsePage),

@@ -38,20 +38,32 @@ func TestParseSizes(t *testing.T) {
 	}
 }
 
-func TestSampleReadsCostPerPage(t *testing.T) {
+func TestSampleRoundsCostPerRead(t *testing.T) {
 	t.Parallel()
 	m := &meter{}
 	m.add(&types.ConsumedCapacity{CapacityUnits: aws.Float64(99)}, 99) // before the run: not counted
-	s, err := sampleReads(m, 4, func() (int, error) {
-		m.add(&types.ConsumedCapacity{CapacityUnits: aws.Float64(2.5)}, 20)
-		m.add(nil, 4)
-		return 20, nil
+	var order []string
+	ss, err := sampleRounds(m, 4, []func() (int, error){
+		func() (int, error) {
+			order = append(order, "a")
+			m.add(&types.ConsumedCapacity{CapacityUnits: aws.Float64(2.5)}, 20)
+			m.add(nil, 4)
+			return 20, nil
+		},
+		func() (int, error) {
+			order = append(order, "b")
+			m.add(nil, 1)
+			return 1, nil
+		},
 	})
 	require.NoError(t, err)
-	assert.Equal(t, 4, s.Latency.N)
-	assert.Equal(t, 20, s.Items)
-	assert.Equal(t, readCost{Units: 2.5, Scanned: 24, Known: true}, s.Cost)
-	assert.Equal(t, readCost{}, m.take(), "sampleReads takes what it counted")
+	assert.Equal(t, []string{"a", "b", "a", "b", "a", "b", "a", "b"}, order, "the reads take turns")
+	require.Len(t, ss, 2)
+	assert.Equal(t, 4, ss[0].Latency.N)
+	assert.Equal(t, 20, ss[0].Items)
+	assert.Equal(t, readCost{Units: 2.5, Scanned: 24, Known: true}, ss[0].Cost)
+	assert.Equal(t, readCost{Scanned: 1}, ss[1].Cost, "each read is charged its own calls")
+	assert.Equal(t, readCost{}, m.take(), "sampleRounds takes what it counted")
 }
 
 func TestReadCostMeasure(t *testing.T) {
@@ -85,8 +97,12 @@ func TestBrowseRowsGrowth(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rows := browseRows([]browseResult{at(1000, tt.small), at(100000, tt.large)})
-			require.Len(t, rows, 2*len(browseCases)+len(browseCases)+2)
-			growth := rows[2*len(browseCases)]
+			// At each size the floor and a row per case, then the growth
+			// rows and the two seedings.
+			require.Len(t, rows, 2*(1+len(browseCases))+len(browseCases)+2)
+			assert.Contains(t, rows[0].Name, "the floor, 1000 items")
+			assert.Nil(t, rows[0].Budget, "the floor informs only")
+			growth := rows[2*(1+len(browseCases))]
 			assert.Contains(t, growth.Name, "per page at 100000 vs 1000 items")
 			assert.Equal(t, tt.verdict, growth.Verdict())
 		})
