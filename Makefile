@@ -47,7 +47,7 @@ run:
 
 ## bench: measure every budget of the benchmarks against raw DynamoDB, Kafka and
 ## process starts in the same run; writes tests/bench/results.md and results.png
-## (raw samples in .data/bench). Not part of test; takes a few minutes.
+## (raw samples in .data/bench). Not part of test; about 12 minutes on 2 idle cores.
 ## BENCH_FLAGS passes flags, e.g. BENCH_FLAGS='-only 8' for the browsing bench.
 bench:
 	mkdir -p .data/bench

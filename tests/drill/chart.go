@@ -66,13 +66,23 @@ func (r *Report) SaveChart(path string) error {
 		p.Legend = plot.NewLegend()
 		c := canvases[i][0]
 		p.Draw(c)
-		legend.Top, legend.Left = true, true
-		legend.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
-			Min: vg.Point{X: c.Max.X + 3*vg.Millimeter, Y: c.Min.Y},
-			Max: vg.Point{X: dc.Max.X, Y: c.Max.Y - 6*vg.Millimeter},
-		}})
+		legendBeside(legend, dc, c)
 	}
+	return writePNG(img, path)
+}
 
+// legendBeside draws legend in the column of dc right of the plot's canvas
+// c, at its top.
+func legendBeside(legend plot.Legend, dc, c draw.Canvas) {
+	legend.Top, legend.Left = true, true
+	legend.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
+		Min: vg.Point{X: c.Max.X + 3*vg.Millimeter, Y: c.Min.Y},
+		Max: vg.Point{X: dc.Max.X, Y: c.Max.Y - 6*vg.Millimeter},
+	}})
+}
+
+// writePNG writes img to path.
+func writePNG(img *vgimg.Canvas, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/carrot-market/carrot/tests/system"
 )
@@ -172,9 +173,10 @@ func waterfallRows(tr system.Trace) []waterfallRow {
 var errorColor = color.RGBA{R: 220, G: 30, B: 30, A: 255}
 
 // SaveWaterfall draws tr as a PNG at path: one bar per span on a time axis
-// in milliseconds from the trace's start, under its parent and indented by
-// its depth, coloured by service; a failed span has a red cross at its
-// end and a retried delivery attempt the label "retry".
+// in milliseconds from the trace's start, under its parent, its label
+// marked with a "›" per level below the root (labels are right-aligned, so
+// spaces would not show), coloured by service; a failed span has a red
+// cross at its end and a retried delivery attempt the label "retry".
 func SaveWaterfall(tr system.Trace, title, path string) error {
 	rows := waterfallRows(tr)
 	if len(rows) == 0 {
@@ -212,7 +214,7 @@ func SaveWaterfall(tr system.Trace, title, path string) error {
 		}
 		bar.Color, bar.Width = c, 7
 		p.Add(bar)
-		ticks[i] = plot.Tick{Value: y, Label: strings.Repeat("  ", r.depth) + r.span.Service + ": " + r.span.Name}
+		ticks[i] = plot.Tick{Value: y, Label: strings.Repeat("› ", r.depth) + r.span.Service + ": " + r.span.Name}
 		if r.span.Error {
 			failed = append(failed, plotter.XY{X: x1, Y: y})
 		}
@@ -251,9 +253,22 @@ func SaveWaterfall(tr system.Trace, title, path string) error {
 		swatch.Color, swatch.Width = services[name], 7
 		p.Legend.Add(name, swatch)
 	}
-	p.Legend.Top = true
 	height := vg.Length(len(rows))*5*vg.Millimeter + 4*vg.Centimeter
-	return p.Save(chartWidth+legendWidth, height, path)
+	return saveWithLegend(p, chartWidth+legendWidth, height, path)
+}
+
+// saveWithLegend draws p as a PNG at path with its legend in a column of
+// its own on the right, where it hides no bar.
+func saveWithLegend(p *plot.Plot, width, height vg.Length, path string) error {
+	img := vgimg.New(width, height)
+	dc := draw.New(img)
+	pad := 2 * vg.Millimeter
+	c := draw.Crop(dc, pad, -legendWidth, pad, -pad)
+	legend := p.Legend
+	p.Legend = plot.NewLegend()
+	p.Draw(c)
+	legendBeside(legend, dc, c)
+	return writePNG(img, path)
 }
 
 func minTime(a, b time.Time) time.Time {
