@@ -71,6 +71,20 @@ func (r *Report) SaveChart(path string) error {
 	return writePNG(img, path)
 }
 
+// saveWithLegend draws p as a PNG at path with its legend in a column of
+// its own on the right, where it hides no bar.
+func saveWithLegend(p *plot.Plot, width, height vg.Length, path string) error {
+	img := vgimg.New(width, height)
+	dc := draw.New(img)
+	pad := 2 * vg.Millimeter
+	c := draw.Crop(dc, pad, -legendWidth, pad, -pad)
+	legend := p.Legend
+	p.Legend = plot.NewLegend()
+	p.Draw(c)
+	legendBeside(legend, dc, c)
+	return writePNG(img, path)
+}
+
 // legendBeside draws legend in the column of dc right of the plot's canvas
 // c, at its top.
 func legendBeside(legend plot.Legend, dc, c draw.Canvas) {

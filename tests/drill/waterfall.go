@@ -16,7 +16,6 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/carrot-market/carrot/tests/system"
 )
@@ -255,20 +254,6 @@ func SaveWaterfall(tr system.Trace, title, path string) error {
 	}
 	height := vg.Length(len(rows))*5*vg.Millimeter + 4*vg.Centimeter
 	return saveWithLegend(p, chartWidth+legendWidth, height, path)
-}
-
-// saveWithLegend draws p as a PNG at path with its legend in a column of
-// its own on the right, where it hides no bar.
-func saveWithLegend(p *plot.Plot, width, height vg.Length, path string) error {
-	img := vgimg.New(width, height)
-	dc := draw.New(img)
-	pad := 2 * vg.Millimeter
-	c := draw.Crop(dc, pad, -legendWidth, pad, -pad)
-	legend := p.Legend
-	p.Legend = plot.NewLegend()
-	p.Draw(c)
-	legendBeside(legend, dc, c)
-	return writePNG(img, path)
 }
 
 func minTime(a, b time.Time) time.Time {
