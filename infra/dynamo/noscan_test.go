@@ -2,10 +2,14 @@ package dynamo_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -106,4 +110,85 @@ func TestPublicReadsNeverScan(t *testing.T) {
 	_, err = store.Snapshot(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, rec.take(), "dynamodb:Scan", "an operator's snapshot scans, and the recorder sees it")
+}
+
+// TestSelectiveFiltersReadBoundedPages lists with filters that few rows
+// of a large partition pass, a price range and a word in one region. Each
+// page asks DynamoDB for at most MaxPageRead rows, however large the
+// partition, and so may come short with a cursor; following the cursors
+// finds every match once, newest first.
+func TestSelectiveFiltersReadBoundedPages(t *testing.T) {
+	t.Parallel()
+	base := dynamotest.MustClient(t)
+	prefix := dynamotest.MustTables(t, base)
+	var mu sync.Mutex
+	asked := 0 // rows the Queries asked for (their Limit), since the last page
+	store := dynamo.New(dynamodb.New(base.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("askedRows",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if q, ok := in.Parameters.(*dynamodb.QueryInput); ok {
+						mu.Lock()
+						asked += int(aws.ToInt32(q.Limit))
+						mu.Unlock()
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	}), prefix)
+	ctx := context.Background()
+
+	// 1,200 phones in Seoul at 1,000 won, and among them four in Busan at
+	// 5 won, the newest last.
+	const n = 1200
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var states []market.ItemState
+	var cheap []string
+	for i := range n {
+		d := market.ItemDetails{Name: "아이폰 12", Category: "digital", Price: 1000, Region: "seoul/mapo"}
+		if i%300 == 150 {
+			d.Price, d.Region = 5, "busan"
+		}
+		it, err := market.NewItem(fmt.Sprintf("item-%04d", i), "ann", d, at.Add(time.Duration(i)*time.Second))
+		require.NoError(t, err)
+		states = append(states, it.State())
+		if d.Price == 5 {
+			cheap = append([]string{it.ID()}, cheap...)
+		}
+	}
+	require.NoError(t, store.PutItems(ctx, states))
+
+	for _, tc := range []struct {
+		name   string
+		filter app.ItemFilter
+	}{
+		{"a price range", app.ItemFilter{MaxPrice: func(w int64) *int64 { return &w }(10)}},
+		{"a word in one region", app.ItemFilter{Region: "busan", Query: "아이폰"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { // not parallel: the pages share the count
+			var found []string
+			pages, cursor := 0, ""
+			for {
+				mu.Lock()
+				asked = 0
+				mu.Unlock()
+				items, next, err := store.Items(ctx, tc.filter, app.Page{Limit: 20, Cursor: cursor})
+				require.NoError(t, err)
+				pages++
+				mu.Lock()
+				assert.LessOrEqual(t, asked, dynamo.MaxPageRead, "rows page %d asked for", pages)
+				mu.Unlock()
+				for _, it := range items {
+					found = append(found, it.ID())
+				}
+				if next == "" {
+					break
+				}
+				require.Less(t, pages, n, "the cursors go on")
+				cursor = next
+			}
+			assert.Equal(t, cheap, found)
+			assert.GreaterOrEqual(t, pages, n/dynamo.MaxPageRead, "the partition takes several pages to read")
+		})
+	}
 }

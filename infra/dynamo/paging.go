@@ -73,14 +73,33 @@ type fetchFunc func(ctx context.Context, start map[string]types.AttributeValue, 
 // at most as many rows more than the page needs as all calls before it.
 const maxAsk = 400
 
-// collect reads DynamoDB pages until it has the page's rows or the listing
-// ends. attrs are the key attributes of a row in this listing (the table's
-// key plus the index key when reading an index), from which the next
-// cursor is made. The cursor points just after the last row returned, so
-// rows a filter dropped are read again but none is skipped. A listing that
-// ends exactly at a page boundary may answer one last, empty page. fixed
-// holds the partition a query reads, which a cursor must match.
-func collect(ctx context.Context, p app.Page, attrs []string, fixed map[string]string, fetch fetchFunc) ([]map[string]types.AttributeValue, string, error) {
+// maxPageRead is the most rows one page may ask DynamoDB to read, before
+// any filter. DynamoDB charges a Query for the rows it reads, not for those
+// its filter keeps, so without a bound a filter that few rows pass (a price
+// range nobody asks, a word in another region) would read its whole
+// partition for one page, and cost more the larger the catalogue. A page
+// that spends its reads ends short, or empty, with a cursor after the last
+// row read: the next page goes on from there, and no row is skipped. So a
+// page reads at most this many rows at any catalogue size.
+const maxPageRead = 500
+
+// A readBudget is how many rows the page being read may still ask for.
+type readBudget struct{ left int }
+
+func pageBudget() *readBudget { return &readBudget{left: maxPageRead} }
+
+func (b *readBudget) spent() bool { return b.left <= 0 }
+
+// collect reads DynamoDB pages until it has the page's rows, the listing
+// ends, or the page's reads are spent. attrs are the key attributes of a
+// row in this listing (the table's key plus the index key when reading an
+// index), from which the next cursor is made. The cursor points just after
+// the last row returned, so rows a filter dropped are read again but none
+// is skipped; when the reads are spent, it points after the last row read.
+// A listing that ends exactly at a page boundary may answer one last,
+// empty page. fixed holds the partition a query reads, which a cursor must
+// match.
+func collect(ctx context.Context, p app.Page, attrs []string, fixed map[string]string, budget *readBudget, fetch fetchFunc) ([]map[string]types.AttributeValue, string, error) {
 	limit, err := app.PageLimit(p)
 	if err != nil {
 		return nil, "", err
@@ -91,10 +110,12 @@ func collect(ctx context.Context, p app.Page, attrs []string, fixed map[string]s
 	}
 	var out []map[string]types.AttributeValue
 	for ask := limit; ; ask = min(2*ask, maxAsk) {
+		ask = min(ask, budget.left)
 		rows, last, err := fetch(ctx, start, int32(ask))
 		if err != nil {
 			return nil, "", err
 		}
+		budget.left -= ask
 		for i, row := range rows {
 			out = append(out, row)
 			if len(out) == limit {
@@ -106,6 +127,9 @@ func collect(ctx context.Context, p app.Page, attrs []string, fixed map[string]s
 		}
 		if last == nil {
 			return out, "", nil
+		}
+		if budget.spent() {
+			return out, encodeCursor(last, attrs), nil
 		}
 		start = last
 	}

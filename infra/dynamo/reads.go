@@ -125,8 +125,16 @@ func decodeAll[R, T any](raw []map[string]types.AttributeValue, what string, con
 // query pages through the rows whose partition attribute holds value, in
 // ascending key order unless in says otherwise (ScanIndexForward). in names the table, and the index if any, and
 // whether to read consistently (never on an index: DynamoDB refuses it). A
-// cursor must belong to the same partition.
+// cursor must belong to the same partition. A page reads at most
+// maxPageRead rows, so one that conds filter may come short.
 func (s *Store) query(ctx context.Context, p app.Page, in *dynamodb.QueryInput, partition, value string,
+	conds []expression.ConditionBuilder, attrs []string, what string) ([]map[string]types.AttributeValue, string, error) {
+	return s.queryWithin(ctx, pageBudget(), p, in, partition, value, conds, attrs, what)
+}
+
+// queryWithin is query spending the reads of budget, which a page made of
+// several queries shares.
+func (s *Store) queryWithin(ctx context.Context, budget *readBudget, p app.Page, in *dynamodb.QueryInput, partition, value string,
 	conds []expression.ConditionBuilder, attrs []string, what string) ([]map[string]types.AttributeValue, string, error) {
 	b := expression.NewBuilder().WithKeyCondition(expression.Key(partition).Equal(expression.Value(value)))
 	if c, ok := and(conds); ok {
@@ -136,7 +144,7 @@ func (s *Store) query(ctx context.Context, p app.Page, in *dynamodb.QueryInput, 
 	if err != nil {
 		return nil, "", internalf("dynamo: build query: %w", err)
 	}
-	return collect(ctx, p, attrs, map[string]string{partition: value}, func(ctx context.Context, start map[string]types.AttributeValue, limit int32) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
+	return collect(ctx, p, attrs, map[string]string{partition: value}, budget, func(ctx context.Context, start map[string]types.AttributeValue, limit int32) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
 		q := *in
 		q.KeyConditionExpression, q.FilterExpression = expr.KeyCondition(), expr.Filter()
 		q.ExpressionAttributeNames, q.ExpressionAttributeValues = expr.Names(), expr.Values()
@@ -163,7 +171,8 @@ func and(conds []expression.ConditionBuilder) (expression.ConditionBuilder, bool
 // search pages through the word partition of the search's key token,
 // newest first, and keeps the rows the items confirm. The cursor is the
 // key of the last row read, so rows the confirmation dropped are not read
-// again.
+// again. The page's Queries share one read budget, so the rows it
+// confirms, and the items it reads to do so, are bounded too.
 func (s *Store) search(ctx context.Context, f app.ItemFilter, p app.Page) ([]*market.Item, string, error) {
 	limit, err := app.PageLimit(p)
 	if err != nil {
@@ -173,8 +182,9 @@ func (s *Store) search(ctx context.Context, f app.ItemFilter, p app.Page) ([]*ma
 	feed, conds := wordFeed(q.Key()), wordConds(f, q)
 	in := &dynamodb.QueryInput{TableName: aws.String(s.t.feed), ConsistentRead: aws.Bool(true), ScanIndexForward: aws.Bool(false)}
 	var out []*market.Item
+	budget := pageBudget()
 	for cursor := p.Cursor; ; {
-		raw, next, err := s.query(ctx, app.Page{Limit: limit - len(out), Cursor: cursor}, in, "feed", feed, conds, []string{"feed", "at"}, "items")
+		raw, next, err := s.queryWithin(ctx, budget, app.Page{Limit: limit - len(out), Cursor: cursor}, in, "feed", feed, conds, []string{"feed", "at"}, "items")
 		if err != nil {
 			return nil, "", err
 		}
@@ -187,7 +197,7 @@ func (s *Store) search(ctx context.Context, f app.ItemFilter, p app.Page) ([]*ma
 			return nil, "", err
 		}
 		out = append(out, found...)
-		if next == "" || len(out) == limit {
+		if next == "" || len(out) == limit || budget.spent() {
 			return out, next, nil
 		}
 		cursor = next

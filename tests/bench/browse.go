@@ -45,7 +45,13 @@ var browseCases = []browseCase{
 	{Name: "one-word search (seoul, q=자전거)", Filter: app.ItemFilter{Region: "seoul", Query: "자전거"}},
 	{Name: "two-word search (seoul, q=아이폰 프로)", Filter: app.ItemFilter{Region: "seoul", Query: "아이폰 프로"}},
 	{Name: "seller profile (" + profiledSeller + ")", Filter: app.ItemFilter{SellerID: profiledSeller}, Profile: true},
+	// Filters no item passes: the page ends on the read budget, not on
+	// a full page, however many rows the partition holds.
+	{Name: "price range no item has (seoul, 1 to 999 won)", Filter: app.ItemFilter{Region: "seoul", MinPrice: won(1), MaxPrice: won(999)}},
+	{Name: "search no item matches (jeju, q=아이폰)", Filter: app.ItemFilter{Region: "jeju", Query: "아이폰"}},
 }
+
+func won(n int64) *int64 { return &n }
 
 // readCost is what DynamoDB reported for the calls of one read.
 type readCost struct {
@@ -299,6 +305,12 @@ func scanListing(ctx context.Context, client *dynamodb.Client, prefix string, f 
 	}
 	if f.SellerID != "" {
 		cond = cond.And(expression.Name("sellerId").Equal(expression.Value(f.SellerID)))
+	}
+	if f.MinPrice != nil {
+		cond = cond.And(expression.Name("price").GreaterThanEqual(expression.Value(*f.MinPrice)))
+	}
+	if f.MaxPrice != nil {
+		cond = cond.And(expression.Name("price").LessThanEqual(expression.Value(*f.MaxPrice)))
 	}
 	for _, w := range app.ParseSearch(f.Query).Words {
 		cond = cond.And(expression.Contains(expression.Name("search"), w))
