@@ -73,7 +73,7 @@ type fetchFunc func(ctx context.Context, start map[string]types.AttributeValue, 
 // at most as many rows more than the page needs as all calls before it.
 const maxAsk = 400
 
-// maxPageRead is the most rows one page may ask DynamoDB to read, before
+// MaxPageRead is the most rows one page may ask DynamoDB to read, before
 // any filter. DynamoDB charges a Query for the rows it reads, not for those
 // its filter keeps, so without a bound a filter that few rows pass (a price
 // range nobody asks, a word in another region) would read its whole
@@ -81,12 +81,12 @@ const maxAsk = 400
 // that spends its reads ends short, or empty, with a cursor after the last
 // row read: the next page goes on from there, and no row is skipped. So a
 // page reads at most this many rows at any catalogue size.
-const maxPageRead = 500
+const MaxPageRead = 500
 
 // A readBudget is how many rows the page being read may still ask for.
 type readBudget struct{ left int }
 
-func pageBudget() *readBudget { return &readBudget{left: maxPageRead} }
+func pageBudget() *readBudget { return &readBudget{left: MaxPageRead} }
 
 func (b *readBudget) spent() bool { return b.left <= 0 }
 

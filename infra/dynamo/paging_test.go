@@ -67,7 +67,7 @@ func (p *partition) fetch(_ context.Context, start map[string]types.AttributeVal
 }
 
 // walk reads every page of the partition with limit, checking that no page
-// asks for more than maxPageRead rows, and returns the keys read in order
+// asks for more than MaxPageRead rows, and returns the keys read in order
 // and the number of pages.
 func (p *partition) walk(t *testing.T, limit int) (keys []string, pages int) {
 	t.Helper()
@@ -76,7 +76,7 @@ func (p *partition) walk(t *testing.T, limit int) (keys []string, pages int) {
 		p.asked = 0
 		rows, next, err := collect(context.Background(), app.Page{Limit: limit, Cursor: cursor}, []string{"k"}, nil, pageBudget(), p.fetch)
 		require.NoError(t, err)
-		assert.LessOrEqual(t, p.asked, maxPageRead, "page %d", pages)
+		assert.LessOrEqual(t, p.asked, MaxPageRead, "page %d", pages)
 		assert.LessOrEqual(t, len(rows), limit)
 		pages++
 		for _, r := range rows {
@@ -90,7 +90,7 @@ func (p *partition) walk(t *testing.T, limit int) (keys []string, pages int) {
 	}
 }
 
-// A page reads at most maxPageRead rows, whatever its filter keeps and
+// A page reads at most MaxPageRead rows, whatever its filter keeps and
 // however large its partition: a filter few rows pass answers short pages
 // whose cursors go on, and walking them finds every row once, in order.
 func TestCollectBoundsWhatAPageReads(t *testing.T) {
@@ -111,7 +111,7 @@ func TestCollectBoundsWhatAPageReads(t *testing.T) {
 		pages    int // pages to read them all
 	}{
 		{"no filter: full pages", 1000, 50, func(int) bool { return true }, 20},
-		{"no row passes: empty pages on to the end", 10_000, 20, func(int) bool { return false }, 10_000 / maxPageRead},
+		{"no row passes: empty pages on to the end", 10_000, 20, func(int) bool { return false }, 10_000 / MaxPageRead},
 		{"one row in 97", 10_000, 20, func(i int) bool { return i%97 == 3 }, 0},
 		{"one row in 3, a page of 200", 5000, 200, func(i int) bool { return i%3 == 0 }, 0},
 		{"rows only at the far end", 7000, 20, func(i int) bool { return i > 6990 }, 0},

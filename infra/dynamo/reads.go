@@ -126,7 +126,7 @@ func decodeAll[R, T any](raw []map[string]types.AttributeValue, what string, con
 // ascending key order unless in says otherwise (ScanIndexForward). in names the table, and the index if any, and
 // whether to read consistently (never on an index: DynamoDB refuses it). A
 // cursor must belong to the same partition. A page reads at most
-// maxPageRead rows, so one that conds filter may come short.
+// MaxPageRead rows, so one that conds filter may come short.
 func (s *Store) query(ctx context.Context, p app.Page, in *dynamodb.QueryInput, partition, value string,
 	conds []expression.ConditionBuilder, attrs []string, what string) ([]map[string]types.AttributeValue, string, error) {
 	return s.queryWithin(ctx, pageBudget(), p, in, partition, value, conds, attrs, what)

@@ -36,6 +36,7 @@ type browseCase struct {
 	Name    string
 	Filter  app.ItemFilter
 	Profile bool
+	NoMatch bool // no item passes Filter: a page ends on its read budget
 }
 
 var browseCases = []browseCase{
@@ -45,10 +46,10 @@ var browseCases = []browseCase{
 	{Name: "one-word search (seoul, q=자전거)", Filter: app.ItemFilter{Region: "seoul", Query: "자전거"}},
 	{Name: "two-word search (seoul, q=아이폰 프로)", Filter: app.ItemFilter{Region: "seoul", Query: "아이폰 프로"}},
 	{Name: "seller profile (" + profiledSeller + ")", Filter: app.ItemFilter{SellerID: profiledSeller}, Profile: true},
-	// Filters no item passes: the page ends on the read budget, not on
+	// Filters no item passes: the page ends on its read budget, not on
 	// a full page, however many rows the partition holds.
-	{Name: "price range no item has (seoul, 1 to 999 won)", Filter: app.ItemFilter{Region: "seoul", MinPrice: won(1), MaxPrice: won(999)}},
-	{Name: "search no item matches (jeju, q=아이폰)", Filter: app.ItemFilter{Region: "jeju", Query: "아이폰"}},
+	{Name: "price range no item has (seoul, 1 to 999 won)", Filter: app.ItemFilter{Region: "seoul", MinPrice: won(1), MaxPrice: won(999)}, NoMatch: true},
+	{Name: "search no item matches (jeju, q=아이폰)", Filter: app.ItemFilter{Region: "jeju", Query: "아이폰"}, NoMatch: true},
 }
 
 func won(n int64) *int64 { return &n }
@@ -375,6 +376,10 @@ func browseRows(res []browseResult) []Row {
 	}
 	first, last := res[0], res[len(res)-1]
 	for _, bc := range browseCases {
+		if bc.NoMatch {
+			rows = append(rows, readBudgetRow(bc, res))
+			continue
+		}
 		small, large := first.Store[bc.Name], last.Store[bc.Name]
 		a, b := small.Cost, large.Cost
 		sa, sb := first.Scan[bc.Name].Cost, last.Scan[bc.Name].Cost
@@ -405,6 +410,25 @@ func browseRows(res []browseResult) []Row {
 			Carrot: fmt.Sprintf("%s for the items added", r.Seeded.Round(time.Millisecond))})
 	}
 	return rows
+}
+
+// readBudgetRow checks a read that no item passes: its cost may grow with
+// the catalogue only until a page reads dynamo.MaxPageRead rows, so the
+// budget is on the rows a page read at each size, not on the growth (the
+// smallest catalogue may hold fewer rows than a page may read).
+func readBudgetRow(bc browseCase, res []browseResult) Row {
+	var most int32
+	var at []string
+	for _, r := range res {
+		c := r.Store[bc.Name].Cost
+		most = max(most, c.Scanned)
+		at = append(at, fmt.Sprintf("%d at %d", c.Scanned, r.Size))
+	}
+	first, last := res[0].Scan[bc.Name].Cost, res[len(res)-1].Scan[bc.Name].Cost
+	return Row{Section: "8", Name: fmt.Sprintf("%s: rows read per page at each size (a page ends on its read budget)", bc.Name),
+		Carrot:  strings.Join(at, "; "),
+		Raw:     fmt.Sprintf("Scan listing: %d rows at %d, %d at %d", first.Scanned, res[0].Size, last.Scanned, res[len(res)-1].Size),
+		Checked: float64(most), Budget: &Budget{Limit: dynamo.MaxPageRead, Text: fmt.Sprintf("≤ %d rows read a page at every size", dynamo.MaxPageRead)}}
 }
 
 // parseSizes reads a comma-separated list of growing catalogue sizes.

@@ -108,3 +108,16 @@ func TestBrowseRowsGrowth(t *testing.T) {
 		})
 	}
 }
+
+func TestReadBudgetRow(t *testing.T) {
+	t.Parallel()
+	bc := browseCase{Name: "nothing matches", NoMatch: true}
+	at := func(size int, scanned int32) browseResult {
+		return browseResult{Size: size, Store: map[string]browseSample{bc.Name: {Cost: readCost{Scanned: scanned}}},
+			Scan: map[string]browseSample{bc.Name: {Cost: readCost{Scanned: int32(size)}}}}
+	}
+	row := readBudgetRow(bc, []browseResult{at(1000, 37), at(100000, 500)})
+	assert.Equal(t, "37 at 1000; 500 at 100000", row.Carrot)
+	assert.Equal(t, "PASS", row.Verdict(), "a smaller partition at the smallest size is no growth")
+	assert.Equal(t, "MISS", readBudgetRow(bc, []browseResult{at(1000, 37), at(100000, 501)}).Verdict())
+}
