@@ -157,13 +157,15 @@ func TestSelectiveFiltersReadBoundedPages(t *testing.T) {
 		}
 	}
 	require.NoError(t, store.PutItems(ctx, states))
+	tenWon := int64(10)
+	priceRange, wordInRegion := app.ItemFilter{MaxPrice: &tenWon}, app.ItemFilter{Region: "busan", Query: "아이폰"}
 
 	for _, tc := range []struct {
 		name   string
 		filter app.ItemFilter
 	}{
-		{"a price range", app.ItemFilter{MaxPrice: func(w int64) *int64 { return &w }(10)}},
-		{"a word in one region", app.ItemFilter{Region: "busan", Query: "아이폰"}},
+		{"a price range", priceRange},
+		{"a word in one region", wordInRegion},
 	} {
 		t.Run(tc.name, func(t *testing.T) { // not parallel: the pages share the count
 			var found []string
@@ -191,4 +193,12 @@ func TestSelectiveFiltersReadBoundedPages(t *testing.T) {
 			assert.GreaterOrEqual(t, pages, n/dynamo.MaxPageRead, "the partition takes several pages to read")
 		})
 	}
+
+	// The cursor of a page its budget ended belongs to its feed, as any
+	// cursor does: the word partition refuses it.
+	_, next, err := store.Items(ctx, priceRange, app.Page{Limit: 20})
+	require.NoError(t, err)
+	require.NotEmpty(t, next)
+	_, _, err = store.Items(ctx, wordInRegion, app.Page{Limit: 20, Cursor: next})
+	assert.Equal(t, market.Invalid, market.ErrorCode(err), "%v", err)
 }
