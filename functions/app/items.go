@@ -66,10 +66,16 @@ func (s *Service) Items(ctx context.Context, f ItemFilter, p Page) ([]*market.It
 // MaxQuery is the longest search (ItemFilter.Query), in characters.
 const MaxQuery = 100
 
+// MaxQueryWords is the most words a search may hold, each given once
+// (ParseSearch). Each word is a condition every row read is checked
+// against, and a store's filter has a size limit (DynamoDB's is 4 KB):
+// "a1b2c3…" is a hundred words in a hundred characters.
+const MaxQueryWords = 10
+
 // validate refuses, naming the field, a region, category or search that
 // is not UTF-8 or is longer than the item field it is compared with could
 // be: it could match nothing, and it would only make each feed row read
-// cost more.
+// cost more. So is a search of more than MaxQueryWords words.
 func (f ItemFilter) validate() error {
 	var fs market.Fields
 	for _, t := range []struct {
@@ -79,6 +85,9 @@ func (f ItemFilter) validate() error {
 		if !utf8.ValidString(t.value) || utf8.RuneCountInString(t.value) > t.max {
 			fs.Add(t.field, "must be text of at most %d characters", t.max)
 		}
+	}
+	if len(fs) == 0 && len(ParseSearch(f.Query).Words) > MaxQueryWords {
+		fs.Add("q", "must hold at most %d words", MaxQueryWords)
 	}
 	return fs.Err()
 }

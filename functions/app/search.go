@@ -44,9 +44,16 @@ type Search struct {
 }
 
 // ParseSearch parses the query q. A q with no letter or digit has no
-// words, and a Search with no words matches every item.
+// words, and a Search with no words matches every item. A word given
+// twice is kept once, in the place it first has: it asks nothing more.
 func ParseSearch(q string) Search {
-	return Search{Words: runs(normalise(q))}
+	var words []string
+	for _, w := range runs(normalise(q)) {
+		if !slices.Contains(words, w) {
+			words = append(words, w)
+		}
+	}
+	return Search{Words: words}
 }
 
 // Empty reports whether s has no words.

@@ -1,11 +1,13 @@
 package app_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/carrot-market/carrot/functions/app"
+	"github.com/carrot-market/carrot/functions/market"
 )
 
 func TestSearchTokens(t *testing.T) {
@@ -68,4 +70,36 @@ func TestSearchKey(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, "iphone", app.ParseSearch("아이폰 iPhone 12").Key())
 	assert.Equal(t, "", app.ParseSearch("?").Key())
+}
+
+func TestParseSearchKeepsEachWordOnce(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, []string{"a", "1"}, app.ParseSearch(strings.Repeat("a1", 50)).Words)
+	assert.Equal(t, []string{"pro", "아이폰"}, app.ParseSearch("Pro 아이폰 pro PRO 아이폰").Words)
+}
+
+// A search may hold MaxQueryWords words, each counted once; one more is
+// refused naming q, before any read.
+func TestItemsRefusesTooManyWords(t *testing.T) {
+	t.Parallel()
+	s := newSystem(t)
+	words := strings.Fields("one two three four five six seven eight nine ten eleven")
+	for _, tc := range []struct {
+		q  string
+		ok bool
+	}{
+		{strings.Join(words[:app.MaxQueryWords], " "), true},
+		{strings.Join(words[:app.MaxQueryWords+1], " "), false},
+		{strings.Repeat("a1", app.MaxQuery/2), true},   // a hundred words, two distinct
+		{strings.Repeat("\uFDFA", app.MaxQuery), true}, // each is four words after NFKC
+		{"a1b2c3d4e5f6", false},                        // twelve words
+	} {
+		_, _, err := s.cmd.Items(t.Context(), app.ItemFilter{Query: tc.q}, app.Page{})
+		if tc.ok {
+			assert.NoError(t, err, "%.20q", tc.q)
+			continue
+		}
+		assert.Equal(t, market.Invalid, market.ErrorCode(err), "%.20q", tc.q)
+		assert.Equal(t, []string{"q"}, fields(err), "the problem names q")
+	}
 }

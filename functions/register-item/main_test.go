@@ -325,6 +325,19 @@ func TestGetItems(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a search of at most 10 words is answered, one of more is 400", func(t *testing.T) {
+		t.Parallel()
+		// Each was a 500 before words were counted once and at most 10:
+		// DynamoDB refused the filter of a hundred words.
+		for _, q := range []string{strings.Repeat("a1", 50), strings.Repeat("\uFDFA", 100), "a b c d e f g h i j"} {
+			res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?q="+url.QueryEscape(q), nil)
+			require.Equal(t, http.StatusOK, res.Status, "%.20q: %s", q, res.Body)
+		}
+		for _, q := range []string{"a b c d e f g h i j k", "a1b2c3d4e5f6"} {
+			res := sys.Do(t, sys.URL[registry.RegisterItem.Name], "", http.MethodGet, "/items?q="+url.QueryEscape(q), nil)
+			res.RequireProblem(t, http.StatusBadRequest, "q")
+		}
+	})
 }
 
 func TestGetItem(t *testing.T) {

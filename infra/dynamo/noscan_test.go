@@ -3,9 +3,11 @@ package dynamo_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -201,4 +203,65 @@ func TestSelectiveFiltersReadBoundedPages(t *testing.T) {
 	require.NotEmpty(t, next)
 	_, _, err = store.Items(ctx, wordInRegion, app.Page{Limit: 20, Cursor: next})
 	assert.Equal(t, market.Invalid, market.ErrorCode(err), "%v", err)
+}
+
+// TestTheLargestSearchesAreAnswered reads the searches with the most
+// conditions a user may send (MaxQuery characters, MaxQueryWords words),
+// with every other filter too, from the word index and from a feed of
+// another status: DynamoDB takes each filter, and each finds its item.
+func TestTheLargestSearchesAreAnswered(t *testing.T) {
+	t.Parallel()
+	client := dynamotest.MustClient(t)
+	store := dynamo.New(client, dynamotest.MustTables(t, client))
+	svc := &app.Service{Store: store, Views: store, Source: "/carrot/test"}
+	ctx := context.Background()
+
+	syllables := func(from rune, n int) string { // n distinct Hangul syllables
+		var b strings.Builder
+		for i := range n {
+			b.WriteRune(from + rune(i))
+		}
+		return b.String()
+	}
+	var tenWords, tenHangulWords []string
+	for i := range app.MaxQueryWords {
+		tenWords = append(tenWords, strings.Repeat(string(rune('a'+i)), 9))
+		tenHangulWords = append(tenHangulWords, syllables(0xAC00+rune(100*i), 9))
+	}
+	queries := []string{
+		syllables(0xAC00, app.MaxQuery), // one word of 99 bigrams
+		strings.Join(tenWords, " "),
+		strings.Join(tenHangulWords, " "),      // 10 words of 80 bigrams
+		strings.Repeat("a1", app.MaxQuery/2),   // a hundred words, two of them distinct
+		strings.Repeat("\uFDFA", app.MaxQuery), // NFKC makes each four words
+	}
+	price := int64(1000)
+	for _, q := range queries {
+		require.LessOrEqual(t, utf8.RuneCountInString(q), app.MaxQuery)
+		it, err := svc.RegisterItem(ctx, "ann", market.ItemDetails{Name: "x", Description: q, Category: "digital", Price: price, Region: "seoul/mapo"})
+		require.NoError(t, err)
+		for _, status := range []market.ItemStatus{"", market.ItemCreated, market.ItemSoldOut} {
+			f := app.ItemFilter{Status: status, Region: "seoul", Category: "digital", SellerID: "ann", MinPrice: &price, MaxPrice: &price, Query: q}
+			items, _, err := svc.Items(ctx, f, app.Page{Limit: 20})
+			require.NoError(t, err, "%.30q, status %q", q, status)
+			if status != market.ItemSoldOut {
+				assert.Equal(t, []string{it.ID()}, itemIDs(items), "%.30q", q)
+			}
+			f.SellerID = ""
+			items, _, err = svc.Items(ctx, f, app.Page{Limit: 20})
+			require.NoError(t, err, "%.30q, status %q, without a seller", q, status)
+			if status != market.ItemSoldOut {
+				assert.Equal(t, []string{it.ID()}, itemIDs(items), "%.30q without a seller", q)
+			}
+		}
+		price++ // each query finds its own item only
+	}
+}
+
+func itemIDs(items []*market.Item) []string {
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		ids = append(ids, it.ID())
+	}
+	return ids
 }
