@@ -59,6 +59,17 @@ func TestPostItems(t *testing.T) {
 		assert.Equal(t, []any{}, res.JSON(t)["photos"], "no photos is an empty list, not null")
 	})
 
+	t.Run("descriptions of long words are stored and found", func(t *testing.T) {
+		t.Parallel()
+		// Each was a 500: a word longer than a DynamoDB key may be (2,048
+		// bytes) named a partition of the word index.
+		for _, d := range []string{strings.Repeat("日本語の説明文です", 500), strings.Repeat("a", 5000), strings.Repeat("\uFB03", 5000)} {
+			res := post(t, "long-words", map[string]any{"name": "long words", "category": "books", "price": 1000, "description": d})
+			require.Equal(t, http.StatusCreated, res.Status, "%.20q: %s", d, res.Body)
+		}
+		assert.Len(t, listItems(t, sys, "sellerId=long-words&q=long"), 3)
+	})
+
 	valid := func(change map[string]any) map[string]any {
 		m := map[string]any{"name": "TV", "category": "electronics", "price": 1000}
 		for k, v := range change {

@@ -63,9 +63,21 @@ type wordRecord struct {
 	Written int64 `dynamodbav:"written,omitempty"`
 }
 
+// maxKeyToken is the most characters of a token that a word partition's
+// key names. DynamoDB takes partition keys of up to 2,048 bytes, and a
+// token is a whole run of letters, which can be far longer: a word of
+// thousands of letters, or Japanese written without spaces, each character
+// nine bytes once escaped. 100 characters escape to at most 1,200 bytes.
+// Tokens alike for their first 100 characters share a partition; the
+// confirming read tells their items apart.
+const maxKeyToken = 100
+
 // wordFeed names the partition of one token. Its key has a part no feed
 // key has, so it can never be a feed's.
 func wordFeed(token string) string {
+	if r := []rune(token); len(r) > maxKeyToken {
+		token = string(r[:maxKeyToken])
+	}
 	return url.Values{"status": {string(market.ItemCreated)}, "word": {token}}.Encode()
 }
 
@@ -91,8 +103,14 @@ func wordRecords(rec itemRecord) []wordRecord {
 		search = ""
 	}
 	var rows []wordRecord
+	seen := map[string]bool{} // long tokens alike for maxKeyToken characters share a row
 	for _, token := range app.SearchTokens(rec.Name, rec.Description) {
-		rows = append(rows, wordRecord{Feed: wordFeed(token), At: at, ItemID: rec.ItemID, SellerID: rec.SellerID,
+		feed := wordFeed(token)
+		if seen[feed] {
+			continue
+		}
+		seen[feed] = true
+		rows = append(rows, wordRecord{Feed: feed, At: at, ItemID: rec.ItemID, SellerID: rec.SellerID,
 			Region: rec.Region, Category: rec.Category, Price: rec.Price, Search: search})
 	}
 	return rows

@@ -65,6 +65,7 @@ func TestStore(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("page limits", func(t *testing.T) { t.Parallel(); testPageLimits(t, newStores(t)) })
 	t.Run("feeds follow their items", func(t *testing.T) { t.Parallel(); testFeedsFollowItems(t, s) })
 	t.Run("search", func(t *testing.T) { t.Parallel(); testSearch(t, s) })
+	t.Run("search of long words", func(t *testing.T) { t.Parallel(); testLongWords(t, s) })
 	t.Run("feed cursors under concurrent inserts", func(t *testing.T) { t.Parallel(); testFeedCursors(t, s) })
 	t.Run("change log", func(t *testing.T) { t.Parallel(); testChangeLog(t, newStores(t)) })
 }

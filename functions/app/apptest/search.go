@@ -1,6 +1,7 @@
 package apptest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -84,4 +85,31 @@ func testSearch(t *testing.T, s Stores) {
 		assert.Equal(t, want, emptyNil(pageAll(t, 0, search(q, app.ItemFilter{}))), "after the edits, %q", q)
 	}
 	assert.Equal(t, named("iPhone 12"), pageAll(t, 0, search("iphone", app.ItemFilter{Status: market.ItemSoldOut})))
+}
+
+// testLongWords stores items whose words are longer than a storage key
+// may be: a Latin word of thousands of letters, Japanese written without
+// spaces, a word that NFKC makes three times longer, and two long words
+// alike for their first hundreds of letters. Each is stored, and a search
+// finds the item whose word it names, not the one whose word only begins
+// alike.
+func testLongWords(t *testing.T, s Stores) {
+	region := "long-" + uid()
+	ffi := strings.Repeat("\uFB03", 100) // "ﬃ": NFKC makes it "ffi", a word of 300 letters
+	named := saveItems(t, s, []itemSpec{
+		{"alice", "ligatures", "books", ffi, market.ItemCreated, region, 1_000},
+		{"alice", "ligatures and one more", "books", ffi + "x", market.ItemCreated, region, 1_000},
+		{"bob", "two words alike", "books", strings.Repeat("a", 2100) + " " + strings.Repeat("a", 2099) + "b", market.ItemCreated, region, 1_000},
+		{"bob", "japanese", "books", strings.Repeat("日本語の説明文です", 78), market.ItemCreated, region, 1_000},
+		{"bob", "squared katakana", "books", strings.Repeat("\u3300", 100), market.ItemCreated, region, 1_000}, // "㌀" is "アパート"
+	})
+	search := func(q string) func(app.Page) ([]string, string, error) {
+		return s.items(app.ItemFilter{Region: region, Query: q})
+	}
+	testEveryListing(t, []listing{
+		{"a word of 300 letters", search(ffi), named("ligatures"), true},
+		{"a word of 400 katakana", search(strings.Repeat("\u3300", 100)), named("squared katakana"), true},
+		{"the start of a long word", search("日本語の説明文です"), nil, true},
+		{"a word under its long neighbours", search("words"), named("two words alike"), true},
+	})
 }
