@@ -2,6 +2,8 @@ package market
 
 import (
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -22,6 +24,7 @@ const (
 	MaxItemPrice       = 1_000_000_000
 	MaxItemDescription = 5000
 	MaxItemRegion      = 100
+	MaxRegionLevels    = 5 // "seoul/mapo/hapjeong" is 3
 	MaxItemPhotos      = 10
 	maxPhotoURL        = 2048
 )
@@ -45,7 +48,10 @@ func (d ItemDetails) Validate() error {
 		f.Add("price", "must be between 0 and %d won", MaxItemPrice)
 	}
 	itemDescription.check(&f, "description", d.Description)
-	itemRegion.check(&f, "region", d.Region)
+	n := len(f)
+	if itemRegion.check(&f, "region", d.Region); len(f) == n {
+		checkRegionLevels(&f, itemRegion.stored(d.Region))
+	}
 	if len(d.Photos) > MaxItemPhotos {
 		f.Add("photos", "at most %d photos", MaxItemPhotos)
 	}
@@ -60,6 +66,20 @@ func (d ItemDetails) Validate() error {
 		}
 	}
 	return f.Err()
+}
+
+// checkRegionLevels adds to f why a region is not at most MaxRegionLevels
+// names from the widest to the narrowest, separated by "/". An item is
+// listed in the feeds of each level, all written in the transaction that
+// saves it, so its levels bound that transaction's size.
+func checkRegionLevels(f *Fields, region string) {
+	if region == "" {
+		return
+	}
+	names := strings.Split(region, "/")
+	if len(names) > MaxRegionLevels || slices.Contains(names, "") {
+		f.Add("region", "must be at most %d names separated by /, none of them empty", MaxRegionLevels)
+	}
 }
 
 // ItemPatch changes the fields it sets and keeps the others.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carrot-market/carrot/events"
+	"github.com/carrot-market/carrot/functions/market"
 	"github.com/carrot-market/carrot/infra/boot/boottest"
 	"github.com/carrot-market/carrot/infra/web"
 )
@@ -45,6 +46,20 @@ func TestPostPayments(t *testing.T) {
 		res = sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 		assert.Equal(t, http.StatusConflict, res.Status, "a second payment: %s", res.Body)
 		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID), "the second payment published nothing")
+	})
+
+	t.Run("a deal on an item of the deepest region completes", func(t *testing.T) {
+		t.Parallel()
+		// Each level is a feed or two the item moves between in every
+		// status change, in the transaction of the step that changes it.
+		region := strings.TrimSuffix(strings.Repeat(strings.Repeat("구", 19)+"/", market.MaxRegionLevels), "/")
+		itemID, rsvID := sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer,
+			map[string]any{"name": "TV", "category": strings.Repeat("c", market.MaxItemCategory), "price": 1000, "region": region},
+			boottest.Meeting(boottest.Day(7), "18:30", "Hapjeong station"))
+		res := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		assert.Equal(t, "SOLDOUT", sys.MustGetItem(t, itemID)["status"])
+		assert.Equal(t, region, sys.MustGetItem(t, itemID)["region"])
 	})
 
 	t.Run("the seed's form with itemId and status APPROVED", func(t *testing.T) {

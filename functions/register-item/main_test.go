@@ -98,6 +98,8 @@ func TestPostItems(t *testing.T) {
 		{"price with a fraction", valid(map[string]any{"price": 10.5}), []string{"price"}},
 		{"description of 5001 characters", valid(map[string]any{"description": strings.Repeat("d", 5001)}), []string{"description"}},
 		{"region of 101 characters", valid(map[string]any{"region": strings.Repeat("r", 101)}), []string{"region"}},
+		{"region of 50 levels, a feed each (was a 500)", valid(map[string]any{"region": strings.Repeat("a/", 49) + "a"}), []string{"region"}},
+		{"region with an empty level", valid(map[string]any{"region": "seoul//mapo"}), []string{"region"}},
 		{"photo that is not a URL", valid(map[string]any{"photos": []string{"not a url"}}), []string{"photos"}},
 		{"photo of another scheme", valid(map[string]any{"photos": []string{"ftp://img.example/a.jpg"}}), []string{"photos"}},
 		{"eleven photos", valid(map[string]any{"photos": photos(11)}), []string{"photos"}},
