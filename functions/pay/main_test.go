@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,13 +49,21 @@ func TestPostPayments(t *testing.T) {
 		assert.Equal(t, 1, sys.CountEventsAbout(events.PaymentApproved, itemID), "the second payment published nothing")
 	})
 
-	t.Run("a deal on an item of the deepest region completes", func(t *testing.T) {
+	t.Run("a deal on the largest item completes", func(t *testing.T) {
 		t.Parallel()
-		// Each level is a feed or two the item moves between in every
-		// status change, in the transaction of the step that changes it.
+		// Each region level is a feed or two the item moves between in
+		// every status change, each feed row a copy of the item, all in the
+		// transaction of the step that changes it. U+FDFA is the character
+		// NFKC makes longest: 18 characters, the search text 11 times the
+		// description's bytes.
 		region := strings.TrimSuffix(strings.Repeat(strings.Repeat("구", 19)+"/", market.MaxRegionLevels), "/")
+		photos := make([]string, market.MaxItemPhotos)
+		for i := range photos {
+			photos[i] = "https://img.example/" + strings.Repeat("p", 2000) + strconv.Itoa(i)
+		}
 		itemID, rsvID := sys.MustConfirmedDeal(t, boottest.Seller, boottest.Buyer,
-			map[string]any{"name": "TV", "category": strings.Repeat("c", market.MaxItemCategory), "price": 1000, "region": region},
+			map[string]any{"name": strings.Repeat("\uFDFA", market.MaxItemName), "category": strings.Repeat("c", market.MaxItemCategory),
+				"price": 1000, "region": region, "description": strings.Repeat("\uFDFA", market.MaxItemDescription), "photos": photos},
 			boottest.Meeting(boottest.Day(7), "18:30", "Hapjeong station"))
 		res := sys.Do(t, pay, boottest.Buyer, http.MethodPost, "/payments", map[string]any{"rsvId": rsvID})
 		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
