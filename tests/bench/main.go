@@ -75,7 +75,7 @@ func (c config) want(section string) bool {
 func main() {
 	var c config
 	flag.StringVar(&c.root, "root", ".", "the repository")
-	flag.StringVar(&c.out, "out", "tests/bench", "where results.md and results.png go")
+	flag.StringVar(&c.out, "out", "tests/bench", "where results.md and results.png go, under -root unless absolute")
 	flag.IntVar(&c.deals, "deals", 300, "deals per use case (measurement 1)")
 	flag.IntVar(&c.workers, "workers", 8, "requests in flight at once (measurement 1)")
 	flag.IntVar(&c.overheadPairs, "pairs", 1500, "request pairs, gateway and direct (measurement 2)")
@@ -198,13 +198,17 @@ func run(ctx context.Context, c config) error {
 		md += fmt.Sprintf(useCaseLegend, c.workers)
 	}
 	md += Markdown(rows, thisMachine(), took)
-	if err := os.MkdirAll(filepath.Join(root, c.out), 0o755); err != nil {
+	out := c.out
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(root, out)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(root, c.out, "results.md"), []byte(md), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "results.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
-	if err := writeChart(rows, filepath.Join(root, c.out, "results.png")); err != nil {
+	if err := writeChart(rows, filepath.Join(out, "results.png")); err != nil {
 		return err
 	}
 	raw := map[string]any{"rows": rows, "machine": thisMachine(), "samples": nanos(samples), "broker": brk, "useCases": uc}
