@@ -86,7 +86,7 @@ func (f ItemFilter) validate() error {
 			fs.Add(t.field, "must be text of at most %d characters", t.max)
 		}
 	}
-	if len(fs) == 0 && len(ParseSearch(f.Query).Words) > MaxQueryWords {
+	if !fs.Has("q") && len(ParseSearch(f.Query).Words) > MaxQueryWords {
 		fs.Add("q", "must hold at most %d words", MaxQueryWords)
 	}
 	return fs.Err()

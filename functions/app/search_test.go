@@ -102,4 +102,7 @@ func TestItemsRefusesTooManyWords(t *testing.T) {
 		assert.Equal(t, market.Invalid, market.ErrorCode(err), "%.20q", tc.q)
 		assert.Equal(t, []string{"q"}, fields(err), "the problem names q")
 	}
+
+	_, _, err := s.cmd.Items(t.Context(), app.ItemFilter{Region: strings.Repeat("r", 101), Query: strings.Join(words, " ")}, app.Page{})
+	assert.Equal(t, []string{"region", "q"}, fields(err), "a bad region does not hide the words")
 }

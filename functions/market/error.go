@@ -6,6 +6,7 @@ package market
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Code classifies an Error. Each edge translates a code exactly once: to an
@@ -67,6 +68,11 @@ type Fields []FieldError
 // Add records a problem with field.
 func (f *Fields) Add(field, format string, args ...any) {
 	*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Has reports whether a problem with field was recorded.
+func (f Fields) Has(field string) bool {
+	return slices.ContainsFunc(f, func(e FieldError) bool { return e.Field == field })
 }
 
 // Err returns nil when no field was added, else an Invalid error naming them all.

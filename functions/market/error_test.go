@@ -57,6 +57,8 @@ func TestFieldsErr(t *testing.T) {
 		var f market.Fields
 		f.Add("name", "is required")
 		f.Add("price", "must be between %d and %d won", 0, 1_000_000_000)
+		assert.True(t, f.Has("price"))
+		assert.False(t, f.Has("category"))
 		err := f.Err()
 		require.Error(t, err)
 		assert.Equal(t, market.Invalid, market.ErrorCode(err))

@@ -48,8 +48,7 @@ func (d ItemDetails) Validate() error {
 		f.Add("price", "must be between 0 and %d won", MaxItemPrice)
 	}
 	itemDescription.check(&f, "description", d.Description)
-	n := len(f)
-	if itemRegion.check(&f, "region", d.Region); len(f) == n {
+	if itemRegion.check(&f, "region", d.Region); !f.Has("region") {
 		checkRegionLevels(&f, itemRegion.stored(d.Region))
 	}
 	if len(d.Photos) > MaxItemPhotos {

@@ -207,8 +207,9 @@ func TestSelectiveFiltersReadBoundedPages(t *testing.T) {
 
 // TestTheLargestSearchesAreAnswered reads the searches with the most
 // conditions a user may send (MaxQuery characters, MaxQueryWords words),
-// with every other filter too, from the word index and from a feed of
-// another status: DynamoDB takes each filter, and each finds its item.
+// with every other filter too, from the word index and from the feed of
+// another status: DynamoDB takes each filter, and from the index each
+// finds its item (the other status holds none).
 func TestTheLargestSearchesAreAnswered(t *testing.T) {
 	t.Parallel()
 	client := dynamotest.MustClient(t)
